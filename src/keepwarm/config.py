@@ -1,0 +1,124 @@
+"""Settings: one register, parsed strictly from the environment, passed down explicitly.
+
+Nothing here runs at import time; `load_settings(os.environ)` is called by the CLI (and later the
+web app) and the resulting frozen `Settings` travels down to the services.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from keepwarm.domain.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its environment variable, default and meaning."""
+
+    field: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _url(raw: str) -> str:
+    raw = raw.strip()
+    if not raw:
+        raise ValueError("must not be empty")
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    if "://" not in raw:
+        raise ValueError("expected a URL such as sqlite:///keepwarm.db or postgresql://host/db")
+    return raw
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"must be positive, got {value}")
+    return value
+
+
+def _region(raw: str) -> str:
+    value = raw.strip().upper()
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError(f"expected a two-letter country code such as US or GB, got {raw!r}")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        "KEEPWARM_DATABASE_URL",
+        "sqlite:///keepwarm.db",
+        _url,
+        "Where keepwarm keeps its data. Default: the SQLite file keepwarm.db in the current "
+        "folder. For PostgreSQL: postgresql://user@host/dbname.",
+    ),
+    Setting(
+        "region",
+        "KEEPWARM_REGION",
+        "US",
+        _region,
+        "Country used to read phone numbers written without an international prefix "
+        "(two letters, e.g. US, GB, DE).",
+    ),
+    Setting(
+        "import_max_bytes",
+        "KEEPWARM_IMPORT_MAX_BYTES",
+        2 * 1024**3,
+        _positive_int,
+        "Largest CSV file an import accepts, in bytes (default 2 GiB).",
+    ),
+    Setting(
+        "import_max_rows",
+        "KEEPWARM_IMPORT_MAX_ROWS",
+        50_000_000,
+        _positive_int,
+        "Most data rows an import accepts (default 50,000,000).",
+    ),
+    Setting(
+        "import_max_field",
+        "KEEPWARM_IMPORT_MAX_FIELD",
+        100_000,
+        _positive_int,
+        "Longest single CSV field an import accepts, in characters (default 100,000).",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """keepwarm's configuration; build it with `load_settings`."""
+
+    database_url: str = "sqlite:///keepwarm.db"
+    region: str = "US"
+    import_max_bytes: int = 2 * 1024**3
+    import_max_rows: int = 50_000_000
+    import_max_field: int = 100_000
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Read every registered setting from `env`; a bad value raises ConfigError naming it."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.env)
+        if raw is None or raw == "":
+            values[setting.field] = setting.default
+            continue
+        try:
+            values[setting.field] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env}: {exc}") from None
+    return Settings(**values)

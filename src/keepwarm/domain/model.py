@@ -1,0 +1,196 @@
+"""Plain value types shared by every layer. No database, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class SignalCode(StrEnum):
+    """Why a client needs attention now. A stable contract shared by CLI JSON, API and UI."""
+
+    LAPSING = "lapsing"
+    USAGE_UP = "usage_up"
+    USAGE_DOWN = "usage_down"
+    CANCELLATION = "cancellation"
+    DUE = "due"
+    BIRTHDAY = "birthday"
+    ANNIVERSARY = "anniversary"
+    HOLIDAY = "holiday"
+    WELCOME = "welcome"
+    FOLLOW_UP = "follow_up"
+    FEEDBACK = "feedback"
+    CADENCE_OVERDUE = "cadence_overdue"
+    WIN_BACK = "win_back"
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "active"
+    PROSPECT = "prospect"
+    CANCELLED = "cancelled"
+
+
+class ImportKind(StrEnum):
+    CLIENTS = "clients"
+    ACTIVITIES = "activities"
+    TOUCHES = "touches"
+
+
+# A touch is a *personal* contact. Invoices, receipts and newsletters are recorded when imported
+# (so an export round-trips) but never count as touches for cadence or quotas.
+PERSONAL_CHANNELS: tuple[str, ...] = (
+    "call",
+    "card",
+    "email",
+    "sms",
+    "visit",
+    "gift",
+    "meeting",
+    "note",
+)
+BULK_CHANNELS: tuple[str, ...] = ("newsletter", "invoice", "receipt", "mailing")
+
+
+def is_personal_channel(channel: str) -> bool:
+    return channel in PERSONAL_CHANNELS
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    name: str
+    email: str | None
+    weekly_quota: int
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client or prospect, as the business knows them. `id` is the business's own id."""
+
+    id: str
+    name: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    birthday: dt.date | None = None
+    since: dt.date | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    status: ClientStatus = ClientStatus.ACTIVE
+    cancelled_on: dt.date | None = None
+    next_due: dt.date | None = None
+    do_not_contact: bool = False
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    client_id: str
+    date: dt.date
+    id: str | None = None
+    amount_cents: int | None = None
+    quantity: float | None = None
+    kind: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Touch:
+    client_id: str
+    date: dt.date
+    channel: str
+    staff: str | None = None
+    note: str | None = None
+    outcome: str | None = None
+
+    @property
+    def personal(self) -> bool:
+        return is_personal_channel(self.channel)
+
+
+@dataclass(frozen=True)
+class ClientCard:
+    """Everything the client page shows: the client, their history and their touches."""
+
+    client: Client
+    activities: tuple[Activity, ...]
+    activity_count: int
+    total_cents: int
+    first_activity: dt.date | None
+    last_activity: dt.date | None
+    touches: tuple[Touch, ...]
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One reason a file (or one of its rows) cannot be imported: `FILE:LINE: field: reason`."""
+
+    line: int | None
+    field: str | None
+    reason: str
+
+    def format(self, filename: str) -> str:
+        where = f"{filename}:{self.line}" if self.line is not None else filename
+        return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did (or, with problems, why it changed nothing)."""
+
+    kind: ImportKind
+    filename: str
+    encoding: str
+    delimiter: str
+    rows: int
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    problems: tuple[ImportProblem, ...] = ()
+    problem_count: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored_columns: tuple[str, ...] = ()
+    new_staff: tuple[str, ...] = ()
+    new_clients: int = 0
+    dry_run: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.new_clients + len(self.new_staff)
+
+
+class ProblemLog:
+    """Collects problems in the order found, keeping the first `limit` and counting the rest,
+    so a file with a million bad rows still reports in constant memory."""
+
+    def __init__(self, limit: int = 50) -> None:
+        self.limit = limit
+        self.items: list[ImportProblem] = []
+        self.count = 0
+
+    def append(self, problem: ImportProblem) -> None:
+        self.count += 1
+        if len(self.items) < self.limit:
+            self.items.append(problem)
+
+    def extend(self, problems: list[ImportProblem], total: int) -> None:
+        for problem in problems:
+            if len(self.items) < self.limit:
+                self.items.append(problem)
+        self.count += total
+
+    def __len__(self) -> int:
+        return self.count
+
+    def sorted(self) -> tuple[ImportProblem, ...]:
+        return tuple(sorted(self.items, key=lambda p: (p.line or 0)))[: self.limit]

@@ -1,0 +1,297 @@
+"""Turning one CSV row into one typed record, collecting every problem in the row.
+
+Records are plain tuples in the order of `FIELDS[kind]`; the store stages them as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from keepwarm.domain.model import (
+    BULK_CHANNELS,
+    PERSONAL_CHANNELS,
+    ClientStatus,
+    ImportKind,
+    ImportProblem,
+    ProblemLog,
+)
+from keepwarm.ingest.columns import ColumnMap
+from keepwarm.ingest.values import (
+    DateOrder,
+    numeric_date_parts,
+    parse_amount,
+    parse_bool,
+    parse_date,
+    parse_email,
+    parse_phone,
+    parse_quantity,
+    restore,
+)
+
+# The typed record each kind produces, in order (after the line number).
+FIELDS: dict[ImportKind, tuple[str, ...]] = {
+    ImportKind.CLIENTS: (
+        "external_id", "name", "first_name", "last_name", "email", "phone", "address",
+        "birthday", "since", "owner", "tags", "status", "cancelled_on", "next_due",
+        "do_not_contact", "notes",
+    ),
+    ImportKind.ACTIVITIES: (
+        "client_ext", "external_id", "fingerprint", "date", "amount_cents", "quantity", "kind",
+        "note",
+    ),
+    ImportKind.TOUCHES: (
+        "client_ext", "fingerprint", "date", "channel", "staff", "note", "outcome", "personal",
+    ),
+}  # fmt: skip
+
+# Which record fields a file column fills (clients' name is put together from several).
+CLIENT_COLUMNS_TO_FIELDS = {
+    "id": "external_id",
+    "name": "name",
+    "first_name": "first_name",
+    "last_name": "last_name",
+}
+
+TEXT_LIMITS = {
+    "id": 200, "client_id": 200, "name": 400, "first_name": 200, "last_name": 200,
+    "email": 320, "owner": 200, "staff": 200, "kind": 200, "outcome": 200,
+}  # fmt: skip
+
+_STATUS = {
+    "active": ClientStatus.ACTIVE, "current": ClientStatus.ACTIVE, "client": ClientStatus.ACTIVE,
+    "prospect": ClientStatus.PROSPECT, "lead": ClientStatus.PROSPECT,
+    "cancelled": ClientStatus.CANCELLED, "canceled": ClientStatus.CANCELLED,
+    "terminated": ClientStatus.CANCELLED, "closed": ClientStatus.CANCELLED,
+}  # fmt: skip
+
+CHANNEL_ALIASES = {
+    "phone": "call", "phone call": "call", "telephone": "call", "call back": "call",
+    "e-mail": "email", "mail": "email", "text": "sms", "text message": "sms",
+    "postcard": "card", "letter": "card", "handwritten card": "card", "in person": "visit",
+    "drop-in": "visit", "lunch": "meeting", "coffee": "meeting", "present": "gift",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    today: dt.date
+    region: str = "US"
+    date_order: DateOrder | None = None
+    allow_future: bool = False
+
+
+class RowParser:
+    """Parses rows of one file once its columns are known."""
+
+    def __init__(self, kind: ImportKind, columns: ColumnMap, options: ParseOptions) -> None:
+        self.kind = kind
+        self.columns = columns
+        self.options = options
+        self._convert: dict[str, Callable[[str], Any]] = {
+            "date": self._event_date,
+            "birthday": self._birthday,
+            "since": self._any_date,
+            "cancelled_on": self._any_date,
+            "next_due": self._any_date,
+            "amount": parse_amount,
+            "quantity": parse_quantity,
+            "email": parse_email,
+            "phone": lambda raw: parse_phone(raw, options.region),
+            "do_not_contact": parse_bool,
+            "status": _status,
+            "tags": _tags,
+            "channel": _channel,
+        }
+        self._specs = [
+            (field, index, header, self._convert.get(field), TEXT_LIMITS.get(field))
+            for field, (index, header) in columns.fields.items()
+        ]
+
+    def parse(self, line: int, row: list[str], problems: ProblemLog) -> tuple | None:
+        """The typed record for `row`, or None after appending its problems."""
+        values: dict[str, Any] = {}
+        before = len(problems)
+        for field, index, header, convert, limit in self._specs:
+            raw = row[index].strip()
+            if not raw:
+                values[field] = None
+                continue
+            raw = restore(raw)
+            if convert is None:
+                if limit is not None and len(raw) > limit:
+                    problems.append(
+                        ImportProblem(line, header, f"longer than {limit} characters")
+                    )
+                    continue
+                values[field] = raw
+                continue
+            try:
+                values[field] = convert(raw)
+            except ValueError as exc:
+                problems.append(ImportProblem(line, header, str(exc)))
+        if len(problems) > before:
+            return None
+        return getattr(self, f"_{self.kind.value}")(line, values, problems)
+
+    # --- per kind -------------------------------------------------------------------------
+
+    def _clients(self, line: int, v: dict[str, Any], problems: ProblemLog) -> tuple | None:
+        if v.get("id") is None:
+            problems.append(ImportProblem(line, self.columns.header("id"), "is empty"))
+            return None
+        name = v.get("name") or " ".join(p for p in (v.get("first_name"), v.get("last_name")) if p)
+        if not name:
+            field = "name" if "name" in self.columns.fields else "first_name"
+            problems.append(ImportProblem(line, self.columns.header(field), "no name given"))
+            return None
+        status = v.get("status")
+        if status is None and v.get("cancelled_on") is not None:
+            status = ClientStatus.CANCELLED
+        return (
+            v["id"], name, v.get("first_name"), v.get("last_name"), v.get("email"),
+            v.get("phone"), v.get("address"), v.get("birthday"), v.get("since"), v.get("owner"),
+            v.get("tags") or "", (status or ClientStatus.ACTIVE).value, v.get("cancelled_on"),
+            v.get("next_due"), bool(v.get("do_not_contact")), v.get("notes"),
+        )  # fmt: skip
+
+    def _activities(
+        self, line: int, v: dict[str, Any], problems: ProblemLog
+    ) -> tuple | None:
+        if not self._required(line, v, ("client_id", "date"), problems):
+            return None
+        external_id = v.get("id")
+        fingerprint = None
+        if external_id is None:
+            fingerprint = fingerprint_of(
+                v["client_id"], v["date"], v.get("amount"), v.get("quantity"), v.get("kind"),
+                v.get("note"),
+            )  # fmt: skip
+        return (
+            v["client_id"], external_id, fingerprint, v["date"], v.get("amount"),
+            v.get("quantity"), v.get("kind"), v.get("note"),
+        )  # fmt: skip
+
+    def _touches(self, line: int, v: dict[str, Any], problems: ProblemLog) -> tuple | None:
+        if not self._required(line, v, ("client_id", "date", "channel"), problems):
+            return None
+        channel = v["channel"]
+        fingerprint = fingerprint_of(
+            v["client_id"], v["date"], channel, v.get("staff"), v.get("note"), v.get("outcome")
+        )
+        return (
+            v["client_id"], fingerprint, v["date"], channel, v.get("staff"), v.get("note"),
+            v.get("outcome"), channel in PERSONAL_CHANNELS,
+        )  # fmt: skip
+
+    def _required(
+        self, line: int, v: dict[str, Any], fields: tuple[str, ...], problems: ProblemLog
+    ) -> bool:
+        missing = [f for f in fields if v.get(f) is None]
+        for field in missing:
+            problems.append(ImportProblem(line, self.columns.header(field), "is empty"))
+        return not missing
+
+    # --- converters that need the options ----------------------------------------------------
+
+    def _any_date(self, raw: str) -> dt.date:
+        return parse_date(raw, self.options.date_order)
+
+    def _event_date(self, raw: str) -> dt.date:
+        value = parse_date(raw, self.options.date_order)
+        if value > self.options.today and not self.options.allow_future:
+            raise ValueError(
+                f"{value.isoformat()} is in the future (today is {self.options.today.isoformat()});"
+                " use --allow-future if the file lists booked appointments"
+            )
+        return value
+
+    def _birthday(self, raw: str) -> dt.date:
+        value = parse_date(raw, self.options.date_order)
+        if value > self.options.today:
+            raise ValueError(f"{value.isoformat()} is in the future")
+        return value
+
+
+def fingerprint_of(*parts: Any) -> str:
+    """A short stable digest of a record's content, for rows that carry no id of their own."""
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def _status(raw: str) -> ClientStatus:
+    try:
+        return _STATUS[raw.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{raw!r} is not a status (active, prospect or cancelled)") from None
+
+
+def _tags(raw: str) -> str:
+    seen: dict[str, str] = {}
+    for tag in raw.split(";"):
+        tag = tag.strip()
+        if tag and tag.lower() not in seen:
+            seen[tag.lower()] = tag
+    return ";".join(sorted(seen.values(), key=str.lower))
+
+
+def _channel(raw: str) -> str:
+    text = raw.strip().lower()
+    text = CHANNEL_ALIASES.get(text, text)
+    if text in PERSONAL_CHANNELS or text in BULK_CHANNELS:
+        return text
+    allowed = ", ".join((*PERSONAL_CHANNELS, *BULK_CHANNELS))
+    raise ValueError(f"{raw!r} is not a channel ({allowed})")
+
+
+DATE_FIELDS = ("date", "birthday", "since", "cancelled_on", "next_due")
+
+
+def detect_date_order(
+    rows: Iterable[tuple[int, list[str]]], columns: ColumnMap
+) -> tuple[DateOrder | None, list[ImportProblem]]:
+    """Read the file's numeric dates (03/04/2024) to learn whether the day or the month comes
+    first. Only a day above 12 proves the order; a file with no such date must be told."""
+    indexes = [
+        (columns.fields[f][0], columns.fields[f][1]) for f in DATE_FIELDS if f in columns.fields
+    ]
+    day_first: tuple[int, str, str] | None = None
+    month_first: tuple[int, str, str] | None = None
+    example: tuple[int, str, str] | None = None
+    for line, row in rows:
+        for index, header in indexes:
+            parts = numeric_date_parts(row[index])
+            if parts is None:
+                continue
+            example = example or (line, header, row[index].strip())
+            if parts[0] > 12 and day_first is None:
+                day_first = (line, header, row[index].strip())
+            elif parts[1] > 12 and month_first is None:
+                month_first = (line, header, row[index].strip())
+        if day_first and month_first:
+            break
+    if day_first and month_first:
+        return None, [
+            ImportProblem(day_first[0], day_first[1], f"{day_first[2]!r} puts the day first"),
+            ImportProblem(
+                month_first[0],
+                month_first[1],
+                f"{month_first[2]!r} puts the month first: the file mixes date orders",
+            ),
+        ]
+    if day_first:
+        return DateOrder.DAY_FIRST, []
+    if month_first:
+        return DateOrder.MONTH_FIRST, []
+    line, header, value = example or (None, None, "")
+    return None, [
+        ImportProblem(
+            line,
+            header,
+            f"{value!r} could be day/month or month/day and no date in the file tells: "
+            "run again with --dayfirst or --monthfirst",
+        )
+    ]

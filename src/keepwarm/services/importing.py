@@ -1,0 +1,233 @@
+"""Importing a CSV export: all or nothing, idempotent, streamed.
+
+Rows are parsed and checked one by one and staged in a temporary table; set-based SQL then
+checks them against the store (unknown clients, repeated ids) and merges them. Any problem, or
+a dry run, rolls the one transaction back, so a bad file changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+
+from keepwarm.config import Settings
+from keepwarm.domain.model import ImportKind, ImportProblem, ImportReport, ProblemLog
+from keepwarm.ingest.columns import ColumnMap, match_columns
+from keepwarm.ingest.records import ParseOptions, RowParser, detect_date_order
+from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv
+from keepwarm.ingest.values import DateOrder, DateOrderNeeded
+from keepwarm.store import require_current, writing
+from keepwarm.store import merging as m
+from keepwarm.store.staging import (
+    STAGE_ACTIVITIES,
+    STAGE_CLIENTS,
+    STAGE_TOUCHES,
+    create_stage,
+    drop_stage,
+    stage_rows,
+)
+
+BATCH = 5_000
+_STAGES = {
+    ImportKind.CLIENTS: STAGE_CLIENTS,
+    ImportKind.ACTIVITIES: STAGE_ACTIVITIES,
+    ImportKind.TOUCHES: STAGE_TOUCHES,
+}
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    encoding: str | None = None
+    date_order: DateOrder | None = None
+    allow_future: bool = False
+    create_missing: bool = False
+    dry_run: bool = False
+    max_problems: int = 50
+
+
+class _Abandon(Exception):
+    """Roll the transaction back and report instead (problems found, or a dry run)."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+
+
+def import_file(
+    engine: Engine,
+    settings: Settings,
+    kind: ImportKind,
+    path: Path,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    options: ImportOptions | None = None,
+    on_progress: Progress | None = None,
+    filename: str | None = None,
+) -> ImportReport:
+    """Import one file of `kind`. The report's `problems` are empty when it was applied."""
+    options = options or ImportOptions()
+    shown = filename or str(path)
+    limits = Limits(settings.import_max_bytes, settings.import_max_rows, settings.import_max_field)
+    base = {"kind": kind, "filename": shown, "dry_run": options.dry_run}
+    try:
+        source = open_csv(path, encoding=options.encoding, limits=limits)
+    except UnreadableFile as exc:
+        return ImportReport(
+            **base, encoding="", delimiter="", rows=0, problems=tuple(exc.problems),
+            problem_count=len(exc.problems),
+        )  # fmt: skip
+    columns, header_problems = match_columns(kind, source.header)
+    base |= {
+        "encoding": source.encoding,
+        "delimiter": source.delimiter,
+        "columns": {field: written for field, (_, written) in columns.fields.items()},
+        "ignored_columns": columns.ignored,
+    }
+    if header_problems:
+        return ImportReport(
+            **base, rows=0, problems=tuple(header_problems), problem_count=len(header_problems)
+        )
+    date_order = options.date_order
+    notes: list[str] = []
+    require_current(engine)
+    while True:
+        parse = ParseOptions(today, settings.region, date_order, options.allow_future)
+        try:
+            return _run(engine, source, kind, columns, parse, options, now, base, notes,
+                        on_progress)  # fmt: skip
+        except DateOrderNeeded:
+            problems = ProblemLog(options.max_problems)
+            date_order, order_problems = detect_date_order(source.rows(problems), columns)
+            if date_order is None:
+                return ImportReport(
+                    **base, rows=0, problems=tuple(order_problems),
+                    problem_count=len(order_problems),
+                )  # fmt: skip
+            notes.append(
+                "dates read as "
+                + ("day/month/year" if date_order is DateOrder.DAY_FIRST else "month/day/year")
+                + " (the file has dates only that order fits)"
+            )
+
+
+def _run(
+    engine: Engine,
+    source: CsvSource,
+    kind: ImportKind,
+    columns: ColumnMap,
+    parse: ParseOptions,
+    options: ImportOptions,
+    now: dt.datetime,
+    base: dict,
+    notes: list[str],
+    on_progress: Progress | None,
+) -> ImportReport:
+    stage = _STAGES[kind]
+    problems = ProblemLog(options.max_problems)
+    parser = RowParser(kind, columns, parse)
+    try:
+        with writing(engine) as conn:
+            create_stage(conn, stage)
+            rows = rejected = field_problems = 0
+            batch: list[tuple] = []
+            for line, row in source.rows(problems, on_progress):
+                rows += 1
+                before = problems.count
+                record = parser.parse(line, row, problems)
+                if record is None:
+                    rejected += 1
+                    field_problems += problems.count - before
+                    continue
+                batch.append((line, *record))
+                if len(batch) >= BATCH:
+                    stage_rows(conn, stage, batch)
+                    batch.clear()
+            stage_rows(conn, stage, batch)
+            # Rows the CSV reader could not split (ragged, bad quoting) are rejected rows too.
+            structural = problems.count - field_problems
+            rows += structural
+            rejected += structural
+            _check_against_store(conn, kind, columns, options, problems)
+            report = {**base, "rows": rows, "notes": tuple(notes)}
+            if problems.count:
+                raise _Abandon(
+                    ImportReport(
+                        **report, rejected=rejected, problems=problems.sorted(),
+                        problem_count=problems.count,
+                    )  # fmt: skip
+                )
+            result = _merge(conn, kind, columns, options, now)
+            unchanged = rows - result.added - result.updated
+            m.record_import(
+                conn, kind=kind.value, filename=base["filename"], sha256=source.sha256,
+                rows=rows, added=result.added, updated=result.updated, unchanged=unchanged,
+                now=now,
+            )  # fmt: skip
+            drop_stage(conn, stage)
+            final = ImportReport(
+                **report, added=result.added, updated=result.updated, unchanged=unchanged,
+                new_clients=result.new_clients, new_staff=result.new_staff,
+            )  # fmt: skip
+            if options.dry_run:
+                raise _Abandon(final)
+            return final
+    except _Abandon as abandoned:
+        return abandoned.report
+
+
+def _check_against_store(
+    conn: Connection,
+    kind: ImportKind,
+    columns: ColumnMap,
+    options: ImportOptions,
+    problems: ProblemLog,
+) -> None:
+    stage = _STAGES[kind]
+    if kind is ImportKind.CLIENTS:
+        problems.extend(*m.duplicate_id_problems(conn, stage, "external_id", columns.header("id")))
+        return
+    if kind is ImportKind.ACTIVITIES:
+        problems.extend(*m.duplicate_id_problems(conn, stage, "external_id", columns.header("id")))
+    if not options.create_missing:
+        problems.extend(*m.unknown_client_problems(conn, stage, columns.header("client_id")))
+
+
+def _merge(
+    conn: Connection,
+    kind: ImportKind,
+    columns: ColumnMap,
+    options: ImportOptions,
+    now: dt.datetime,
+) -> m.MergeResult:
+    stage = _STAGES[kind]
+    if kind is ImportKind.CLIENTS:
+        new_staff = m.create_missing_staff(conn, stage, "owner", now) if "owner" in columns.fields else []
+        result = m.merge_clients(conn, _client_fields_present(columns), now)
+        return m.MergeResult(result.added, result.updated, 0, tuple(new_staff))
+    new_clients = m.create_missing_clients(conn, stage, now) if options.create_missing else 0
+    if kind is ImportKind.ACTIVITIES:
+        m.assign_keys(conn, stage, "external_id")
+        result = m.merge_activities(conn)
+        return m.MergeResult(result.added, result.updated, new_clients)
+    new_staff = m.create_missing_staff(conn, stage, "staff", now) if "staff" in columns.fields else []
+    m.assign_keys(conn, stage, None)
+    result = m.merge_touches(conn, now)
+    return m.MergeResult(result.added, 0, new_clients, tuple(new_staff))
+
+
+def _client_fields_present(columns: ColumnMap) -> set[str]:
+    present = {"external_id"}
+    for field in columns.fields:
+        if field in ("name", "first_name", "last_name"):
+            present |= {"name", field}
+        elif field != "id":
+            present.add(field)
+    return present
+
+
+__all__ = ["ImportOptions", "ImportProblem", "import_file"]

@@ -1,0 +1,93 @@
+"""Opening the database: SQLite set up right on every connection, PostgreSQL by URL.
+
+Every SQLite connection gets WAL, synchronous=FULL, foreign_keys=ON and a busy timeout; write
+transactions start with BEGIN IMMEDIATE so two writers queue instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from keepwarm.domain.errors import DatabaseError
+
+SQLITE_PRAGMAS = (
+    ("journal_mode", "WAL"),
+    ("synchronous", "FULL"),
+    ("foreign_keys", "ON"),
+    ("busy_timeout", "10000"),
+)
+
+_WRITE = "keepwarm_write"
+
+
+def connect(url: str, **engine_options: Any) -> Engine:
+    """Return an Engine for `url`; SQLite files get keepwarm's pragmas on every connection."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise DatabaseError(f"folder {folder} does not exist (database URL {url})")
+        engine = create_engine(parsed, **engine_options)
+        _set_up_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        engine_options.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **engine_options)
+    raise DatabaseError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
+    )
+
+
+def _set_up_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module; we issue BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for name, value in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {name}={value}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_WRITE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed when the block ends, rolled back on any exception."""
+    try:
+        options = {_WRITE: True, "preserve_rowcount": True}
+        with engine.connect().execution_options(**options) as conn, conn.begin():
+            yield conn
+    except OperationalError as exc:
+        raise DatabaseError(_describe(engine, exc)) from exc
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """One read transaction (a consistent snapshot)."""
+    try:
+        with engine.connect() as conn, conn.begin():
+            yield conn
+    except OperationalError as exc:
+        raise DatabaseError(_describe(engine, exc)) from exc
+
+
+def _describe(engine: Engine, exc: OperationalError) -> str:
+    target = engine.url.render_as_string(hide_password=True)
+    return f"database {target}: {str(exc.orig).strip().splitlines()[0]}"

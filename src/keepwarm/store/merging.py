@@ -1,0 +1,265 @@
+"""Set-based checks and merges from a staging table into the store. Never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Connection,
+    Table,
+
+    cast,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import String as SAString
+
+from keepwarm.domain.model import ImportProblem
+from keepwarm.store.staging import STAGE_ACTIVITIES, STAGE_CLIENTS, STAGE_TOUCHES
+from keepwarm.store.tables import activities, clients, imports, staff, touches
+
+PROBLEM_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    added: int = 0
+    updated: int = 0
+    new_clients: int = 0
+    new_staff: tuple[str, ...] = ()
+
+
+def duplicate_id_problems(
+    conn: Connection, stage: Table, column: str, header: str
+) -> tuple[list[ImportProblem], int]:
+    """Rows whose id already appeared earlier in the same file."""
+    col = stage.c[column]
+    first = (
+        select(col.label("value"), func.min(stage.c.line).label("first"))
+        .where(col.is_not(None))
+        .group_by(col)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    query = (
+        select(stage.c.line, col, first.c.first)
+        .join(first, first.c.value == col)
+        .where(stage.c.line > first.c.first)
+        .order_by(stage.c.line)
+    )
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.limit(PROBLEM_LIMIT)).all()
+    return [
+        ImportProblem(line, header, f"{value!r} already appears at line {first_line}")
+        for line, value, first_line in rows
+    ], total
+
+
+def unknown_client_problems(
+    conn: Connection, stage: Table, header: str
+) -> tuple[list[ImportProblem], int]:
+    missing = ~exists().where(clients.c.external_id == stage.c.client_ext)
+    total = conn.execute(select(func.count()).select_from(stage).where(missing)).scalar_one()
+    rows = conn.execute(
+        select(stage.c.line, stage.c.client_ext)
+        .where(missing)
+        .order_by(stage.c.line)
+        .limit(PROBLEM_LIMIT)
+    ).all()
+    return [
+        ImportProblem(
+            line,
+            header,
+            f"no client with id {value!r} (import clients first, or use --create-missing)",
+        )
+        for line, value in rows
+    ], total
+
+
+def create_missing_clients(conn: Connection, stage: Table, now: dt.datetime) -> int:
+    """Add a bare client (named by its id) for each unknown client id in the stage."""
+    missing = (
+        select(stage.c.client_ext)
+        .where(~exists().where(clients.c.external_id == stage.c.client_ext))
+        .distinct()
+        .subquery()
+    )
+    result = conn.execute(
+        insert(clients).from_select(
+            ["external_id", "name", "tags", "status", "do_not_contact", "created_at",
+             "updated_at"],
+            select(
+                missing.c.client_ext, missing.c.client_ext, literal(""), literal("active"),
+                false(), literal(now, clients.c.created_at.type),
+                literal(now, clients.c.updated_at.type),
+            ),
+        )
+    )  # fmt: skip
+    return result.rowcount
+
+
+def create_missing_staff(conn: Connection, stage: Table, column: str, now: dt.datetime) -> list[str]:
+    col = stage.c[column]
+    names = [
+        name
+        for (name,) in conn.execute(
+            select(col)
+            .where(col.is_not(None), ~exists().where(staff.c.name == col))
+            .distinct()
+            .order_by(col)
+        )
+    ]
+    if names:
+        conn.execute(
+            insert(staff),
+            [{"name": n, "weekly_quota": 2, "active": True, "created_at": now} for n in names],
+        )
+    return names
+
+
+def assign_keys(conn: Connection, stage: Table, id_column: str | None) -> None:
+    """key = 'id:<id>' for rows with the business's own id, else 'fp:<fingerprint>:<n>' where n
+    counts identical rows in file order (two identical visits on one day stay two)."""
+    if id_column is not None:
+        conn.execute(
+            update(stage)
+            .where(stage.c[id_column].is_not(None))
+            .values(key=literal("id:") + stage.c[id_column])
+        )
+    numbered = select(
+        stage.c.line,
+        func.row_number()
+        .over(partition_by=stage.c.fingerprint, order_by=stage.c.line)
+        .label("n"),
+    ).where(stage.c.fingerprint.is_not(None))
+    if id_column is not None:
+        numbered = numbered.where(stage.c[id_column].is_(None))
+    numbered_sq = numbered.subquery()
+    conn.execute(
+        update(stage)
+        .where(stage.c.line == numbered_sq.c.line)
+        .values(key=literal("fp:") + stage.c.fingerprint + ":" + cast(numbered_sq.c.n, SAString))
+    )
+
+
+def _client_id_of(stage: Table):  # type: ignore[no-untyped-def]
+    return (
+        select(clients.c.id).where(clients.c.external_id == stage.c.client_ext).scalar_subquery()
+    )
+
+
+def merge_activities(conn: Connection) -> MergeResult:
+    s = STAGE_ACTIVITIES
+    client_id = _client_id_of(s)
+    fields = ("external_id", "date", "amount_cents", "quantity", "kind", "note")
+    changed = or_(
+        activities.c.client_id != client_id,
+        *(activities.c[f].is_distinct_from(s.c[f]) for f in fields),
+    )
+    updated = conn.execute(
+        update(activities)
+        .where(activities.c.key == s.c.key, changed)
+        .values(client_id=client_id, **{f: s.c[f] for f in fields})
+    ).rowcount
+    added = conn.execute(
+        insert(activities).from_select(
+            ["client_id", "key", *fields],
+            select(client_id, s.c.key, *(s.c[f] for f in fields))
+            .where(~exists().where(activities.c.key == s.c.key))
+            .order_by(s.c.line),
+        )
+    ).rowcount
+    return MergeResult(added=added, updated=updated)
+
+
+def merge_touches(conn: Connection, now: dt.datetime) -> MergeResult:
+    s = STAGE_TOUCHES
+    staff_id = select(staff.c.id).where(staff.c.name == s.c.staff).scalar_subquery()
+    added = conn.execute(
+        insert(touches).from_select(
+            ["client_id", "key", "date", "channel", "staff_id", "note", "outcome", "personal",
+             "created_at"],
+            select(
+                _client_id_of(s), s.c.key, s.c.date, s.c.channel, staff_id, s.c.note,
+                s.c.outcome, s.c.personal, literal(now, touches.c.created_at.type),
+            )
+            .where(~exists().where(touches.c.key == s.c.key))
+            .order_by(s.c.line),
+        )
+    ).rowcount  # fmt: skip
+    return MergeResult(added=added)
+
+
+def merge_clients(conn: Connection, present: set[str], now: dt.datetime) -> MergeResult:
+    """Insert new clients; update existing ones, but only in the columns the file has."""
+    s = STAGE_CLIENTS
+    owner_id = select(staff.c.id).where(staff.c.name == s.c.owner).scalar_subquery()
+    plain = [f for f in present if f not in ("external_id", "owner")]
+    values = {f: s.c[f] for f in plain}
+    differences = [clients.c[f].is_distinct_from(s.c[f]) for f in plain]
+    if "owner" in present:
+        values["owner_id"] = owner_id
+        differences.append(clients.c.owner_id.is_distinct_from(owner_id))
+    updated = 0
+    if differences:
+        updated = conn.execute(
+            update(clients)
+            .where(clients.c.external_id == s.c.external_id, or_(*differences))
+            .values(**values, updated_at=now)
+        ).rowcount
+    columns = [c.name for c in s.columns if c.name not in ("line", "key", "owner")]
+    added = conn.execute(
+        insert(clients).from_select(
+            [*columns, "owner_id", "created_at", "updated_at"],
+            select(
+                *(s.c[c] for c in columns),
+                owner_id,
+                literal(now, clients.c.created_at.type),
+                literal(now, clients.c.updated_at.type),
+            )
+            .where(~exists().where(clients.c.external_id == s.c.external_id))
+            .order_by(s.c.line),
+        )
+    ).rowcount
+    return MergeResult(added=added, updated=updated)
+
+
+def record_import(
+    conn: Connection,
+    *,
+    kind: str,
+    filename: str,
+    sha256: str,
+    rows: int,
+    added: int,
+    updated: int,
+    unchanged: int,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        insert(imports).values(
+            kind=kind, filename=filename[-1000:], sha256=sha256, rows=rows, added=added,
+            updated=updated, unchanged=unchanged, at=now,
+        )
+    )  # fmt: skip
+
+
+__all__ = [
+    "MergeResult",
+    "assign_keys",
+    "create_missing_clients",
+    "create_missing_staff",
+    "duplicate_id_problems",
+    "merge_activities",
+    "merge_clients",
+    "merge_touches",
+    "record_import",
+    "unknown_client_problems",
+]

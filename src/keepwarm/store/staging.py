@@ -1,0 +1,110 @@
+"""Staging an import: typed records go into a temporary table first, then set-based SQL checks
+them against the store and merges them. Memory stays flat whatever the file size, and the
+whole merge happens inside the caller's one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+_stage_metadata = MetaData()
+
+
+def _stage(name: str, *columns: Column) -> Table:
+    return Table(
+        name,
+        _stage_metadata,
+        Column("line", Integer, primary_key=True),
+        *columns,
+        Column("key", String(250)),
+        prefixes=["TEMPORARY"],
+    )
+
+
+STAGE_CLIENTS = _stage(
+    "kw_stage_clients",
+    Column("external_id", String(200), nullable=False),
+    Column("name", String(400), nullable=False),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+    Column("address", Text),
+    Column("birthday", Date),
+    Column("since", Date),
+    Column("owner", String(200)),
+    Column("tags", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("cancelled_on", Date),
+    Column("next_due", Date),
+    Column("do_not_contact", Boolean, nullable=False),
+    Column("notes", Text),
+)
+STAGE_ACTIVITIES = _stage(
+    "kw_stage_activities",
+    Column("client_ext", String(200), nullable=False),
+    Column("external_id", String(200)),
+    Column("fingerprint", String(40)),
+    Column("date", Date, nullable=False),
+    Column("amount_cents", BigInteger),
+    Column("quantity", Float),
+    Column("kind", String(200)),
+    Column("note", Text),
+)
+STAGE_TOUCHES = _stage(
+    "kw_stage_touches",
+    Column("client_ext", String(200), nullable=False),
+    Column("fingerprint", String(40)),
+    Column("date", Date, nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("staff", String(200)),
+    Column("note", Text),
+    Column("outcome", String(200)),
+    Column("personal", Boolean, nullable=False),
+)
+
+
+def create_stage(conn: Connection, stage: Table) -> None:
+    stage.drop(conn, checkfirst=True)
+    stage.create(conn)
+
+
+def drop_stage(conn: Connection, stage: Table) -> None:
+    stage.drop(conn, checkfirst=True)
+
+
+def stage_rows(conn: Connection, stage: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append records (line first, then the stage's columns up to `key`) as fast as the
+    driver allows: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    names = [c.name for c in stage.columns if c.name != "key"]
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {stage.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join("?" for _ in names)
+    sql = f"INSERT INTO {stage.name} ({', '.join(names)}) VALUES ({placeholders})"
+    conn.exec_driver_sql(sql, [_sqlite_row(row) for row in rows])
+
+
+def _sqlite_row(row: Iterable[Any]) -> tuple[Any, ...]:
+    # SQLAlchemy stores dates in SQLite as ISO text; the raw driver must do the same.
+    return tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row)

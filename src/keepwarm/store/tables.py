@@ -1,0 +1,124 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+    true,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("email", String(320)),
+    Column("weekly_quota", Integer, nullable=False, server_default="2"),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("weekly_quota >= 0", name="quota_not_negative"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(200), nullable=False, unique=True),
+    Column("name", String(400), nullable=False),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+    Column("address", Text),
+    Column("birthday", Date),
+    Column("since", Date),
+    Column("owner_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("tags", Text, nullable=False, server_default=""),
+    Column("status", String(20), nullable=False, server_default="active"),
+    Column("cancelled_on", Date),
+    Column("next_due", Date),
+    Column("do_not_contact", Boolean, nullable=False, server_default=false()),
+    Column("notes", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('active', 'prospect', 'cancelled')", name="status_known"),
+    Index(None, "owner_id"),
+    Index(None, "status"),
+    Index(None, "next_due"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    # "id:<the business's id>" when the file has one, else "fp:<fingerprint>": makes re-import
+    # idempotent either way.
+    Column("key", String(250), nullable=False, unique=True),
+    Column("external_id", String(200)),
+    Column("date", Date, nullable=False),
+    Column("amount_cents", BigInteger),
+    Column("quantity", Float),
+    Column("kind", String(200)),
+    Column("note", Text),
+    Index(None, "client_id", "date"),
+    Index(None, "date"),
+)
+
+touches = Table(
+    "touches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False, unique=True),
+    Column("date", Date, nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("note", Text),
+    Column("outcome", String(200)),
+    # Personal touches (call, card, visit...) count for cadence and quotas; bulk ones
+    # (newsletter, invoice, receipt) never do.
+    Column("personal", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "client_id", "date"),
+    Index(None, "staff_id", "date"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("filename", String(1000), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index(None, "sha256"),
+)
