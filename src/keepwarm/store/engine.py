@@ -27,21 +27,31 @@ SQLITE_PRAGMAS = (
 _WRITE = "keepwarm_write"
 
 
-def connect(url: str, **engine_options: Any) -> Engine:
-    """Return an Engine for `url`; SQLite files get keepwarm's pragmas on every connection."""
+def connect(url: str, *, create: bool = False, **engine_options: Any) -> Engine:
+    """Return an Engine for `url`; SQLite files get keepwarm's pragmas on every connection.
+
+    A SQLite file that does not exist is an error unless `create` is set, so a mistyped path
+    never leaves an empty database behind."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).expanduser().resolve().parent
-            if not folder.is_dir():
-                raise DatabaseError(f"folder {folder} does not exist (database URL {url})")
+            path = Path(parsed.database).expanduser().resolve()
+            if not path.parent.is_dir():
+                raise DatabaseError(f"folder {path.parent} does not exist (database URL {url})")
+            if not create and not path.exists():
+                raise DatabaseError(
+                    f"there is no keepwarm database at {path}: create one with `keepwarm init`"
+                    " (or name another with --db / KEEPWARM_DATABASE_URL)"
+                )
         engine = create_engine(parsed, **engine_options)
         _set_up_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
         engine_options.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **engine_options)
     raise DatabaseError(

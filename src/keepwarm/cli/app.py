@@ -1,0 +1,92 @@
+"""Command definitions. Each command parses options, calls one service and prints the result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from keepwarm import __version__
+from keepwarm.cli import data, people
+from keepwarm.cli.common import DbOption, console, settings_for, user_errors
+from keepwarm.services.database import init_database
+
+app = typer.Typer(
+    name="keepwarm",
+    help="keepwarm: every morning, whom to contact today, why, and what to say.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(data.import_app, name="import")
+app.add_typer(data.export_app, name="export")
+app.add_typer(people.staff_app, name="staff")
+app.command("clients")(people.clients)
+app.command("client")(people.client)
+app.command("touch")(people.touch)
+app.command("demo")(data.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"keepwarm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """keepwarm: every morning, whom to contact today, why, and what to say."""
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create an empty keepwarm database (or bring an existing one up to date).
+
+    Example: keepwarm init --db practice.db
+    """
+    with user_errors():
+        settings = settings_for(db)
+        before, after = init_database(settings)
+    where = settings.database_url
+    if before is None:
+        console.print(f"Created a keepwarm database at [bold]{where}[/] (schema {after}).")
+    elif before == after:
+        console.print(f"{where} is ready (schema {after}, already up to date).")
+    else:
+        console.print(f"Upgraded {where} from schema {before} to {after}.")
+
+
+@db_app.command("migrate")
+def migrate(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Bring the database to the newest schema (safe to run any time).
+
+    Example: keepwarm db migrate --db postgresql://localhost/keepwarm
+    """
+    with user_errors():
+        before, after = init_database(settings_for(db))
+    if as_json:
+        console.print_json(json.dumps({"before": before, "after": after}))
+    elif before == after:
+        console.print(f"Already at the newest schema ({after}).")
+    else:
+        console.print(f"Migrated from {before or 'an empty database'} to {after}.")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["Path", "app", "main"]

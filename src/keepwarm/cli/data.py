@@ -1,0 +1,266 @@
+"""Commands that move data in and out: import, export, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from keepwarm.cli.common import (
+    DbOption,
+    console,
+    engine_for,
+    err_console,
+    fail,
+    now,
+    today,
+    user_errors,
+)
+from keepwarm.domain.model import ImportKind, ImportReport
+from keepwarm.ingest.values import DateOrder
+from keepwarm.services.exporting import export_csv
+from keepwarm.services.importing import ImportOptions, import_file
+
+import_app = typer.Typer(
+    help="Load your own exports (clients, activities, touches) from CSV files.",
+    no_args_is_help=True,
+)
+export_app = typer.Typer(
+    help="Write clients, activities or touches to a CSV file that re-imports unchanged.",
+    no_args_is_help=True,
+)
+SHOWN_PROBLEMS = 50
+PROGRESS_FROM_BYTES = 256 * 1024  # roughly a few thousand rows
+
+FileArg = Annotated[
+    Path, typer.Argument(help="The CSV file to import.", show_default=False, dir_okay=False)
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Check the file and report; change nothing.")
+]
+Encoding = Annotated[
+    str | None,
+    typer.Option(help="The file's encoding if not detected (utf-8, cp1252, latin-1, utf-16)."),
+]
+DayFirst = Annotated[
+    bool, typer.Option("--dayfirst", help="Dates like 03/04/2024 are day/month/year.")
+]
+MonthFirst = Annotated[
+    bool, typer.Option("--monthfirst", help="Dates like 03/04/2024 are month/day/year.")
+]
+Region = Annotated[
+    str | None,
+    typer.Option(help="Country for phone numbers without a + prefix (default KEEPWARM_REGION)."),
+]
+AllowFuture = Annotated[
+    bool,
+    typer.Option("--allow-future", help="Accept dates after today (e.g. booked appointments)."),
+]
+CreateMissing = Annotated[
+    bool,
+    typer.Option(
+        "--create-missing", help="Create a bare client for each unknown client id instead of failing."
+    ),
+]
+
+
+def _run_import(
+    kind: ImportKind,
+    file: Path,
+    db: str | None,
+    dry_run: bool,
+    encoding: str | None,
+    dayfirst: bool,
+    monthfirst: bool,
+    region: str | None,
+    allow_future: bool = False,
+    create_missing: bool = False,
+) -> None:
+    if dayfirst and monthfirst:
+        raise fail("choose one of --dayfirst and --monthfirst")
+    order = DateOrder.DAY_FIRST if dayfirst else DateOrder.MONTH_FIRST if monthfirst else None
+    options = ImportOptions(
+        encoding=encoding,
+        date_order=order,
+        allow_future=allow_future,
+        create_missing=create_missing,
+        dry_run=dry_run,
+        max_problems=SHOWN_PROBLEMS,
+    )
+    with user_errors(), engine_for(db) as (settings, engine):
+        if region:
+            settings = settings.replace(region=region.strip().upper())
+        size = file.stat().st_size if file.is_file() else 0
+        with Progress(
+            TextColumn("Importing {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+            disable=size < PROGRESS_FROM_BYTES,
+        ) as progress:
+            task = progress.add_task(file.name, total=size)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = import_file(
+                engine, settings, kind, file, today=today(), now=now(), options=options,
+                on_progress=advance, filename=str(file),
+            )  # fmt: skip
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: ImportReport) -> None:
+    for problem in report.problems:
+        err_console.print(problem.format(report.filename), markup=False)
+    hidden = report.problem_count - len(report.problems)
+    if hidden > 0:
+        err_console.print(f"... and {hidden:,} more problems.")
+    if report.ignored_columns:
+        console.print(
+            "Columns not used: " + ", ".join(repr(c) for c in report.ignored_columns),
+            markup=False,
+        )
+    for note in report.notes:
+        console.print(f"Note: {note}", markup=False)
+    if not report.ok:
+        err_console.print(
+            f"[bold red]Nothing imported:[/] {report.problem_count:,} problem(s) in "
+            f"{report.filename} ({report.rejected:,} of {report.rows:,} rows). Fix them and "
+            "import the file again.",
+        )
+        return
+    verb = "Would import" if report.dry_run else "Imported"
+    summary = (
+        f"{verb} {report.kind.value} from {report.filename} ({report.encoding}): "
+        f"{report.rows:,} rows — {report.added:,} added, {report.updated:,} updated, "
+        f"{report.unchanged:,} unchanged, {report.rejected:,} rejected."
+    )
+    console.print(summary, markup=False)
+    if report.new_staff:
+        console.print("New staff: " + ", ".join(report.new_staff), markup=False)
+    if report.new_clients:
+        console.print(f"New clients created for unknown ids: {report.new_clients:,}")
+    if report.changed == 0 and not report.dry_run:
+        console.print("Nothing changed: everything in the file was already here.")
+
+
+@import_app.command("clients")
+def import_clients(
+    file: FileArg,
+    db: DbOption = None,
+    dry_run: DryRun = False,
+    encoding: Encoding = None,
+    dayfirst: DayFirst = False,
+    monthfirst: MonthFirst = False,
+    region: Region = None,
+) -> None:
+    """Import or update clients: id, name (or first_name + last_name), email, phone, address,
+    birthday, since, owner, tags, status, cancelled_on, next_due, do_not_contact, notes.
+
+    Example: keepwarm import clients clients.csv --dry-run
+    """
+    _run_import(ImportKind.CLIENTS, file, db, dry_run, encoding, dayfirst, monthfirst, region)
+
+
+@import_app.command("activities")
+def import_activities(
+    file: FileArg,
+    db: DbOption = None,
+    dry_run: DryRun = False,
+    encoding: Encoding = None,
+    dayfirst: DayFirst = False,
+    monthfirst: MonthFirst = False,
+    allow_future: AllowFuture = False,
+    create_missing: CreateMissing = False,
+) -> None:
+    """Import visits, purchases or usage: client_id, date, and optionally id, amount,
+    quantity, kind, note.
+
+    Example: keepwarm import activities visits.csv --dayfirst
+    """
+    _run_import(
+        ImportKind.ACTIVITIES, file, db, dry_run, encoding, dayfirst, monthfirst, None,
+        allow_future, create_missing,
+    )  # fmt: skip
+
+
+@import_app.command("touches")
+def import_touches(
+    file: FileArg,
+    db: DbOption = None,
+    dry_run: DryRun = False,
+    encoding: Encoding = None,
+    dayfirst: DayFirst = False,
+    monthfirst: MonthFirst = False,
+    allow_future: AllowFuture = False,
+    create_missing: CreateMissing = False,
+) -> None:
+    """Import past personal contacts: client_id, date, channel, and optionally staff, note,
+    outcome.
+
+    Example: keepwarm import touches calls.csv
+    """
+    _run_import(
+        ImportKind.TOUCHES, file, db, dry_run, encoding, dayfirst, monthfirst, None,
+        allow_future, create_missing,
+    )  # fmt: skip
+
+
+def _export(kind: ImportKind, file: Path, db: str | None) -> None:
+    with user_errors(), engine_for(db) as (_, engine):
+        count = export_csv(engine, kind, file)
+    console.print(f"Wrote {count:,} {kind.value} to {file}.", markup=False)
+
+
+OutArg = Annotated[Path, typer.Argument(help="The CSV file to write.", dir_okay=False)]
+
+
+@export_app.command("clients")
+def export_clients(file: OutArg, db: DbOption = None) -> None:
+    """Write every client to a CSV file.
+
+    Example: keepwarm export clients clients-backup.csv
+    """
+    _export(ImportKind.CLIENTS, file, db)
+
+
+@export_app.command("activities")
+def export_activities(file: OutArg, db: DbOption = None) -> None:
+    """Write every activity to a CSV file.
+
+    Example: keepwarm export activities activities-backup.csv
+    """
+    _export(ImportKind.ACTIVITIES, file, db)
+
+
+@export_app.command("touches")
+def export_touches(file: OutArg, db: DbOption = None) -> None:
+    """Write every touch to a CSV file.
+
+    Example: keepwarm export touches touches-backup.csv
+    """
+    _export(ImportKind.TOUCHES, file, db)
+
+
+def demo(
+    db: Annotated[
+        str,
+        typer.Option("--db", help="Where to build the demo practice (a new SQLite file)."),
+    ] = "keepwarm-demo.db",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same practice.")] = 7,
+) -> None:
+    """Build a believable sample practice (3 staff, ~300 clients, 3 years of history) through
+    the real import path, and show what it holds.
+
+    Example: keepwarm demo --db demo.db --seed 42
+    """
+    from keepwarm.cli.demo_view import run_demo
+
+    run_demo(db, seed)

@@ -1,0 +1,196 @@
+"""Commands about people: staff, clients, touches."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from keepwarm.cli.common import (
+    DbOption,
+    console,
+    engine_for,
+    now,
+    parse_date_option,
+    today,
+    user_errors,
+)
+from keepwarm.domain.model import ClientCard
+from keepwarm.ingest.values import format_amount
+from keepwarm.services import people
+
+staff_app = typer.Typer(help="The people who contact clients.", no_args_is_help=True)
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Argument(help="The staff member's name, as used in files.")],
+    email: Annotated[str | None, typer.Option(help="Their email address.")] = None,
+    weekly_quota: Annotated[
+        int, typer.Option(help="Clients they personally contact each week.", min=0)
+    ] = 2,
+    db: DbOption = None,
+) -> None:
+    """Add a member of staff.
+
+    Example: keepwarm staff add "Dana Reyes" --email dana@example.com --weekly-quota 3
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        member = people.add_staff(engine, name, email=email, weekly_quota=weekly_quota, now=now())
+    console.print(f"Added {member.name} (weekly quota {member.weekly_quota}).", markup=False)
+
+
+@staff_app.command("list")
+def staff_list(db: DbOption = None) -> None:
+    """List the staff and their weekly quotas.
+
+    Example: keepwarm staff list
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        members = people.list_staff(engine)
+    if not members:
+        console.print("No staff yet. Add one with: keepwarm staff add NAME")
+        return
+    table = Table("Name", "Email", "Weekly quota")
+    for m in members:
+        table.add_row(m.name, m.email or "", str(m.weekly_quota))
+    console.print(table)
+
+
+def clients(
+    text: Annotated[
+        str | None, typer.Argument(help="Part of a name, id, email or phone number.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    db: DbOption = None,
+) -> None:
+    """List clients, or search them by name, id, email or phone.
+
+    Example: keepwarm clients smith
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        items, total = people.find_clients(engine, text, limit=limit)
+    if not items:
+        console.print("No clients match." if text else "No clients yet: keepwarm import clients FILE")
+        return
+    table = Table("Id", "Name", "Email", "Phone", "Owner", "Status", "Last activity", "Activities")
+    for item in items:
+        c = item.client
+        table.add_row(
+            c.id, c.name, c.email or "", c.phone or "", c.owner or "", c.status.value,
+            item.last_activity.isoformat() if item.last_activity else "", str(item.activity_count),
+        )  # fmt: skip
+    console.print(table)
+    if total > len(items):
+        console.print(f"Showing {len(items)} of {total:,}; narrow the search or use --limit.")
+
+
+def client(
+    client_id: Annotated[str, typer.Argument(help="The client's id (your own id for them).")],
+    output: Annotated[
+        str, typer.Option("--format", help="text or json.", case_sensitive=False)
+    ] = "text",
+    db: DbOption = None,
+) -> None:
+    """Show one client's card: contact details, tags, owner, history and touches.
+
+    Example: keepwarm client C-1042 --format json
+    """
+    if output not in ("text", "json"):
+        raise typer.BadParameter("choose text or json", param_hint="--format")
+    with user_errors(), engine_for(db) as (_, engine):
+        card = people.client_card(engine, client_id)
+    if output == "json":
+        console.print_json(json.dumps(card_json(card)))
+        return
+    _print_card(card)
+
+
+def card_json(card: ClientCard) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        return value
+
+    client_data = {k: plain(v) for k, v in dataclasses.asdict(card.client).items()}
+    return {
+        "client": client_data,
+        "activity_count": card.activity_count,
+        "total_amount": format_amount(card.total_cents),
+        "first_activity": plain(card.first_activity),
+        "last_activity": plain(card.last_activity),
+        "activities": [
+            {k: plain(v) for k, v in dataclasses.asdict(a).items()} for a in card.activities
+        ],
+        "touches": [{k: plain(v) for k, v in dataclasses.asdict(t).items()} for t in card.touches],
+    }
+
+
+def _print_card(card: ClientCard) -> None:
+    c = card.client
+    console.print(f"[bold]{c.name}[/]  (id {c.id}, {c.status.value})")
+    details = [
+        ("Email", c.email), ("Phone", c.phone), ("Address", c.address),
+        ("Birthday", c.birthday and c.birthday.isoformat()),
+        ("Client since", c.since and c.since.isoformat()), ("Owner", c.owner),
+        ("Tags", ", ".join(c.tags)), ("Cancelled on", c.cancelled_on and c.cancelled_on.isoformat()),
+        ("Next due", c.next_due and c.next_due.isoformat()),
+        ("Do not contact", "YES" if c.do_not_contact else None), ("Notes", c.notes),
+    ]  # fmt: skip
+    for label, value in details:
+        if value:
+            console.print(f"  {label}: {value}", markup=False)
+    console.print(
+        f"  Activities: {card.activity_count:,}, total {format_amount(card.total_cents)}"
+        + (f", last on {card.last_activity}" if card.last_activity else ""),
+        markup=False,
+    )
+    if card.activities:
+        table = Table("Date", "Kind", "Amount", "Quantity", "Note", title="Recent activity")
+        for a in card.activities:
+            table.add_row(
+                a.date.isoformat(), a.kind or "",
+                format_amount(a.amount_cents) if a.amount_cents is not None else "",
+                "" if a.quantity is None else f"{a.quantity:g}", a.note or "",
+            )  # fmt: skip
+        console.print(table)
+    if card.touches:
+        table = Table("Date", "Channel", "Staff", "Outcome", "Note", title="Touches")
+        for t in card.touches:
+            table.add_row(t.date.isoformat(), t.channel, t.staff or "", t.outcome or "", t.note or "")
+        console.print(table)
+    else:
+        console.print("  No personal touches recorded yet.")
+
+
+def touch(
+    client_id: Annotated[str, typer.Argument(help="The client's id.")],
+    channel: Annotated[
+        str, typer.Option(help="call, card, email, sms, visit, gift, meeting or note.")
+    ] = "call",
+    note: Annotated[str | None, typer.Option(help="What was said or done.")] = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="e.g. reached, left_message, booked.")
+    ] = None,
+    staff: Annotated[str | None, typer.Option(help="Who made the contact.")] = None,
+    date: Annotated[str | None, typer.Option(help="When (YYYY-MM-DD); default today.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Record a personal contact with a client.
+
+    Example: keepwarm touch C-1042 --channel call --staff Dana --note "Asked about her knee"
+    """
+    when = parse_date_option(date, "--date") or today()
+    with user_errors(), engine_for(db) as (_, engine):
+        recorded = people.record_touch(
+            engine, client_id, channel=channel, date=when, staff=staff, note=note,
+            outcome=outcome, now=now(),
+        )  # fmt: skip
+    console.print(
+        f"Recorded a {recorded.channel} with client {client_id} on {recorded.date}.", markup=False
+    )

@@ -1,0 +1,92 @@
+"""Writing the store back out as CSV that re-imports to the same data.
+
+Files are written to a temporary name and moved into place, so an interrupted export never
+leaves a half-written file; text cells that a spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from keepwarm.domain.model import Activity, Client, ImportKind, Touch
+from keepwarm.ingest.values import format_amount, neutralise
+from keepwarm.store import queries as q
+from keepwarm.store import reading
+
+HEADERS: dict[ImportKind, tuple[str, ...]] = {
+    ImportKind.CLIENTS: (
+        "id", "name", "first_name", "last_name", "email", "phone", "address", "birthday",
+        "since", "owner", "tags", "status", "cancelled_on", "next_due", "do_not_contact", "notes",
+    ),
+    ImportKind.ACTIVITIES: ("client_id", "date", "id", "amount", "quantity", "kind", "note"),
+    ImportKind.TOUCHES: ("client_id", "date", "channel", "staff", "note", "outcome"),
+}  # fmt: skip
+
+
+def _text(value: str | None) -> str:
+    return neutralise(value) if value else ""
+
+
+def _date(value: object) -> str:
+    return value.isoformat() if value is not None else ""  # type: ignore[attr-defined]
+
+
+def _quantity(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _client_row(c: Client) -> list[str]:
+    return [
+        _text(c.id), _text(c.name), _text(c.first_name), _text(c.last_name), _text(c.email),
+        _text(c.phone), _text(c.address), _date(c.birthday), _date(c.since), _text(c.owner),
+        _text(";".join(c.tags)), c.status.value, _date(c.cancelled_on), _date(c.next_due),
+        "yes" if c.do_not_contact else "no", _text(c.notes),
+    ]  # fmt: skip
+
+
+def _activity_row(a: Activity) -> list[str]:
+    amount = format_amount(a.amount_cents) if a.amount_cents is not None else ""
+    return [_text(a.client_id), _date(a.date), _text(a.id), amount, _quantity(a.quantity),
+            _text(a.kind), _text(a.note)]  # fmt: skip
+
+
+def _touch_row(t: Touch) -> list[str]:
+    return [_text(t.client_id), _date(t.date), t.channel, _text(t.staff), _text(t.note),
+            _text(t.outcome)]  # fmt: skip
+
+
+def export_csv(engine: Engine, kind: ImportKind, path: Path) -> int:
+    """Write every record of `kind` to `path` (UTF-8 with BOM, so spreadsheets open it right);
+    returns the number of rows written."""
+    rows: Callable[..., Iterable[list[str]]]
+    if kind is ImportKind.CLIENTS:
+        rows = lambda conn: map(_client_row, q.iter_clients(conn))  # noqa: E731
+    elif kind is ImportKind.ACTIVITIES:
+        rows = lambda conn: map(_activity_row, q.iter_activities(conn))  # noqa: E731
+    else:
+        rows = lambda conn: map(_touch_row, q.iter_touches(conn))  # noqa: E731
+    folder = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh, reading(engine) as conn:
+            writer = csv.writer(fh)
+            writer.writerow(HEADERS[kind])
+            for row in rows(conn):
+                writer.writerow(row)
+                count += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count

@@ -1,0 +1,121 @@
+"""Staff, clients and touches: the everyday reads and writes outside imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from keepwarm.domain.errors import InvalidInput, NotFound
+from keepwarm.domain.model import (
+    BULK_CHANNELS,
+    PERSONAL_CHANNELS,
+    Client,
+    ClientCard,
+    Staff,
+    Touch,
+)
+from keepwarm.ingest.records import CHANNEL_ALIASES, fingerprint_of
+from keepwarm.ingest.values import parse_email
+from keepwarm.store import queries as q
+from keepwarm.store import reading, writing
+
+
+def add_staff(
+    engine: Engine, name: str, *, email: str | None, weekly_quota: int, now: dt.datetime
+) -> Staff:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a staff member needs a name")
+    if weekly_quota < 0:
+        raise InvalidInput("the weekly quota cannot be negative")
+    if email:
+        try:
+            email = parse_email(email)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    with writing(engine) as conn:
+        if q.staff_by_name(conn, name) is not None:
+            raise InvalidInput(f"there is already a staff member called {name!r}")
+        return q.insert_staff(conn, name, email, weekly_quota, now)
+
+
+def list_staff(engine: Engine) -> list[Staff]:
+    with reading(engine) as conn:
+        return q.list_staff(conn)
+
+
+@dataclass(frozen=True)
+class ClientListItem:
+    client: Client
+    last_activity: dt.date | None
+    activity_count: int
+
+
+def find_clients(
+    engine: Engine, text: str | None = None, *, limit: int = 50, offset: int = 0
+) -> tuple[list[ClientListItem], int]:
+    with reading(engine) as conn:
+        rows, total = q.search_clients(conn, text, limit, offset)
+    return [ClientListItem(*row) for row in rows], total
+
+
+def client_card(engine: Engine, client_id: str, *, history: int = 20) -> ClientCard:
+    with reading(engine) as conn:
+        client = q.get_client(conn, client_id)
+        internal = q.client_internal_id(conn, client_id)
+        if client is None or internal is None:
+            raise NotFound(f"no client with id {client_id!r}")
+        count, total, first, last = q.activity_totals(conn, internal)
+        return ClientCard(
+            client=client,
+            activities=tuple(q.client_activities(conn, internal, history)),
+            activity_count=count,
+            total_cents=total,
+            first_activity=first,
+            last_activity=last,
+            touches=tuple(q.client_touches(conn, internal, history)),
+        )
+
+
+def normalise_channel(channel: str) -> str:
+    text = CHANNEL_ALIASES.get(channel.strip().lower(), channel.strip().lower())
+    if text not in PERSONAL_CHANNELS and text not in BULK_CHANNELS:
+        raise InvalidInput(
+            f"{channel!r} is not a channel ({', '.join((*PERSONAL_CHANNELS, *BULK_CHANNELS))})"
+        )
+    return text
+
+
+def record_touch(
+    engine: Engine,
+    client_id: str,
+    *,
+    channel: str,
+    date: dt.date,
+    staff: str | None = None,
+    note: str | None = None,
+    outcome: str | None = None,
+    now: dt.datetime,
+) -> Touch:
+    """Record a contact with a client. Its key is the same content fingerprint an import of
+    the exported touch would compute, so export and re-import never duplicate it."""
+    touch = Touch(client_id, date, normalise_channel(channel), staff or None, note or None,
+                  outcome or None)  # fmt: skip
+    with writing(engine) as conn:
+        internal = q.client_internal_id(conn, client_id)
+        if internal is None:
+            raise NotFound(f"no client with id {client_id!r}")
+        staff_id = None
+        if touch.staff:
+            member = q.staff_by_name(conn, touch.staff)
+            if member is None:
+                raise NotFound(f"no staff member called {touch.staff!r} (see `keepwarm staff list`)")
+            staff_id = member.id
+        fingerprint = fingerprint_of(client_id, date, touch.channel, touch.staff, touch.note,
+                                     touch.outcome)  # fmt: skip
+        prefix = f"fp:{fingerprint}:"
+        key = prefix + str(q.count_touch_key_prefix(conn, prefix) + 1)
+        q.insert_touch(conn, client_id=internal, key=key, touch=touch, staff_id=staff_id, now=now)
+    return touch

@@ -1,0 +1,241 @@
+"""Reads and small writes that return domain objects. Never commits: callers own transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, or_, select
+
+from keepwarm.domain.model import (
+    Activity,
+    Client,
+    ClientStatus,
+    Staff,
+    Touch,
+    is_personal_channel,
+)
+from keepwarm.store.tables import activities, clients, staff, touches
+
+_owner = staff.alias("owner")
+
+
+def _client(row: Row[Any]) -> Client:
+    return Client(
+        id=row.external_id,
+        name=row.name,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        email=row.email,
+        phone=row.phone,
+        address=row.address,
+        birthday=row.birthday,
+        since=row.since,
+        owner=row.owner_name,
+        tags=tuple(t for t in row.tags.split(";") if t),
+        status=ClientStatus(row.status),
+        cancelled_on=row.cancelled_on,
+        next_due=row.next_due,
+        do_not_contact=bool(row.do_not_contact),
+        notes=row.notes,
+    )
+
+
+def _client_select():  # type: ignore[no-untyped-def]
+    return select(clients, _owner.c.name.label("owner_name")).outerjoin(
+        _owner, _owner.c.id == clients.c.owner_id
+    )
+
+
+def staff_by_name(conn: Connection, name: str) -> Staff | None:
+    row = conn.execute(select(staff).where(staff.c.name == name)).first()
+    return _staff(row) if row else None
+
+
+def _staff(row: Row[Any]) -> Staff:
+    return Staff(row.id, row.name, row.email, row.weekly_quota, bool(row.active))
+
+
+def list_staff(conn: Connection) -> list[Staff]:
+    return [_staff(r) for r in conn.execute(select(staff).order_by(staff.c.name))]
+
+
+def insert_staff(
+    conn: Connection, name: str, email: str | None, weekly_quota: int, now: dt.datetime
+) -> Staff:
+    new_id = conn.execute(
+        insert(staff).values(
+            name=name, email=email, weekly_quota=weekly_quota, active=True, created_at=now
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    return Staff(new_id, name, email, weekly_quota, True)
+
+
+def client_internal_id(conn: Connection, external_id: str) -> int | None:
+    return conn.execute(
+        select(clients.c.id).where(clients.c.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def get_client(conn: Connection, external_id: str) -> Client | None:
+    row = conn.execute(_client_select().where(clients.c.external_id == external_id)).first()
+    return _client(row) if row else None
+
+
+def search_clients(
+    conn: Connection, text: str | None, limit: int, offset: int = 0
+) -> tuple[list[tuple[Client, dt.date | None, int]], int]:
+    """Clients whose id, name, email or phone contains `text` (case-insensitive), with their
+    last activity date and activity count; and the total number of matches."""
+    query = _client_select()
+    if text:
+        pattern = "%" + text.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        digits = "".join(ch for ch in text if ch.isdigit())
+        conditions = [
+            func.lower(clients.c.name).like(pattern, escape="\\"),
+            func.lower(clients.c.external_id).like(pattern, escape="\\"),
+            func.lower(clients.c.email).like(pattern, escape="\\"),
+        ]
+        if len(digits) >= 4:
+            conditions.append(clients.c.phone.like(f"%{digits}%"))
+        query = query.where(or_(*conditions))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    page = query.order_by(func.lower(clients.c.name), clients.c.id).limit(limit).offset(offset)
+    page_sq = page.subquery()
+    stats = (
+        select(
+            activities.c.client_id,
+            func.max(activities.c.date).label("last"),
+            func.count().label("n"),
+        )
+        .where(activities.c.client_id.in_(select(page_sq.c.id)))
+        .group_by(activities.c.client_id)
+    )
+    by_id = {r.client_id: (r.last, r.n) for r in conn.execute(stats)}
+    rows = conn.execute(page).all()
+    return [(_client(r), *by_id.get(r.id, (None, 0))) for r in rows], total
+
+
+def client_activities(conn: Connection, client_id: int, limit: int) -> list[Activity]:
+    rows = conn.execute(
+        select(activities, clients.c.external_id.label("client_ext"))
+        .join(clients, clients.c.id == activities.c.client_id)
+        .where(activities.c.client_id == client_id)
+        .order_by(activities.c.date.desc(), activities.c.id.desc())
+        .limit(limit)
+    )
+    return [_activity(r) for r in rows]
+
+
+def activity_totals(conn: Connection, client_id: int) -> tuple[int, int, dt.date | None, dt.date | None]:
+    row = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(activities.c.amount_cents), 0),
+            func.min(activities.c.date),
+            func.max(activities.c.date),
+        ).where(activities.c.client_id == client_id)
+    ).one()
+    return int(row[0]), int(row[1]), row[2], row[3]
+
+
+def client_touches(conn: Connection, client_id: int, limit: int) -> list[Touch]:
+    rows = conn.execute(
+        select(touches, clients.c.external_id.label("client_ext"), staff.c.name.label("staff"))
+        .join(clients, clients.c.id == touches.c.client_id)
+        .outerjoin(staff, staff.c.id == touches.c.staff_id)
+        .where(touches.c.client_id == client_id)
+        .order_by(touches.c.date.desc(), touches.c.id.desc())
+        .limit(limit)
+    )
+    return [_touch(r) for r in rows]
+
+
+def _activity(row: Row[Any]) -> Activity:
+    return Activity(
+        client_id=row.client_ext,
+        date=row.date,
+        id=row.external_id,
+        amount_cents=row.amount_cents,
+        quantity=row.quantity,
+        kind=row.kind,
+        note=row.note,
+    )
+
+
+def _touch(row: Row[Any]) -> Touch:
+    return Touch(
+        client_id=row.client_ext,
+        date=row.date,
+        channel=row.channel,
+        staff=row.staff,
+        note=row.note,
+        outcome=row.outcome,
+    )
+
+
+def count_touch_key_prefix(conn: Connection, prefix: str) -> int:
+    return conn.execute(
+        select(func.count()).select_from(touches).where(touches.c.key.like(prefix + "%"))
+    ).scalar_one()
+
+
+def insert_touch(
+    conn: Connection,
+    *,
+    client_id: int,
+    key: str,
+    touch: Touch,
+    staff_id: int | None,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        insert(touches).values(
+            client_id=client_id,
+            key=key,
+            date=touch.date,
+            channel=touch.channel,
+            staff_id=staff_id,
+            note=touch.note,
+            outcome=touch.outcome,
+            personal=is_personal_channel(touch.channel),
+            created_at=now,
+        )
+    )
+
+
+def iter_clients(conn: Connection, batch: int = 5_000) -> Iterator[Client]:
+    result = conn.execution_options(yield_per=batch).execute(
+        _client_select().order_by(clients.c.external_id)
+    )
+    for row in result:
+        yield _client(row)
+
+
+def iter_activities(conn: Connection, batch: int = 5_000) -> Iterator[Activity]:
+    result = conn.execution_options(yield_per=batch).execute(
+        select(activities, clients.c.external_id.label("client_ext"))
+        .join(clients, clients.c.id == activities.c.client_id)
+        .order_by(clients.c.external_id, activities.c.date, activities.c.id)
+    )
+    for row in result:
+        yield _activity(row)
+
+
+def iter_touches(conn: Connection, batch: int = 5_000) -> Iterator[Touch]:
+    result = conn.execution_options(yield_per=batch).execute(
+        select(touches, clients.c.external_id.label("client_ext"), staff.c.name.label("staff"))
+        .join(clients, clients.c.id == touches.c.client_id)
+        .outerjoin(staff, staff.c.id == touches.c.staff_id)
+        .order_by(clients.c.external_id, touches.c.date, touches.c.id)
+    )
+    for row in result:
+        yield _touch(row)
+
+
+def table_counts(conn: Connection) -> dict[str, int]:
+    out = {}
+    for table in (staff, clients, activities, touches):
+        out[table.name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    return out

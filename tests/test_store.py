@@ -1,0 +1,75 @@
+"""The store: migrations on both backends, SQLite connection set-up, schema drift."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from keepwarm.domain.errors import DatabaseError
+from keepwarm.store import connect, current_revision, head_revision, migrate, require_current
+from keepwarm.store.tables import metadata
+
+
+def test_migrations_build_the_newest_schema_from_an_empty_database(db_url: str) -> None:
+    engine = connect(db_url, create=True)
+    assert current_revision(engine) is None
+    before, after = migrate(engine)
+    assert (before, after) == (None, head_revision())
+    assert current_revision(engine) == head_revision()
+    names = set(sa.inspect(engine).get_table_names())
+    assert {"staff", "clients", "activities", "touches", "imports"} <= names
+    engine.dispose()
+
+
+def test_migrating_twice_changes_nothing(engine: sa.Engine) -> None:
+    before, after = migrate(engine)
+    assert before == after == head_revision()
+
+
+def test_the_migrations_create_exactly_the_tables_the_code_declares(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_every_sqlite_connection_is_set_up_for_safety(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = connect(f"sqlite:///{tmp_path / 'a.db'}", create=True, pool_size=3)
+    conns = [engine.connect() for _ in range(3)]
+    for conn in conns:
+        pragmas = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+        assert pragmas == {
+            "journal_mode": "wal",
+            "synchronous": 2,
+            "foreign_keys": 1,
+            "busy_timeout": 10000,
+        }
+    for conn in conns:
+        conn.close()
+    engine.dispose()
+
+
+def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "nowhere.db"
+    try:
+        connect(f"sqlite:///{target}")
+    except DatabaseError as exc:
+        assert "keepwarm init" in str(exc)
+    else:
+        raise AssertionError("expected DatabaseError")
+    assert not target.exists()
+
+
+def test_a_database_without_tables_asks_for_init(db_url: str) -> None:
+    engine = connect(db_url, create=True)
+    try:
+        require_current(engine)
+    except DatabaseError as exc:
+        assert "keepwarm init" in str(exc)
+    else:
+        raise AssertionError("expected DatabaseError")
+    finally:
+        engine.dispose()
