@@ -46,7 +46,7 @@ def pg_admin() -> Iterator[sa.Engine | None]:
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means the same
+    except Exception as exc:
         engine.dispose()
         if IN_CI:
             pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is unreachable: {exc}")
@@ -66,9 +66,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     schema = "kwtest_" + uuid.uuid4().hex[:12]
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = sa.make_url(connect(base).url).update_query_dict(
-        {"options": f"-csearch_path={schema}"}
-    )
+    url = sa.make_url(connect(base).url).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield url.render_as_string(hide_password=False)
     finally:
@@ -142,5 +140,5 @@ def table_snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         for name in ("staff", "clients", "activities", "touches"):
             rows = conn.exec_driver_sql(f"SELECT * FROM {name}").all()
-            out[name] = sorted((tuple(map(str, r)) for r in rows))
+            out[name] = sorted(tuple(map(str, r)) for r in rows)
     return out

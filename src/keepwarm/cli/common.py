@@ -72,7 +72,9 @@ def parse_date_option(value: str | None, option: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2024-03-05", param_hint=option)
+        raise typer.BadParameter(
+            f"{value!r} is not a date like 2024-03-05", param_hint=option
+        ) from None
 
 
 def fail(message: str) -> typer.Exit:

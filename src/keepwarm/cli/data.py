@@ -61,7 +61,8 @@ AllowFuture = Annotated[
 CreateMissing = Annotated[
     bool,
     typer.Option(
-        "--create-missing", help="Create a bare client for each unknown client id instead of failing."
+        "--create-missing",
+        help="Create a bare client for each unknown client id instead of failing.",
     ),
 ]
 
@@ -108,9 +109,16 @@ def _run_import(
                 progress.update(task, completed=done, total=total)
 
             report = import_file(
-                engine, settings, kind, file, today=today(), now=now(), options=options,
-                on_progress=advance, filename=str(file),
-            )  # fmt: skip
+                engine,
+                settings,
+                kind,
+                file,
+                today=today(),
+                now=now(),
+                options=options,
+                on_progress=advance,
+                filename=str(file),
+            )
     _print_report(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -186,9 +194,17 @@ def import_activities(
     Example: keepwarm import activities visits.csv --dayfirst
     """
     _run_import(
-        ImportKind.ACTIVITIES, file, db, dry_run, encoding, dayfirst, monthfirst, None,
-        allow_future, create_missing,
-    )  # fmt: skip
+        ImportKind.ACTIVITIES,
+        file,
+        db,
+        dry_run,
+        encoding,
+        dayfirst,
+        monthfirst,
+        None,
+        allow_future,
+        create_missing,
+    )
 
 
 @import_app.command("touches")
@@ -208,9 +224,17 @@ def import_touches(
     Example: keepwarm import touches calls.csv
     """
     _run_import(
-        ImportKind.TOUCHES, file, db, dry_run, encoding, dayfirst, monthfirst, None,
-        allow_future, create_missing,
-    )  # fmt: skip
+        ImportKind.TOUCHES,
+        file,
+        db,
+        dry_run,
+        encoding,
+        dayfirst,
+        monthfirst,
+        None,
+        allow_future,
+        create_missing,
+    )
 
 
 def _export(kind: ImportKind, file: Path, db: str | None) -> None:
@@ -254,7 +278,9 @@ def demo(
         str,
         typer.Option("--db", help="Where to build the demo practice (a new SQLite file)."),
     ] = "keepwarm-demo.db",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same practice.")] = 7,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same practice.")
+    ] = 7,
 ) -> None:
     """Build a believable sample practice (3 staff, ~300 clients, 3 years of history) through
     the real import path, and show what it holds.

@@ -74,15 +74,23 @@ def clients(
     with user_errors(), engine_for(db) as (_, engine):
         items, total = people.find_clients(engine, text, limit=limit)
     if not items:
-        console.print("No clients match." if text else "No clients yet: keepwarm import clients FILE")
+        console.print(
+            "No clients match." if text else "No clients yet: keepwarm import clients FILE"
+        )
         return
     table = Table("Id", "Name", "Email", "Phone", "Owner", "Status", "Last activity", "Activities")
     for item in items:
         c = item.client
         table.add_row(
-            c.id, c.name, c.email or "", c.phone or "", c.owner or "", c.status.value,
-            item.last_activity.isoformat() if item.last_activity else "", str(item.activity_count),
-        )  # fmt: skip
+            c.id,
+            c.name,
+            c.email or "",
+            c.phone or "",
+            c.owner or "",
+            c.status.value,
+            item.last_activity.isoformat() if item.last_activity else "",
+            str(item.activity_count),
+        )
     console.print(table)
     if total > len(items):
         console.print(f"Showing {len(items)} of {total:,}; narrow the search or use --limit.")
@@ -135,13 +143,18 @@ def _print_card(card: ClientCard) -> None:
     c = card.client
     console.print(f"[bold]{c.name}[/]  (id {c.id}, {c.status.value})")
     details = [
-        ("Email", c.email), ("Phone", c.phone), ("Address", c.address),
+        ("Email", c.email),
+        ("Phone", c.phone),
+        ("Address", c.address),
         ("Birthday", c.birthday and c.birthday.isoformat()),
-        ("Client since", c.since and c.since.isoformat()), ("Owner", c.owner),
-        ("Tags", ", ".join(c.tags)), ("Cancelled on", c.cancelled_on and c.cancelled_on.isoformat()),
+        ("Client since", c.since and c.since.isoformat()),
+        ("Owner", c.owner),
+        ("Tags", ", ".join(c.tags)),
+        ("Cancelled on", c.cancelled_on and c.cancelled_on.isoformat()),
         ("Next due", c.next_due and c.next_due.isoformat()),
-        ("Do not contact", "YES" if c.do_not_contact else None), ("Notes", c.notes),
-    ]  # fmt: skip
+        ("Do not contact", "YES" if c.do_not_contact else None),
+        ("Notes", c.notes),
+    ]
     for label, value in details:
         if value:
             console.print(f"  {label}: {value}", markup=False)
@@ -154,15 +167,19 @@ def _print_card(card: ClientCard) -> None:
         table = Table("Date", "Kind", "Amount", "Quantity", "Note", title="Recent activity")
         for a in card.activities:
             table.add_row(
-                a.date.isoformat(), a.kind or "",
+                a.date.isoformat(),
+                a.kind or "",
                 format_amount(a.amount_cents) if a.amount_cents is not None else "",
-                "" if a.quantity is None else f"{a.quantity:g}", a.note or "",
-            )  # fmt: skip
+                "" if a.quantity is None else f"{a.quantity:g}",
+                a.note or "",
+            )
         console.print(table)
     if card.touches:
         table = Table("Date", "Channel", "Staff", "Outcome", "Note", title="Touches")
         for t in card.touches:
-            table.add_row(t.date.isoformat(), t.channel, t.staff or "", t.outcome or "", t.note or "")
+            table.add_row(
+                t.date.isoformat(), t.channel, t.staff or "", t.outcome or "", t.note or ""
+            )
         console.print(table)
     else:
         console.print("  No personal touches recorded yet.")
@@ -174,9 +191,7 @@ def touch(
         str, typer.Option(help="call, card, email, sms, visit, gift, meeting or note.")
     ] = "call",
     note: Annotated[str | None, typer.Option(help="What was said or done.")] = None,
-    outcome: Annotated[
-        str | None, typer.Option(help="e.g. reached, left_message, booked.")
-    ] = None,
+    outcome: Annotated[str | None, typer.Option(help="e.g. reached, left_message, booked.")] = None,
     staff: Annotated[str | None, typer.Option(help="Who made the contact.")] = None,
     date: Annotated[str | None, typer.Option(help="When (YYYY-MM-DD); default today.")] = None,
     db: DbOption = None,
@@ -188,9 +203,15 @@ def touch(
     when = parse_date_option(date, "--date") or today()
     with user_errors(), engine_for(db) as (_, engine):
         recorded = people.record_touch(
-            engine, client_id, channel=channel, date=when, staff=staff, note=note,
-            outcome=outcome, now=now(),
-        )  # fmt: skip
+            engine,
+            client_id,
+            channel=channel,
+            date=when,
+            staff=staff,
+            note=note,
+            outcome=outcome,
+            now=now(),
+        )
     console.print(
         f"Recorded a {recorded.channel} with client {client_id} on {recorded.date}.", markup=False
     )

@@ -193,4 +193,4 @@ class ProblemLog:
         return self.count
 
     def sorted(self) -> tuple[ImportProblem, ...]:
-        return tuple(sorted(self.items, key=lambda p: (p.line or 0)))[: self.limit]
+        return tuple(sorted(self.items, key=lambda p: p.line or 0))[: self.limit]

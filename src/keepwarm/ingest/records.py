@@ -35,18 +35,46 @@ from keepwarm.ingest.values import (
 # The typed record each kind produces, in order (after the line number).
 FIELDS: dict[ImportKind, tuple[str, ...]] = {
     ImportKind.CLIENTS: (
-        "external_id", "name", "first_name", "last_name", "email", "phone", "address",
-        "birthday", "since", "owner", "tags", "status", "cancelled_on", "next_due",
-        "do_not_contact", "notes",
+        "external_id",
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "address",
+        "birthday",
+        "since",
+        "owner",
+        "tags",
+        "status",
+        "cancelled_on",
+        "next_due",
+        "do_not_contact",
+        "notes",
     ),
     ImportKind.ACTIVITIES: (
-        "client_ext", "external_id", "fingerprint", "date", "amount_cents", "quantity", "kind",
+        "client_ext",
+        "external_id",
+        "fingerprint",
+        "date",
+        "amount_cents",
+        "quantity",
+        "kind",
         "note",
+        "key",
     ),
     ImportKind.TOUCHES: (
-        "client_ext", "fingerprint", "date", "channel", "staff", "note", "outcome", "personal",
+        "client_ext",
+        "fingerprint",
+        "date",
+        "channel",
+        "staff",
+        "note",
+        "outcome",
+        "personal",
+        "key",
     ),
-}  # fmt: skip
+}
 
 # Which record fields a file column fills (clients' name is put together from several).
 CLIENT_COLUMNS_TO_FIELDS = {
@@ -57,23 +85,48 @@ CLIENT_COLUMNS_TO_FIELDS = {
 }
 
 TEXT_LIMITS = {
-    "id": 200, "client_id": 200, "name": 400, "first_name": 200, "last_name": 200,
-    "email": 320, "owner": 200, "staff": 200, "kind": 200, "outcome": 200,
-}  # fmt: skip
+    "id": 200,
+    "client_id": 200,
+    "name": 400,
+    "first_name": 200,
+    "last_name": 200,
+    "email": 320,
+    "owner": 200,
+    "staff": 200,
+    "kind": 200,
+    "outcome": 200,
+}
 
 _STATUS = {
-    "active": ClientStatus.ACTIVE, "current": ClientStatus.ACTIVE, "client": ClientStatus.ACTIVE,
-    "prospect": ClientStatus.PROSPECT, "lead": ClientStatus.PROSPECT,
-    "cancelled": ClientStatus.CANCELLED, "canceled": ClientStatus.CANCELLED,
-    "terminated": ClientStatus.CANCELLED, "closed": ClientStatus.CANCELLED,
-}  # fmt: skip
+    "active": ClientStatus.ACTIVE,
+    "current": ClientStatus.ACTIVE,
+    "client": ClientStatus.ACTIVE,
+    "prospect": ClientStatus.PROSPECT,
+    "lead": ClientStatus.PROSPECT,
+    "cancelled": ClientStatus.CANCELLED,
+    "canceled": ClientStatus.CANCELLED,
+    "terminated": ClientStatus.CANCELLED,
+    "closed": ClientStatus.CANCELLED,
+}
 
 CHANNEL_ALIASES = {
-    "phone": "call", "phone call": "call", "telephone": "call", "call back": "call",
-    "e-mail": "email", "mail": "email", "text": "sms", "text message": "sms",
-    "postcard": "card", "letter": "card", "handwritten card": "card", "in person": "visit",
-    "drop-in": "visit", "lunch": "meeting", "coffee": "meeting", "present": "gift",
-}  # fmt: skip
+    "phone": "call",
+    "phone call": "call",
+    "telephone": "call",
+    "call back": "call",
+    "e-mail": "email",
+    "mail": "email",
+    "text": "sms",
+    "text message": "sms",
+    "postcard": "card",
+    "letter": "card",
+    "handwritten card": "card",
+    "in person": "visit",
+    "drop-in": "visit",
+    "lunch": "meeting",
+    "coffee": "meeting",
+    "present": "gift",
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +135,8 @@ class ParseOptions:
     region: str = "US"
     date_order: DateOrder | None = None
     allow_future: bool = False
+    # SQLite stores dates as ISO text: producing that directly saves a conversion per row.
+    dates_as_text: bool = False
 
 
 class RowParser:
@@ -106,6 +161,7 @@ class RowParser:
             "tags": _tags,
             "channel": _channel,
         }
+        self._finish = getattr(self, f"_{kind.value}")
         self._specs = [
             (field, index, header, self._convert.get(field), TEXT_LIMITS.get(field))
             for field, (index, header) in columns.fields.items()
@@ -120,12 +176,11 @@ class RowParser:
             if not raw:
                 values[field] = None
                 continue
-            raw = restore(raw)
+            if raw[0] == "'":
+                raw = restore(raw)
             if convert is None:
                 if limit is not None and len(raw) > limit:
-                    problems.append(
-                        ImportProblem(line, header, f"longer than {limit} characters")
-                    )
+                    problems.append(ImportProblem(line, header, f"longer than {limit} characters"))
                     continue
                 values[field] = raw
                 continue
@@ -135,7 +190,7 @@ class RowParser:
                 problems.append(ImportProblem(line, header, str(exc)))
         if len(problems) > before:
             return None
-        return getattr(self, f"_{self.kind.value}")(line, values, problems)
+        return self._finish(line, values, problems)
 
     # --- per kind -------------------------------------------------------------------------
 
@@ -152,28 +207,51 @@ class RowParser:
         if status is None and v.get("cancelled_on") is not None:
             status = ClientStatus.CANCELLED
         return (
-            v["id"], name, v.get("first_name"), v.get("last_name"), v.get("email"),
-            v.get("phone"), v.get("address"), v.get("birthday"), v.get("since"), v.get("owner"),
-            v.get("tags") or "", (status or ClientStatus.ACTIVE).value, v.get("cancelled_on"),
-            v.get("next_due"), bool(v.get("do_not_contact")), v.get("notes"),
-        )  # fmt: skip
+            v["id"],
+            name,
+            v.get("first_name"),
+            v.get("last_name"),
+            v.get("email"),
+            v.get("phone"),
+            v.get("address"),
+            v.get("birthday"),
+            v.get("since"),
+            v.get("owner"),
+            v.get("tags") or "",
+            (status or ClientStatus.ACTIVE).value,
+            v.get("cancelled_on"),
+            v.get("next_due"),
+            bool(v.get("do_not_contact")),
+            v.get("notes"),
+        )
 
-    def _activities(
-        self, line: int, v: dict[str, Any], problems: ProblemLog
-    ) -> tuple | None:
+    def _activities(self, line: int, v: dict[str, Any], problems: ProblemLog) -> tuple | None:
         if not self._required(line, v, ("client_id", "date"), problems):
             return None
         external_id = v.get("id")
-        fingerprint = None
         if external_id is None:
             fingerprint = fingerprint_of(
-                v["client_id"], v["date"], v.get("amount"), v.get("quantity"), v.get("kind"),
+                v["client_id"],
+                v["date"],
+                v.get("amount"),
+                v.get("quantity"),
+                v.get("kind"),
                 v.get("note"),
-            )  # fmt: skip
+            )
+            key = fingerprint_key(fingerprint, 1)
+        else:
+            fingerprint, key = None, "id:" + external_id
         return (
-            v["client_id"], external_id, fingerprint, v["date"], v.get("amount"),
-            v.get("quantity"), v.get("kind"), v.get("note"),
-        )  # fmt: skip
+            v["client_id"],
+            external_id,
+            fingerprint,
+            v["date"],
+            v.get("amount"),
+            v.get("quantity"),
+            v.get("kind"),
+            v.get("note"),
+            key,
+        )
 
     def _touches(self, line: int, v: dict[str, Any], problems: ProblemLog) -> tuple | None:
         if not self._required(line, v, ("client_id", "date", "channel"), problems):
@@ -183,9 +261,16 @@ class RowParser:
             v["client_id"], v["date"], channel, v.get("staff"), v.get("note"), v.get("outcome")
         )
         return (
-            v["client_id"], fingerprint, v["date"], channel, v.get("staff"), v.get("note"),
-            v.get("outcome"), channel in PERSONAL_CHANNELS,
-        )  # fmt: skip
+            v["client_id"],
+            fingerprint,
+            v["date"],
+            channel,
+            v.get("staff"),
+            v.get("note"),
+            v.get("outcome"),
+            channel in PERSONAL_CHANNELS,
+            fingerprint_key(fingerprint, 1),
+        )
 
     def _required(
         self, line: int, v: dict[str, Any], fields: tuple[str, ...], problems: ProblemLog
@@ -197,23 +282,31 @@ class RowParser:
 
     # --- converters that need the options ----------------------------------------------------
 
-    def _any_date(self, raw: str) -> dt.date:
-        return parse_date(raw, self.options.date_order)
+    def _out(self, value: dt.date) -> dt.date | str:
+        return value.isoformat() if self.options.dates_as_text else value
 
-    def _event_date(self, raw: str) -> dt.date:
+    def _any_date(self, raw: str) -> dt.date | str:
+        return self._out(parse_date(raw, self.options.date_order))
+
+    def _event_date(self, raw: str) -> dt.date | str:
         value = parse_date(raw, self.options.date_order)
         if value > self.options.today and not self.options.allow_future:
             raise ValueError(
                 f"{value.isoformat()} is in the future (today is {self.options.today.isoformat()});"
                 " use --allow-future if the file lists booked appointments"
             )
-        return value
+        return self._out(value)
 
-    def _birthday(self, raw: str) -> dt.date:
+    def _birthday(self, raw: str) -> dt.date | str:
         value = parse_date(raw, self.options.date_order)
         if value > self.options.today:
             raise ValueError(f"{value.isoformat()} is in the future")
-        return value
+        return self._out(value)
+
+
+def fingerprint_key(fingerprint: str, occurrence: int) -> str:
+    """The stored key of the `occurrence`-th identical row (counting from 1, in file order)."""
+    return f"fp:{fingerprint}:{occurrence}"
 
 
 def fingerprint_of(*parts: Any) -> str:

@@ -93,9 +93,7 @@ class CsvSource:
                         row = row[:width]
                     else:
                         problems.append(
-                            ImportProblem(
-                                line, None, f"expected {width} fields, found {len(row)}"
-                            )
+                            ImportProblem(line, None, f"expected {width} fields, found {len(row)}")
                         )
                         continue
                 count += 1
@@ -121,7 +119,7 @@ def _csv_reason(exc: csv.Error) -> str:
     if "field larger than field limit" in message:
         return "a field is longer than the limit (KEEPWARM_IMPORT_MAX_FIELD); bad quoting?"
     if "unexpected end of data" in message:
-        return "a quoted field is never closed (unbalanced \" quotes)"
+        return 'a quoted field is never closed (unbalanced " quotes)'
     return f"malformed CSV ({message})"
 
 

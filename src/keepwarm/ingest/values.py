@@ -157,7 +157,7 @@ def parse_amount(raw: str) -> int:
     else:
         whole, _, frac = text.rpartition(decimal_sep)
         thousands = "," if decimal_sep == "." else "."
-    if not _GROUPED.fullmatch(whole.replace(thousands, ",")) or not frac.isdigit() and frac:
+    if not _GROUPED.fullmatch(whole.replace(thousands, ",")) or (not frac.isdigit() and frac):
         raise ValueError(f"{raw!r} is not an amount of money")
     if len(frac) > 2:
         raise ValueError(f"{raw!r} has more than two decimals")

@@ -21,12 +21,26 @@ from keepwarm.store import reading
 
 HEADERS: dict[ImportKind, tuple[str, ...]] = {
     ImportKind.CLIENTS: (
-        "id", "name", "first_name", "last_name", "email", "phone", "address", "birthday",
-        "since", "owner", "tags", "status", "cancelled_on", "next_due", "do_not_contact", "notes",
+        "id",
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "address",
+        "birthday",
+        "since",
+        "owner",
+        "tags",
+        "status",
+        "cancelled_on",
+        "next_due",
+        "do_not_contact",
+        "notes",
     ),
     ImportKind.ACTIVITIES: ("client_id", "date", "id", "amount", "quantity", "kind", "note"),
     ImportKind.TOUCHES: ("client_id", "date", "channel", "staff", "note", "outcome"),
-}  # fmt: skip
+}
 
 
 def _text(value: str | None) -> str:
@@ -45,22 +59,47 @@ def _quantity(value: float | None) -> str:
 
 def _client_row(c: Client) -> list[str]:
     return [
-        _text(c.id), _text(c.name), _text(c.first_name), _text(c.last_name), _text(c.email),
-        _text(c.phone), _text(c.address), _date(c.birthday), _date(c.since), _text(c.owner),
-        _text(";".join(c.tags)), c.status.value, _date(c.cancelled_on), _date(c.next_due),
-        "yes" if c.do_not_contact else "no", _text(c.notes),
-    ]  # fmt: skip
+        _text(c.id),
+        _text(c.name),
+        _text(c.first_name),
+        _text(c.last_name),
+        _text(c.email),
+        _text(c.phone),
+        _text(c.address),
+        _date(c.birthday),
+        _date(c.since),
+        _text(c.owner),
+        _text(";".join(c.tags)),
+        c.status.value,
+        _date(c.cancelled_on),
+        _date(c.next_due),
+        "yes" if c.do_not_contact else "no",
+        _text(c.notes),
+    ]
 
 
 def _activity_row(a: Activity) -> list[str]:
     amount = format_amount(a.amount_cents) if a.amount_cents is not None else ""
-    return [_text(a.client_id), _date(a.date), _text(a.id), amount, _quantity(a.quantity),
-            _text(a.kind), _text(a.note)]  # fmt: skip
+    return [
+        _text(a.client_id),
+        _date(a.date),
+        _text(a.id),
+        amount,
+        _quantity(a.quantity),
+        _text(a.kind),
+        _text(a.note),
+    ]
 
 
 def _touch_row(t: Touch) -> list[str]:
-    return [_text(t.client_id), _date(t.date), t.channel, _text(t.staff), _text(t.note),
-            _text(t.outcome)]  # fmt: skip
+    return [
+        _text(t.client_id),
+        _date(t.date),
+        t.channel,
+        _text(t.staff),
+        _text(t.note),
+        _text(t.outcome),
+    ]
 
 
 def export_csv(engine: Engine, kind: ImportKind, path: Path) -> int:

@@ -7,6 +7,7 @@ a dry run, rolls the one transaction back, so a bad file changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from keepwarm.ingest.columns import ColumnMap, match_columns
 from keepwarm.ingest.records import ParseOptions, RowParser, detect_date_order
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded
-from keepwarm.store import require_current, writing
 from keepwarm.store import merging as m
+from keepwarm.store import require_current, writing
 from keepwarm.store.staging import (
     STAGE_ACTIVITIES,
     STAGE_CLIENTS,
@@ -29,6 +30,7 @@ from keepwarm.store.staging import (
     create_stage,
     drop_stage,
     stage_rows,
+    wants_dates_as_text,
 )
 
 BATCH = 5_000
@@ -78,9 +80,13 @@ def import_file(
         source = open_csv(path, encoding=options.encoding, limits=limits)
     except UnreadableFile as exc:
         return ImportReport(
-            **base, encoding="", delimiter="", rows=0, problems=tuple(exc.problems),
+            **base,
+            encoding="",
+            delimiter="",
+            rows=0,
+            problems=tuple(exc.problems),
             problem_count=len(exc.problems),
-        )  # fmt: skip
+        )
     columns, header_problems = match_columns(kind, source.header)
     base |= {
         "encoding": source.encoding,
@@ -98,16 +104,19 @@ def import_file(
     while True:
         parse = ParseOptions(today, settings.region, date_order, options.allow_future)
         try:
-            return _run(engine, source, kind, columns, parse, options, now, base, notes,
-                        on_progress)  # fmt: skip
+            return _run(
+                engine, source, kind, columns, parse, options, now, base, notes, on_progress
+            )
         except DateOrderNeeded:
             problems = ProblemLog(options.max_problems)
             date_order, order_problems = detect_date_order(source.rows(problems), columns)
             if date_order is None:
                 return ImportReport(
-                    **base, rows=0, problems=tuple(order_problems),
+                    **base,
+                    rows=0,
+                    problems=tuple(order_problems),
                     problem_count=len(order_problems),
-                )  # fmt: skip
+                )
             notes.append(
                 "dates read as "
                 + ("day/month/year" if date_order is DateOrder.DAY_FIRST else "month/day/year")
@@ -129,9 +138,10 @@ def _run(
 ) -> ImportReport:
     stage = _STAGES[kind]
     problems = ProblemLog(options.max_problems)
-    parser = RowParser(kind, columns, parse)
     try:
         with writing(engine) as conn:
+            parse = dataclasses.replace(parse, dates_as_text=wants_dates_as_text(conn))
+            parser = RowParser(kind, columns, parse)
             create_stage(conn, stage)
             rows = rejected = field_problems = 0
             batch: list[tuple] = []
@@ -157,22 +167,34 @@ def _run(
             if problems.count:
                 raise _Abandon(
                     ImportReport(
-                        **report, rejected=rejected, problems=problems.sorted(),
+                        **report,
+                        rejected=rejected,
+                        problems=problems.sorted(),
                         problem_count=problems.count,
-                    )  # fmt: skip
+                    )
                 )
             result = _merge(conn, kind, columns, options, now)
             unchanged = rows - result.added - result.updated
             m.record_import(
-                conn, kind=kind.value, filename=base["filename"], sha256=source.sha256,
-                rows=rows, added=result.added, updated=result.updated, unchanged=unchanged,
+                conn,
+                kind=kind.value,
+                filename=base["filename"],
+                sha256=source.sha256,
+                rows=rows,
+                added=result.added,
+                updated=result.updated,
+                unchanged=unchanged,
                 now=now,
-            )  # fmt: skip
+            )
             drop_stage(conn, stage)
             final = ImportReport(
-                **report, added=result.added, updated=result.updated, unchanged=unchanged,
-                new_clients=result.new_clients, new_staff=result.new_staff,
-            )  # fmt: skip
+                **report,
+                added=result.added,
+                updated=result.updated,
+                unchanged=unchanged,
+                new_clients=result.new_clients,
+                new_staff=result.new_staff,
+            )
             if options.dry_run:
                 raise _Abandon(final)
             return final
@@ -206,16 +228,20 @@ def _merge(
 ) -> m.MergeResult:
     stage = _STAGES[kind]
     if kind is ImportKind.CLIENTS:
-        new_staff = m.create_missing_staff(conn, stage, "owner", now) if "owner" in columns.fields else []
+        new_staff = (
+            m.create_missing_staff(conn, stage, "owner", now) if "owner" in columns.fields else []
+        )
         result = m.merge_clients(conn, _client_fields_present(columns), now)
         return m.MergeResult(result.added, result.updated, 0, tuple(new_staff))
     new_clients = m.create_missing_clients(conn, stage, now) if options.create_missing else 0
     if kind is ImportKind.ACTIVITIES:
-        m.assign_keys(conn, stage, "external_id")
+        m.number_repeated_rows(conn, stage)
         result = m.merge_activities(conn)
         return m.MergeResult(result.added, result.updated, new_clients)
-    new_staff = m.create_missing_staff(conn, stage, "staff", now) if "staff" in columns.fields else []
-    m.assign_keys(conn, stage, None)
+    new_staff = (
+        m.create_missing_staff(conn, stage, "staff", now) if "staff" in columns.fields else []
+    )
+    m.number_repeated_rows(conn, stage)
     result = m.merge_touches(conn, now)
     return m.MergeResult(result.added, 0, new_clients, tuple(new_staff))
 

@@ -16,7 +16,7 @@ from keepwarm.domain.model import (
     Staff,
     Touch,
 )
-from keepwarm.ingest.records import CHANNEL_ALIASES, fingerprint_of
+from keepwarm.ingest.records import CHANNEL_ALIASES, fingerprint_key, fingerprint_of
 from keepwarm.ingest.values import parse_email
 from keepwarm.store import queries as q
 from keepwarm.store import reading, writing
@@ -101,8 +101,9 @@ def record_touch(
 ) -> Touch:
     """Record a contact with a client. Its key is the same content fingerprint an import of
     the exported touch would compute, so export and re-import never duplicate it."""
-    touch = Touch(client_id, date, normalise_channel(channel), staff or None, note or None,
-                  outcome or None)  # fmt: skip
+    touch = Touch(
+        client_id, date, normalise_channel(channel), staff or None, note or None, outcome or None
+    )
     with writing(engine) as conn:
         internal = q.client_internal_id(conn, client_id)
         if internal is None:
@@ -111,11 +112,14 @@ def record_touch(
         if touch.staff:
             member = q.staff_by_name(conn, touch.staff)
             if member is None:
-                raise NotFound(f"no staff member called {touch.staff!r} (see `keepwarm staff list`)")
+                raise NotFound(
+                    f"no staff member called {touch.staff!r} (see `keepwarm staff list`)"
+                )
             staff_id = member.id
-        fingerprint = fingerprint_of(client_id, date, touch.channel, touch.staff, touch.note,
-                                     touch.outcome)  # fmt: skip
-        prefix = f"fp:{fingerprint}:"
-        key = prefix + str(q.count_touch_key_prefix(conn, prefix) + 1)
+        fingerprint = fingerprint_of(
+            client_id, date, touch.channel, touch.staff, touch.note, touch.outcome
+        )
+        earlier = q.count_touch_key_prefix(conn, fingerprint_key(fingerprint, 1)[:-1])
+        key = fingerprint_key(fingerprint, earlier + 1)
         q.insert_touch(conn, client_id=internal, key=key, touch=touch, staff_id=staff_id, now=now)
     return touch

@@ -22,6 +22,9 @@ SQLITE_PRAGMAS = (
     ("synchronous", "FULL"),
     ("foreign_keys", "ON"),
     ("busy_timeout", "10000"),
+    # Imports build large indexes; SQLite's default 2 MB page cache makes that disk-bound.
+    ("cache_size", "-65536"),
+    ("temp_store", "MEMORY"),
 )
 
 _WRITE = "keepwarm_write"

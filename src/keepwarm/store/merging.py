@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Connection,
     Table,
-
     cast,
     exists,
     false,
@@ -93,19 +92,24 @@ def create_missing_clients(conn: Connection, stage: Table, now: dt.datetime) -> 
     )
     result = conn.execute(
         insert(clients).from_select(
-            ["external_id", "name", "tags", "status", "do_not_contact", "created_at",
-             "updated_at"],
+            ["external_id", "name", "tags", "status", "do_not_contact", "created_at", "updated_at"],
             select(
-                missing.c.client_ext, missing.c.client_ext, literal(""), literal("active"),
-                false(), literal(now, clients.c.created_at.type),
+                missing.c.client_ext,
+                missing.c.client_ext,
+                literal(""),
+                literal("active"),
+                false(),
+                literal(now, clients.c.created_at.type),
                 literal(now, clients.c.updated_at.type),
             ),
         )
-    )  # fmt: skip
+    )
     return result.rowcount
 
 
-def create_missing_staff(conn: Connection, stage: Table, column: str, now: dt.datetime) -> list[str]:
+def create_missing_staff(
+    conn: Connection, stage: Table, column: str, now: dt.datetime
+) -> list[str]:
     col = stage.c[column]
     names = [
         name
@@ -124,35 +128,35 @@ def create_missing_staff(conn: Connection, stage: Table, column: str, now: dt.da
     return names
 
 
-def assign_keys(conn: Connection, stage: Table, id_column: str | None) -> None:
-    """key = 'id:<id>' for rows with the business's own id, else 'fp:<fingerprint>:<n>' where n
-    counts identical rows in file order (two identical visits on one day stay two)."""
-    if id_column is not None:
-        conn.execute(
-            update(stage)
-            .where(stage.c[id_column].is_not(None))
-            .values(key=literal("id:") + stage.c[id_column])
-        )
-    numbered = select(
-        stage.c.line,
-        func.row_number()
-        .over(partition_by=stage.c.fingerprint, order_by=stage.c.line)
-        .label("n"),
-    ).where(stage.c.fingerprint.is_not(None))
-    if id_column is not None:
-        numbered = numbered.where(stage.c[id_column].is_(None))
-    numbered_sq = numbered.subquery()
-    conn.execute(
-        update(stage)
-        .where(stage.c.line == numbered_sq.c.line)
-        .values(key=literal("fp:") + stage.c.fingerprint + ":" + cast(numbered_sq.c.n, SAString))
+def number_repeated_rows(conn: Connection, stage: Table) -> int:
+    """Rows arrive keyed 'fp:<fingerprint>:1'; where a file holds identical rows (two identical
+    visits on one day), renumber them 1, 2, 3... in file order so they stay distinct.
+    Returns how many rows were renumbered."""
+    repeated = (
+        select(stage.c.fingerprint)
+        .where(stage.c.fingerprint.is_not(None))
+        .group_by(stage.c.fingerprint)
+        .having(func.count() > 1)
     )
+    numbered = (
+        select(
+            stage.c.line,
+            func.row_number()
+            .over(partition_by=stage.c.fingerprint, order_by=stage.c.line)
+            .label("n"),
+        )
+        .where(stage.c.fingerprint.in_(repeated))
+        .subquery()
+    )
+    return conn.execute(
+        update(stage)
+        .where(stage.c.line == numbered.c.line, numbered.c.n > 1)
+        .values(key=literal("fp:") + stage.c.fingerprint + ":" + cast(numbered.c.n, SAString))
+    ).rowcount
 
 
 def _client_id_of(stage: Table):  # type: ignore[no-untyped-def]
-    return (
-        select(clients.c.id).where(clients.c.external_id == stage.c.client_ext).scalar_subquery()
-    )
+    return select(clients.c.id).where(clients.c.external_id == stage.c.client_ext).scalar_subquery()
 
 
 def merge_activities(conn: Connection) -> MergeResult:
@@ -163,11 +167,14 @@ def merge_activities(conn: Connection) -> MergeResult:
         activities.c.client_id != client_id,
         *(activities.c[f].is_distinct_from(s.c[f]) for f in fields),
     )
-    updated = conn.execute(
-        update(activities)
-        .where(activities.c.key == s.c.key, changed)
-        .values(client_id=client_id, **{f: s.c[f] for f in fields})
-    ).rowcount
+    updated = 0
+    # Rows keyed by content can never differ from their stored twin; only ids can change.
+    if conn.execute(select(s.c.line).where(s.c.external_id.is_not(None)).limit(1)).first():
+        updated = conn.execute(
+            update(activities)
+            .where(activities.c.key == s.c.key, changed)
+            .values(client_id=client_id, **{f: s.c[f] for f in fields})
+        ).rowcount
     added = conn.execute(
         insert(activities).from_select(
             ["client_id", "key", *fields],
@@ -184,16 +191,32 @@ def merge_touches(conn: Connection, now: dt.datetime) -> MergeResult:
     staff_id = select(staff.c.id).where(staff.c.name == s.c.staff).scalar_subquery()
     added = conn.execute(
         insert(touches).from_select(
-            ["client_id", "key", "date", "channel", "staff_id", "note", "outcome", "personal",
-             "created_at"],
+            [
+                "client_id",
+                "key",
+                "date",
+                "channel",
+                "staff_id",
+                "note",
+                "outcome",
+                "personal",
+                "created_at",
+            ],
             select(
-                _client_id_of(s), s.c.key, s.c.date, s.c.channel, staff_id, s.c.note,
-                s.c.outcome, s.c.personal, literal(now, touches.c.created_at.type),
+                _client_id_of(s),
+                s.c.key,
+                s.c.date,
+                s.c.channel,
+                staff_id,
+                s.c.note,
+                s.c.outcome,
+                s.c.personal,
+                literal(now, touches.c.created_at.type),
             )
             .where(~exists().where(touches.c.key == s.c.key))
             .order_by(s.c.line),
         )
-    ).rowcount  # fmt: skip
+    ).rowcount
     return MergeResult(added=added)
 
 
@@ -245,21 +268,27 @@ def record_import(
 ) -> None:
     conn.execute(
         insert(imports).values(
-            kind=kind, filename=filename[-1000:], sha256=sha256, rows=rows, added=added,
-            updated=updated, unchanged=unchanged, at=now,
+            kind=kind,
+            filename=filename[-1000:],
+            sha256=sha256,
+            rows=rows,
+            added=added,
+            updated=updated,
+            unchanged=unchanged,
+            at=now,
         )
-    )  # fmt: skip
+    )
 
 
 __all__ = [
     "MergeResult",
-    "assign_keys",
     "create_missing_clients",
     "create_missing_staff",
     "duplicate_id_problems",
     "merge_activities",
     "merge_clients",
     "merge_touches",
+    "number_repeated_rows",
     "record_import",
     "unknown_client_problems",
 ]

@@ -128,7 +128,9 @@ def client_activities(conn: Connection, client_id: int, limit: int) -> list[Acti
     return [_activity(r) for r in rows]
 
 
-def activity_totals(conn: Connection, client_id: int) -> tuple[int, int, dt.date | None, dt.date | None]:
+def activity_totals(
+    conn: Connection, client_id: int
+) -> tuple[int, int, dt.date | None, dt.date | None]:
     row = conn.execute(
         select(
             func.count(),

@@ -4,8 +4,7 @@ whole merge happens inside the caller's one transaction."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -89,11 +88,11 @@ def drop_stage(conn: Connection, stage: Table) -> None:
 
 
 def stage_rows(conn: Connection, stage: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Append records (line first, then the stage's columns up to `key`) as fast as the
+    """Append records (line first, then the stage's columns; clients have no key) as fast as the
     driver allows: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:
         return
-    names = [c.name for c in stage.columns if c.name != "key"]
+    names = [c.name for c in stage.columns if c.name != "key" or stage is not STAGE_CLIENTS]
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {stage.name} ({', '.join(names)}) FROM STDIN") as copy:
@@ -102,9 +101,10 @@ def stage_rows(conn: Connection, stage: Table, rows: Sequence[tuple[Any, ...]]) 
         return
     placeholders = ", ".join("?" for _ in names)
     sql = f"INSERT INTO {stage.name} ({', '.join(names)}) VALUES ({placeholders})"
-    conn.exec_driver_sql(sql, [_sqlite_row(row) for row in rows])
+    # Dates arrive as ISO text already (see wants_dates_as_text), as SQLAlchemy stores them.
+    conn.exec_driver_sql(sql, list(rows))
 
 
-def _sqlite_row(row: Iterable[Any]) -> tuple[Any, ...]:
-    # SQLAlchemy stores dates in SQLite as ISO text; the raw driver must do the same.
-    return tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row)
+def wants_dates_as_text(conn: Connection) -> bool:
+    """Whether `stage_rows` expects dates as ISO strings rather than date objects."""
+    return conn.dialect.name == "sqlite"

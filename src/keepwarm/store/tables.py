@@ -86,7 +86,6 @@ activities = Table(
     Column("kind", String(200)),
     Column("note", Text),
     Index(None, "client_id", "date"),
-    Index(None, "date"),
 )
 
 touches = Table(

@@ -83,7 +83,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name="uq_activities_key"),
     )
     op.create_index("ix_activities_client_id_date", "activities", ["client_id", "date"])
-    op.create_index("ix_activities_date", "activities", ["date"])
     op.create_table(
         "touches",
         sa.Column("id", sa.Integer, primary_key=True),
