@@ -24,7 +24,6 @@ SQLITE_PRAGMAS = (
     ("busy_timeout", "10000"),
     # Imports build large indexes; SQLite's default 2 MB page cache makes that disk-bound.
     ("cache_size", "-65536"),
-    ("temp_store", "MEMORY"),
 )
 
 _WRITE = "keepwarm_write"

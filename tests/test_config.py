@@ -1,0 +1,50 @@
+"""Settings are parsed strictly: a bad value is an error naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from keepwarm.config import SETTINGS, Settings, load_settings
+from keepwarm.domain.errors import ConfigError
+
+
+def test_no_environment_means_a_sqlite_file_here() -> None:
+    settings = load_settings({})
+    assert settings == Settings()
+    assert settings.database_url == "sqlite:///keepwarm.db"
+
+
+def test_the_register_and_the_settings_type_agree() -> None:
+    defaults = Settings()
+    for setting in SETTINGS:
+        assert getattr(defaults, setting.field) == setting.default
+        assert setting.help
+
+
+def test_a_plain_postgresql_url_uses_psycopg() -> None:
+    settings = load_settings({"KEEPWARM_DATABASE_URL": "postgresql://db.local/keepwarm"})
+    assert settings.database_url == "postgresql+psycopg://db.local/keepwarm"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("KEEPWARM_IMPORT_MAX_ROWS", "lots", "whole number"),
+        ("KEEPWARM_IMPORT_MAX_BYTES", "-5", "positive"),
+        ("KEEPWARM_REGION", "USA", "two-letter"),
+        ("KEEPWARM_DATABASE_URL", "keepwarm.db", "URL"),
+    ],
+)
+def test_a_bad_value_is_an_error_that_names_the_variable(
+    variable: str, value: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({variable: value})
+    assert str(caught.value).startswith(variable + ":")
+    assert fragment in str(caught.value)
+
+
+def test_values_are_read_and_normalised() -> None:
+    settings = load_settings({"KEEPWARM_REGION": "gb", "KEEPWARM_IMPORT_MAX_ROWS": "1_000"})
+    assert settings.region == "GB"
+    assert settings.import_max_rows == 1000
