@@ -33,7 +33,9 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 def test_every_setting_is_documented_with_its_default() -> None:
     for setting in SETTINGS:
-        row = next((line for line in README.splitlines() if line.startswith(f"| `{setting.env}`")), None)
+        row = next(
+            (line for line in README.splitlines() if line.startswith(f"| `{setting.env}`")), None
+        )
         assert row is not None, f"{setting.env} is not in the README"
         assert f"`{setting.default}`" in row, f"{setting.env}: default not documented"
 

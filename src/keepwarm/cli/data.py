@@ -126,7 +126,8 @@ def _run_import(
 
 def _print_report(report: ImportReport) -> None:
     for problem in report.problems:
-        err_console.print(problem.format(report.filename), markup=False)
+        # One problem per line, never wrapped, so editors and grep can follow FILE:LINE.
+        err_console.print(problem.format(report.filename), markup=False, soft_wrap=True)
     hidden = report.problem_count - len(report.problems)
     if hidden > 0:
         err_console.print(f"... and {hidden:,} more problems.")

@@ -41,7 +41,10 @@ def _print_summary(summary: DemoSummary, db: str) -> None:
     )
     console.print(_highlight_table(s))
     console.print("\nTry next:")
-    console.print(_grid(_next_steps(s, db), label_style="", text_style="dim"))
+    # Commands on lines of their own, never cut or wrapped, so they can be copied as they are.
+    for command, what in _next_steps(s, db):
+        console.print(f"  {command}", markup=False, soft_wrap=True)
+        console.print(f"      {what}", style="dim", markup=False, soft_wrap=True)
 
 
 def _grid(rows: list[tuple[str, str]], *, label_style: str, text_style: str = "") -> Table:

@@ -219,8 +219,6 @@ def match_columns(
             problems.append(
                 ImportProblem(1, None, f"no {field} column (a column named e.g. {known})")
             )
-    if kind is ImportKind.CLIENTS and not {"name", "first_name", "last_name"} & fields.keys():
-        problems.append(
-            ImportProblem(1, None, "no name column (name, or first_name and last_name)")
-        )
+    # A clients file without a name column is fine for updates (id, phone); rows that would
+    # add a client are checked against the store once staged (merging.nameless_new_clients).
     return ColumnMap(fields, tuple(ignored)), problems

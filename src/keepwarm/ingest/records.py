@@ -30,6 +30,7 @@ from keepwarm.ingest.values import (
     parse_phone,
     parse_quantity,
     restore,
+    shown,
 )
 
 # The typed record each kind produces, in order (after the line number).
@@ -162,6 +163,7 @@ class RowParser:
             "channel": _channel,
         }
         self._finish = getattr(self, f"_{kind.value}")
+        self._has_name = bool({"name", "first_name", "last_name"} & columns.fields.keys())
         self._specs = [
             (field, index, header, self._convert.get(field), TEXT_LIMITS.get(field))
             for field, (index, header) in columns.fields.items()
@@ -198,10 +200,21 @@ class RowParser:
         if v.get("id") is None:
             problems.append(ImportProblem(line, self.columns.header("id"), "is empty"))
             return None
-        name = v.get("name") or " ".join(p for p in (v.get("first_name"), v.get("last_name")) if p)
-        if not name:
-            field = "name" if "name" in self.columns.fields else "first_name"
+        parts = (v.get("first_name"), v.get("last_name"))
+        name = v.get("name") or " ".join(p for p in parts if p) or None
+        field = "name" if "name" in self.columns.fields else "first_name"
+        if not name and self._has_name:
             problems.append(ImportProblem(line, self.columns.header(field), "no name given"))
+            return None
+        if name and len(name) > TEXT_LIMITS["name"]:
+            # first_name and last_name fit their own limits but not, together, the name's.
+            problems.append(
+                ImportProblem(
+                    line,
+                    self.columns.header(field),
+                    f"the name is longer than {TEXT_LIMITS['name']} characters",
+                )
+            )
             return None
         status = v.get("status")
         if status is None and v.get("cancelled_on") is not None:
@@ -319,7 +332,7 @@ def _status(raw: str) -> ClientStatus:
     try:
         return _STATUS[raw.strip().lower()]
     except KeyError:
-        raise ValueError(f"{raw!r} is not a status (active, prospect or cancelled)") from None
+        raise ValueError(f"{shown(raw)} is not a status (active, prospect or cancelled)") from None
 
 
 def _tags(raw: str) -> str:
@@ -337,7 +350,7 @@ def _channel(raw: str) -> str:
     if text in PERSONAL_CHANNELS or text in BULK_CHANNELS:
         return text
     allowed = ", ".join((*PERSONAL_CHANNELS, *BULK_CHANNELS))
-    raise ValueError(f"{raw!r} is not a channel ({allowed})")
+    raise ValueError(f"{shown(raw)} is not a channel ({allowed})")
 
 
 DATE_FIELDS = ("date", "birthday", "since", "cancelled_on", "next_due")

@@ -7,6 +7,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ _NOT_CSV = (
     (b"\xff\xd8\xff", "a JPEG picture"),
 )
 DELIMITERS = (",", ";", "\t", "|")
+_LINE_END = re.compile(r"\r\n?|\n")
 MAX_PROBLEMS_PER_SOURCE = 50
 
 
@@ -36,6 +38,10 @@ class UnreadableFile(Exception):
     def __init__(self, problems: list[ImportProblem]) -> None:
         super().__init__(problems[0].reason if problems else "unreadable file")
         self.problems = problems
+
+
+class _Undecodable(UnreadableFile):
+    """The bytes are not text in the encoding tried (as opposed to text holding NUL bytes)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,9 @@ class CsvSource:
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    problems.append(ImportProblem(reader.line_num, None, _csv_reason(exc)))
+                    # Name the line where the faulty row starts: an unclosed quote is only
+                    # noticed at the end of the file, many lines after the row that opened it.
+                    problems.append(ImportProblem(last_line + 1, None, _csv_reason(exc)))
                     last_line = reader.line_num
                     continue
                 line = last_line + 1
@@ -119,7 +127,7 @@ def _csv_reason(exc: csv.Error) -> str:
     if "field larger than field limit" in message:
         return "a field is longer than the limit (KEEPWARM_IMPORT_MAX_FIELD); bad quoting?"
     if "unexpected end of data" in message:
-        return 'a quoted field is never closed (unbalanced " quotes)'
+        return 'a quoted field that starts in this row is never closed (unbalanced " quotes)'
     return f"malformed CSV ({message})"
 
 
@@ -161,7 +169,7 @@ def open_csv(path: Path, *, encoding: str | None = None, limits: Limits | None =
         encoding, sha256 = _detect_encoding(path, head)
     first_line = _first_line(head, encoding)
     delimiter = sniff_delimiter(first_line)
-    header = _read_header(first_line, delimiter)
+    header = _read_header(first_line, delimiter, limits.max_field)
     return CsvSource(path, encoding, delimiter, header, size, sha256, limits)
 
 
@@ -181,13 +189,13 @@ def _detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
             return name, _check_decodes(path, name)
     try:
         return "utf-8", _check_decodes(path, "utf-8")
-    except UnreadableFile as utf8_failure:
+    except _Undecodable as utf8_failure:
         if _has_valid_utf8_text(path):
             # Mostly UTF-8 with a few broken bytes: say where, rather than guess and garble.
             raise utf8_failure from None
     try:
         return "cp1252", _check_decodes(path, "cp1252")
-    except UnreadableFile as exc:
+    except _Undecodable as exc:
         raise UnreadableFile(
             [
                 ImportProblem(
@@ -227,7 +235,7 @@ def _check_decodes(path: Path, encoding: str) -> str:
                 good = exc.object[: exc.start].decode(encoding, errors="replace")
                 line = lines_before + good.count("\n") + 1
                 bad = exc.object[exc.start : exc.start + 1].hex().upper()
-                raise UnreadableFile(
+                raise _Undecodable(
                     [
                         ImportProblem(
                             line,
@@ -245,7 +253,10 @@ def _check_decodes(path: Path, encoding: str) -> str:
                     if not nul_problems or nul_problems[-1].line != line:
                         nul_problems.append(
                             ImportProblem(
-                                line, None, "contains a NUL byte (binary data, not CSV text)"
+                                line,
+                                None,
+                                "contains a NUL byte (binary data, not CSV text; a UTF-16 file "
+                                "without a byte order mark needs --encoding utf-16)",
                             )
                         )
                     offset = text.find("\n", offset)
@@ -260,8 +271,9 @@ def _check_decodes(path: Path, encoding: str) -> str:
 
 
 def _first_line(head: bytes, encoding: str) -> str:
-    text = head.decode(encoding, errors="ignore")
-    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+    # Only CR and LF end a CSV line (str.splitlines would also split at form feeds, U+2028...).
+    return _LINE_END.split(text, maxsplit=1)[0]
 
 
 def sniff_delimiter(line: str) -> str:
@@ -281,7 +293,9 @@ def _count_outside_quotes(line: str, delimiter: str) -> int:
     return count
 
 
-def _read_header(first_line: str, delimiter: str) -> tuple[str, ...]:
+def _read_header(first_line: str, delimiter: str, max_field: int) -> tuple[str, ...]:
+    # The csv module's field limit is global: set it for this file, not the previous one.
+    csv.field_size_limit(max_field)
     try:
         fields = next(csv.reader([first_line], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration):

@@ -52,6 +52,12 @@ _TIME_TAIL = re.compile(r"[T\s]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([ap]m)?(Z|[+\-]
 EARLIEST = dt.date(1900, 1, 1)
 
 
+def shown(raw: str) -> str:
+    """A cell as quoted in a problem message: a junk cell of 100,000 characters is abbreviated."""
+    text = raw.strip()
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 def _year(text: str) -> int:
     if len(text) == 4:
         return int(text)
@@ -111,14 +117,16 @@ def parse_date(raw: str, order: DateOrder | None) -> dt.date:
     match = _NAMED_MDY.fullmatch(lowered)
     if match and match[1] in _MONTHS:
         return _make(_year(match[3]), _MONTHS[match[1]], int(match[2]), raw)
-    shown = raw if len(raw) <= 40 else raw[:37] + "..."
-    raise ValueError(f"{shown!r} is not a date (expected e.g. 2024-03-05)")
+    raise ValueError(f"{shown(raw)} is not a date (expected e.g. 2024-03-05)")
 
 
 _CURRENCY = re.compile(r"(?i)[$€£¥₹₩₽₺₪฿₫₴₦]|\b(usd|eur|gbp|chf|cad|aud|nzd|sek|nok|dkk|pln)\b|kr")
 _PLAIN_AMOUNT = re.compile(r"-?\d+(\.\d{1,2})?")
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+|\d+")
 _CENT = Decimal(100)
+# Far beyond any one visit or invoice, and small enough that sums over millions of rows still
+# fit the 64-bit integers both databases store cents in.
+MAX_CENTS = 10**14 - 1
 
 
 def parse_amount(raw: str) -> int:
@@ -126,6 +134,13 @@ def parse_amount(raw: str) -> int:
     (1,234.50 / 1.234,50 / 1 234,50 / 1'234.50), a decimal comma, a leading or trailing minus
     and accounting parentheses for negatives. A lone separator followed by exactly three digits
     is a thousands separator (1.234 and 1,234 are both one thousand two hundred thirty-four)."""
+    cents = _cents(raw)
+    if abs(cents) > MAX_CENTS:
+        raise ValueError(f"{shown(raw)} is too large an amount of money")
+    return cents
+
+
+def _cents(raw: str) -> int:
     text = raw.strip()
     if _PLAIN_AMOUNT.fullmatch(text):
         return int(Decimal(text) * _CENT)
@@ -141,7 +156,7 @@ def parse_amount(raw: str) -> int:
     elif text.startswith("+"):
         text = text[1:]
     if not text or not re.fullmatch(r"[\d.,]+", text) or not text[0].isdigit():
-        raise ValueError(f"{raw!r} is not an amount of money")
+        raise ValueError(f"{shown(raw)} is not an amount of money")
     last_dot, last_comma = text.rfind("."), text.rfind(",")
     decimal_sep = None
     if last_dot >= 0 and last_comma >= 0:
@@ -158,13 +173,13 @@ def parse_amount(raw: str) -> int:
         whole, _, frac = text.rpartition(decimal_sep)
         thousands = "," if decimal_sep == "." else "."
     if not _GROUPED.fullmatch(whole.replace(thousands, ",")) or (not frac.isdigit() and frac):
-        raise ValueError(f"{raw!r} is not an amount of money")
+        raise ValueError(f"{shown(raw)} is not an amount of money")
     if len(frac) > 2:
-        raise ValueError(f"{raw!r} has more than two decimals")
+        raise ValueError(f"{shown(raw)} has more than two decimals")
     try:
         value = Decimal(whole.replace(thousands, "") + "." + (frac or "0"))
     except InvalidOperation:
-        raise ValueError(f"{raw!r} is not an amount of money") from None
+        raise ValueError(f"{shown(raw)} is not an amount of money") from None
     cents = int(value * _CENT)
     return -cents if negative else cents
 
@@ -180,9 +195,9 @@ def parse_quantity(raw: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{raw!r} is not a number") from None
+        raise ValueError(f"{shown(raw)} is not a number") from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{raw!r} is not a number")
+        raise ValueError(f"{shown(raw)} is not a number")
     return value
 
 
@@ -196,7 +211,12 @@ def parse_bool(raw: str) -> bool:
         return True
     if text in _FALSE or text == "":
         return False
-    raise ValueError(f"{raw!r} is not yes or no")
+    raise ValueError(f"{shown(raw)} is not yes or no")
+
+
+def is_phone_region(region: str) -> bool:
+    """Whether phone numbers can be read in `region` (ISO 3166 two letters: GB, not UK)."""
+    return region in phonenumbers.SUPPORTED_REGIONS
 
 
 def parse_phone(raw: str, region: str) -> str:
@@ -204,9 +224,9 @@ def parse_phone(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{raw!r} is not a phone number") from None
+        raise ValueError(f"{shown(raw)} is not a phone number") from None
     if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"{raw!r} is not a phone number in {region}")
+        raise ValueError(f"{shown(raw)} is not a phone number in {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -214,7 +234,7 @@ def parse_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"{raw.strip()!r} is not an email address ({exc})") from None
+        raise ValueError(f"{shown(raw)} is not an email address ({exc})") from None
 
 
 # Spreadsheet formula injection: a cell starting with one of these is run as a formula by

@@ -20,7 +20,7 @@ from keepwarm.domain.model import ImportKind, ImportProblem, ImportReport, Probl
 from keepwarm.ingest.columns import ColumnMap, match_columns
 from keepwarm.ingest.records import ParseOptions, RowParser, detect_date_order
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv
-from keepwarm.ingest.values import DateOrder, DateOrderNeeded
+from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
 from keepwarm.store.staging import (
@@ -88,6 +88,16 @@ def import_file(
             problem_count=len(exc.problems),
         )
     columns, header_problems = match_columns(kind, source.header)
+    if "phone" in columns.fields and not is_phone_region(settings.region):
+        # Otherwise every phone number would be refused, row by row, for no visible reason.
+        header_problems.append(
+            ImportProblem(
+                None,
+                columns.header("phone"),
+                f"cannot read phone numbers in region {settings.region!r}: name the country "
+                "with --region or KEEPWARM_REGION as two letters (US, GB, DE...)",
+            )
+        )
     base |= {
         "encoding": source.encoding,
         "delimiter": source.delimiter,
@@ -212,6 +222,7 @@ def _check_against_store(
     stage = _STAGES[kind]
     if kind is ImportKind.CLIENTS:
         problems.extend(*m.duplicate_id_problems(conn, stage, "external_id", columns.header("id")))
+        problems.extend(*m.nameless_new_client_problems(conn, columns.header("id")))
         return
     if kind is ImportKind.ACTIVITIES:
         problems.extend(*m.duplicate_id_problems(conn, stage, "external_id", columns.header("id")))

@@ -88,6 +88,11 @@ def normalise_channel(channel: str) -> str:
     return text
 
 
+def _cell(value: str | None) -> str | None:
+    """Text as an import of the exported touch reads it back: trimmed, empty meaning none."""
+    return (value or "").strip() or None
+
+
 def record_touch(
     engine: Engine,
     client_id: str,
@@ -102,7 +107,7 @@ def record_touch(
     """Record a contact with a client. Its key is the same content fingerprint an import of
     the exported touch would compute, so export and re-import never duplicate it."""
     touch = Touch(
-        client_id, date, normalise_channel(channel), staff or None, note or None, outcome or None
+        client_id, date, normalise_channel(channel), _cell(staff), _cell(note), _cell(outcome)
     )
     with writing(engine) as conn:
         internal = q.client_internal_id(conn, client_id)

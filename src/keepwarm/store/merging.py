@@ -82,6 +82,25 @@ def unknown_client_problems(
     ], total
 
 
+def nameless_new_client_problems(conn: Connection, header: str) -> tuple[list[ImportProblem], int]:
+    """Rows of a clients file without a name column whose id is not a client yet."""
+    s = STAGE_CLIENTS
+    where = (s.c.name.is_(None), ~exists().where(clients.c.external_id == s.c.external_id))
+    total = conn.execute(select(func.count()).select_from(s).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(s.c.line, s.c.external_id).where(*where).order_by(s.c.line).limit(PROBLEM_LIMIT)
+    ).all()
+    return [
+        ImportProblem(
+            line,
+            header,
+            f"{value!r} is not a client yet, and the file has no name column "
+            "(name, or first_name and last_name) to add them",
+        )
+        for line, value in rows
+    ], total
+
+
 def create_missing_clients(conn: Connection, stage: Table, now: dt.datetime) -> int:
     """Add a bare client (named by its id) for each unknown client id in the stage."""
     missing = (
@@ -288,6 +307,7 @@ __all__ = [
     "merge_activities",
     "merge_clients",
     "merge_touches",
+    "nameless_new_client_problems",
     "number_repeated_rows",
     "record_import",
     "unknown_client_problems",

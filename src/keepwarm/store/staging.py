@@ -38,7 +38,8 @@ def _stage(name: str, *columns: Column) -> Table:
 STAGE_CLIENTS = _stage(
     "kw_stage_clients",
     Column("external_id", String(200), nullable=False),
-    Column("name", String(400), nullable=False),
+    # NULL when the file has no name column: it may only update existing clients.
+    Column("name", String(400)),
     Column("first_name", String(200)),
     Column("last_name", String(200)),
     Column("email", String(320)),

@@ -1,0 +1,191 @@
+"""The `keepwarm` command as a practice owner meets it: help with examples, the version, a
+clear way out when there is no database yet, and the everyday people commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import typer
+from typer.testing import CliRunner
+
+from keepwarm import __version__
+from keepwarm.cli import app
+
+
+def _leaf_commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every runnable command under `group`, walking sub-groups (import, export, staff, db)."""
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _leaf_commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+COMMANDS = sorted(_leaf_commands(typer.main.get_command(app)))
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_command_tree_has_every_documented_command() -> None:
+    assert {
+        ("init",),
+        ("db", "migrate"),
+        ("import", "clients"),
+        ("import", "activities"),
+        ("import", "touches"),
+        ("export", "clients"),
+        ("export", "activities"),
+        ("export", "touches"),
+        ("staff", "add"),
+        ("staff", "list"),
+        ("clients",),
+        ("client",),
+        ("touch",),
+    } <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_has_help_with_an_example_of_itself(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert "Example: keepwarm " + " ".join(command) in text, text
+
+
+def test_the_version_is_shown() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"keepwarm {__version__}\n"
+
+
+def _has_tables(db_url: str) -> bool:
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        return bool(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("import", "clients", "{csv}"),
+        ("export", "clients", "{out}"),
+        ("clients",),
+        ("staff", "list"),
+    ],
+    ids=["import", "export", "clients", "staff list"],
+)
+def test_without_a_database_a_command_says_to_run_init_and_creates_nothing(
+    bare_cli, db_url: str, write_csv: Callable[..., Path], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    files = {"{csv}": str(write_csv("c.csv", "id,name\n1,Al\n")), "{out}": str(tmp_path / "o.csv")}
+    result = bare_cli(*(files.get(a, a) for a in args))
+    assert result.exit_code == 1
+    assert "keepwarm init" in flat(result.stderr)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o.csv").exists()
+    if db_url.startswith("sqlite"):
+        assert not (tmp_path / "keepwarm.db").exists()
+    else:
+        assert not _has_tables(db_url)
+
+
+def test_init_then_import_works_and_init_again_changes_nothing(
+    bare_cli, write_csv: Callable[..., Path]
+) -> None:
+    first = bare_cli("init")
+    assert first.exit_code == 0, first.output
+    assert "Created a keepwarm database" in flat(first.output)
+    again = bare_cli("init")
+    assert "already up to date" in flat(again.output)
+    result = bare_cli("import", "clients", str(write_csv("c.csv", "id,name\n1,Al\n")))
+    assert result.exit_code == 0, result.output
+    migrate = bare_cli("db", "migrate", "--json")
+    assert migrate.exit_code == 0
+    state = json.loads(migrate.output)
+    assert state["before"] == state["after"]
+
+
+def test_a_file_that_does_not_exist_is_named_in_the_error(cli, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    result = cli("import", "clients", str(missing))
+    assert result.exit_code == 1
+    assert f"{missing}: no such file" in result.stderr
+
+
+def test_staff_are_added_listed_and_not_added_twice(cli) -> None:
+    assert "No staff yet" in cli("staff", "list").output
+    added = cli("staff", "add", "Dana Reyes", "--email", "dana@example.com", "--weekly-quota", "3")
+    assert added.exit_code == 0, added.output
+    assert "Added Dana Reyes (weekly quota 3)." in added.output
+    listing = cli("staff", "list")
+    assert "Dana Reyes" in listing.output and "dana@example.com" in listing.output
+    twice = cli("staff", "add", "Dana Reyes")
+    assert twice.exit_code == 1
+    assert "already a staff member called 'Dana Reyes'" in flat(twice.stderr)
+    bad = cli("staff", "add", "Eli", "--email", "eli(at)example")
+    assert bad.exit_code == 1 and "is not an email address" in flat(bad.stderr)
+
+
+def test_a_touch_is_recorded_and_shown_on_the_client_card(
+    cli, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("c.csv", "id,name,email\nC-1042,Zoë Müller,zoe@example.com\n")
+    assert cli("import", "clients", str(path)).exit_code == 0
+    assert cli("staff", "add", "Dana").exit_code == 0
+    result = cli(
+        "touch", "C-1042", "--channel", "Phone call", "--staff", "Dana",
+        "--note", "Asked about her knee", "--date", "2024-06-05",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Recorded a call with client C-1042 on 2024-06-05." in result.output
+    card = cli("client", "C-1042", "--format", "json")
+    assert card.exit_code == 0, card.output
+    data = json.loads(card.output)
+    assert data["client"]["name"] == "Zoë Müller"
+    assert data["touches"] == [
+        {
+            "client_id": "C-1042",
+            "date": "2024-06-05",
+            "channel": "call",
+            "staff": "Dana",
+            "note": "Asked about her knee",
+            "outcome": None,
+        }
+    ]
+    text = cli("client", "C-1042")
+    assert "Zoë Müller" in text.output and "Asked about her knee" in text.output
+    found = cli("clients", "müller")
+    assert "C-1042" in found.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("touch", "C-404"), "no client with id 'C-404'"),
+        (("touch", "C-1", "--staff", "Nobody"), "no staff member called 'Nobody'"),
+        (("touch", "C-1", "--channel", "pigeon"), "'pigeon' is not a channel"),
+        (("client", "C-404"), "no client with id 'C-404'"),
+    ],
+)
+def test_a_mistyped_touch_or_client_is_one_clear_error(
+    cli, write_csv: Callable[..., Path], args: tuple[str, ...], message: str
+) -> None:
+    assert cli("import", "clients", str(write_csv("c.csv", "id,name\nC-1,Al\n"))).exit_code == 0
+    result = cli(*args)
+    assert result.exit_code == 1
+    assert message in flat(result.stderr)
+
+
+def test_a_touch_date_that_is_not_a_date_is_refused(cli) -> None:
+    result = cli("touch", "C-1", "--date", "yesterday")
+    assert result.exit_code == 2
+    assert "'yesterday' is not a date like 2024-03-05" in flat(result.output)
