@@ -308,6 +308,8 @@ class RowParser:
                 f"{value.isoformat()} is in the future (today is {self.options.today.isoformat()});"
                 " use --allow-future if the file lists booked appointments"
             )
+        if self.options.dates_as_text and len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+            return raw  # already the canonical ISO text
         return self._out(value)
 
     def _birthday(self, raw: str) -> dt.date | str:
@@ -324,7 +326,7 @@ def fingerprint_key(fingerprint: str, occurrence: int) -> str:
 
 def fingerprint_of(*parts: Any) -> str:
     """A short stable digest of a record's content, for rows that carry no id of their own."""
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    text = "\x1f".join(["" if p is None else str(p) for p in parts])
     return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
 
 

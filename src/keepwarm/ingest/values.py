@@ -4,6 +4,7 @@ practice owner can act on; callers attach the file, line and column."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -121,7 +122,7 @@ def parse_date(raw: str, order: DateOrder | None) -> dt.date:
 
 
 _CURRENCY = re.compile(r"(?i)[$€£¥₹₩₽₺₪฿₫₴₦]|\b(usd|eur|gbp|chf|cad|aud|nzd|sek|nok|dkk|pln)\b|kr")
-_PLAIN_AMOUNT = re.compile(r"-?\d+(\.\d{1,2})?")
+_PLAIN_AMOUNT = re.compile(r"(-?)(\d+)(?:\.(\d{1,2}))?")
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+|\d+")
 _CENT = Decimal(100)
 # Far beyond any one visit or invoice, and small enough that sums over millions of rows still
@@ -142,8 +143,13 @@ def parse_amount(raw: str) -> int:
 
 def _cents(raw: str) -> int:
     text = raw.strip()
-    if _PLAIN_AMOUNT.fullmatch(text):
-        return int(Decimal(text) * _CENT)
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain:  # the common case, in exact integer arithmetic
+        sign, whole, frac = plain.groups()
+        if len(whole.lstrip("0")) > 15:  # far past MAX_CENTS; int() of huge text is slow
+            raise ValueError(f"{shown(raw)} is too large an amount of money")
+        cents = int(whole) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
+        return -cents if sign else cents
     negative = False
     text = _CURRENCY.sub("", text)
     text = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("'", "")
@@ -191,12 +197,17 @@ def format_amount(cents: int) -> str:
 
 
 def parse_quantity(raw: str) -> float:
-    text = raw.strip().replace(",", ".") if raw.count(",") == 1 and "." not in raw else raw.strip()
     try:
-        value = float(text)
+        value = float(raw)
     except ValueError:
-        raise ValueError(f"{shown(raw)} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
+        text = raw.strip()
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")  # a decimal comma
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{shown(raw)} is not a number") from None
+    if not math.isfinite(value):
         raise ValueError(f"{shown(raw)} is not a number")
     return value
 
