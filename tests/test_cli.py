@@ -59,6 +59,18 @@ def test_every_command_has_help_with_an_example_of_itself(command: tuple[str, ..
     assert "Example: keepwarm " + " ".join(command) in text, text
 
 
+GROUPS = sorted(
+    name for name, cmd in typer.main.get_command(app).commands.items() if hasattr(cmd, "commands")
+)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_every_command_group_has_help_with_an_example(group: str) -> None:
+    result = CliRunner().invoke(app, [group, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert f"Example: keepwarm {group} " in flat(result.output)
+
+
 def test_the_version_is_shown() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0

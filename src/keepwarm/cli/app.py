@@ -22,7 +22,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database maintenance.\n\nExample: keepwarm db migrate", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(data.import_app, name="import")
 app.add_typer(data.export_app, name="export")

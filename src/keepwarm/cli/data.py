@@ -24,11 +24,13 @@ from keepwarm.services.exporting import export_csv
 from keepwarm.services.importing import ImportOptions, import_file
 
 import_app = typer.Typer(
-    help="Load your own exports (clients, activities, touches) from CSV files.",
+    help="Load your own exports (clients, activities, touches) from CSV files.\n\n"
+    "Example: keepwarm import clients clients.csv --dry-run",
     no_args_is_help=True,
 )
 export_app = typer.Typer(
-    help="Write clients, activities or touches to a CSV file that re-imports unchanged.",
+    help="Write clients, activities or touches to a CSV file that re-imports unchanged.\n\n"
+    "Example: keepwarm export clients clients-backup.csv",
     no_args_is_help=True,
 )
 SHOWN_PROBLEMS = 50

@@ -22,7 +22,11 @@ from keepwarm.domain.model import ClientCard
 from keepwarm.ingest.values import format_amount
 from keepwarm.services import people
 
-staff_app = typer.Typer(help="The people who contact clients.", no_args_is_help=True)
+staff_app = typer.Typer(
+    help="The people who contact clients.\n\n"
+    'Example: keepwarm staff add "Dana Reyes" --weekly-quota 2',
+    no_args_is_help=True,
+)
 
 
 @staff_app.command("add")
