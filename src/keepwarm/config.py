@@ -54,6 +54,12 @@ def _region(raw: str) -> str:
     return value
 
 
+def _symbol(raw: str) -> str:
+    if not raw or len(raw) > 5:
+        raise ValueError(f"expected a short currency symbol such as $ or €, got {raw!r}")
+    return raw
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "database_url",
@@ -70,6 +76,13 @@ SETTINGS: tuple[Setting, ...] = (
         _region,
         "Country used to read phone numbers written without an international prefix "
         "(two letters, e.g. US, GB, DE).",
+    ),
+    Setting(
+        "currency_symbol",
+        "KEEPWARM_CURRENCY_SYMBOL",
+        "$",
+        _symbol,
+        "How money is written in explanations and lists (e.g. $, €, £, CHF ).",
     ),
     Setting(
         "import_max_bytes",
@@ -101,6 +114,7 @@ class Settings:
 
     database_url: str = "sqlite:///keepwarm.db"
     region: str = "US"
+    currency_symbol: str = "$"
     import_max_bytes: int = 2 * 1024**3
     import_max_rows: int = 50_000_000
     import_max_field: int = 100_000

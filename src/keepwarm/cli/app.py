@@ -10,6 +10,7 @@ import typer
 
 from keepwarm import __version__
 from keepwarm.cli import data, people
+from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
 from keepwarm.services.database import init_database
 
@@ -33,6 +34,7 @@ app.command("clients")(people.clients)
 app.command("client")(people.client)
 app.command("touch")(people.touch)
 app.command("demo")(data.demo)
+app.command("rhythm")(rhythm_cli.rhythm)
 
 
 def _version(value: bool) -> None:

@@ -18,9 +18,9 @@ from keepwarm.cli.common import (
     today,
     user_errors,
 )
-from keepwarm.domain.model import ClientCard
+from keepwarm.domain.model import ClientCard, Rhythm
 from keepwarm.ingest.values import format_amount
-from keepwarm.services import people
+from keepwarm.services import people, rhythms
 
 staff_app = typer.Typer(
     help="The people who contact clients.\n\n"
@@ -115,10 +115,12 @@ def client(
         raise typer.BadParameter("choose text or json", param_hint="--format")
     with user_errors(), engine_for(db) as (_, engine):
         card = people.client_card(engine, client_id)
+        learned = rhythms.client_rhythm(engine, client_id)
     if output == "json":
-        console.print_json(json.dumps(card_json(card)))
+        console.print_json(json.dumps({**card_json(card), "rhythm": rhythm_json(learned)}))
         return
     _print_card(card)
+    _print_rhythm(learned)
 
 
 def card_json(card: ClientCard) -> dict[str, Any]:
@@ -141,6 +143,55 @@ def card_json(card: ClientCard) -> dict[str, Any]:
         ],
         "touches": [{k: plain(v) for k, v in dataclasses.asdict(t).items()} for t in card.touches],
     }
+
+
+def rhythm_json(r: Rhythm | None) -> dict[str, Any] | None:
+    """The client's rhythm in the documented JSON shape (money as decimal strings)."""
+    if r is None:
+        return None
+    direction = {1: "up", -1: "down"}.get(r.trend_direction, "steady")
+    return {
+        "as_of": r.as_of.isoformat(),
+        "activities": r.activities,
+        "last_activity": r.last_activity.isoformat() if r.last_activity else None,
+        "days_since_last": r.days_since_last,
+        "usual_gap_days": None if r.usual_gap_days is None else round(r.usual_gap_days, 1),
+        "silence_ratio": None if r.silence_ratio is None else round(r.silence_ratio, 2),
+        "p_alive": round(r.p_alive, 4),
+        "expected_activities_30d": round(r.expected_30, 3),
+        "expected_activities_90d": round(r.expected_90, 3),
+        "expected_activities_365d": round(r.expected_365, 3),
+        "expected_spend": format_amount(r.expected_spend_cents),
+        "monthly_value": format_amount(r.monthly_value_cents),
+        "at_risk_per_month": format_amount(r.at_risk_cents),
+        "clv": format_amount(r.clv_cents),
+        "attention_after": r.attention_after.isoformat() if r.attention_after else None,
+        "trend": {
+            "direction": direction,
+            "usage_change": r.usage_change,
+            "visits_change": r.visits_change,
+            "spend_per_visit_change": r.spend_change,
+            "p_value": r.trend_p_value,
+        },
+        "explanation": r.explanation,
+    }
+
+
+def _print_rhythm(r: Rhythm | None) -> None:
+    if r is None:
+        console.print("  Rhythm: not learned yet (run `keepwarm rhythm`).")
+        return
+    console.print(f"  Rhythm (as of {r.as_of}): {r.explanation}", markup=False)
+    if r.activities:
+        quiet = (
+            f"; quiet for longer than usual from {r.attention_after}" if r.attention_after else ""
+        )
+        console.print(
+            f"  Expected: {r.expected_90:.1f} visits in the next 90 days, "
+            f"{format_amount(r.expected_spend_cents)} a visit, worth "
+            f"{format_amount(r.clv_cents)} over the next year{quiet}.",
+            markup=False,
+        )
 
 
 def _print_card(card: ClientCard) -> None:

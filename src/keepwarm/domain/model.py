@@ -194,3 +194,47 @@ class ProblemLog:
 
     def sorted(self) -> tuple[ImportProblem, ...]:
         return tuple(sorted(self.items, key=lambda p: p.line or 0))[: self.limit]
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """What keepwarm learned about one client's activity, as of `as_of` (money in cents)."""
+
+    as_of: dt.date
+    activities: int
+    last_activity: dt.date | None
+    days_since_last: int | None
+    usual_gap_days: float | None
+    silence_ratio: float | None
+    p_alive: float
+    expected_30: float
+    expected_90: float
+    expected_365: float
+    expected_spend_cents: int
+    monthly_value_cents: int
+    at_risk_cents: int
+    clv_cents: int
+    attention_after: dt.date | None
+    trend_direction: int
+    usage_change: float | None
+    visits_change: float | None
+    spend_change: float | None
+    trend_p_value: float | None
+    explanation: str
+
+
+@dataclass(frozen=True)
+class RhythmFit:
+    """The population fit behind a day's rhythms, as stored."""
+
+    as_of: dt.date
+    computed_at: dt.datetime
+    model: str
+    time_unit: str
+    fallback: bool
+    reason: str
+    population: dict[str, object]
+    log_likelihood: float | None
+    converged: bool
+    clients: int
+    holdout: dict[str, object] | None

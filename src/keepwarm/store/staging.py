@@ -21,6 +21,8 @@ from sqlalchemy import (
     Text,
 )
 
+from keepwarm.store.bulk import bulk_insert
+
 _stage_metadata = MetaData()
 
 
@@ -89,21 +91,10 @@ def drop_stage(conn: Connection, stage: Table) -> None:
 
 
 def stage_rows(conn: Connection, stage: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Append records (line first, then the stage's columns; clients have no key) as fast as the
-    driver allows: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
-        return
+    """Append records (line first, then the stage's columns; clients have no key). On SQLite
+    the records' dates must already be ISO text (see wants_dates_as_text)."""
     names = [c.name for c in stage.columns if c.name != "key" or stage is not STAGE_CLIENTS]
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {stage.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    placeholders = ", ".join("?" for _ in names)
-    sql = f"INSERT INTO {stage.name} ({', '.join(names)}) VALUES ({placeholders})"
-    # Dates arrive as ISO text already (see wants_dates_as_text), as SQLAlchemy stores them.
-    conn.exec_driver_sql(sql, list(rows))
+    bulk_insert(conn, stage.name, names, rows)
 
 
 def wants_dates_as_text(conn: Connection) -> bool:

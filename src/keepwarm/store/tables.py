@@ -121,3 +121,54 @@ imports = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index(None, "sha256"),
 )
+
+rhythm_fits = Table(
+    "rhythm_fits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("model", String(40), nullable=False),
+    Column("time_unit", String(20), nullable=False),
+    Column("fallback", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    # The whole population fit (parameters, diagnostics, candidates) as JSON text.
+    Column("population", Text, nullable=False),
+    Column("log_likelihood", Float),
+    Column("converged", Boolean, nullable=False),
+    Column("clients", Integer, nullable=False),
+    Column("holdout", Text),
+    Index(None, "as_of"),
+)
+
+# One row per client: the rhythm as of the newest computation (replaced each time).
+rhythms = Table(
+    "rhythms",
+    metadata,
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("fit_id", Integer, ForeignKey("rhythm_fits.id", ondelete="CASCADE"), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("activities", Integer, nullable=False),
+    Column("last_activity", Date),
+    Column("days_since_last", Integer),
+    Column("usual_gap_days", Float),
+    Column("silence_ratio", Float),
+    Column("p_alive", Float, nullable=False),
+    Column("expected_30", Float, nullable=False),
+    Column("expected_90", Float, nullable=False),
+    Column("expected_365", Float, nullable=False),
+    Column("expected_spend_cents", BigInteger, nullable=False),
+    Column("monthly_value_cents", BigInteger, nullable=False),
+    Column("at_risk_cents", BigInteger, nullable=False),
+    Column("clv_cents", BigInteger, nullable=False),
+    # The day from which this client's silence is unusual for them: the daily job only looks
+    # at clients whose attention_after has passed.
+    Column("attention_after", Date),
+    Column("trend_direction", Integer, nullable=False),
+    Column("usage_change", Float),
+    Column("visits_change", Float),
+    Column("spend_change", Float),
+    Column("trend_p_value", Float),
+    Column("explanation", Text, nullable=False),
+    Index(None, "attention_after"),
+)

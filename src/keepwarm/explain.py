@@ -1,0 +1,84 @@
+"""Plain-English sentences built from numbers: what the owner and staff read.
+
+Pure functions; every figure a sentence states comes from its arguments.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def money(cents: float, symbol: str = "$") -> str:
+    """$1,234 for larger sums, $12.50 below a hundred; negative amounts keep their sign."""
+    sign = "-" if cents < 0 else ""
+    value = abs(cents) / 100
+    if value >= 100:
+        return f"{sign}{symbol}{value:,.0f}"
+    return f"{sign}{symbol}{value:,.2f}"
+
+
+def days(n: float) -> str:
+    n = round(n)
+    return "1 day" if n == 1 else f"{n:,} days"
+
+
+def every(gap_days: float) -> str:
+    """'every 15 days', 'every 2 weeks', 'every 3 months', 'about once a year'."""
+    if gap_days < 13:
+        return "every " + days(gap_days)
+    if gap_days < 60:
+        weeks = round(gap_days / 7)
+        return "every week" if weeks == 1 else f"every {weeks} weeks"
+    if gap_days < 300:
+        months = round(gap_days / 30.4)
+        return "every month" if months == 1 else f"every {months} months"
+    years = gap_days / 365.25
+    return "about once a year" if years < 1.5 else f"about every {round(years)} years"
+
+
+def percent(fraction: float) -> str:
+    value = fraction * 100
+    if 0 < value < 1:
+        return "under 1%"
+    if 99 < value < 100:
+        return "over 99%"
+    return f"{value:.0f}%"
+
+
+def change(fraction: float) -> str:
+    return f"{'+' if fraction >= 0 else ''}{fraction * 100:.0f}%"
+
+
+def rhythm_sentence(
+    *,
+    activities: int,
+    days_since_last: int | None,
+    usual_gap_days: float | None,
+    p_alive: float,
+    at_risk_cents: float,
+    trend_direction: int = 0,
+    usage_change: float | None = None,
+    symbol: str = "$",
+    noun: str = "visit",
+) -> str:
+    """e.g. 'usually every 2 weeks; last visit 122 days ago (8x the usual gap); 4% chance
+    still active; about $150 a month at risk'."""
+    if activities == 0 or days_since_last is None:
+        return f"no {noun}s recorded yet"
+    parts: list[str] = []
+    last = f"last {noun} {days(days_since_last)} ago" if days_since_last else f"last {noun} today"
+    if activities == 1:
+        parts.append(f"one {noun} so far; {last}")
+    elif usual_gap_days and math.isfinite(usual_gap_days) and usual_gap_days > 0:
+        parts.append("usually " + every(usual_gap_days))
+        ratio = days_since_last / usual_gap_days
+        parts.append(last + (f" ({ratio:.0f}x the usual gap)" if ratio >= 2 else ""))
+    else:
+        parts.append(last)
+    parts.append(f"{percent(p_alive)} chance still active")
+    if trend_direction and usage_change is not None and math.isfinite(usage_change):
+        word = "up" if trend_direction > 0 else "down"
+        parts.append(f"usage {word} {change(usage_change).lstrip('+-')} lately")
+    if p_alive < 0.5 and at_risk_cents >= 100:
+        parts.append(f"about {money(at_risk_cents, symbol)} a month at risk")
+    return "; ".join(parts)

@@ -1,0 +1,171 @@
+"""Every number the service needs about every client, from a summary and a population fit.
+
+``score`` is pure and vectorised: model quantities that need special functions are computed
+once per distinct ``(x, T)`` (or ``(x, t_x, T)``) pattern and expanded to clients. Clients
+without activity get zeros (and ``attention_after_day == -1``), never NaN.
+
+Definitions (money in cents, per-activity spend from Gamma-Gamma or the fallback):
+
+- ``expected_30/90/365``: E[repeat activities in the next 30/90/365 days | history].
+- ``monthly_value``: what the client is worth per month while active, at the rate estimated
+  when last seen: ``(r + x) / (alpha + t_x)`` activities per unit (the posterior mean of the
+  purchase rate, see :mod:`keepwarm.rhythm.attention`) × 30 days × expected spend.
+- ``revenue_at_risk_per_month``: ``monthly_value × (1 - p_alive)``, the monthly revenue that
+  is lost if the client has in fact gone.
+- ``clv``: discounted value of the next ``clv_months`` months (:mod:`keepwarm.rhythm.clv`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from keepwarm.rhythm.attention import silence
+from keepwarm.rhythm.paretonbd import ParetoNBDParams
+from keepwarm.rhythm.population import PopulationFit
+from keepwarm.rhythm.summary import ClientSummary
+from keepwarm.rhythm.trend import trend
+
+__all__ = ["Scores", "score"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+HORIZON_DAYS = (30.0, 90.0, 365.0)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Scores:
+    """Per-client scores (arrays of ``n_clients``) plus what produced them."""
+
+    as_of_day: int
+    model_name: str
+    fallback: bool
+    has_activity: BoolArray
+    days_since_last: IntArray
+    usual_gap_days: FloatArray
+    silence_ratio: FloatArray
+    silence_tail_probability: FloatArray
+    attention_after_day: IntArray
+    p_alive: FloatArray
+    expected_30: FloatArray
+    expected_90: FloatArray
+    expected_365: FloatArray
+    expected_spend_cents: FloatArray
+    monthly_value_cents: FloatArray
+    revenue_at_risk_per_month_cents: FloatArray
+    clv_cents: FloatArray
+    trend_eligible: BoolArray
+    visits_change: FloatArray
+    spend_per_visit_change: FloatArray
+    usage_change: FloatArray
+    trend_p_value: FloatArray
+    trend_direction: IntArray
+
+
+def _dense_groups(key: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct non-negative integer keys and the inverse index; a lookup table instead of a
+    sort when the keys are dense enough."""
+    if key.size == 0:
+        return key.copy(), np.zeros(0, dtype=np.int64)
+    top = int(key.max()) + 1
+    if top > max(4 * key.size, 1 << 16):
+        unique, inverse = np.unique(key, return_inverse=True)
+        return unique, inverse.ravel().astype(np.int64)
+    present = np.zeros(top, dtype=bool)
+    present[key] = True
+    unique = np.flatnonzero(present)
+    slot = np.zeros(top, dtype=np.int64)
+    slot[unique] = np.arange(unique.size, dtype=np.int64)
+    return unique, slot[key]
+
+
+def _expected_spend(summary: ClientSummary, fit: PopulationFit) -> FloatArray:
+    x = summary.frequency.astype(np.float64)
+    if fit.spend is not None:
+        return fit.spend.conditional_expected_average_spend(x, summary.mean_repeat_spend)
+    # Fallback: own mean spend shrunk towards the business mean with one purchase's weight.
+    n = summary.n_days.astype(np.float64)
+    own = np.maximum(summary.mean_spend, 0.0)
+    return (n * own + fit.mean_spend_cents) / (n + 1.0)
+
+
+def score(
+    summary: ClientSummary,
+    fit: PopulationFit,
+    *,
+    clv_months: int = 12,
+    monthly_discount: float = 0.01,
+    attention_quantile: float = 0.9,
+    trend_alpha: float = 0.05,
+) -> Scores:
+    """Score every client of ``summary`` with the population ``fit`` (module docstring)."""
+    model = fit.model
+    unit = summary.unit_days
+    active = summary.has_activity
+    x = summary.frequency
+    rec = summary.recency_days
+    age = summary.age_days
+
+    # Special functions once per distinct (x, T) pair; P(alive) per client.
+    span = np.int64(int(age.max()) + 1 if age.size else 1)
+    pair_key, pair_of = _dense_groups(x * span + age)
+    pair_x = (pair_key // span).astype(np.float64)
+    pair_T = (pair_key % span) / unit
+    if isinstance(model, ParetoNBDParams):
+        # Hypergeometric terms: once per distinct (x, t_x, T) pattern.
+        pattern_key, pattern_of = np.unique((x * span + rec) * span + age, return_inverse=True)
+        pattern_of = pattern_of.ravel()
+        px, prec, page = (
+            pattern_key // (span * span),
+            (pattern_key // span) % span,
+            pattern_key % span,
+        )
+        alive_pattern = model.p_alive(px.astype(np.float64), prec / unit, page / unit)
+        p_alive = np.where(active, alive_pattern[pattern_of], 0.0)
+    else:
+        p_alive = np.where(active, model.p_alive(x, rec / unit, age / unit), 0.0)
+
+    horizons = np.asarray(HORIZON_DAYS) / unit
+    per_pair = model.expected_if_alive(horizons[:, None], pair_x[None, :], pair_T[None, :])
+    expected = [np.where(active, row[pair_of] * p_alive, 0.0) for row in per_pair]
+
+    steps = (30.0 / unit) * np.arange(clv_months + 1, dtype=np.float64)
+    cumulative = model.expected_if_alive(steps[:, None], pair_x[None, :], pair_T[None, :])
+    discount = (1.0 + monthly_discount) ** -np.arange(1, clv_months + 1, dtype=np.float64)
+    discounted = np.einsum("i,ij->j", discount, np.diff(cumulative, axis=0))
+
+    spend = np.where(active, _expected_spend(summary, fit), 0.0)
+    clv = np.where(active, discounted[pair_of] * p_alive * spend, 0.0)
+    rate = (model.r + x) / (model.alpha + summary.t_x)
+    monthly = np.where(active, rate * (30.0 / unit) * spend, 0.0)
+
+    quiet = silence(summary, model.r, model.alpha, quantile=attention_quantile)
+    tr = trend(summary, alpha=trend_alpha)
+    return Scores(
+        as_of_day=summary.as_of_day,
+        model_name=fit.model_name,
+        fallback=fit.fallback,
+        has_activity=active,
+        days_since_last=quiet.days_since_last,
+        usual_gap_days=quiet.usual_gap_days,
+        silence_ratio=quiet.silence_ratio,
+        silence_tail_probability=quiet.silence_tail_probability,
+        attention_after_day=quiet.attention_after_day,
+        p_alive=p_alive,
+        expected_30=expected[0],
+        expected_90=expected[1],
+        expected_365=expected[2],
+        expected_spend_cents=spend,
+        monthly_value_cents=monthly,
+        revenue_at_risk_per_month_cents=monthly * (1.0 - p_alive),
+        clv_cents=clv,
+        trend_eligible=tr.eligible,
+        visits_change=tr.visits_change,
+        spend_per_visit_change=tr.spend_per_visit_change,
+        usage_change=tr.usage_change,
+        trend_p_value=tr.p_value,
+        trend_direction=tr.direction,
+    )

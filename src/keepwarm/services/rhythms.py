@@ -1,0 +1,331 @@
+"""Learning every client's rhythm from the store, and saving it.
+
+One pass reads the activities as arrays; the rhythm engine summarises, fits the population
+model (choosing BG/NBD or Pareto/NBD on the business's own holdout) and scores every client;
+one write transaction replaces the stored rhythms. `as_of` makes any past date reproducible:
+only activities on or before it are used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Engine
+
+from keepwarm import explain, rhythm
+from keepwarm.config import Settings
+from keepwarm.domain.errors import NotFound
+from keepwarm.domain.model import Rhythm, RhythmFit
+from keepwarm.store import reading, writing
+from keepwarm.store import rhythms as store
+from keepwarm.store.queries import client_internal_id
+
+UNIT_DAYS = 7.0
+TIME_UNIT = "week"
+HOLDOUT_WEEKS = 26
+MIN_HOLDOUT_DAYS = 28
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ActivityArrays:
+    """Every client (in the engine's index order) and their activities up to `as_of`."""
+
+    as_of: dt.date
+    client_ids: NDArray[np.int64]
+    client: NDArray[np.int64]
+    day: NDArray[np.int64]
+    amount_cents: NDArray[np.int64]
+
+    @property
+    def as_of_day(self) -> int:
+        return store.day_number(self.as_of)
+
+    def summarise(self, as_of_day: int | None = None) -> rhythm.ClientSummary:
+        return rhythm.summarise(
+            self.client,
+            self.day,
+            self.amount_cents,
+            len(self.client_ids),
+            self.as_of_day if as_of_day is None else as_of_day,
+            unit_days=UNIT_DAYS,
+        )
+
+
+@dataclass(frozen=True)
+class RhythmRun:
+    fit: RhythmFit
+    clients: int
+    activities: int
+    with_history: int
+    needing_attention: int
+    seconds: dict[str, float]
+
+
+def load_activities(
+    engine: Engine, as_of: dt.date, progress: Progress | None = None
+) -> ActivityArrays:
+    with reading(engine) as conn:
+        ids = store.client_ids(conn)
+        total = store.activity_count(conn, as_of) if progress else 0
+        step = (lambda done: progress("Reading activities", done, total)) if progress else None
+        client, day, amount = store.activity_arrays(conn, ids, as_of, step)
+    return ActivityArrays(as_of, ids, client, day, amount)
+
+
+def _holdout_days(data: ActivityArrays, weeks: int | None) -> int | None:
+    if data.day.size == 0:
+        return None
+    history = data.as_of_day - int(data.day.min())
+    days = weeks * 7 if weeks else min(HOLDOUT_WEEKS * 7, history // 3)
+    return days if days >= MIN_HOLDOUT_DAYS and days < history else None
+
+
+def fit(
+    data: ActivityArrays, holdout_weeks: int | None = None
+) -> tuple[rhythm.ClientSummary, rhythm.PopulationFit, dict[str, Any] | None]:
+    """Summarise, fit the population (choosing the model on the holdout when the history is
+    long enough) and check the chosen model's predictions on that holdout."""
+    summary = data.summarise()
+    days = _holdout_days(data, holdout_weeks)
+    if days is None:
+        return summary, rhythm.fit_population(summary), None
+    calibration = data.summarise(data.as_of_day - days)
+    population = rhythm.fit_population(summary, calibration=calibration)
+    return summary, population, holdout_check(calibration, summary, population.model_name, days)
+
+
+def holdout_check(
+    calibration: rhythm.ClientSummary, full: rhythm.ClientSummary, model_name: str, days: int
+) -> dict[str, Any]:
+    """Fit on the history up to `days` before the end, predict each client's visits in those
+    last days, and compare with what they really did (FHL 2005, figure 3's check)."""
+    models = (model_name,) if model_name in rhythm.MODELS else rhythm.MODELS
+    population = rhythm.fit_population(calibration, models=models)
+    mask = calibration.has_activity
+    module = rhythm.bgnbd if isinstance(population.model, rhythm.BGNBDParams) else rhythm.paretonbd
+    predicted = module.conditional_expected_transactions(
+        population.model,
+        days / calibration.unit_days,
+        calibration.frequency[mask],
+        calibration.t_x[mask],
+        calibration.T[mask],
+    )
+    actual = (full.n_days - calibration.n_days)[mask].astype(float)
+    x = calibration.frequency[mask]
+    by_frequency = []
+    for low, high, label in [(k, k, str(k)) for k in range(7)] + [(7, 10**9, "7+")]:
+        chosen = (x >= low) & (x <= high)
+        if chosen.any():
+            by_frequency.append(
+                {
+                    "repeat_visits_before": label,
+                    "clients": int(chosen.sum()),
+                    "predicted_mean": round(float(predicted[chosen].mean()), 3),
+                    "actual_mean": round(float(actual[chosen].mean()), 3),
+                }
+            )
+    return {
+        "weeks": round(days / 7, 1),
+        "calibration_end": store.day_from_number(calibration.as_of_day).isoformat(),
+        "model": population.model_name,
+        "clients": int(mask.sum()),
+        "predicted_visits": round(float(predicted.sum()), 1),
+        "actual_visits": int(actual.sum()),
+        "mean_absolute_error": round(float(np.abs(predicted - actual).mean()), 3)
+        if mask.any()
+        else 0.0,
+        "by_frequency": by_frequency,
+    }
+
+
+def describe_fit(
+    population: rhythm.PopulationFit,
+    summary: rhythm.ClientSummary,
+    as_of: dt.date,
+    now: dt.datetime,
+    holdout: dict[str, Any] | None,
+) -> RhythmFit:
+    model = population.model
+    return RhythmFit(
+        as_of=as_of,
+        computed_at=now,
+        model=population.model_name,
+        time_unit=TIME_UNIT,
+        fallback=population.fallback,
+        reason=population.reason,
+        population=population.to_dict(),
+        log_likelihood=None if population.fallback else float(model.log_likelihood),
+        converged=bool(model.diagnostics.converged) if not population.fallback else False,
+        clients=int(summary.n_clients),
+        holdout=holdout,
+    )
+
+
+def compute_rhythms(
+    engine: Engine,
+    settings: Settings,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> RhythmRun:
+    """Recompute and save every client's rhythm as of `as_of`."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    data = load_activities(engine, as_of, progress)
+    seconds["read"] = time.perf_counter() - started
+    if progress:
+        progress("Learning rhythms", 0, 1)
+    started = time.perf_counter()
+    summary, population, holdout = fit(data)
+    scores = rhythm.score(summary, population)
+    seconds["learn"] = time.perf_counter() - started
+    started = time.perf_counter()
+    fit_row = describe_fit(population, summary, as_of, now, holdout)
+    rows = _rows(data, summary, scores, settings.currency_symbol)
+    if progress:
+        progress("Saving rhythms", 0, 1)
+    with writing(engine) as conn:
+        fit_id = store.save_fit(conn, fit_row)
+        store.replace_rhythms(conn, [(row[0], fit_id, *row[1:]) for row in rows])
+    seconds["save"] = time.perf_counter() - started
+    attention = scores.attention_after_day
+    return RhythmRun(
+        fit=fit_row,
+        clients=int(summary.n_clients),
+        activities=int(data.day.size),
+        with_history=int(summary.has_activity.sum()),
+        needing_attention=int(((attention >= 0) & (attention <= data.as_of_day)).sum()),
+        seconds=seconds,
+    )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _rows(
+    data: ActivityArrays, summary: rhythm.ClientSummary, s: rhythm.Scores, symbol: str
+) -> list[tuple[Any, ...]]:
+    """One stored row per client (without the fit id), with its explanation."""
+    as_of = data.as_of
+    columns = [
+        data.client_ids.tolist(),
+        summary.n_days.tolist(),
+        summary.last_day.tolist(),
+        s.days_since_last.tolist(),
+        s.usual_gap_days.tolist(),
+        s.silence_ratio.tolist(),
+        s.p_alive.tolist(),
+        s.expected_30.tolist(),
+        s.expected_90.tolist(),
+        s.expected_365.tolist(),
+        np.rint(s.expected_spend_cents).astype(np.int64).tolist(),
+        np.rint(s.monthly_value_cents).astype(np.int64).tolist(),
+        np.rint(s.revenue_at_risk_per_month_cents).astype(np.int64).tolist(),
+        np.rint(s.clv_cents).astype(np.int64).tolist(),
+        s.attention_after_day.tolist(),
+        s.trend_direction.tolist(),
+        s.usage_change.tolist(),
+        s.visits_change.tolist(),
+        s.spend_per_visit_change.tolist(),
+        s.trend_p_value.tolist(),
+        s.trend_eligible.tolist(),
+    ]
+    rows = []
+    for (
+        cid,
+        n,
+        last,
+        since,
+        gap,
+        ratio,
+        p,
+        e30,
+        e90,
+        e365,
+        spend,
+        monthly,
+        risk,
+        clv,
+        attn,
+        direction,
+        usage,
+        visits,
+        spend_change,
+        p_value,
+        eligible,
+    ) in zip(*columns, strict=True):
+        active = n > 0
+        explanation = explain.rhythm_sentence(
+            activities=n,
+            days_since_last=since if active else None,
+            usual_gap_days=gap if active and n > 1 else None,
+            p_alive=p,
+            at_risk_cents=risk,
+            trend_direction=direction,
+            usage_change=usage,
+            symbol=symbol,
+        )
+        rows.append(
+            (
+                cid,
+                as_of,
+                n,
+                store.day_from_number(last) if active else None,
+                since if active else None,
+                _finite(gap) if active and n > 1 else None,
+                _finite(ratio) if active and n > 1 else None,
+                p,
+                e30,
+                e90,
+                e365,
+                spend,
+                monthly,
+                risk,
+                clv,
+                store.day_from_number(attn) if attn >= 0 else None,
+                direction,
+                _finite(usage) if eligible else None,
+                _finite(visits) if eligible else None,
+                _finite(spend_change) if eligible else None,
+                _finite(p_value) if eligible else None,
+                explanation,
+            )
+        )
+    return rows
+
+
+def rhythm_report(
+    engine: Engine,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    holdout_weeks: int | None = None,
+    progress: Progress | None = None,
+) -> RhythmFit:
+    """The population fit as of `as_of` with its holdout check, computed now and not saved."""
+    data = load_activities(engine, as_of, progress)
+    summary, population, holdout = fit(data, holdout_weeks)
+    return describe_fit(population, summary, as_of, now, holdout)
+
+
+def client_rhythm(engine: Engine, client_id: str) -> Rhythm | None:
+    """The stored rhythm of one client, or None before the first `keepwarm rhythm`."""
+    with reading(engine) as conn:
+        if client_internal_id(conn, client_id) is None:
+            raise NotFound(f"no client with id {client_id!r}")
+        return store.client_rhythm(conn, client_id)
+
+
+def latest_fit(engine: Engine) -> RhythmFit | None:
+    with reading(engine) as conn:
+        return store.latest_fit(conn)

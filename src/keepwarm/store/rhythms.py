@@ -1,0 +1,137 @@
+"""Reading activities as arrays for the rhythm engine, and storing what it learned."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, delete, func, insert, select
+
+from keepwarm.domain.model import Rhythm, RhythmFit
+from keepwarm.store.bulk import bulk_insert
+from keepwarm.store.tables import activities, clients, rhythm_fits, rhythms
+
+# Day numbers count from the earliest date an import accepts, so they are never negative.
+DAY_ZERO = dt.date(1900, 1, 1)
+_CHUNK = 200_000
+
+RHYTHM_COLUMNS = tuple(c.name for c in rhythms.columns)
+_DATE_COLUMNS = tuple(
+    i
+    for i, name in enumerate(RHYTHM_COLUMNS)
+    if name in ("as_of", "last_activity", "attention_after")
+)
+
+
+def day_number(day: dt.date) -> int:
+    return (day - DAY_ZERO).days
+
+
+def day_from_number(number: int) -> dt.date:
+    return DAY_ZERO + dt.timedelta(days=int(number))
+
+
+def client_ids(conn: Connection) -> NDArray[np.int64]:
+    """Every client's internal id, ascending: position in this array is the engine's index."""
+    rows = conn.exec_driver_sql("SELECT id FROM clients ORDER BY id").fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def activity_arrays(
+    conn: Connection,
+    ids: NDArray[np.int64],
+    up_to: dt.date,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(client index, day number, amount in cents) of every activity on or before `up_to`,
+    fetched in chunks; a missing amount counts as 0."""
+    if conn.dialect.name == "sqlite":
+        day = "CAST(julianday(date) - julianday('1900-01-01') AS INTEGER)"
+        sql = f"SELECT client_id, {day}, COALESCE(amount_cents, 0) FROM activities WHERE date <= ?"
+        params: tuple[Any, ...] = (up_to.isoformat(),)
+    else:
+        sql = (
+            "SELECT client_id, date - DATE '1900-01-01', COALESCE(amount_cents, 0) "
+            "FROM activities WHERE date <= %s"
+        )
+        params = (up_to,)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(sql, params)
+    parts: list[NDArray[np.int64]] = []
+    done = 0
+    while chunk := cursor.fetchmany(_CHUNK):
+        parts.append(np.array(chunk, dtype=np.int64).reshape(-1, 3))
+        done += len(chunk)
+        if on_progress is not None:
+            on_progress(done)
+    cursor.close()
+    table = np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.int64)
+    index = np.searchsorted(ids, table[:, 0])
+    return index.astype(np.int64), table[:, 1].copy(), table[:, 2].copy()
+
+
+def activity_count(conn: Connection, up_to: dt.date) -> int:
+    return conn.execute(
+        select(func.count()).select_from(activities).where(activities.c.date <= up_to)
+    ).scalar_one()
+
+
+def save_fit(conn: Connection, fit: RhythmFit) -> int:
+    return conn.execute(
+        insert(rhythm_fits).values(
+            as_of=fit.as_of,
+            computed_at=fit.computed_at,
+            model=fit.model,
+            time_unit=fit.time_unit,
+            fallback=fit.fallback,
+            reason=fit.reason,
+            population=json.dumps(fit.population),
+            log_likelihood=fit.log_likelihood,
+            converged=fit.converged,
+            clients=fit.clients,
+            holdout=None if fit.holdout is None else json.dumps(fit.holdout),
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+
+
+def replace_rhythms(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """Replace every stored rhythm with `rows` (values in RHYTHM_COLUMNS order)."""
+    conn.execute(delete(rhythms))
+    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, rows, date_columns=_DATE_COLUMNS)
+
+
+def _fit(row: Any) -> RhythmFit:
+    return RhythmFit(
+        as_of=row.as_of,
+        computed_at=row.computed_at,
+        model=row.model,
+        time_unit=row.time_unit,
+        fallback=bool(row.fallback),
+        reason=row.reason,
+        population=json.loads(row.population),
+        log_likelihood=row.log_likelihood,
+        converged=bool(row.converged),
+        clients=row.clients,
+        holdout=None if row.holdout is None else json.loads(row.holdout),
+    )
+
+
+def latest_fit(conn: Connection) -> RhythmFit | None:
+    row = conn.execute(select(rhythm_fits).order_by(rhythm_fits.c.id.desc()).limit(1)).first()
+    return _fit(row) if row else None
+
+
+def client_rhythm(conn: Connection, external_id: str) -> Rhythm | None:
+    row = conn.execute(
+        select(rhythms)
+        .join(clients, clients.c.id == rhythms.c.client_id)
+        .where(clients.c.external_id == external_id)
+    ).first()
+    if row is None:
+        return None
+    values = row._mapping
+    return Rhythm(**{k: values[k] for k in Rhythm.__dataclass_fields__})
