@@ -6,6 +6,10 @@ On a laptop without it those tests skip with a message; under CI=true they fail 
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI does (keepwarm.cli)
+
 import datetime as dt
 import os
 import uuid

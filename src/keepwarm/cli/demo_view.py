@@ -78,6 +78,19 @@ def _facts(s: DemoSummary) -> list[tuple[str, str]]:
             f"{s.personal_touches:,} personal (calls, cards, emails, texts) and "
             f"{s.bulk_touches:,} newsletters",
         ),
+        *_rhythm_facts(s),
+    ]
+
+
+def _rhythm_facts(s: DemoSummary) -> list[tuple[str, str]]:
+    if s.rhythms is None:
+        return []
+    return [
+        (
+            "Rhythms",
+            f"learned for {s.rhythms.with_history:,} clients; {s.rhythms.needing_attention:,} "
+            "have been quiet for longer than usual for them",
+        )
     ]
 
 

@@ -9,6 +9,7 @@ but a previous demo, and it builds into PostgreSQL only when the database holds 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from keepwarm.services.demo_data import (
     generate_practice,
 )
 from keepwarm.services.importing import import_file
+from keepwarm.services.rhythms import RhythmRun, compute_rhythms
 from keepwarm.store import connect, reading
 from keepwarm.store.tables import activities, clients, touches
 
@@ -55,6 +57,7 @@ class DemoSummary:
     bulk_touches: int
     reports: tuple[ImportReport, ...]
     highlights: tuple[Highlight, ...]
+    rhythms: RhythmRun | None = None
 
 
 DEMO_STAFF_NAMES = frozenset(s.name for s in DEMO_STAFF)
@@ -66,7 +69,8 @@ def build_demo(
     settings: Settings, *, seed: int, today: dt.date, now: dt.datetime, workdir: Path
 ) -> DemoSummary:
     """Build the demo practice in the settings' database: write the files into `workdir`, add
-    the three staff, then import clients, activities and touches with `import_file`.
+    the three staff, then import clients, activities and touches with `import_file`, and
+    learn every client's rhythm as of `today`.
 
     Never destroys real data. A SQLite file is replaced only when it holds nothing but an
     earlier demo (every import one of the demo's files, every staff member a demo one); a
@@ -85,7 +89,9 @@ def build_demo(
             _import(engine, demo_settings, kind, path, today, now)
             for kind, path in files.in_import_order()
         )
-        return _summarise(engine, settings.database_url, replaced, reports, files.highlights)
+        learned = compute_rhythms(engine, settings, as_of=today, now=now)
+        summary = _summarise(engine, settings.database_url, replaced, reports, files.highlights)
+        return dataclasses.replace(summary, rhythms=learned)
     finally:
         engine.dispose()
 
