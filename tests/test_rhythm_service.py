@@ -37,7 +37,7 @@ def _practice(folder: Path, seed: int = 5) -> tuple[Path, Path]:
     while day <= AS_OF - dt.timedelta(days=122):
         visits.append(f"TWICE,{day.isoformat()},75.00")
         day += dt.timedelta(days=15)
-    for year in range(2021, 2026):
+    for year in range(2022, 2027):
         visits.append(f"YEARLY,{year}-03-01,120.00")
     clients_csv, visits_csv = folder / "clients.csv", folder / "visits.csv"
     clients_csv.write_text("\n".join(clients) + "\n")
@@ -77,7 +77,7 @@ def test_a_twice_monthly_client_silent_for_four_months_is_past_their_attention_d
 def test_a_yearly_client_silent_for_four_months_is_not_yet_unusual(practice) -> None:  # type: ignore[no-untyped-def]
     assert practice("rhythm", "--as-of", AS_OF.isoformat()).exit_code == 0
     rhythm = _card(practice, "YEARLY")["rhythm"]
-    assert rhythm["days_since_last"] == (AS_OF - dt.date(2025, 3, 1)).days
+    assert rhythm["days_since_last"] == (AS_OF - dt.date(2026, 3, 1)).days
     assert dt.date.fromisoformat(rhythm["attention_after"]) > AS_OF
     assert rhythm["p_alive"] > 0.5
     assert "about once a year" in rhythm["explanation"]

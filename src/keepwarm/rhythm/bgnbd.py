@@ -5,6 +5,17 @@ While alive a client buys as a Poisson process with rate ``lambda ~ Gamma(r, alp
 each repeat purchase the client drops out with probability ``p ~ Beta(a, b)``. Time is in
 units of ``unit_days`` days (weeks by default). Everything here is vectorised, works in log
 space and stays finite for ``x = 0``, ``x = 500``, ``t_x = T`` and tiny ``T``.
+
+The fit works on ``(log r, log alpha, logit m, log kappa)`` with ``m = a/(a+b)`` the mean
+dropout probability and ``kappa = a + b`` its concentration (the variance of ``p`` is
+``m(1-m)/(kappa+1)``). When clients hardly differ in how likely they are to drop out,
+``kappa`` runs to the edge of its range with ``m`` fixed: Beta(a, b) tends to a point mass
+at ``m``, a well-defined limiting model (every client has the same dropout probability), not
+a broken fit. On this scale the ridge ``a, b -> inf`` with ``a/(a+b)`` fixed is one axis and
+the optimisation stays well-posed; the dropout terms of the likelihood are evaluated as sums
+of ``log1p`` terms that stay exact there (``log B(a, b+x) - log B(a, b)`` would lose digits).
+Where ``a`` is large (above ``_QUAD_A``), scipy's ``hyp2f1`` in the expectations loses
+accuracy and then fails, so they are computed as an average over ``p ~ Beta`` instead.
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, log_expit
 
 from keepwarm.rhythm._optim import (
     FAILED,
@@ -40,6 +51,11 @@ FloatArray = NDArray[np.float64]
 NAME = "bgnbd"
 # Closed forms divide by (a - 1); within this distance of a = 1 we average the two sides.
 _A_NEAR_ONE = 1e-4
+# Above this ``a`` the expectations average over p ~ Beta(a, b) by quadrature instead of
+# calling hyp2f1 with large parameters (inaccurate from a ~ 1000, NaN from a ~ 2000).
+_QUAD_A = 100.0
+# Nodes per row of that quadrature are processed in chunks of about this many values.
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +141,61 @@ def log_likelihood(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -
     """
     r, alpha, a, b = _unpack(params)
     xs, txs, ts = _arrays(x, t_x, T)
+    xv, xi = np.unique(xs, return_inverse=True)
+    c1, dc = _dropout(a, b, xv)
+    c1, dc = c1[xi.reshape(xs.shape)], dc[xi.reshape(xs.shape)]
     head = gammaln(r + xs) - gammaln(r) + r * np.log(alpha)
-    a1 = betaln(a, b + xs) - betaln(a, b) - (r + xs) * np.log(alpha + ts)
+    a1 = c1 - (r + xs) * np.log(alpha + ts)
     repeat = xs > 0
     a2 = np.full_like(a1, -np.inf)
-    xr = xs[repeat]
-    a2[repeat] = betaln(a + 1, b + xr - 1) - betaln(a, b) - (r + xr) * np.log(alpha + txs[repeat])
+    a2[repeat] = (
+        a1[repeat]
+        + dc[repeat]
+        + (r + xs[repeat]) * (np.log(alpha + ts[repeat]) - np.log(alpha + txs[repeat]))
+    )
     return head + np.logaddexp(a1, a2)
+
+
+def _dropout(a: float, b: float, xv: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per distinct ``x``: ``c1 = log B(a, b+x) - log B(a, b)`` and
+    ``dc = log B(a+1, b+x-1) - log B(a, b+x) = log a - log(b+x-1)`` (``-inf`` for ``x = 0``).
+
+    For whole ``x``, ``c1 = Σ_{j<x} log((b+j)/(a+b+j))`` is summed as ``log1p`` terms, exact
+    even for ``a, b ~ 1e5`` where the difference of ``betaln`` values loses digits.
+    """
+    kappa = a + b
+    rep = xv > 0
+    dc = np.full_like(xv, -np.inf)
+    dc[rep] = np.log(a) - np.log(b + xv[rep] - 1)
+    whole = xv.size > 0 and bool(np.all(xv == np.round(xv))) and xv.min() >= 0
+    if not whole:
+        return betaln(a, b + xv) - betaln(a, b), dc
+    j = np.arange(int(xv.max()), dtype=np.float64)
+    share = a / (kappa + j)
+    terms = np.where(share < 0.5, np.log1p(-share), np.log(b + j) - np.log(kappa + j))
+    c1 = np.concatenate(([0.0], np.cumsum(terms)))[xv.astype(np.int64)]
+    return c1, dc
+
+
+def _dropout_gradient(
+    a: float, b: float, xv: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Derivatives of ``c1`` and ``dc`` (see ``_dropout``) with respect to ``logit m`` and
+    ``log kappa``, in forms without cancellation (the ``kappa`` ones vanish as ``kappa`` grows):
+
+    ``dc1/dlogit m = -(1-m) Σ_{j<x} a/(b+j)``, ``dc1/dlog kappa = -Σ_{j<x} j a/((b+j)(kappa+j))``,
+    ``ddc/dlogit m = (1-m)(kappa+x-1)/(b+x-1)``, ``ddc/dlog kappa = (x-1)/(b+x-1)``.
+    """
+    kappa = a + b
+    one_minus_m = b / kappa
+    j = np.arange(int(xv.max()) if xv.size else 0, dtype=np.float64)
+    index = xv.astype(np.int64)
+    c1_m = -one_minus_m * np.concatenate(([0.0], np.cumsum(a / (b + j))))[index]
+    c1_k = -np.concatenate(([0.0], np.cumsum(j * a / ((b + j) * (kappa + j)))))[index]
+    below = np.maximum(b + xv - 1, b)  # b + x - 1 for x >= 1; any positive value for x = 0
+    dc_m = one_minus_m * (kappa + xv - 1) / below
+    dc_k = (xv - 1) / below
+    return c1_m, c1_k, dc_m, dc_k
 
 
 def _softplus_and_sigmoid(d: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -144,20 +208,34 @@ def _softplus_and_sigmoid(d: FloatArray) -> tuple[FloatArray, FloatArray]:
     return softplus, sigmoid
 
 
+def _natural(theta: FloatArray) -> tuple[float, float, float, float]:
+    """``(r, alpha, a, b)`` from ``(log r, log alpha, logit m, log kappa)``."""
+    kappa = float(np.exp(theta[3]))
+    return (
+        float(np.exp(theta[0])),
+        float(np.exp(theta[1])),
+        kappa * float(expit(theta[2])),
+        kappa * float(expit(-theta[2])),
+    )
+
+
+def _working(r: float, alpha: float, a: float, b: float) -> FloatArray:
+    """``(log r, log alpha, logit m, log kappa)`` from ``(r, alpha, a, b)``."""
+    return np.array([np.log(r), np.log(alpha), np.log(a) - np.log(b), np.log(a + b)])
+
+
 def _negative_mean_ll(theta: FloatArray, lay: Layout) -> tuple[float, FloatArray]:
-    """Negative mean log-likelihood and its analytic gradient w.r.t. log-parameters.
+    """Negative mean log-likelihood and its analytic gradient w.r.t.
+    ``(log r, log alpha, logit m, log kappa)``.
 
     Per row, ``log L = head(x) + A1 + log(1 + e^d)`` with ``d = A2 - A1``; special functions
     are evaluated once per distinct ``x`` and logarithms once per distinct time value.
     """
-    r, alpha, a, b = np.exp(theta)
+    r, alpha, a, b = _natural(theta)
     xv = lay.x_values
     rep = xv > 0
-    log_ab = betaln(a, b)
     c_head = gammaln(r + xv) - gammaln(r)
-    c1 = betaln(a, b + xv) - log_ab
-    dc = np.full_like(xv, -np.inf)
-    dc[rep] = betaln(a + 1, b + xv[rep] - 1) - log_ab - c1[rep]
+    c1, dc = _dropout(a, b, xv)
     log_t = np.log(alpha + lay.times)
     inv_t = 1.0 / (alpha + lay.times)
     xi = lay.x_index
@@ -169,35 +247,28 @@ def _negative_mean_ll(theta: FloatArray, lay: Layout) -> tuple[float, FloatArray
     softplus, p2 = _softplus_and_sigmoid(dc[xi] - rx * l_diff)  # p2: share of "dropped out"
     wx = np.bincount(xi, weights=w, minlength=xv.size)
     wp2 = np.bincount(xi, weights=w * p2, minlength=xv.size)
-    wp1 = wx - wp2
     wrx = w * rx
     total = wsum(wx, c_head + c1) - wsum(wrx, l_T) + wsum(w, softplus) + n * r * np.log(alpha)
     if not np.isfinite(total):
         return FAILED, np.zeros(4)
 
-    psi_ab = digamma(a + b)
-    psi_abx = digamma(a + b + xv)
-    psi_bx1 = np.zeros_like(xv)
-    psi_bx1[rep] = digamma(b + xv[rep] - 1)
-    d_a1 = psi_ab - psi_abx
-    d_a2 = digamma(a + 1) - digamma(a) + psi_ab - psi_abx
-    d_b1 = digamma(b + xv) - psi_abx - digamma(b) + psi_ab
-    d_b2 = psi_bx1 - psi_abx - digamma(b) + psi_ab
+    c1_m, c1_k, dc_m, dc_k = _dropout_gradient(a, b, xv)
     g_r = wsum(wx, digamma(r + xv) - digamma(r)) + n * np.log(alpha)
     g_r -= wsum(w, l_T) + wsum(w * p2, l_diff)
     i_T = inv_t[lay.T_index]
     g_alpha = n * r / alpha - wsum(wrx, i_T + p2 * (inv_t[lay.tx_index] - i_T))
-    g_a = wsum(wp1, d_a1) + wsum(wp2[rep], d_a2[rep])
-    g_b = wsum(wp1, d_b1) + wsum(wp2[rep], d_b2[rep])
-    grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+    g_m = wsum(wx, c1_m) + wsum(wp2[rep], dc_m[rep])
+    g_k = wsum(wx, c1_k) + wsum(wp2[rep], dc_k[rep])
+    grad = np.array([g_r * r, g_alpha * alpha, g_m, g_k])
     return -total / n, -grad / n
 
 
 def _start(data: Compressed) -> FloatArray:
-    """Moment-based start: mean rate = repeat purchases per unit of observed time."""
+    """Moment-based start: mean rate = repeat purchases per unit of observed time; dropout
+    ``a = 1, b = 3``."""
     repeats = max(wsum(data.weight, data.x), 1.0)
     rate = repeats / max(wsum(data.weight, data.T), 1e-9)
-    return np.log([1.0, 1.0 / rate, 1.0, 3.0])
+    return _working(1.0, 1.0 / rate, 1.0, 3.0)
 
 
 def fit(
@@ -208,9 +279,11 @@ def fit(
 ) -> BGNBDParams:
     """Maximum-likelihood BG/NBD parameters for compressed statistics.
 
-    Optimises the log-parameters by BFGS (see ``_optim.maximise``) with the analytic
-    gradient, from a moment-based start. Never raises on a failed fit:
-    ``diagnostics.converged`` says whether the result can be trusted.
+    Optimises ``(log r, log alpha, logit m, log kappa)`` (module docstring) by BFGS (see
+    ``_optim.maximise``) with the analytic gradient, from a moment-based start or from
+    ``initial = (r, alpha, a, b)``. ``kappa = a + b`` reaching the edge of its range is the
+    homogeneous-dropout limit (``diagnostics.at_limit``), not a failure. Never raises on a
+    failed fit: ``diagnostics.converged`` says whether the result can be trusted.
 
     Raises:
         ValueError: if ``data`` holds no clients.
@@ -218,15 +291,16 @@ def fit(
     if data.n_patterns == 0 or data.n_clients <= 0:
         raise ValueError("cannot fit BG/NBD to no clients")
     lay = make_layout(data)
-    start = np.log(np.asarray(initial, dtype=np.float64)) if initial else _start(data)
+    start = _working(*(float(v) for v in initial)) if initial else _start(data)
     theta, diag = maximise(
         lambda th: _negative_mean_ll(th, lay),
         start,
         n_clients=data.n_clients,
         n_patterns=data.n_patterns,
         max_iterations=max_iterations,
+        limit_index=3,
     )
-    r, alpha, a, b = (float(v) for v in np.exp(theta))
+    r, alpha, a, b = _natural(theta)
     ll = -_negative_mean_ll(theta, lay)[0] * lay.total_weight
     return BGNBDParams(r, alpha, a, b, float(ll), data.unit_days, diag)
 
@@ -273,6 +347,53 @@ def _bracket(
     return 0.5 * (lo + hi)
 
 
+def _beta_average(a: float, b: FloatArray, k: FloatArray, tau: FloatArray) -> FloatArray:
+    """``E[(1 - (1 + p tau)^-k) / p]`` over ``p ~ Beta(a, b)`` (elementwise in ``b, k, tau``).
+
+    This is what the expectations' hypergeometric brackets are: given ``p``, a client with
+    ``lambda ~ Gamma(k, A)`` makes ``(1 - (1 + p t/A)^-k) / p`` purchases in the next ``t``
+    on average. Computed by the trapezoid rule in ``xi = logit p`` on a grid centred on the
+    mode ``log(a/b)`` of the density of ``xi``, with step ``0.7 sigma`` (at most 0.3),
+    ``sigma^2 = 1/a + 1/b``, out to where the density has fallen by ``e^-40`` on each side.
+    The density is log-concave and analytic, so the rule converges geometrically (error ~
+    ``exp(-2 pi^2 sigma^2 / step^2)``); it is normalised by the same rule's sum, so no
+    ``betaln`` of large arguments is needed. Used for large ``a``, where it needs ~30 nodes.
+    """
+    b, k, tau = np.broadcast_arrays(b, k, tau)
+    shape = b.shape
+    b, k, tau = (np.asarray(v, dtype=np.float64).ravel() for v in (b, k, tau))
+    sigma = np.sqrt(1.0 / a + 1.0 / b)
+    step = np.minimum(0.7 * sigma, 0.3)
+    mode = np.log(a) - np.log(b)
+    at_mode = a * log_expit(mode) + b * log_expit(-mode)
+    reach = []
+    for side in (-1.0, 1.0):
+        # Widen until the log-density has dropped by 40 (tails are at least exponential).
+        d = 9.0 * sigma
+        for _ in range(60):
+            xi = mode + side * d
+            short = at_mode - (a * log_expit(xi) + b * log_expit(-xi)) < 40.0
+            if not short.any():
+                break
+            d = np.where(short, 1.5 * d, d)
+        reach.append(np.ceil(d / step).astype(np.int64))
+    left, right = reach
+    out = np.empty(b.size)
+    offsets = np.arange(-int(left.max(initial=0)), int(right.max(initial=0)) + 1)
+    chunk = max(_CHUNK // max(offsets.size, 1), 1)
+    at_mode = a * log_expit(mode) + b * log_expit(-mode)
+    for lo in range(0, b.size, chunk):
+        sl = slice(lo, lo + chunk)
+        inside = (offsets >= -left[sl, None]) & (offsets <= right[sl, None])
+        xi = mode[sl, None] + step[sl, None] * offsets
+        log_density = a * log_expit(xi) + b[sl, None] * log_expit(-xi) - at_mode[sl, None]
+        weight = np.where(inside, np.exp(log_density), 0.0)
+        p = expit(xi)
+        value = -np.expm1(-k[sl, None] * np.log1p(p * tau[sl, None])) / p
+        out[sl] = np.einsum("ij,ij->i", weight, value) / weight.sum(axis=1)
+    return out.reshape(shape)
+
+
 def expected_transactions(params: BGNBDParams, t: ArrayLike) -> FloatArray:
     """E[X(t)] for a new client over ``(0, t]``, FHL eq. (7):
     ``(a+b-1)/(a-1) [1 - (α/(α+t))^r 2F1(r, b; a+b-1; t/(α+t))]``.
@@ -280,6 +401,8 @@ def expected_transactions(params: BGNBDParams, t: ArrayLike) -> FloatArray:
     (ts,) = _arrays(t)
     r, alpha, a, b = _unpack(params)
     ts = np.maximum(ts, 0.0)
+    if a > _QUAD_A:
+        return np.maximum(_beta_average(a, np.full_like(ts, b), r, ts / alpha), 0.0)
     z = ts / (alpha + ts)
     log1mz = np.log(alpha) - np.log(alpha + ts)
     # Euler: (1-z)^r 2F1(r, b; a+b-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z).
@@ -297,11 +420,16 @@ def expected_if_alive(
     ``(a+b+x-1)/(a-1) [1 - ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(α+T+t))]``.
 
     Depends on the client only through ``(x, T)``. Euler's transformation turns the
-    hypergeometric term into ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``.
+    hypergeometric term into ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``. For large ``a``
+    the same quantity is computed as the average over ``p ~ Beta(a, b+x)`` of
+    ``(1 - (1 + p t/(α+T))^-(r+x)) / p`` (see ``_beta_average``).
     """
     ts, xs, tts = _arrays(t, x, T)
     r, alpha, a, b = _unpack(params)
     ts = np.maximum(ts, 0.0)
+    if a > _QUAD_A:
+        # Given alive: lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+x), independently.
+        return np.maximum(_beta_average(a, b + xs, r + xs, ts / (alpha + tts)), 0.0)
     z = ts / (alpha + tts + ts)
     log1mz = np.log(alpha + tts) - np.log(alpha + tts + ts)
     out = (a + b + xs - 1) * _bracket(a, b, r, z, log1mz, xs)

@@ -6,9 +6,18 @@ and BIC choice), or, when a calibration summary is given, the one that better pr
 client's repeat purchase days after the calibration date (mean absolute error). It then fits
 Gamma-Gamma on the repeat buyers' mean repeat spend.
 
-A population fit is not trusted when there are too few clients or repeat buyers, when the
-optimiser did not converge, or when parameters run to the edge of the search box or give
-non-finite predictions. Then the engine falls back to each client's own gaps, expressed as a
+A population fit is not trusted when there are too few clients or repeat buyers, when it did
+not converge (the criterion is in :class:`~keepwarm.rhythm.FitDiagnostics`: a small
+gradient of the mean log-likelihood per client, whatever the optimiser's own message), when a
+parameter runs to the edge of the search box (``r`` or ``alpha`` at either edge, the mean
+dropout at either edge, its concentration at the lower edge), when it gives non-finite
+predictions, or when its expected repeat purchases over the clients' observed time are off
+from what they did by more than a factor of two. A dropout concentration at its *upper* edge
+is not a reason: that is the homogeneous-dropout limit (BG/NBD ``a, b -> inf`` with
+``a/(a+b)`` fixed, Pareto/NBD ``s, beta -> inf`` with ``s/beta`` fixed), a well-defined model
+in which every client has the same dropout; it is used, and ``notes`` says so. Likewise a
+Gamma-Gamma ``p`` at its upper edge is the limit in which each client spends the same on
+every visit. Otherwise the engine falls back to each client's own gaps, expressed as a
 BG/NBD model with fixed, weakly informative parameters: ``r = 1`` and ``alpha`` = the
 business's typical gap (one pseudo-gap of typical length, so a few of the client's own gaps
 dominate it) and ``a = 1, b = 3`` (a 25% chance of leaving after each purchase, close to the
@@ -136,15 +145,49 @@ def _distrust(model: RepeatModel, data: Compressed) -> str | None:
         )
     pick = _extreme_patterns(data)
     x, t_x, T = data.x[pick], data.t_x[pick], data.T[pick]
+    ages, count = np.unique(data.T, return_inverse=True)
     with np.errstate(all="ignore"):
+        alive = model.p_alive(x, t_x, T)
         checks = [
-            model.p_alive(x, t_x, T),
+            alive,
             model.conditional_expected_transactions(30.0 / model.unit_days, x, t_x, T),
             np.asarray([model.log_likelihood]),
         ]
-    if not all(np.all(np.isfinite(c)) for c in checks):
+        by_age = model.expected_transactions(ages)
+        expected = wsum(np.bincount(count.ravel(), weights=data.weight), by_age)
+    if not all(np.all(np.isfinite(c)) for c in checks) or not np.isfinite(expected):
         return f"{label} gives non-finite predictions on this data (degenerate fit)"
+    if np.any((alive < 0) | (alive > 1)):
+        return f"{label} gives probabilities outside [0, 1] on this data (degenerate fit)"
+    actual = wsum(data.weight, data.x)
+    if actual > 0 and not 0.5 <= expected / actual <= 2.0:
+        return (
+            f"{label} expects {expected:.0f} repeat visits over the clients' observed time "
+            f"where they made {actual:.0f} (implausible fit)"
+        )
     return None
+
+
+def _limit_note(model: RepeatModel) -> str | None:
+    """The note for a model fitted at its homogeneous-dropout limit, or None."""
+    if not model.diagnostics.at_limit:
+        return None
+    label = _LABEL[model.name]
+    if isinstance(model, BGNBDParams):
+        share = model.a / (model.a + model.b)
+        return (
+            f"{label}: dropout is about the same for every client (a/(a+b) = {share:.2g} "
+            "chance of leaving after each repeat visit), so its spread was fitted at its "
+            "limit (a + b at the edge of its range; every client gets the same dropout)"
+        )
+    rate = model.s / model.beta
+    years = model.unit_days / (rate * 365.25)
+    unit = "week" if model.unit_days == 7.0 else f"{model.unit_days:g} days"
+    return (
+        f"{label}: dropout is about the same for every client (s/beta = {rate:.2g} per "
+        f"{unit}, a mean client lifetime of about {years:.2g} years), so its spread was "
+        "fitted at its limit (s at the edge of its range; every client gets the same dropout)"
+    )
 
 
 def _fit_one(name: str, data: Compressed, start: RepeatModel | None) -> RepeatModel:
@@ -207,10 +250,16 @@ def _fit_spend(
         )
     fitted = gammagamma.fit(x, m)
     diag = fitted.diagnostics
-    if not diag.converged or diag.at_bound or fitted.q <= 1.0:
+    if diag.at_bound or fitted.q <= 1.0 or not diag.converged:
         return None, (
             "spend uses each client's own average: the Gamma-Gamma fit "
-            f"{'did not converge' if not diag.converged else 'was degenerate'}"
+            f"{'was degenerate' if diag.at_bound or fitted.q <= 1.0 else 'did not converge'}"
+        )
+    if diag.at_limit:
+        return fitted, (
+            "Gamma-Gamma: each client spends about the same on every visit, so the spread of "
+            "a client's amounts was fitted at its limit (p at the edge of its range): a repeat "
+            "client's expected spend is their own average"
         )
     return fitted, None
 
@@ -288,6 +337,9 @@ def fit_population(
             notes.append(problem)
         else:
             trusted.append(model)
+            limit = _limit_note(model)
+            if limit:
+                notes.append(limit)
     if not trusted:
         return fallback("no population model could be trusted", tuple(fitted))
 

@@ -89,16 +89,18 @@ def _holdout_days(data: ActivityArrays, weeks: int | None) -> int | None:
 
 
 def fit(
-    data: ActivityArrays, holdout_weeks: int | None = None
+    data: ActivityArrays, holdout_weeks: int | None = None, *, check: bool = True
 ) -> tuple[rhythm.ClientSummary, rhythm.PopulationFit, dict[str, Any] | None]:
-    """Summarise, fit the population (choosing the model on the holdout when the history is
-    long enough) and check the chosen model's predictions on that holdout."""
+    """Summarise and fit the population, choosing the model on a holdout when the history is
+    long enough; with `check`, also report how the chosen model predicted that holdout."""
     summary = data.summarise()
     days = _holdout_days(data, holdout_weeks)
     if days is None:
         return summary, rhythm.fit_population(summary), None
     calibration = data.summarise(data.as_of_day - days)
     population = rhythm.fit_population(summary, calibration=calibration)
+    if not check:
+        return summary, population, None
     return summary, population, holdout_check(calibration, summary, population.model_name, days)
 
 
@@ -185,7 +187,7 @@ def compute_rhythms(
     if progress:
         progress("Learning rhythms", 0, 1)
     started = time.perf_counter()
-    summary, population, holdout = fit(data)
+    summary, population, holdout = fit(data, check=False)
     scores = rhythm.score(summary, population)
     seconds["learn"] = time.perf_counter() - started
     started = time.perf_counter()
