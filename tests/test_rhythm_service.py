@@ -226,3 +226,12 @@ def test_money_is_written_plainly() -> None:
     assert explain.money(123_456_78) == "$123,457"
     assert explain.money(1250) == "$12.50"
     assert explain.money(-500, "£") == "-£5.00"
+
+
+def test_a_trend_sentence_never_contradicts_the_numbers() -> None:
+    # Visits fell 63% while each visit cost 13% more and only the latter was significant:
+    # the client is flagged up, and the sentence says what went up.
+    assert explain.trend_words(1, -0.57, -0.63, 0.13) == "spend per visit up 13% lately"
+    assert explain.trend_words(-1, -0.5, -0.5, 0.0) == "usage down 50% lately"
+    assert explain.trend_words(1, 0.35, 0.1, 0.2) == "usage up 35% lately"
+    assert explain.trend_words(0, 0.9, 0.9, 0.0) is None

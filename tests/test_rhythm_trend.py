@@ -55,6 +55,20 @@ def test_a_halved_visit_rate_is_flagged_as_usage_down() -> None:
     assert np.median(t.visits_change) == pytest.approx(-0.44, abs=0.05)
 
 
+def test_fewer_visits_at_a_slightly_higher_price_is_usage_down_not_up() -> None:
+    # Visits fall by two thirds while each visit costs 15% more: spend per day falls by more
+    # than half. When both changes are significant, overall usage decides: down. Only a
+    # client whose visit drop happened to stay below significance while the price rise did
+    # not is still called up (5 of 1,000 here).
+    t = _clients(1000, rate=(0.3, 0.1), spend=(5000, 5750), days=730, window=180, seed=4)
+    flagged = t.direction != 0
+    assert flagged.mean() >= 0.9
+    assert np.mean(t.direction[flagged] == -1) >= 0.99
+    both = (t.visits_p_value < ALPHA / 2) & (t.spend_p_value < ALPHA / 2)
+    assert both.sum() > 50
+    assert (t.direction[both] == -1).all()
+
+
 def test_a_third_more_visits_needs_a_long_window_to_be_seen() -> None:
     # +33% in visit rate is a small signal: the exact test only sees it for frequent
     # clients with a long window, and even then not every time (power, not a bug).

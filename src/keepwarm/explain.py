@@ -58,6 +58,8 @@ def rhythm_sentence(
     at_risk_cents: float,
     trend_direction: int = 0,
     usage_change: float | None = None,
+    visits_change: float | None = None,
+    spend_change: float | None = None,
     symbol: str = "$",
     noun: str = "visit",
 ) -> str:
@@ -76,9 +78,30 @@ def rhythm_sentence(
     else:
         parts.append(last)
     parts.append(f"{percent(p_alive)} chance still active")
-    if trend_direction and usage_change is not None and math.isfinite(usage_change):
-        word = "up" if trend_direction > 0 else "down"
-        parts.append(f"usage {word} {change(usage_change).lstrip('+-')} lately")
+    trend = trend_words(trend_direction, usage_change, visits_change, spend_change)
+    if trend:
+        parts.append(trend)
     if p_alive < 0.5 and at_risk_cents >= 100:
         parts.append(f"about {money(at_risk_cents, symbol)} a month at risk")
     return "; ".join(parts)
+
+
+def trend_words(
+    direction: int,
+    usage_change: float | None,
+    visits_change: float | None = None,
+    spend_change: float | None = None,
+) -> str | None:
+    """'usage up 35% lately', or, when overall usage moved the other way, the part that did
+    move in the flagged direction ('spend per visit up 13% lately'): never a false sentence."""
+    if not direction:
+        return None
+    word = "up" if direction > 0 else "down"
+    for label, value in (
+        ("usage", usage_change),
+        ("visits", visits_change),
+        ("spend per visit", spend_change),
+    ):
+        if value is not None and math.isfinite(value) and value * direction > 0:
+            return f"{label} {word} {change(value).lstrip('+-')} lately"
+    return None

@@ -11,7 +11,9 @@ Two tests per client, on the summary's split of repeat purchase days into the re
   cannot exceed one per day, and rate changes of heavy daily users are damped.
 - **Spend per visit** — Welch's t-test on the recent vs baseline purchase-day totals.
 
-A client gets a direction (+1 ``usage_up``, -1 ``usage_down``) only when the Bonferroni-
+A client gets a direction (+1 ``usage_up``, -1 ``usage_down``: the sign of the significant
+change; of overall usage, spend per day, when visits and spend per visit both changed
+significantly in opposite ways) only when the Bonferroni-
 combined p-value ``min(1, 2 min(p_visits, p_spend))`` is below ``alpha``, so a steady client
 is flagged with probability at most ``alpha``; and only with enough history: a baseline at
 least as long as the window holding at least ``min_baseline_visits`` repeat visits (and, for
@@ -129,7 +131,15 @@ def trend(
     p_value = np.minimum(1.0, 2.0 * np.minimum(visits_p, spend_p))
     by_visits = visits_p <= spend_p
     change = np.where(by_visits, visits_change, spend_change)
-    direction = np.where(p_value < alpha, np.sign(change), 0.0).astype(np.int64)
+    # Which way is the client going? The way the significant test shows; but when visits and
+    # spend per visit both changed significantly and in opposite ways (visits halved while
+    # each visit costs more), overall usage (spend per day) decides, so that client is going
+    # down, not up. Whether a client is flagged depends on p_value alone, so the false-alarm
+    # rate is unchanged.
+    half = alpha / 2
+    torn = (visits_p < half) & (spend_p < half) & (visits_change * spend_change < 0)
+    way = np.where(torn & (usage_change != 0.0), np.sign(usage_change), np.sign(change))
+    direction = np.where(p_value < alpha, way, 0.0).astype(np.int64)
     return Trend(
         alpha=float(alpha),
         window_days=summary.window_days,

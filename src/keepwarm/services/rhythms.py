@@ -275,6 +275,8 @@ def _rows(
             at_risk_cents=risk,
             trend_direction=direction,
             usage_change=usage,
+            visits_change=visits,
+            spend_change=spend_change,
             symbol=symbol,
         )
         rows.append(
