@@ -110,3 +110,17 @@ def test_identical_clockwork_clients_are_a_degenerate_fit_and_fall_back() -> Non
     # Six weeks of silence is very unusual for a weekly client.
     assert np.all(scores.attention_after_day < 400)
     assert np.all(scores.silence_ratio == pytest.approx(43 / 7))
+
+
+def test_clients_with_identical_purchase_rates_skip_the_second_model_and_fall_back() -> None:
+    # Visits at uniformly random days: every client buys at the same rate, nobody leaves.
+    # BG/NBD's rate shape r runs away, so Pareto/NBD (same rate mixture) is not fitted at all.
+    rng = np.random.default_rng(8)
+    n, m = 3_000, 30_000
+    client, day = rng.integers(0, n, m), rng.integers(0, 3650, m)
+    summary = summarise(client, day, rng.integers(0, 9_000, m), n, 3_700)
+    fit = fit_population(summary)
+    assert fit.fallback
+    assert [c.name for c in fit.candidates] == ["bgnbd"]
+    assert fit.candidates[0].r > 1000
+    assert any("Pareto/NBD not fitted: purchase rates show no spread" in n for n in fit.notes)

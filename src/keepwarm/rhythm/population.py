@@ -168,6 +168,15 @@ def _distrust(model: RepeatModel, data: Compressed) -> str | None:
     return None
 
 
+# Gamma(r, alpha) purchase rates vary between clients with a coefficient of variation of
+# 1/sqrt(r): above this r they differ by under 3%, i.e. the mixture has collapsed.
+RATE_SPREAD_LIMIT = 1000.0
+
+
+def _no_rate_spread(model: RepeatModel) -> bool:
+    return model.r > RATE_SPREAD_LIMIT
+
+
 def _limit_note(model: RepeatModel) -> str | None:
     """The note for a model fitted at its homogeneous-dropout limit, or None."""
     if not model.diagnostics.at_limit:
@@ -326,6 +335,14 @@ def fit_population(
 
     fitted: list[RepeatModel] = []
     for name in models:
+        if fitted and _no_rate_spread(fitted[0]):
+            # Both models mix purchase rates with the same Gamma(r, alpha); when one fit finds
+            # no spread at all the other degenerates the same way, only far more slowly.
+            notes.append(
+                f"{_LABEL[name]} not fitted: purchase rates show no spread between clients "
+                f"({_LABEL[fitted[0].name]} r = {fitted[0].r:.3g})"
+            )
+            continue
         try:
             fitted.append(_fit_one(name, data, fitted[0] if fitted else None))
         except (ValueError, FloatingPointError, ArithmeticError) as exc:
