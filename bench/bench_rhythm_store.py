@@ -130,7 +130,7 @@ def main() -> None:
         ("learn", "summarise + fit (both models, holdout choice) + score"),
         ("save", "explanations + replace the rhythms table"),
         ("total", "**total: store to saved rhythms**"),
-        ("engine", "baseline: the engine alone on the same arrays"),
+        ("engine", "baseline: the engine alone on the same arrays (with the holdout report)"),
     ]:
         cells = [f"{r[key]:.2f} s" for r in results.values()]
         print(f"| {label} | " + " | ".join(cells) + " |")
