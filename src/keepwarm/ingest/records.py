@@ -1,6 +1,7 @@
 """Turning one CSV row into one typed record, collecting every problem in the row.
 
-Records are plain tuples in the order of `FIELDS[kind]`; the store stages them as they are.
+Records are plain tuples in the column order of the store's staging tables
+(`keepwarm.store.staging`), which stage them as they are.
 """
 
 from __future__ import annotations
@@ -32,50 +33,6 @@ from keepwarm.ingest.values import (
     restore,
     shown,
 )
-
-# The typed record each kind produces, in order (after the line number).
-FIELDS: dict[ImportKind, tuple[str, ...]] = {
-    ImportKind.CLIENTS: (
-        "external_id",
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "address",
-        "birthday",
-        "since",
-        "owner",
-        "tags",
-        "status",
-        "cancelled_on",
-        "next_due",
-        "do_not_contact",
-        "notes",
-    ),
-    ImportKind.ACTIVITIES: (
-        "client_ext",
-        "external_id",
-        "fingerprint",
-        "date",
-        "amount_cents",
-        "quantity",
-        "kind",
-        "note",
-        "key",
-    ),
-    ImportKind.TOUCHES: (
-        "client_ext",
-        "fingerprint",
-        "date",
-        "channel",
-        "staff",
-        "note",
-        "outcome",
-        "personal",
-        "key",
-    ),
-}
 
 # Which record fields a file column fills (clients' name is put together from several).
 CLIENT_COLUMNS_TO_FIELDS = {
