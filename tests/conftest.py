@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'keepwarm.db'}"
         return
-    base = _postgres_or_skip()
     admin = request.getfixturevalue("pg_admin")
-    schema = "kwtest_" + uuid.uuid4().hex[:12]
+    with pg_schema(admin, "kwtest_") as url:
+        yield url
+
+
+@contextmanager
+def pg_schema(admin: sa.Engine, prefix: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for as long as the block runs: its URL, then dropped."""
+    base = _postgres_or_skip()
+    schema = prefix + uuid.uuid4().hex[:12]
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     url = sa.make_url(connect(base).url).update_query_dict({"options": f"-csearch_path={schema}"})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import statistics
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from click.testing import Result
 from typer.testing import CliRunner
 
-from conftest import NOW, TODAY, Cli, _postgres_or_skip, table_snapshot
+from conftest import NOW, TODAY, Cli, pg_schema, table_snapshot
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.services.demo import DemoSummary, build_demo
@@ -80,17 +79,8 @@ def demo_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('demo') / 'keepwarm-demo.db'}"
         return
-    base = _postgres_or_skip()
-    admin = request.getfixturevalue("pg_admin")
-    schema = "kwdemo_" + uuid.uuid4().hex[:12]
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = sa.make_url(connect(base).url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    with pg_schema(request.getfixturevalue("pg_admin"), "kwdemo_") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
