@@ -12,6 +12,7 @@ from keepwarm import __version__
 from keepwarm.cli import data, people
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
+from keepwarm.cli.policy import policy_app
 from keepwarm.services.database import init_database
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(data.import_app, name="import")
 app.add_typer(data.export_app, name="export")
 app.add_typer(people.staff_app, name="staff")
+app.add_typer(policy_app, name="policy")
 app.command("clients")(people.clients)
 app.command("client")(people.client)
 app.command("touch")(people.touch)

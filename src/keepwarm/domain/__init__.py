@@ -23,6 +23,8 @@ from keepwarm.domain.model import (
     Touch,
     is_personal_channel,
 )
+from keepwarm.domain.policy import FollowUpRule, Occasion, Policy
+from keepwarm.domain.signals import ClientFacts, Signal
 
 __all__ = [
     "BULK_CHANNELS",
@@ -30,16 +32,21 @@ __all__ = [
     "Activity",
     "Client",
     "ClientCard",
+    "ClientFacts",
     "ClientStatus",
     "ConfigError",
     "DatabaseError",
+    "FollowUpRule",
     "ImportKind",
     "ImportProblem",
     "ImportReport",
     "InvalidInput",
     "KeepwarmError",
     "NotFound",
+    "Occasion",
+    "Policy",
     "ProblemLog",
+    "Signal",
     "SignalCode",
     "Staff",
     "Touch",

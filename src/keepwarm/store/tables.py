@@ -172,3 +172,14 @@ rhythms = Table(
     Column("explanation", Text, nullable=False),
     Index(None, "attention_after"),
 )
+
+# The business's policy (cadences, quotas, lead times, rules, occasions) as one JSON document;
+# a single row, absent until the owner first changes a default.
+policy = Table(
+    "policy",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)

@@ -1,0 +1,376 @@
+"""Signals: pure rules from client facts + rhythm + calendar + policy + `today`.
+
+Every function here is pure: `today` is always an argument, nothing reads a clock or a
+database. `signals_for` returns every reason one client needs attention today, most urgent
+first; a do-not-contact client gets none. Public holidays come from the `holidays` package.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+
+import holidays
+
+from keepwarm import explain
+from keepwarm.domain.model import ClientStatus, SignalCode
+from keepwarm.domain.policy import FollowUpRule, Policy
+from keepwarm.domain.signals import ClientFacts, Signal
+
+Rule = Callable[[ClientFacts, Policy, dt.date], Iterator[Signal]]
+
+
+def signals_for(facts: ClientFacts, policy: Policy, today: dt.date) -> tuple[Signal, ...]:
+    """All signals for one client on `today`, most urgent first (ties by code)."""
+    if facts.client.do_not_contact:
+        return ()
+    found = [signal for rule in RULES for signal in rule(facts, policy, today)]
+    return tuple(sorted(found, key=lambda s: (-s.urgency, s.code.value, s.reason_key)))
+
+
+# --- sentences and small arithmetic ----------------------------------------------------------
+
+
+def when(day: dt.date, today: dt.date) -> str:
+    """'Mon 30 Nov (in 6 days)', 'Fri 1 Jan 2027 (in 8 days)', 'Tue 10 Nov (14 days ago)'."""
+    label = f"{day:%a} {day.day} {day:%b}" + (f" {day.year}" if day.year != today.year else "")
+    delta = (day - today).days
+    if delta == 0:
+        return f"{label} (today)"
+    if delta == 1:
+        return f"{label} (tomorrow)"
+    return (
+        f"{label} (in {explain.days(delta)})"
+        if delta > 0
+        else f"{label} ({explain.days(-delta)} ago)"
+    )
+
+
+def ramp(value: float, span: float, low: float, high: float) -> float:
+    """`low` at value 0 rising linearly to `high` at `span`, clamped to [low, high]."""
+    fraction = min(max(value / span, 0.0), 1.0) if span > 0 else 1.0
+    return round(low + (high - low) * fraction, 4)
+
+
+def on_or_after(day: dt.date | None, cutoff: dt.date) -> bool:
+    return day is not None and day >= cutoff
+
+
+def yearly(month: int, day: int, year: int) -> dt.date:
+    """The day in `year`; 29 Feb falls on 28 Feb in common years."""
+    if month == 2 and day == 29 and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return dt.date(year, month, day)
+
+
+def next_yearly(month: int, day: int, today: dt.date) -> dt.date:
+    """The next occurrence of month/day on or after `today` (across the year end)."""
+    this_year = yearly(month, day, today.year)
+    return this_year if this_year >= today else yearly(month, day, today.year + 1)
+
+
+# --- rhythm: lapsing, usage_up / usage_down ---------------------------------------------------
+
+
+def lapsing(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """Silence long for this client's own rhythm: `rhythm.attention_after <= today`."""
+    rhythm = facts.rhythm
+    if rhythm is None or rhythm.attention_after is None or rhythm.last_activity is None:
+        return
+    if rhythm.activities < policy.lapsing_min_activities or rhythm.attention_after > today:
+        return
+    since = (today - rhythm.last_activity).days
+    sentence = explain.rhythm_sentence(
+        activities=rhythm.activities,
+        days_since_last=since,
+        usual_gap_days=rhythm.usual_gap_days,
+        p_alive=rhythm.p_alive,
+        at_risk_cents=rhythm.at_risk_cents,
+        symbol=policy.currency_symbol,
+    )
+    if "at risk" not in sentence and rhythm.at_risk_cents >= 100:
+        sentence += f"; about {explain.money(rhythm.at_risk_cents, policy.currency_symbol)}"
+        sentence += " a month at risk"
+    overdue = (today - rhythm.attention_after).days
+    yield Signal(
+        SignalCode.LAPSING,
+        sentence,
+        ramp(overdue, 90, 0.6, 0.9),
+        f"lapsing:{rhythm.attention_after.isoformat()}",
+    )
+
+
+def usage(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """A significant trend against the client's own baseline (the rhythm's trend_direction)."""
+    rhythm = facts.rhythm
+    if rhythm is None or not rhythm.trend_direction:
+        return
+    up = rhythm.trend_direction > 0
+    words = explain.trend_words(
+        rhythm.trend_direction, rhythm.usage_change, rhythm.visits_change, rhythm.spend_change
+    ) or ("usage up lately" if up else "usage down lately")
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    code = SignalCode.USAGE_UP if up else SignalCode.USAGE_DOWN
+    yield Signal(code, words, 0.5 if up else 0.6, f"{code.value}:{quarter}")
+
+
+# --- cancellation ------------------------------------------------------------------------------
+
+
+def cancellation(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """Notice given or status cancelled, and no personal touch since: urgency 1, the top.
+
+    "Since" is the cancellation date; for a date still ahead (notice given) a touch within
+    `policy.notice_days` before it counts; without a date, since the last activity.
+    """
+    client = facts.client
+    on = client.cancelled_on
+    if client.status != ClientStatus.CANCELLED and on is None:
+        return
+    if on is not None:
+        cutoff = on if on <= today else on - dt.timedelta(days=policy.notice_days)
+        said = f"cancels on {when(on, today)}" if on > today else f"cancelled on {when(on, today)}"
+    else:
+        cutoff = facts.last_activity or dt.date.min
+        said = "marked cancelled"
+    if on_or_after(facts.last_personal_touch, cutoff):
+        return
+    contact = (
+        f"last personal contact {when(facts.last_personal_touch, today)}"
+        if facts.last_personal_touch
+        else "no personal contact on record"
+    )
+    yield Signal(
+        SignalCode.CANCELLATION,
+        f"{said}; {contact}; call before the client is gone",
+        1.0,
+        f"cancellation:{on.isoformat() if on else 'undated'}",
+        channel="call",
+    )
+
+
+# --- due: the client's recall date and recurring recalls by kind --------------------------------
+
+
+def due(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """`next_due` within `due_lead_days` (or overdue), and each recall rule of the policy."""
+    next_due = facts.client.next_due
+    if next_due is not None and (next_due - today).days <= policy.due_lead_days:
+        yield _due_signal(f"recall due {when(next_due, today)}", next_due, today, "due")
+    for kind, every_days in sorted(policy.recall_days.items()):
+        last = facts.last_by_kind.get(kind)
+        if last is None:
+            continue
+        at = last + dt.timedelta(days=every_days)
+        if (at - today).days <= policy.due_lead_days:
+            text = (
+                f"{kind} {explain.every(every_days)} ({explain.days(every_days)}); last {kind} "
+                f"{when(last, today)}; next due {when(at, today)}"
+            )
+            yield _due_signal(text, at, today, f"due:{kind}")
+
+
+def _due_signal(text: str, at: dt.date, today: dt.date, key: str) -> Signal:
+    urgency = ramp((today - at).days + 14, 44, 0.4, 0.8)  # 0.4 two weeks ahead, 0.8 a month late
+    return Signal(SignalCode.DUE, text, urgency, f"{key}:{at.isoformat()}")
+
+
+# --- occasions: birthday, anniversary, holiday ---------------------------------------------------
+
+
+def birthday(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """The birthday within `birthday_lead_days` (29 Feb on 28 Feb in common years)."""
+    born = facts.client.birthday
+    if born is None:
+        return
+    at = next_yearly(born.month, born.day, today)
+    ahead = (at - today).days
+    if ahead > policy.birthday_lead_days:
+        return
+    age = at.year - born.year
+    text = f"birthday on {when(at, today)}" + (f"; turns {age}" if born.year > 1900 else "")
+    urgency = ramp(policy.birthday_lead_days - ahead, policy.birthday_lead_days, 0.4, 0.7)
+    yield Signal(SignalCode.BIRTHDAY, text, urgency, f"birthday:{at.year}", channel="card")
+
+
+def anniversary(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """A whole number of years since `since` (or the first activity) within the lead time."""
+    start = facts.client.since or facts.first_activity
+    if start is None:
+        return
+    at = next_yearly(start.month, start.day, today)
+    years = at.year - start.year
+    ahead = (at - today).days
+    if years < 1 or ahead > policy.anniversary_lead_days:
+        return
+    what = "as a client" if facts.client.since else "since the first visit"
+    text = f"{years} year{'s' if years > 1 else ''} {what} on {when(at, today)}"
+    text += f" (since {start:%d %b %Y})"
+    urgency = ramp(policy.anniversary_lead_days - ahead, policy.anniversary_lead_days, 0.3, 0.6)
+    yield Signal(SignalCode.ANNIVERSARY, text, urgency, f"anniversary:{at.year}", channel="card")
+
+
+def holiday(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """The country's chosen holidays and the policy's own occasions within the lead time,
+    each a reason to send a card. Cancelled clients get the cancellation signal instead."""
+    if facts.client.status == ClientStatus.CANCELLED:
+        return
+    for at, name in occasions_between(policy, today, policy.holiday_lead_days):
+        ahead = (at - today).days
+        urgency = ramp(policy.holiday_lead_days - ahead, policy.holiday_lead_days, 0.2, 0.5)
+        text = f"{name} on {when(at, today)}: time for a card"
+        yield Signal(SignalCode.HOLIDAY, text, urgency, f"holiday:{at.isoformat()}", "card")
+
+
+def occasions_between(policy: Policy, today: dt.date, lead: int) -> list[tuple[dt.date, str]]:
+    """(date, name) of card-worthy days from `today` to `today + lead`, in date order."""
+    end = today + dt.timedelta(days=lead)
+    found: dict[dt.date, str] = {}
+    for year in range(today.year, end.year + 1):
+        for at, name in public_holidays(policy.country, year):
+            wanted = not policy.holiday_names or any(
+                word.lower() in name.lower() for word in policy.holiday_names
+            )
+            if today <= at <= end and wanted and "observed" not in name.lower():
+                found.setdefault(at, name)
+        for occasion in policy.occasions:
+            at = yearly(occasion.month, occasion.day, year)
+            if today <= at <= end:
+                found[at] = f"{found[at]} and {occasion.name}" if at in found else occasion.name
+    return sorted(found.items())
+
+
+@lru_cache(maxsize=64)
+def public_holidays(country: str, year: int) -> tuple[tuple[dt.date, str], ...]:
+    """The country's public holidays in `year` from the `holidays` package ("" for none)."""
+    if not country:
+        return ()
+    return tuple(sorted(holidays.country_holidays(country, years=year).items()))
+
+
+# --- welcome, follow_up, feedback --------------------------------------------------------------
+
+
+def welcome(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """A new client (earliest of `since` and the first activity within `welcome_days`) with
+    no personal touch since that day. Prospects and cancelled clients are not welcomed."""
+    if facts.client.status != ClientStatus.ACTIVE:
+        return
+    starts = [d for d in (facts.client.since, facts.first_activity) if d is not None]
+    if not starts:
+        return
+    start = min(starts)
+    age = (today - start).days
+    if not 0 <= age <= policy.welcome_days or on_or_after(facts.last_personal_touch, start):
+        return
+    text = f"new client since {when(start, today)}; no personal contact yet; say welcome"
+    urgency = ramp(age, policy.welcome_days, 0.5, 0.75)
+    yield Signal(SignalCode.WELCOME, text, urgency, f"welcome:{start.isoformat()}")
+
+
+def follow_up(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """After the last activity of each configured kind: a thank-you while it is fresh, then a
+    check-in once `check_in_after_days` have passed; each only without a personal touch since."""
+    for kind, rule in sorted(policy.follow_ups.items()):
+        last = facts.last_by_kind.get(kind)
+        if last is not None:
+            yield from _follow_up_one(facts, rule, kind, last, today)
+
+
+def _follow_up_one(
+    facts: ClientFacts, rule: FollowUpRule, kind: str, last: dt.date, today: dt.date
+) -> Iterator[Signal]:
+    age = (today - last).days
+    if 0 <= age <= rule.thank_you_within_days and not on_or_after(facts.last_personal_touch, last):
+        within = explain.days(rule.thank_you_within_days)
+        text = f"{kind} on {when(last, today)}; say thank you within {within}"
+        key = f"follow_up:thank_you:{kind}:{last.isoformat()}"
+        yield Signal(SignalCode.FOLLOW_UP, text, 0.65, key)
+        return
+    check_in = last + dt.timedelta(days=rule.check_in_after_days)
+    late = (today - check_in).days
+    if 0 <= late <= rule.check_in_window_days and not on_or_after(
+        facts.last_personal_touch, check_in
+    ):
+        text = f"{kind} on {when(last, today)} ({explain.days(age)} ago); check in on how it went"
+        key = f"follow_up:check_in:{kind}:{last.isoformat()}"
+        yield Signal(SignalCode.FOLLOW_UP, text, 0.45, key)
+
+
+def feedback(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """Ask about the last visit `feedback_after_days` after it (open for `feedback_window_days`),
+    at most once per `feedback_period_days`, and never twice about the same visit."""
+    last = facts.last_activity
+    if last is None:
+        return
+    age = (today - last).days
+    if (
+        not policy.feedback_after_days
+        <= age
+        <= policy.feedback_after_days + policy.feedback_window_days
+    ):
+        return
+    asked = facts.last_feedback_asked
+    if asked is not None and (asked >= last or (today - asked).days < policy.feedback_period_days):
+        return
+    what = facts.last_activity_kind or "visit"
+    text = f"last {what} {when(last, today)}; ask how it went"
+    if asked is not None:
+        text += f" (last asked {explain.days((today - asked).days)} ago)"
+    yield Signal(SignalCode.FEEDBACK, text, 0.3, f"feedback:{last.isoformat()}")
+
+
+# --- cadence_overdue ---------------------------------------------------------------------------
+
+
+def cadence(facts: ClientFacts, policy: Policy) -> tuple[int, str]:
+    """(days, segment words): the smallest cadence among the client's tags (and "prospect"
+    for prospects), else the policy's default."""
+    client = facts.client
+    segments = list(client.tags)
+    if client.status == ClientStatus.PROSPECT:
+        segments.append("prospect")
+    matched = [(policy.cadence_days[s], s) for s in segments if s in policy.cadence_days]
+    if not matched:
+        return policy.default_cadence_days, "the default cadence"
+    days, segment = min(matched)
+    words = "prospects" if segment == "prospect" else f"{segment} clients"
+    return days, f"the cadence for {words}"
+
+
+def cadence_overdue(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
+    """No personal touch for longer than the client's cadence. Without any touch, silence is
+    counted from `since` or the first activity; with neither, the client is overdue."""
+    days, words = cadence(facts, policy)
+    last = facts.last_personal_touch
+    start = last or facts.client.since or facts.first_activity
+    silent = (today - start).days if start else None
+    if silent is not None and silent <= days:
+        return
+    if last is not None:
+        text = f"no personal contact for {explain.days(silent or 0)}"
+    elif silent is not None:
+        text = f"no personal contact on record in {explain.days(silent)}"
+    else:
+        text = "no personal contact on record"
+    text += f"; {words} is {explain.days(days)}"
+    urgency = ramp((silent or 2 * days) - days, 2 * days, 0.3, 0.6)
+    key = f"cadence_overdue:{last.isoformat() if last else 'never'}"
+    yield Signal(SignalCode.CADENCE_OVERDUE, text, urgency, key)
+
+
+RULES: tuple[Rule, ...] = (
+    cancellation,
+    lapsing,
+    usage,
+    due,
+    birthday,
+    anniversary,
+    holiday,
+    welcome,
+    follow_up,
+    feedback,
+    cadence_overdue,
+)

@@ -1,0 +1,59 @@
+"""The business's policy: read it (defaults until changed) and change one setting at a time.
+
+A change is validated by building the whole Policy from the edited document, so a bad value is
+refused with the key it belongs to and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Engine
+
+from keepwarm.domain.errors import InvalidInput
+from keepwarm.domain.policy import Policy
+from keepwarm.store import reading, writing
+from keepwarm.store.policy import load_policy_data, save_policy_data
+
+
+def get_policy(engine: Engine) -> Policy:
+    with reading(engine) as conn:
+        data = load_policy_data(conn)
+    return Policy() if data is None else Policy.from_dict(data)
+
+
+def parse_value(raw: str) -> Any:
+    """A value typed at the command line: JSON when it reads as JSON (30, true, null,
+    {"key": 30}, [..]), otherwise the text itself."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def edited(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """A copy of `data` with `key` (dotted for nested settings, e.g. cadence_days.key) set to
+    `value`; a nested key set to None is removed."""
+    out = json.loads(json.dumps(data))
+    *path, last = key.split(".")
+    node = out
+    for part in path:
+        if not isinstance(node.get(part), dict):
+            raise InvalidInput(f"{key}: {part!r} is not a group of settings")
+        node = node[part]
+    if path and value is None:
+        node.pop(last, None)
+    else:
+        node[last] = value
+    return out
+
+
+def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) -> Policy:
+    """Change one setting and save the policy; returns the policy now in force."""
+    with writing(engine) as conn:
+        data = load_policy_data(conn) or Policy().to_dict()
+        policy = Policy.from_dict(edited(data, key.strip(), parse_value(raw)))
+        save_policy_data(conn, policy.to_dict(), now)
+    return policy
