@@ -131,7 +131,9 @@ def client_rhythm(conn: Connection, external_id: str) -> Rhythm | None:
         .join(clients, clients.c.id == rhythms.c.client_id)
         .where(clients.c.external_id == external_id)
     ).first()
-    if row is None:
-        return None
+    return None if row is None else rhythm_from_row(row)
+
+
+def rhythm_from_row(row: Any) -> Rhythm:
     values = row._mapping
     return Rhythm(**{k: values[k] for k in Rhythm.__dataclass_fields__})
