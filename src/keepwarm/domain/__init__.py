@@ -23,6 +23,7 @@ from keepwarm.domain.model import (
     Touch,
     is_personal_channel,
 )
+from keepwarm.domain.plan import Candidate, EarlierAction, Plan, PlannedAction
 from keepwarm.domain.policy import FollowUpRule, Occasion, Policy
 from keepwarm.domain.signals import ClientFacts, Signal
 
@@ -30,12 +31,14 @@ __all__ = [
     "BULK_CHANNELS",
     "PERSONAL_CHANNELS",
     "Activity",
+    "Candidate",
     "Client",
     "ClientCard",
     "ClientFacts",
     "ClientStatus",
     "ConfigError",
     "DatabaseError",
+    "EarlierAction",
     "FollowUpRule",
     "ImportKind",
     "ImportProblem",
@@ -44,6 +47,8 @@ __all__ = [
     "KeepwarmError",
     "NotFound",
     "Occasion",
+    "Plan",
+    "PlannedAction",
     "Policy",
     "ProblemLog",
     "Signal",

@@ -1,0 +1,87 @@
+"""The planner's inputs and output as plain values: candidates, earlier actions, the day's plan.
+
+No database, no clock. A service builds `Candidate`s (facts + signals from
+`keepwarm.rules.signals_for`) and `EarlierAction`s from stored actions, calls
+`keepwarm.planner.plan_day`, and stores the `Plan` it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from keepwarm.domain.signals import ClientFacts, Signal
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One client the planner may put on today's list, with every signal it has today."""
+
+    facts: ClientFacts
+    signals: tuple[Signal, ...] = ()
+
+    @property
+    def client_id(self) -> str:
+        return self.facts.client.id
+
+
+@dataclass(frozen=True)
+class EarlierAction:
+    """An action from an earlier day that still matters today.
+
+    Open (not done): it carries over to `staff`. Snoozed: it comes back on `until` (inclusive).
+    Dismissed: none of `reason_keys` brings the client back; a new key does.
+    """
+
+    client_id: str
+    staff: str | None = None
+    reason_keys: frozenset[str] = frozenset()
+    until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """A to-do for one member of staff about one client on one day.
+
+    `rank` is the place on the staff member's list (1 = first). `priority` = `value` x
+    `urgency`; `why` explains the place in words with its numbers. `reason_keys` are the keys
+    of `signals` (or a single "hug:..." key when the client is picked to keep the habit going);
+    dismissing the action suppresses exactly these keys. `forced` marks a cancellation, which
+    is on the list even beyond the quota.
+    """
+
+    client_id: str
+    client_name: str
+    staff: str
+    rank: int
+    priority: float
+    value: float
+    urgency: float
+    signals: tuple[Signal, ...]
+    reason_keys: tuple[str, ...]
+    channel: str
+    why: str
+    forced: bool = False
+    carried_over: bool = False
+    hug: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The actions for one day, ordered by staff name then rank.
+
+    `unassigned` holds ids of clients that had to be on the list (a cancellation) but found no
+    active member of staff to take them.
+    """
+
+    as_of: dt.date
+    actions: tuple[PlannedAction, ...]
+    unassigned: tuple[str, ...] = ()
+
+    def for_staff(self, name: str) -> tuple[PlannedAction, ...]:
+        """One member of staff's list, in rank order."""
+        return tuple(a for a in self.actions if a.staff == name)
+
+    @property
+    def client_ids(self) -> tuple[str, ...]:
+        return tuple(a.client_id for a in self.actions)

@@ -1,0 +1,108 @@
+"""Personal drafts: a message (or, for calls, talking points) for one action, rendered from
+the template for its most urgent signal with what is known about the client.
+
+Templates are Jinja2, rendered in a sandbox because the owner edits them. Plain text, no
+HTML: whatever shows a draft on a web page escapes it there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from keepwarm import explain
+from keepwarm.domain.errors import InvalidInput
+from keepwarm.domain.model import SignalCode
+from keepwarm.domain.signals import ClientFacts, Signal
+from keepwarm.messaging.templates import DEFAULTS
+
+TALKING_POINT_CHANNELS = ("call", "visit", "meeting")
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
+
+
+@dataclass(frozen=True)
+class DraftContext:
+    """What a template may use."""
+
+    first_name: str
+    name: str
+    phone: str
+    staff: str
+    usual: str
+    since_last: str
+    due: str
+    years: str
+    occasion: str
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def template_key(signal: Signal, channel: str) -> str:
+    kind = "call" if channel in TALKING_POINT_CHANNELS else "letter"
+    return f"{signal.code.value}.{kind}"
+
+
+def context_for(
+    facts: ClientFacts, signals: Sequence[Signal], staff: str | None, today: dt.date
+) -> DraftContext:
+    client = facts.client
+    first = client.first_name or client.name.split()[0]
+    since = (today - facts.last_activity).days if facts.last_activity else None
+    start = client.since or facts.first_activity
+    years = (today - start).days // 365 if start else 0
+    occasion = next(
+        (s.explanation.split(" on ")[0] for s in signals if s.code is SignalCode.HOLIDAY), ""
+    )
+    return DraftContext(
+        first_name=first,
+        name=client.name,
+        phone=client.phone or "",
+        staff=staff or "the team",
+        usual=(facts.last_activity_kind or "").replace("_", " "),
+        since_last=_since(since),
+        due=f"{client.next_due:%A %d %B}" if client.next_due else "",
+        years="a year" if years == 1 else f"{years} years",
+        occasion=occasion,
+        reasons=tuple(s.explanation for s in signals),
+    )
+
+
+def _since(days: int | None) -> str:
+    if days is None:
+        return "a while"
+    if days < 60:
+        return explain.days(days)
+    months = round(days / 30.4)
+    return f"{months} months" if months < 24 else f"{round(days / 365.25)} years"
+
+
+def render_draft(
+    facts: ClientFacts,
+    signals: Sequence[Signal],
+    channel: str,
+    *,
+    staff: str | None,
+    today: dt.date,
+    templates: Mapping[str, str] | None = None,
+) -> str:
+    """The draft for an action: the template of its most urgent signal for `channel`, the
+    owner's own version when `templates` has one. Raises InvalidInput for a broken template."""
+    if not signals:
+        raise ValueError("a draft needs at least one signal")
+    key = template_key(signals[0], channel)
+    source = (templates or {}).get(key) or DEFAULTS[key]
+    return render_template(source, context_for(facts, signals, staff, today), key)
+
+
+def render_template(source: str, context: DraftContext, name: str = "template") -> str:
+    try:
+        text = _ENV.from_string(source).render(context.as_dict())
+    except TemplateError as exc:
+        raise InvalidInput(f"template {name}: {exc}") from None
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())

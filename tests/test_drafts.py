@@ -1,0 +1,111 @@
+"""Drafts are personal: rendered from the client's own history, talking points for calls,
+the owner's templates when they have written one, and a sandbox around what they write."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from keepwarm.domain.errors import InvalidInput
+from keepwarm.domain.model import Client, SignalCode
+from keepwarm.domain.policy import Policy
+from keepwarm.domain.signals import ClientFacts, Signal
+from keepwarm.messaging.drafts import render_draft, template_key
+from keepwarm.messaging.templates import DEFAULTS
+from keepwarm.rules import signals_for
+
+TODAY = dt.date(2026, 11, 24)
+
+
+def _facts(name: str, kind: str, last: dt.date, **client: object) -> ClientFacts:
+    return ClientFacts(
+        client=Client(id=name[:3].upper(), name=name, **client),  # type: ignore[arg-type]
+        first_activity=dt.date(2020, 3, 1),
+        last_activity=last,
+        last_activity_kind=kind,
+        last_by_kind={kind: last},
+    )
+
+
+def _signal(code: SignalCode, explanation: str = "because", key: str = "k") -> Signal:
+    return Signal(code, explanation, 0.8, key)
+
+
+def test_two_clients_with_different_histories_get_visibly_different_drafts() -> None:
+    anna = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=122))
+    bob = _facts("Bob Jones", "pilates class", TODAY - dt.timedelta(days=400))
+    lapsing = [_signal(SignalCode.LAPSING)]
+    a = render_draft(anna, lapsing, "card", staff="Dana", today=TODAY)
+    b = render_draft(bob, lapsing, "card", staff="Sam", today=TODAY)
+    assert a.startswith("Dear Anna,") and b.startswith("Dear Bob,")
+    assert "4 months" in a and "check-up" in a and a.endswith("Dana")
+    assert "13 months" in b and "pilates class" in b and b.endswith("Sam")
+
+
+def test_a_call_gets_talking_points_with_every_reason_not_a_letter() -> None:
+    facts = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=122), phone="+1415")
+    signals = [
+        _signal(SignalCode.LAPSING, "usually every 2 weeks; last visit 122 days ago"),
+        _signal(SignalCode.CADENCE_OVERDUE, "no personal contact for 214 days"),
+    ]
+    draft = render_draft(facts, signals, "call", staff="Dana", today=TODAY)
+    assert draft.startswith("Call Anna Smith (+1415).")
+    assert "Dear" not in draft
+    assert "- Why: usually every 2 weeks; last visit 122 days ago" in draft
+    assert "- Why: no personal contact for 214 days" in draft
+
+
+def test_occasion_drafts_name_the_occasion() -> None:
+    facts = _facts("Zoë Müller", "visit", TODAY - dt.timedelta(days=20))
+    policy = Policy(holiday_names=("christmas",), holiday_lead_days=40)
+    signals = [s for s in signals_for(facts, policy, TODAY) if s.code is SignalCode.HOLIDAY]
+    assert signals, "a Christmas card is due within the lead time"
+    draft = render_draft(facts, signals, "card", staff=None, today=TODAY)
+    assert "Christmas" in draft and draft.startswith("Dear Zoë,") and "the team" in draft
+
+
+@pytest.mark.parametrize("code", [c for c in SignalCode if c is not SignalCode.WIN_BACK])
+@pytest.mark.parametrize("channel", ["card", "email", "call"])
+def test_every_default_template_renders(code: SignalCode, channel: str) -> None:
+    facts = _facts(
+        "Anna Smith", "check-up", TODAY - dt.timedelta(days=30), since=dt.date(2020, 1, 5)
+    )
+    draft = render_draft(facts, [_signal(code)], channel, staff="Dana", today=TODAY)
+    assert "Anna" in draft
+    assert "{{" not in draft and "{%" not in draft
+
+
+def test_the_owners_own_template_is_used_and_a_broken_one_names_itself() -> None:
+    facts = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=30))
+    mine = {"birthday.letter": "Hi {{ first_name }}, happy birthday from {{ staff }}!"}
+    draft = render_draft(
+        facts, [_signal(SignalCode.BIRTHDAY)], "card", staff="Dana", today=TODAY, templates=mine
+    )
+    assert draft == "Hi Anna, happy birthday from Dana!"
+    with pytest.raises(InvalidInput, match=r"birthday\.letter"):
+        render_draft(
+            facts,
+            [_signal(SignalCode.BIRTHDAY)],
+            "card",
+            staff="Dana",
+            today=TODAY,
+            templates={"birthday.letter": "Hi {{ nickname }}"},
+        )
+
+
+def test_a_template_cannot_reach_outside_its_sandbox() -> None:
+    facts = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=30))
+    evil = {"birthday.letter": "{{ first_name.__class__.__mro__[1].__subclasses__() }}"}
+    with pytest.raises(InvalidInput):
+        render_draft(
+            facts, [_signal(SignalCode.BIRTHDAY)], "card", staff="Dana", today=TODAY, templates=evil
+        )
+
+
+def test_every_signal_has_a_letter_and_a_call_template() -> None:
+    for code in SignalCode:
+        if code is SignalCode.WIN_BACK:
+            continue
+        for channel in ("card", "call"):
+            assert template_key(_signal(code), channel) in DEFAULTS
