@@ -183,3 +183,43 @@ policy = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("id = 1", name="single_row"),
 )
+
+# One row per local date: inserting it claims the day's plan, `completed_at` marks it built, so
+# the daily job runs exactly once per date and resumes after a crash.
+plans = Table(
+    "plans",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("actions", Integer, nullable=False, server_default="0"),
+)
+
+# A to-do for one member of staff about one client: open until done (a touch), snoozed until a
+# date, or dismissed for its reasons (`reason_keys`) until those change.
+actions = Table(
+    "actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", Date, ForeignKey("plans.day", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("status", String(20), nullable=False, server_default="open"),
+    Column("priority", Float, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("channel", String(40), nullable=False),
+    # The signals as JSON: [{"code", "explanation", "reason_key"}, ...], most urgent first.
+    Column("signals", Text, nullable=False),
+    Column("reason_keys", Text, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("draft", Text, nullable=False),
+    Column("snoozed_until", Date),
+    Column("dismissed_reason", Text),
+    Column("touch_id", Integer, ForeignKey("touches.id", ondelete="SET NULL")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('open', 'done', 'snoozed', 'dismissed')", name="status_known"),
+    Index(None, "status", "staff_id"),
+    Index(None, "client_id", "status"),
+    Index(None, "day"),
+)
