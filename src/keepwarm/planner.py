@@ -120,11 +120,11 @@ def plan_day(
     names = {s.name for s in team}
     returning = _returning(open_actions, snoozed, today)
     suppressed = _suppressed(dismissed)
-    items = [
+    scored = [
         _score(c, policy, today, returning.get(c.client_id), suppressed.get(c.client_id, set()))
         for c in _eligible(candidates, snoozed, today)
     ]
-    items = [replace(i, staff=i.staff if i.staff in names else None) for i in items if i]
+    items = [replace(i, staff=i.staff if i.staff in names else None) for i in scored if i]
     return _assign(items, team, week_done, policy, today)
 
 
