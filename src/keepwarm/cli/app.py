@@ -13,6 +13,7 @@ from keepwarm.cli import data, people
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
 from keepwarm.cli.policy import policy_app
+from keepwarm.cli.today import run_daily_command, today
 from keepwarm.services.database import init_database
 
 app = typer.Typer(
@@ -37,6 +38,8 @@ app.command("client")(people.client)
 app.command("touch")(people.touch)
 app.command("demo")(data.demo)
 app.command("rhythm")(rhythm_cli.rhythm)
+app.command("run-daily")(run_daily_command)
+app.command("today")(today)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,140 @@
+"""`keepwarm run-daily` and `keepwarm today`: build the day's plan, and show the list."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from keepwarm.cli.common import (
+    DbOption,
+    console,
+    engine_for,
+    now,
+    parse_date_option,
+    user_errors,
+)
+from keepwarm.services.plans import ListedAction, local_today, run_daily, todays_list
+from keepwarm.services.policy import get_policy
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="The day to plan (YYYY-MM-DD); default today in the policy's time zone."
+    ),
+]
+
+
+def run_daily_command(as_of: AsOf = None, db: DbOption = None) -> None:
+    """Learn rhythms, then build and store the day's plan (once per date: running it again
+    changes nothing).
+
+    Example: keepwarm run-daily --as-of 2026-11-24
+    """
+    with user_errors(), engine_for(db) as (settings, engine):
+        day = parse_date_option(as_of, "--as-of") or local_today(get_policy(engine), now())
+        run = run_daily(engine, settings, day=day, now=now())
+    if run.already_planned:
+        console.print(f"The plan for {day} is already made; nothing changed.", markup=False)
+    else:
+        console.print(
+            f"Planned {day}: {run.actions} actions from {run.clients_with_signals} clients "
+            "with reasons to contact.",
+            markup=False,
+        )
+
+
+def today(
+    as_of: AsOf = None,
+    staff: Annotated[str | None, typer.Option(help="Only this member of staff's list.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Whom to contact today, why, and what to say: staff by staff (the day's plan is made
+    first if it is not yet).
+
+    Example: keepwarm today --staff "Dana Reyes" --format json
+    """
+    if output not in ("table", "json", "csv"):
+        raise typer.BadParameter("choose table, json or csv", param_hint="--format")
+    with user_errors(), engine_for(db) as (settings, engine):
+        day = parse_date_option(as_of, "--as-of") or local_today(get_policy(engine), now())
+        run_daily(engine, settings, day=day, now=now())
+        listed = todays_list(engine, staff)
+    if output == "json":
+        console.print_json(
+            json.dumps({"as_of": day.isoformat(), "actions": [_json(a) for a in listed]})
+        )
+    elif output == "csv":
+        _csv(listed)
+    else:
+        _text(listed, day)
+
+
+def _json(a: ListedAction) -> dict[str, object]:
+    return {
+        "id": a.id,
+        "client": {"id": a.client_id, "name": a.client_name},
+        "staff": a.staff,
+        "rank": a.rank,
+        "priority": round(a.priority, 3),
+        "signals": [{"code": s["code"], "explanation": s["explanation"]} for s in a.signals],
+        "channel": a.channel,
+        "why": a.why,
+        "draft": a.draft,
+    }
+
+
+def _csv(listed: list[ListedAction]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(
+        [
+            "id",
+            "staff",
+            "rank",
+            "client_id",
+            "client_name",
+            "channel",
+            "signals",
+            "reasons",
+            "draft",
+        ]
+    )
+    for a in listed:
+        writer.writerow(
+            [
+                a.id,
+                a.staff or "",
+                a.rank,
+                a.client_id,
+                a.client_name,
+                a.channel,
+                ";".join(s["code"] for s in a.signals),
+                " | ".join(s["explanation"] for s in a.signals),
+                a.draft,
+            ]
+        )
+
+
+def _text(listed: list[ListedAction], day: object) -> None:
+    if not listed:
+        console.print(f"Nobody to contact on {day}.", markup=False)
+        return
+    current = object()
+    for a in listed:
+        if a.staff != current:
+            current = a.staff
+            mine = sum(1 for b in listed if b.staff == a.staff)
+            console.print(f"\n[bold]{a.staff or 'Unassigned'}[/]: {mine} to contact ({day})")
+        how = {"call": a.phone, "email": a.email}.get(a.channel) or ""
+        console.print(
+            f"{a.rank}. {a.client_name} ({a.client_id}) - {a.channel} {how}".rstrip()
+            + f"   [action {a.id}]",
+            markup=False,
+        )
+        for s in a.signals:
+            console.print(f"   {s['code']}: {s['explanation']}", markup=False)
+        console.print("   " + a.draft.replace("\n", "\n   "), style="dim", markup=False)

@@ -1,0 +1,187 @@
+"""The daily job and today's list.
+
+`run_daily` claims the local date, learns rhythms as of that date, turns every client's facts
+into signals, plans the day within quotas and writes the actions with their drafts, in one
+transaction that completes the day's plan only if no other run completed it first: so running
+it twice, or twice at once, gives one plan, and a run killed half-way is simply run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from keepwarm.config import Settings
+from keepwarm.domain.plan import Candidate, EarlierAction, Plan, PlannedAction
+from keepwarm.domain.policy import Policy
+from keepwarm.domain.signals import ClientFacts
+from keepwarm.messaging.drafts import render_draft
+from keepwarm.planner import plan_day
+from keepwarm.rules import signals_for
+from keepwarm.services.people import list_staff
+from keepwarm.services.policy import get_policy
+from keepwarm.services.rhythms import compute_rhythms
+from keepwarm.services.signals import client_facts
+from keepwarm.store import plans as q
+from keepwarm.store import reading, writing
+from keepwarm.store.tables import clients, staff
+
+
+class _LostRace(Exception):
+    """Another run completed this day's plan first: roll back, change nothing."""
+
+
+@dataclass(frozen=True)
+class DailyRun:
+    day: dt.date
+    already_planned: bool
+    actions: int
+    clients_with_signals: int
+
+
+def local_today(policy: Policy, now: dt.datetime) -> dt.date:
+    """The business's calendar date at `now`, in the policy's time zone."""
+    return now.astimezone(ZoneInfo(policy.time_zone)).date()
+
+
+def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datetime) -> DailyRun:
+    with writing(engine) as conn:
+        if q.claim_day(conn, day, now):
+            return DailyRun(day, True, 0, 0)
+    compute_rhythms(engine, settings, as_of=day, now=now)
+    policy = get_policy(engine)
+    facts = client_facts(engine, day)
+    candidates = [Candidate(f, signals_for(f, policy, day)) for f in facts]
+    plan = _plan(engine, candidates, policy, day)
+    try:
+        with writing(engine) as conn:
+            count = _write(conn, plan, {f.client.id: f for f in facts}, day, now)
+            if not q.complete_day(conn, day, now, count):
+                raise _LostRace
+    except _LostRace:
+        return DailyRun(day, True, 0, 0)
+    return DailyRun(day, False, count, sum(1 for c in candidates if c.signals))
+
+
+def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.date) -> Plan:
+    monday = day - dt.timedelta(days=day.weekday())
+    with reading(engine) as conn:
+        earlier = q.earlier_actions(conn)
+        done = q.personal_touches_by_staff(conn, monday, day)
+
+    def of(status: str) -> list[EarlierAction]:
+        return [
+            EarlierAction(a.client_id, a.staff, frozenset(a.reason_keys), a.snoozed_until)
+            for a in earlier
+            if a.status == status
+        ]
+
+    return plan_day(
+        candidates,
+        list_staff(engine),
+        policy,
+        day,
+        week_done=done,
+        open_actions=of("open"),
+        snoozed=of("snoozed"),
+        dismissed=of("dismissed"),
+    )
+
+
+def _write(
+    conn: Connection, plan: Plan, facts: dict[str, ClientFacts], day: dt.date, now: dt.datetime
+) -> int:
+    earlier = {a.client_id: a for a in q.earlier_actions(conn) if a.status in ("open", "snoozed")}
+    client_ids = q.internal_ids(conn, clients, clients.c.external_id, list(plan.client_ids))
+    staff_ids = q.internal_ids(conn, staff, staff.c.name, [a.staff for a in plan.actions])
+    new_rows = []
+    for action in plan.actions:
+        values = _values(action, facts[action.client_id], day)
+        before = earlier.get(action.client_id)
+        if before is not None:
+            q.reopen(conn, before.id, {**values, "staff_id": staff_ids.get(action.staff)})
+            continue
+        new_rows.append(
+            {
+                **values,
+                "day": day,
+                "client_id": client_ids[action.client_id],
+                "staff_id": staff_ids.get(action.staff),
+                "created_at": now,
+            }
+        )
+    q.insert_actions(conn, new_rows)
+    return len(plan.actions)
+
+
+def _values(action: PlannedAction, facts: ClientFacts, day: dt.date) -> dict[str, object]:
+    signals = [
+        {"code": s.code.value, "explanation": s.explanation, "reason_key": s.reason_key}
+        for s in action.signals
+    ]
+    draft = (
+        render_draft(facts, action.signals, action.channel, staff=action.staff, today=day)
+        if action.signals
+        else _hug_draft(facts, action.staff)
+    )
+    return {
+        "priority": action.priority,
+        "rank": action.rank,
+        "channel": action.channel,
+        "signals": json.dumps(signals),
+        "reason_keys": json.dumps(list(action.reason_keys)),
+        "why": action.why,
+        "draft": draft,
+        "snoozed_until": None,
+    }
+
+
+def _hug_draft(facts: ClientFacts, staff_name: str) -> str:
+    first = facts.client.first_name or facts.client.name.split()[0]
+    return (
+        f"Dear {first},\n\nWe were just thinking of you and wanted to say hello. How are you "
+        f"doing? It would be lovely to hear from you.\n\nWarm regards,\n{staff_name}"
+    )
+
+
+@dataclass(frozen=True)
+class ListedAction:
+    id: int
+    client_id: str
+    client_name: str
+    staff: str | None
+    rank: int
+    priority: float
+    signals: tuple[dict[str, str], ...]
+    channel: str
+    why: str
+    draft: str
+    email: str | None
+    phone: str | None
+
+
+def todays_list(engine: Engine, staff_name: str | None = None) -> list[ListedAction]:
+    """Every open action (today's and any carried over), staff by staff, in rank order."""
+    with reading(engine) as conn:
+        rows = q.open_actions(conn, staff_name)
+    return [
+        ListedAction(
+            r.id,
+            r.external_id,
+            r.client_name,
+            r.staff_name,
+            r.rank,
+            r.priority,
+            tuple(json.loads(r.signals)),
+            r.channel,
+            r.why,
+            r.draft,
+            r.email,
+            r.phone,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,124 @@
+"""The daily plan in the store: claiming a day, earlier actions, writing and listing actions.
+Never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from keepwarm.store.tables import actions, clients, plans, staff, touches
+
+
+def claim_day(conn: Connection, day: dt.date, now: dt.datetime) -> bool:
+    """Make sure the day's plan row exists; True when that plan is already complete."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(plans).values(day=day, started_at=now, actions=0).on_conflict_do_nothing()
+    )
+    done = conn.execute(select(plans.c.completed_at).where(plans.c.day == day)).scalar_one()
+    return done is not None
+
+
+def complete_day(conn: Connection, day: dt.date, now: dt.datetime, count: int) -> bool:
+    """Mark the day's plan built; False if another run completed it first (roll back then)."""
+    return bool(
+        conn.execute(
+            update(plans)
+            .where(plans.c.day == day, plans.c.completed_at.is_(None))
+            .values(completed_at=now, actions=count)
+        ).rowcount
+    )
+
+
+@dataclass(frozen=True)
+class StoredAction:
+    id: int
+    client_id: str
+    client_name: str
+    staff: str | None
+    status: str
+    reason_keys: tuple[str, ...]
+    snoozed_until: dt.date | None
+
+
+def earlier_actions(conn: Connection) -> list[StoredAction]:
+    """Every open, snoozed or dismissed action (done ones are history)."""
+    rows = conn.execute(
+        select(
+            actions,
+            clients.c.external_id,
+            clients.c.name.label("client_name"),
+            staff.c.name.label("staff_name"),
+        )
+        .join(clients, clients.c.id == actions.c.client_id)
+        .outerjoin(staff, staff.c.id == actions.c.staff_id)
+        .where(actions.c.status.in_(("open", "snoozed", "dismissed")))
+        .order_by(actions.c.id)
+    )
+    return [
+        StoredAction(
+            r.id,
+            r.external_id,
+            r.client_name,
+            r.staff_name,
+            r.status,
+            tuple(json.loads(r.reason_keys)),
+            r.snoozed_until,
+        )
+        for r in rows
+    ]
+
+
+def personal_touches_by_staff(conn: Connection, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Personal touches per member of staff from `start` to `end` inclusive."""
+    rows = conn.execute(
+        select(staff.c.name, func.count(touches.c.id))
+        .join(touches, touches.c.staff_id == staff.c.id)
+        .where(and_(touches.c.personal.is_(True), touches.c.date.between(start, end)))
+        .group_by(staff.c.name)
+    )
+    return dict(rows.all())
+
+
+def insert_actions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(actions), list(rows))
+
+
+def reopen(conn: Connection, action_id: int, values: dict[str, Any]) -> None:
+    """Bring an earlier action (open, or snoozed and now due) onto today's list."""
+    conn.execute(update(actions).where(actions.c.id == action_id).values(status="open", **values))
+
+
+def internal_ids(conn: Connection, table, column, values: Sequence[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    if not values:
+        return {}
+    rows = conn.execute(select(column, table.c.id).where(column.in_(list(set(values)))))
+    return dict(rows.all())
+
+
+def open_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:
+    """Today's list: every open action, staff by staff, in rank order."""
+    query = (
+        select(
+            actions,
+            clients.c.external_id,
+            clients.c.name.label("client_name"),
+            clients.c.email,
+            clients.c.phone,
+            staff.c.name.label("staff_name"),
+        )
+        .join(clients, clients.c.id == actions.c.client_id)
+        .outerjoin(staff, staff.c.id == actions.c.staff_id)
+        .where(actions.c.status == "open")
+        .order_by(staff.c.name, actions.c.rank, actions.c.id)
+    )
+    if staff_name is not None:
+        query = query.where(staff.c.name == staff_name)
+    return list(conn.execute(query))

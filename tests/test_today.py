@@ -1,0 +1,75 @@
+"""Today's list end to end: CSV in through the import path, `keepwarm today --format json`
+out, on both backends; and `run-daily` makes one plan per date."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from test_signals_service import AS_OF, _write
+
+DAY = AS_OF.isoformat()
+
+
+@pytest.fixture
+def practice(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
+    for name in ("Dana", "Sam"):
+        assert cli("staff", "add", name, "--weekly-quota", "3").exit_code == 0
+    for kind, path in zip(("clients", "activities", "touches"), _write(tmp_path), strict=True):
+        result = cli("import", kind, str(path))
+        assert result.exit_code == 0, result.output
+    return cli
+
+
+def _today(cli, *args: str) -> dict:  # type: ignore[no-untyped-def]
+    result = cli("today", "--as-of", DAY, "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_a_cancellation_with_no_touch_since_is_at_the_top_of_a_list(practice) -> None:  # type: ignore[no-untyped-def]
+    listed = _today(practice)
+    assert listed["as_of"] == DAY
+    gone = next(a for a in listed["actions"] if a["client"]["id"] == "GONE")
+    assert gone["rank"] == 1
+    assert gone["signals"][0]["code"] == "cancellation"
+    assert gone["draft"] and gone["channel"]
+
+
+def test_the_json_has_the_documented_contract(practice) -> None:  # type: ignore[no-untyped-def]
+    actions = _today(practice)["actions"]
+    assert actions
+    for action in actions:
+        assert {"id", "client", "staff", "priority", "signals", "channel", "draft"} <= set(action)
+        assert set(action["client"]) == {"id", "name"}
+        assert all({"code", "explanation"} <= set(s) for s in action["signals"])
+
+
+def test_a_do_not_contact_client_never_appears(practice) -> None:  # type: ignore[no-untyped-def]
+    assert "QUIET" not in {a["client"]["id"] for a in _today(practice)["actions"]}
+
+
+def test_quotas_are_filled_for_every_member_of_staff(practice) -> None:  # type: ignore[no-untyped-def]
+    actions = _today(practice)["actions"]
+    assert {a["staff"] for a in actions} == {"Dana", "Sam"}
+
+
+def test_run_daily_twice_makes_one_plan(practice, engine) -> None:  # type: ignore[no-untyped-def]
+    first = practice("run-daily", "--as-of", DAY)
+    assert first.exit_code == 0 and "Planned" in first.output
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT id, client_id, rank FROM actions ORDER BY id").all()
+    second = practice("run-daily", "--as-of", DAY)
+    assert "already made; nothing changed" in second.output
+    with engine.connect() as conn:
+        after = conn.exec_driver_sql("SELECT id, client_id, rank FROM actions ORDER BY id").all()
+        plans = conn.exec_driver_sql("SELECT COUNT(*) FROM plans").scalar()
+    assert after == before and before
+    assert plans == 1
+
+
+def test_one_staff_members_list_holds_only_their_actions(practice) -> None:  # type: ignore[no-untyped-def]
+    mine = _today(practice, "--staff", "Dana")["actions"]
+    assert mine and {a["staff"] for a in mine} == {"Dana"}
