@@ -3,6 +3,7 @@ out, on both backends; and `run-daily` makes one plan per date."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -73,3 +74,60 @@ def test_run_daily_twice_makes_one_plan(practice, engine) -> None:  # type: igno
 def test_one_staff_members_list_holds_only_their_actions(practice) -> None:  # type: ignore[no-untyped-def]
     mine = _today(practice, "--staff", "Dana")["actions"]
     assert mine and {a["staff"] for a in mine} == {"Dana"}
+
+
+def _action_for(cli, client_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return next(a for a in _today(cli)["actions"] if a["client"]["id"] == client_id)
+
+
+def _listed(cli) -> set[str]:  # type: ignore[no-untyped-def]
+    return {a["client"]["id"] for a in _today(cli)["actions"]}
+
+
+def test_done_records_the_touch_and_takes_the_action_off_the_list(practice) -> None:  # type: ignore[no-untyped-def]
+    action = _action_for(practice, "GONE")
+    result = practice(
+        "done",
+        str(action["id"]),
+        "--channel",
+        "call",
+        "--outcome",
+        "reached",
+        "--note",
+        "Will think it over",
+    )
+    assert result.exit_code == 0, result.output
+    assert "GONE" not in _listed(practice)
+    card = json.loads(practice("client", "GONE", "--format", "json").output)
+    assert any(
+        t["note"] == "Will think it over" and t["channel"] == "call" for t in card["touches"]
+    )
+    again = practice("done", str(action["id"]))
+    assert again.exit_code == 1 and "already done" in again.output
+
+
+def test_a_snoozed_action_comes_back_on_its_date(practice, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The clock, the one thing mocked: it is the scenario's day, 9 in the morning.
+    morning = dt.datetime.combine(AS_OF, dt.time(9), tzinfo=dt.UTC)
+    monkeypatch.setattr("keepwarm.cli.today.now", lambda: morning)
+    action = _action_for(practice, "GONE")
+    result = practice("snooze", str(action["id"]), "--until", "2026-07-03")
+    assert result.exit_code == 0, result.output
+    assert "GONE" not in _listed(practice)
+    later = practice("today", "--as-of", "2026-07-03", "--format", "json")
+    assert "GONE" in {a["client"]["id"] for a in json.loads(later.output)["actions"]}
+
+
+def test_a_dismissed_action_does_not_return_for_the_same_reason(practice) -> None:  # type: ignore[no-untyped-def]
+    action = _action_for(practice, "GONE")
+    assert practice("dismiss", str(action["id"]), "--reason", "Moved away").exit_code == 0
+    later = practice("today", "--as-of", "2026-07-01", "--format", "json")
+    returned = [a for a in json.loads(later.output)["actions"] if a["client"]["id"] == "GONE"]
+    assert all(s["code"] != "cancellation" for a in returned for s in a["signals"])
+
+
+def test_a_touch_logged_any_other_way_closes_the_open_action(practice) -> None:  # type: ignore[no-untyped-def]
+    assert "GONE" in _listed(practice)
+    result = practice("touch", "GONE", "--channel", "call", "--date", DAY, "--note", "Rang")
+    assert result.exit_code == 0, result.output
+    assert "GONE" not in _listed(practice)

@@ -13,7 +13,7 @@ from keepwarm.cli import data, people
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
 from keepwarm.cli.policy import policy_app
-from keepwarm.cli.today import run_daily_command, today
+from keepwarm.cli.today import dismiss, done, run_daily_command, snooze, today
 from keepwarm.services.database import init_database
 
 app = typer.Typer(
@@ -40,6 +40,9 @@ app.command("demo")(data.demo)
 app.command("rhythm")(rhythm_cli.rhythm)
 app.command("run-daily")(run_daily_command)
 app.command("today")(today)
+app.command("done")(done)
+app.command("snooze")(snooze)
+app.command("dismiss")(dismiss)
 
 
 def _version(value: bool) -> None:

@@ -17,7 +17,15 @@ from keepwarm.cli.common import (
     parse_date_option,
     user_errors,
 )
-from keepwarm.services.plans import ListedAction, local_today, run_daily, todays_list
+from keepwarm.services.plans import (
+    ListedAction,
+    complete_action,
+    dismiss_action,
+    local_today,
+    run_daily,
+    snooze_action,
+    todays_list,
+)
 from keepwarm.services.policy import get_policy
 
 AsOf = Annotated[
@@ -138,3 +146,61 @@ def _text(listed: list[ListedAction], day: object) -> None:
         for s in a.signals:
             console.print(f"   {s['code']}: {s['explanation']}", markup=False)
         console.print("   " + a.draft.replace("\n", "\n   "), style="dim", markup=False)
+
+
+ActionId = Annotated[int, typer.Argument(help="The action's number, as `keepwarm today` shows.")]
+
+
+def done(
+    action_id: ActionId,
+    channel: Annotated[
+        str | None, typer.Option(help="How you made contact (default: the suggested channel).")
+    ] = None,
+    outcome: Annotated[str | None, typer.Option(help="e.g. reached, left_message, booked.")] = None,
+    note: Annotated[str | None, typer.Option(help="What was said or done.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Mark an action done: records the touch and takes it off the list.
+
+    Example: keepwarm done 12 --channel call --outcome reached --note "Booked for Tuesday"
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        day = local_today(get_policy(engine), now())
+        touch = complete_action(
+            engine, action_id, channel=channel, outcome=outcome, note=note, day=day, now=now()
+        )
+    console.print(
+        f"Done: {touch.channel} with client {touch.client_id} recorded on {touch.date}.",
+        markup=False,
+    )
+
+
+def snooze(
+    action_id: ActionId,
+    until: Annotated[str, typer.Option(help="The day it should come back (YYYY-MM-DD).")],
+    db: DbOption = None,
+) -> None:
+    """Put an action away until a later day.
+
+    Example: keepwarm snooze 12 --until 2026-12-01
+    """
+    back = parse_date_option(until, "--until")
+    assert back is not None
+    with user_errors(), engine_for(db) as (_, engine):
+        day = local_today(get_policy(engine), now())
+        snooze_action(engine, action_id, until=back, today=day, now=now())
+    console.print(f"Snoozed action {action_id} until {back}.", markup=False)
+
+
+def dismiss(
+    action_id: ActionId,
+    reason: Annotated[str, typer.Option(help="Why it is not needed (kept with the action).")],
+    db: DbOption = None,
+) -> None:
+    """Drop an action; it does not come back for the same reasons until they change.
+
+    Example: keepwarm dismiss 12 --reason "Moved away"
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        dismiss_action(engine, action_id, reason=reason, now=now())
+    console.print(f"Dismissed action {action_id}.", markup=False)

@@ -23,6 +23,7 @@ from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
+from keepwarm.store.plans import close_touched_actions
 from keepwarm.store.staging import (
     STAGE_ACTIVITIES,
     STAGE_CLIENTS,
@@ -254,6 +255,7 @@ def _merge(
     )
     m.number_repeated_rows(conn, stage)
     result = m.merge_touches(conn, now)
+    close_touched_actions(conn, now)
     return m.MergeResult(result.added, 0, new_clients, tuple(new_staff))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import (
@@ -20,6 +20,7 @@ from keepwarm.ingest.records import CHANNEL_ALIASES, fingerprint_key, fingerprin
 from keepwarm.ingest.values import parse_email
 from keepwarm.store import queries as q
 from keepwarm.store import reading, writing
+from keepwarm.store.plans import close_touched_actions
 
 
 def add_staff(
@@ -110,21 +111,29 @@ def record_touch(
         client_id, date, normalise_channel(channel), _cell(staff), _cell(note), _cell(outcome)
     )
     with writing(engine) as conn:
-        internal = q.client_internal_id(conn, client_id)
-        if internal is None:
-            raise NotFound(f"no client with id {client_id!r}")
-        staff_id = None
-        if touch.staff:
-            member = q.staff_by_name(conn, touch.staff)
-            if member is None:
-                raise NotFound(
-                    f"no staff member called {touch.staff!r} (see `keepwarm staff list`)"
-                )
-            staff_id = member.id
-        fingerprint = fingerprint_of(
-            client_id, date, touch.channel, touch.staff, touch.note, touch.outcome
-        )
-        earlier = q.count_touch_key_prefix(conn, fingerprint_key(fingerprint, 1)[:-1])
-        key = fingerprint_key(fingerprint, earlier + 1)
-        q.insert_touch(conn, client_id=internal, key=key, touch=touch, staff_id=staff_id, now=now)
+        add_touch(conn, touch, now)
+        close_touched_actions(conn, now)
     return touch
+
+
+def add_touch(conn: Connection, touch: Touch, now: dt.datetime) -> int:
+    """Insert `touch` inside the caller's transaction; returns its id. Its key is the content
+    fingerprint an import of the exported touch would compute, so export and re-import never
+    duplicate it."""
+    internal = q.client_internal_id(conn, touch.client_id)
+    if internal is None:
+        raise NotFound(f"no client with id {touch.client_id!r}")
+    staff_id = None
+    if touch.staff:
+        member = q.staff_by_name(conn, touch.staff)
+        if member is None:
+            raise NotFound(f"no staff member called {touch.staff!r} (see `keepwarm staff list`)")
+        staff_id = member.id
+    fingerprint = fingerprint_of(
+        touch.client_id, touch.date, touch.channel, touch.staff, touch.note, touch.outcome
+    )
+    earlier = q.count_touch_key_prefix(conn, fingerprint_key(fingerprint, 1)[:-1])
+    key = fingerprint_key(fingerprint, earlier + 1)
+    return q.insert_touch(
+        conn, client_id=internal, key=key, touch=touch, staff_id=staff_id, now=now
+    )

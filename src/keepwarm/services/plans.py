@@ -11,18 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
+from keepwarm.domain.errors import InvalidInput, NotFound
+from keepwarm.domain.model import Touch
 from keepwarm.domain.plan import Candidate, EarlierAction, Plan, PlannedAction
 from keepwarm.domain.policy import Policy
 from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
 from keepwarm.rules import signals_for
-from keepwarm.services.people import list_staff
+from keepwarm.services.people import add_touch, list_staff, normalise_channel
 from keepwarm.services.policy import get_policy
 from keepwarm.services.rhythms import compute_rhythms
 from keepwarm.services.signals import client_facts
@@ -185,3 +188,62 @@ def todays_list(engine: Engine, staff_name: str | None = None) -> list[ListedAct
         )
         for r in rows
     ]
+
+
+def _open_action(conn: Connection, action_id: int) -> Any:
+    row = q.get_action(conn, action_id)
+    if row is None:
+        raise NotFound(f"no action {action_id} (see `keepwarm today`)")
+    if row.status not in ("open", "snoozed"):
+        raise InvalidInput(f"action {action_id} is already {row.status}")
+    return row
+
+
+def complete_action(
+    engine: Engine,
+    action_id: int,
+    *,
+    channel: str | None,
+    outcome: str | None,
+    note: str | None,
+    day: dt.date,
+    now: dt.datetime,
+) -> Touch:
+    """Record the touch that did the action (by its member of staff) and close the action,
+    in one transaction."""
+    with writing(engine) as conn:
+        row = _open_action(conn, action_id)
+        touch = Touch(
+            row.external_id,
+            day,
+            normalise_channel(channel or row.channel),
+            row.staff_name,
+            (note or "").strip() or None,
+            (outcome or "").strip() or None,
+        )
+        touch_id = add_touch(conn, touch, now)
+        q.set_action(conn, action_id, status="done", touch_id=touch_id, closed_at=now)
+        q.close_touched_actions(conn, now)
+    return touch
+
+
+def snooze_action(
+    engine: Engine, action_id: int, *, until: dt.date, today: dt.date, now: dt.datetime
+) -> None:
+    """Put the action away until `until`, when the daily plan brings it back."""
+    if until <= today:
+        raise InvalidInput(f"snooze until a day after today ({today}), not {until}")
+    with writing(engine) as conn:
+        _open_action(conn, action_id)
+        q.set_action(conn, action_id, status="snoozed", snoozed_until=until, closed_at=now)
+
+
+def dismiss_action(engine: Engine, action_id: int, *, reason: str, now: dt.datetime) -> None:
+    """Drop the action: it does not come back for the same reasons until they change."""
+    if not reason.strip():
+        raise InvalidInput("say why the action is dismissed (--reason)")
+    with writing(engine) as conn:
+        _open_action(conn, action_id)
+        q.set_action(
+            conn, action_id, status="dismissed", dismissed_reason=reason.strip(), closed_at=now
+        )

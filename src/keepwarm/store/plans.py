@@ -122,3 +122,35 @@ def open_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:
     if staff_name is not None:
         query = query.where(staff.c.name == staff_name)
     return list(conn.execute(query))
+
+
+def close_touched_actions(conn: Connection, now: dt.datetime) -> int:
+    """Close every open action whose client has had a personal touch on or after the action's
+    day, however that touch was recorded (keepwarm done, keepwarm touch, an import)."""
+    touched = (
+        select(touches.c.id)
+        .where(
+            touches.c.client_id == actions.c.client_id,
+            touches.c.personal.is_(True),
+            touches.c.date >= actions.c.day,
+        )
+        .exists()
+    )
+    return conn.execute(
+        update(actions)
+        .where(actions.c.status == "open", touched)
+        .values(status="done", closed_at=now)
+    ).rowcount
+
+
+def get_action(conn: Connection, action_id: int) -> Any | None:
+    return conn.execute(
+        select(actions, clients.c.external_id, staff.c.name.label("staff_name"))
+        .join(clients, clients.c.id == actions.c.client_id)
+        .outerjoin(staff, staff.c.id == actions.c.staff_id)
+        .where(actions.c.id == action_id)
+    ).first()
+
+
+def set_action(conn: Connection, action_id: int, **values: Any) -> None:
+    conn.execute(update(actions).where(actions.c.id == action_id).values(**values))

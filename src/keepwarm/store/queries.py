@@ -191,8 +191,8 @@ def insert_touch(
     touch: Touch,
     staff_id: int | None,
     now: dt.datetime,
-) -> None:
-    conn.execute(
+) -> int:
+    return conn.execute(
         insert(touches).values(
             client_id=client_id,
             key=key,
@@ -204,7 +204,7 @@ def insert_touch(
             personal=is_personal_channel(touch.channel),
             created_at=now,
         )
-    )
+    ).inserted_primary_key[0]  # type: ignore[index]
 
 
 def iter_clients(conn: Connection, batch: int = 5_000) -> Iterator[Client]:
