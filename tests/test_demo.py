@@ -279,6 +279,8 @@ def test_running_keepwarm_demo_twice_replaces_the_first_demo(tmp_path: Path) -> 
     assert "Built a demo practice" in text and "previous demo replaced" not in text
     assert "A few clients worth a look" in text
     assert f"keepwarm clients --db {target}" in text
+    # The demo ends with today's list: the client who cancelled weeks ago is on it.
+    assert "Today's list" in text and "cancellation: cancelled on" in text
     second = run_demo(str(target))
     assert second.exit_code == 0, second.output
     assert "previous demo replaced" in flat(second.output)

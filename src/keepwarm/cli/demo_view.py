@@ -10,7 +10,10 @@ from rich.table import Table
 from rich.text import Text
 
 from keepwarm.cli.common import console, err_console, now, settings_for, today, user_errors
+from keepwarm.cli.today import print_list
+from keepwarm.services.database import open_database
 from keepwarm.services.demo import DemoSummary, build_demo
+from keepwarm.services.plans import run_daily, todays_list
 
 
 def run_demo(db: str, seed: int) -> None:
@@ -25,7 +28,15 @@ def run_demo(db: str, seed: int) -> None:
             summary = build_demo(
                 settings, seed=seed, today=today(), now=now(), workdir=Path(folder)
             )
+        engine = open_database(settings)
+        try:
+            run_daily(engine, settings, day=today(), now=now())
+            listed = todays_list(engine)
+        finally:
+            engine.dispose()
     _print_summary(summary, db)
+    console.print("\n[bold]Today's list[/] (what each member of staff sees every morning):")
+    print_list(listed, today())
 
 
 def _print_summary(summary: DemoSummary, db: str) -> None:

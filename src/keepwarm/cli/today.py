@@ -79,7 +79,7 @@ def today(
     elif output == "csv":
         _csv(listed)
     else:
-        _text(listed, day)
+        print_list(listed, day)
 
 
 def _json(a: ListedAction) -> dict[str, object]:
@@ -127,7 +127,7 @@ def _csv(listed: list[ListedAction]) -> None:
         )
 
 
-def _text(listed: list[ListedAction], day: object) -> None:
+def print_list(listed: list[ListedAction], day: object) -> None:
     if not listed:
         console.print(f"Nobody to contact on {day}.", markup=False)
         return
