@@ -131,3 +131,20 @@ def test_a_touch_logged_any_other_way_closes_the_open_action(practice) -> None: 
     result = practice("touch", "GONE", "--channel", "call", "--date", DAY, "--note", "Rang")
     assert result.exit_code == 0, result.output
     assert "GONE" not in _listed(practice)
+
+
+def test_the_quota_counts_personal_touches_of_the_week_per_staff(practice, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    week = tmp_path / "week.csv"
+    week.write_text(
+        "client_id,date,channel,staff\n"
+        "B001,2026-06-29,call,Dana\nB002,2026-06-30,card,Dana\n"
+        "B003,2026-07-01,newsletter,Dana\nB004,2026-06-22,call,Sam\n"
+    )
+    assert practice("import", "touches", str(week)).exit_code == 0
+    result = practice("quota", "--week", "2026-07-01", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["week_of"] == "2026-06-29"
+    by_name = {x["staff"]: x for x in report["staff"]}
+    assert by_name["Dana"] == {"staff": "Dana", "weekly_quota": 3, "done": 2, "met": False}
+    assert by_name["Sam"]["done"] == 0  # last week's call does not count

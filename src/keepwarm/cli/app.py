@@ -13,7 +13,7 @@ from keepwarm.cli import data, people
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
 from keepwarm.cli.policy import policy_app
-from keepwarm.cli.today import dismiss, done, run_daily_command, snooze, today
+from keepwarm.cli.today import dismiss, done, quota, run_daily_command, snooze, today
 from keepwarm.services.database import init_database
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.command("today")(today)
 app.command("done")(done)
 app.command("snooze")(snooze)
 app.command("dismiss")(dismiss)
+app.command("quota")(quota)
 
 
 def _version(value: bool) -> None:

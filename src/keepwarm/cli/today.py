@@ -8,6 +8,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from keepwarm.cli.common import (
     DbOption,
@@ -25,6 +26,7 @@ from keepwarm.services.plans import (
     run_daily,
     snooze_action,
     todays_list,
+    week_quota,
 )
 from keepwarm.services.policy import get_policy
 
@@ -204,3 +206,32 @@ def dismiss(
     with user_errors(), engine_for(db) as (_, engine):
         dismiss_action(engine, action_id, reason=reason, now=now())
     console.print(f"Dismissed action {action_id}.", markup=False)
+
+
+def quota(
+    week: Annotated[
+        str | None, typer.Option(help="Any day of the week to show (default: this week).")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Who has met their weekly quota: personal touches this week per member of staff.
+
+    Example: keepwarm quota --week 2026-11-16
+    """
+    if output not in ("table", "json"):
+        raise typer.BadParameter("choose table or json", param_hint="--format")
+    with user_errors(), engine_for(db) as (_, engine):
+        day = parse_date_option(week, "--week") or local_today(get_policy(engine), now())
+        monday, lines = week_quota(engine, day)
+    if output == "json":
+        rows = [
+            {"staff": x.staff, "weekly_quota": x.weekly_quota, "done": x.done, "met": x.met}
+            for x in lines
+        ]
+        console.print_json(json.dumps({"week_of": monday.isoformat(), "staff": rows}))
+        return
+    table = Table("Staff", "Personal touches", "Weekly quota", "", title=f"Week of {monday}")
+    for x in lines:
+        table.add_row(x.staff, str(x.done), str(x.weekly_quota), "met" if x.met else "")
+    console.print(table)

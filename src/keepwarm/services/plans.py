@@ -247,3 +247,24 @@ def dismiss_action(engine: Engine, action_id: int, *, reason: str, now: dt.datet
         q.set_action(
             conn, action_id, status="dismissed", dismissed_reason=reason.strip(), closed_at=now
         )
+
+
+@dataclass(frozen=True)
+class QuotaLine:
+    staff: str
+    weekly_quota: int
+    done: int
+
+    @property
+    def met(self) -> bool:
+        return self.done >= self.weekly_quota
+
+
+def week_quota(engine: Engine, day: dt.date) -> tuple[dt.date, list[QuotaLine]]:
+    """Each active member of staff's personal touches in the week (Monday to Sunday) that
+    holds `day`, against their weekly quota. Newsletters and invoices never count."""
+    monday = day - dt.timedelta(days=day.weekday())
+    with reading(engine) as conn:
+        done = q.personal_touches_by_staff(conn, monday, monday + dt.timedelta(days=6))
+    members = [m for m in list_staff(engine) if m.active]
+    return monday, [QuotaLine(m.name, m.weekly_quota, done.get(m.name, 0)) for m in members]
