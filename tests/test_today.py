@@ -148,3 +148,23 @@ def test_the_quota_counts_personal_touches_of_the_week_per_staff(practice, tmp_p
     by_name = {x["staff"]: x for x in report["staff"]}
     assert by_name["Dana"] == {"staff": "Dana", "weekly_quota": 3, "done": 2, "met": False}
     assert by_name["Sam"]["done"] == 0  # last week's call does not count
+
+
+def test_the_calendar_feed_has_one_event_per_action_with_a_stable_uid(practice) -> None:  # type: ignore[no-untyped-def]
+    from icalendar import Calendar
+
+    mine = _today(practice, "--staff", "Sam")["actions"]
+    feeds = [practice("calendar", "Sam", "--as-of", DAY) for _ in range(2)]
+    assert all(f.exit_code == 0 for f in feeds), feeds[0].output
+    parsed = [Calendar.from_ical(f.stdout_bytes) for f in feeds]
+    events = [list(cal.walk("VEVENT")) for cal in parsed]
+    assert len(events[0]) == len(mine) > 0
+    assert {str(e["UID"]) for e in events[0]} == {str(e["UID"]) for e in events[1]}
+    names = {a["client"]["name"] for a in mine}
+    assert all(any(n in str(e["SUMMARY"]) for n in names) for e in events[0])
+    assert all(e.decoded("DTSTART") == AS_OF for e in events[0])
+
+
+def test_the_calendar_of_an_unknown_member_of_staff_is_an_error(practice) -> None:  # type: ignore[no-untyped-def]
+    result = practice("calendar", "Nobody", "--as-of", DAY)
+    assert result.exit_code == 1 and "no staff member called 'Nobody'" in result.output

@@ -13,7 +13,15 @@ from keepwarm.cli import data, people
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
 from keepwarm.cli.policy import policy_app
-from keepwarm.cli.today import dismiss, done, quota, run_daily_command, snooze, today
+from keepwarm.cli.today import (
+    calendar,
+    dismiss,
+    done,
+    quota,
+    run_daily_command,
+    snooze,
+    today,
+)
 from keepwarm.services.database import init_database
 
 app = typer.Typer(
@@ -44,6 +52,7 @@ app.command("done")(done)
 app.command("snooze")(snooze)
 app.command("dismiss")(dismiss)
 app.command("quota")(quota)
+app.command("calendar")(calendar)
 
 
 def _version(value: bool) -> None:

@@ -14,10 +14,13 @@ from keepwarm.cli.common import (
     DbOption,
     console,
     engine_for,
+    fail,
     now,
     parse_date_option,
     user_errors,
 )
+from keepwarm.messaging.calendar import CalendarItem, calendar_feed
+from keepwarm.services.people import list_staff
 from keepwarm.services.plans import (
     ListedAction,
     complete_action,
@@ -235,3 +238,31 @@ def quota(
     for x in lines:
         table.add_row(x.staff, str(x.done), str(x.weekly_quota), "met" if x.met else "")
     console.print(table)
+
+
+def calendar(
+    staff: Annotated[str, typer.Argument(help="The member of staff whose list to export.")],
+    as_of: AsOf = None,
+    db: DbOption = None,
+) -> None:
+    """Today's list for one member of staff as an iCalendar feed (.ics) on standard output.
+
+    Example: keepwarm calendar "Dana Reyes" > dana.ics
+    """
+    with user_errors(), engine_for(db) as (settings, engine):
+        day = parse_date_option(as_of, "--as-of") or local_today(get_policy(engine), now())
+        if staff not in {m.name for m in list_staff(engine)}:
+            raise fail(f"no staff member called {staff!r} (see `keepwarm staff list`)")
+        run_daily(engine, settings, day=day, now=now())
+        listed = todays_list(engine, staff)
+    items = [
+        CalendarItem(
+            a.id,
+            day,
+            f"{a.channel.capitalize()} {a.client_name}",
+            "\n".join(s["explanation"] for s in a.signals) + "\n\n" + a.draft,
+        )
+        for a in listed
+    ]
+    sys.stdout.buffer.write(calendar_feed(staff, items, now=now()))
+    sys.stdout.flush()
