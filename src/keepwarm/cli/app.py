@@ -14,6 +14,7 @@ from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
 from keepwarm.cli.policy import policy_app
 from keepwarm.cli.today import (
+    backtest_command,
     calendar,
     dismiss,
     done,
@@ -53,6 +54,7 @@ app.command("snooze")(snooze)
 app.command("dismiss")(dismiss)
 app.command("quota")(quota)
 app.command("calendar")(calendar)
+app.command("backtest")(backtest_command)
 
 
 def _version(value: bool) -> None:
