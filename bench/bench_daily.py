@@ -21,9 +21,6 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np
-
-from keepwarm import rhythm
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
 from keepwarm.services.importing import import_file
@@ -31,37 +28,23 @@ from keepwarm.services.people import add_staff
 from keepwarm.services.plans import run_daily, todays_list
 from keepwarm.services.rhythms import compute_rhythms
 from keepwarm.store import connect, migrate
+from simulated_practice import bgnbd, write_practice
 
 AS_OF = dt.date(2026, 1, 5)
 OUT = Path(__file__).resolve().parent / "out"
-TRUTH = rhythm.BGNBDParams(
-    0.75, 1.1, 0.8, 2.5, 0.0, 7.0, rhythm.FitDiagnostics(True, 0, 0, "", 0, 0, 0, False)
-)
+TRUTH = bgnbd(0.75, 1.1, 0.8, 2.5)
 
 
 def make_files(n_clients: int = 100_000, seed: int = 4) -> tuple[Path, Path]:
-    OUT.mkdir(exist_ok=True)
-    clients, acts = OUT / f"daily-clients-{n_clients}.csv", OUT / f"daily-acts-{n_clients}.csv"
-    if clients.exists() and acts.exists():
-        return clients, acts
-    sim = rhythm.simulate_activities(
-        TRUTH, n_clients, np.random.default_rng(seed), as_of_day=3 * 365, cohort_days=365
+    return write_practice(
+        OUT / f"daily-clients-{n_clients}.csv",
+        OUT / f"daily-acts-{n_clients}.csv",
+        TRUTH,
+        n_clients=n_clients,
+        seed=seed,
+        end=AS_OF,
+        prefix="D",
     )
-    start = AS_OF - dt.timedelta(days=int(sim.as_of_day))
-    clients.write_text(
-        "id,name,email,phone\n"
-        + "".join(
-            f"D{i},Client {i},c{i}@example.com,+1503555{i % 10000:04d}\n" for i in range(n_clients)
-        )
-    )
-    dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(sim.as_of_day + 1)]
-    with acts.open("w") as fh:
-        fh.write("client_id,date,amount,kind\n")
-        for c, d, a in zip(
-            sim.client.tolist(), sim.day.tolist(), sim.amount_cents.tolist(), strict=True
-        ):
-            fh.write(f"D{c},{dates[d]},{a // 100}.{a % 100:02d},visit\n")
-    return clients, acts
 
 
 def main() -> None:

@@ -23,41 +23,30 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np
-
 from keepwarm import rhythm
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
 from keepwarm.services.importing import import_file
 from keepwarm.services.rhythms import compute_rhythms, fit, load_activities
 from keepwarm.store import connect, migrate
+from simulated_practice import bgnbd, write_practice
 
 AS_OF = dt.date(2026, 1, 1)
 OUT = Path(__file__).resolve().parent / "out"
-TRUTH = rhythm.BGNBDParams(
-    0.75, 2.8, 0.8, 2.5, 0.0, 7.0, rhythm.FitDiagnostics(True, 0, 0, "", 0, 0, 0, False)
-)
+TRUTH = bgnbd(0.75, 2.8, 0.8, 2.5)
 
 
 def make_files(n_clients: int = 100_000, seed: int = 3) -> tuple[Path, Path]:
     """Simulated clients and activities (three years, first visits over the first year)."""
-    OUT.mkdir(exist_ok=True)
-    clients, acts = OUT / f"sim-clients-{n_clients}.csv", OUT / f"sim-activities-{n_clients}.csv"
-    if clients.exists() and acts.exists():
-        return clients, acts
-    sim = rhythm.simulate_activities(
-        TRUTH, n_clients, np.random.default_rng(seed), as_of_day=3 * 365, cohort_days=365
+    return write_practice(
+        OUT / f"sim-clients-{n_clients}.csv",
+        OUT / f"sim-activities-{n_clients}.csv",
+        TRUTH,
+        n_clients=n_clients,
+        seed=seed,
+        end=AS_OF,
+        prefix="S",
     )
-    start = AS_OF - dt.timedelta(days=int(sim.as_of_day))
-    clients.write_text("id,name\n" + "".join(f"S{i},Client {i}\n" for i in range(n_clients)))
-    dates = [(start + dt.timedelta(days=int(d))).isoformat() for d in range(sim.as_of_day + 1)]
-    with acts.open("w") as fh:
-        fh.write("client_id,date,amount\n")
-        for c, d, a in zip(
-            sim.client.tolist(), sim.day.tolist(), sim.amount_cents.tolist(), strict=True
-        ):
-            fh.write(f"S{c},{dates[d]},{a // 100}.{a % 100:02d}\n")
-    return clients, acts
 
 
 def prepare(url: str, clients: Path, acts: Path):  # type: ignore[no-untyped-def]
