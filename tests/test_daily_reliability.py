@@ -1,0 +1,113 @@
+"""The daily job runs exactly once per local date: twice, or twice at once, gives one plan; a
+run killed half-way is simply run again; and the date is the business's own, across
+daylight-saving changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from keepwarm.domain.policy import Policy
+from keepwarm.services.plans import local_today
+from test_signals_service import AS_OF, _write
+
+DAY = AS_OF.isoformat()
+
+
+def _keepwarm(db_url: str, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "keepwarm.cli", *args, "--db", db_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.fixture
+def practice(cli, db_url: str, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    for name in ("Dana", "Sam"):
+        assert cli("staff", "add", name).exit_code == 0
+    for kind, path in zip(("clients", "activities", "touches"), _write(tmp_path), strict=True):
+        assert cli("import", kind, str(path)).exit_code == 0
+    return db_url
+
+
+def _plan_state(engine: sa.Engine) -> tuple[list[tuple], list[tuple]]:
+    with engine.connect() as conn:
+        plans = conn.exec_driver_sql("SELECT day, completed_at IS NOT NULL FROM plans").all()
+        acts = conn.exec_driver_sql(
+            "SELECT client_id, staff_id, rank, status FROM actions ORDER BY client_id"
+        ).all()
+    return [(str(day), bool(done)) for day, done in plans], [tuple(a) for a in acts]
+
+
+def test_two_runs_at_once_make_exactly_one_plan(practice: str, engine: sa.Engine) -> None:
+    runs = [_keepwarm(practice, "run-daily", "--as-of", DAY) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    said = [out.decode() for out, _ in outputs]
+    assert sum("Planned" in s for s in said) == 1
+    assert sum("already made" in s for s in said) == 1
+    plans, actions = _plan_state(engine)
+    assert plans == [(DAY, True)]
+    assert actions and len({a[0] for a in actions}) == len(actions)  # one action per client
+
+
+def test_a_run_killed_at_any_moment_leaves_one_complete_plan_after_a_rerun(
+    practice: str, engine: sa.Engine
+) -> None:
+    started = time.perf_counter()
+    assert _keepwarm(practice, "run-daily", "--as-of", "2026-06-29").wait(timeout=120) == 0
+    duration = time.perf_counter() - started
+    reference = _plan_state(engine)[1]
+    rng = random.Random(5)
+    for attempt in range(3):
+        day = (AS_OF + dt.timedelta(days=attempt)).isoformat()
+        victim = _keepwarm(practice, "run-daily", "--as-of", day)
+        time.sleep(rng.uniform(0.2, duration))
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        with engine.connect() as conn:  # whole or absent: never a half-written plan
+            done = conn.exec_driver_sql(
+                f"SELECT completed_at IS NOT NULL, actions FROM plans WHERE day = '{day}'"
+            ).all()
+            written = conn.exec_driver_sql(
+                f"SELECT COUNT(*) FROM actions WHERE day = '{day}'"
+            ).scalar()
+        if done and done[0][0]:
+            # Complete: its new actions are all there (carried-over ones keep their first day).
+            assert done[0][1] > 0 and written <= done[0][1]
+        else:
+            assert written == 0  # actions and completion are one transaction
+        assert _keepwarm(practice, "run-daily", "--as-of", day).wait(timeout=120) == 0
+        with engine.connect() as conn:
+            complete = conn.exec_driver_sql(
+                f"SELECT COUNT(*) FROM plans WHERE day = '{day}' AND completed_at IS NOT NULL"
+            ).scalar()
+        assert complete == 1
+    assert reference
+
+
+@pytest.mark.parametrize(
+    ("utc", "zone", "local"),
+    [
+        # New York springs forward at 2:00 on 8 March 2026 and falls back on 1 November.
+        (dt.datetime(2026, 3, 8, 6, 59, tzinfo=dt.UTC), "America/New_York", dt.date(2026, 3, 8)),
+        (dt.datetime(2026, 3, 8, 4, 59, tzinfo=dt.UTC), "America/New_York", dt.date(2026, 3, 7)),
+        (dt.datetime(2026, 11, 1, 3, 30, tzinfo=dt.UTC), "America/New_York", dt.date(2026, 10, 31)),
+        (dt.datetime(2026, 11, 1, 4, 30, tzinfo=dt.UTC), "America/New_York", dt.date(2026, 11, 1)),
+        (dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC), "Europe/Berlin", dt.date(2026, 3, 29)),
+        (dt.datetime(2026, 6, 30, 14, 0, tzinfo=dt.UTC), "Pacific/Auckland", dt.date(2026, 7, 1)),
+    ],
+)
+def test_the_plan_date_is_the_businesss_own_local_date(
+    utc: dt.datetime, zone: str, local: dt.date
+) -> None:
+    assert local_today(Policy(time_zone=zone), utc) == local
