@@ -17,8 +17,9 @@ from keepwarm.config import Settings, load_settings
 from keepwarm.domain.errors import KeepwarmError
 from keepwarm.services.database import open_database
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Soft wrap: messages carry paths and commands people copy; the terminal wraps, not Rich.
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
