@@ -47,16 +47,9 @@ def backtest(engine: Engine, *, as_of: dt.date, days: int = 90) -> Backtest:
     data = load_activities(engine, later)
     if data.day.size == 0:
         raise InvalidInput("there are no activities to replay")
-    then = rhythm.summarise(
-        data.client,
-        data.day,
-        data.amount_cents,
-        len(data.client_ids),
-        data.as_of_day - days,
-        unit_days=7.0,
-    )
+    # `then` is the history as it stood on `as_of`: what the engine would have seen.
+    then, population, _ = fit(_until(data, as_of), check=False)
     after = data.summarise()
-    _, population, _ = fit(_until(data, as_of), check=False)
     scores = rhythm.score(then, population)
     known = then.n_days >= 2
     flagged = (

@@ -11,15 +11,15 @@ from collections import defaultdict
 from sqlalchemy import Connection, and_, func, select
 
 from keepwarm.domain.model import Client, Rhythm
-from keepwarm.store.queries import _client, _client_select
+from keepwarm.store.queries import client_from_row, client_select
 from keepwarm.store.rhythms import rhythm_from_row
 from keepwarm.store.tables import activities, clients, rhythms, touches
 
 
 def all_clients(conn: Connection) -> dict[int, Client]:
     """Every client by internal id."""
-    rows = conn.execute(_client_select().order_by(clients.c.id))
-    return {row.id: _client(row) for row in rows}
+    rows = conn.execute(client_select().order_by(clients.c.id))
+    return {row.id: client_from_row(row) for row in rows}
 
 
 def activity_spans(conn: Connection, as_of: dt.date) -> dict[int, tuple[dt.date, dt.date]]:

@@ -21,7 +21,7 @@ from keepwarm.store.tables import activities, clients, staff, touches
 _owner = staff.alias("owner")
 
 
-def _client(row: Row[Any]) -> Client:
+def client_from_row(row: Row[Any]) -> Client:
     return Client(
         id=row.external_id,
         name=row.name,
@@ -42,7 +42,7 @@ def _client(row: Row[Any]) -> Client:
     )
 
 
-def _client_select():  # type: ignore[no-untyped-def]
+def client_select():  # type: ignore[no-untyped-def]
     return select(clients, _owner.c.name.label("owner_name")).outerjoin(
         _owner, _owner.c.id == clients.c.owner_id
     )
@@ -79,8 +79,8 @@ def client_internal_id(conn: Connection, external_id: str) -> int | None:
 
 
 def get_client(conn: Connection, external_id: str) -> Client | None:
-    row = conn.execute(_client_select().where(clients.c.external_id == external_id)).first()
-    return _client(row) if row else None
+    row = conn.execute(client_select().where(clients.c.external_id == external_id)).first()
+    return client_from_row(row) if row else None
 
 
 def search_clients(
@@ -88,7 +88,7 @@ def search_clients(
 ) -> tuple[list[tuple[Client, dt.date | None, int]], int]:
     """Clients whose id, name, email or phone contains `text` (case-insensitive), with their
     last activity date and activity count; and the total number of matches."""
-    query = _client_select()
+    query = client_select()
     if text:
         pattern = "%" + text.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
         digits = "".join(ch for ch in text if ch.isdigit())
@@ -114,7 +114,7 @@ def search_clients(
     )
     by_id = {r.client_id: (r.last, r.n) for r in conn.execute(stats)}
     rows = conn.execute(page).all()
-    return [(_client(r), *by_id.get(r.id, (None, 0))) for r in rows], total
+    return [(client_from_row(r), *by_id.get(r.id, (None, 0))) for r in rows], total
 
 
 def client_activities(conn: Connection, client_id: int, limit: int) -> list[Activity]:
@@ -209,10 +209,10 @@ def insert_touch(
 
 def iter_clients(conn: Connection, batch: int = 5_000) -> Iterator[Client]:
     result = conn.execution_options(yield_per=batch).execute(
-        _client_select().order_by(clients.c.external_id)
+        client_select().order_by(clients.c.external_id)
     )
     for row in result:
-        yield _client(row)
+        yield client_from_row(row)
 
 
 def iter_activities(conn: Connection, batch: int = 5_000) -> Iterator[Activity]:
@@ -234,10 +234,3 @@ def iter_touches(conn: Connection, batch: int = 5_000) -> Iterator[Touch]:
     )
     for row in result:
         yield _touch(row)
-
-
-def table_counts(conn: Connection) -> dict[str, int]:
-    out = {}
-    for table in (staff, clients, activities, touches):
-        out[table.name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    return out
