@@ -32,13 +32,13 @@ from simulated_practice import bgnbd, write_practice
 
 AS_OF = dt.date(2026, 1, 5)
 OUT = Path(__file__).resolve().parent / "out"
-TRUTH = bgnbd(0.75, 1.1, 0.8, 2.5)
+TRUTH = bgnbd(1.0, 1.1, 0.6, 2.5)  # about 20 activities per client: 2.07M at 100k
 
 
 def make_files(n_clients: int = 100_000, seed: int = 4) -> tuple[Path, Path]:
     return write_practice(
-        OUT / f"daily-clients-{n_clients}.csv",
-        OUT / f"daily-acts-{n_clients}.csv",
+        OUT / f"daily2m-clients-{n_clients}.csv",
+        OUT / f"daily2m-acts-{n_clients}.csv",
         TRUTH,
         n_clients=n_clients,
         seed=seed,

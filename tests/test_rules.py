@@ -288,7 +288,8 @@ def test_a_purchase_gets_a_check_in_a_month_later_even_after_the_thank_you() -> 
     bought = facts(last_by_kind={"purchase": d("2026-10-20")}, last_personal_touch=d("2026-10-21"))
     [signal] = rules.signals_for(bought, policy, TODAY)
     assert signal.code == SignalCode.FOLLOW_UP
-    assert "(35 days ago); check in" in signal.explanation
+    assert signal.explanation.endswith("(35 days ago); check in on how it went")
+    assert signal.explanation.count("days ago") == 1
     assert signal.reason_key == "follow_up:check_in:purchase:2026-10-20"
 
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 
 from keepwarm import explain
 from keepwarm.domain import (
@@ -120,11 +121,11 @@ def plan_day(
     names = {s.name for s in team}
     returning = _returning(open_actions, snoozed, today)
     suppressed = _suppressed(dismissed)
-    scored = [
-        _score(c, policy, today, returning.get(c.client_id), suppressed.get(c.client_id, set()))
+    scored = (
+        _score(c, names, today, returning.get(c.client_id), suppressed.get(c.client_id, _NONE))
         for c in _eligible(candidates, snoozed, today)
-    ]
-    items = [replace(i, staff=i.staff if i.staff in names else None) for i in scored if i]
+    )
+    items = [item for item in scored if item is not None]
     return _assign(items, team, week_done, policy, today)
 
 
@@ -199,27 +200,32 @@ def hug_urgency(silent: int | None) -> float:
     return max(HUG_URGENCY_MAX * span / HUG_SPAN_DAYS, 0.001)
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 def _score(
     candidate: Candidate,
-    policy: Policy,
+    names: set[str],
     today: dt.date,
     earlier: EarlierAction | None,
-    suppressed: set[str],
+    suppressed: AbstractSet[str],
 ) -> _Item | None:
-    signals = tuple(
-        sorted(
-            (s for s in candidate.signals if s.reason_key not in suppressed),
-            key=lambda s: (-s.urgency, s.code.value, s.reason_key),
-        )
-    )
+    """The client's item, assigned to the earlier action's or the owner's member of staff
+    when they are on the team (else unassigned)."""
+    signals = candidate.signals
+    if suppressed:
+        signals = tuple(s for s in signals if s.reason_key not in suppressed)
+    if len(signals) > 1:
+        signals = tuple(sorted(signals, key=lambda s: (-s.urgency, s.code.value, s.reason_key)))
     silent = days_silent(candidate, today)
+    staff = earlier.staff if earlier and earlier.staff else candidate.facts.client.owner
     hug_key = f"hug:{candidate.facts.last_personal_touch or 'never'}"
     if not signals and suppressed:
         return None  # a dismissed client is not hugged instead; a new signal brings it back
     return _Item(
         candidate=candidate,
         signals=signals,
-        staff=(earlier.staff if earlier and earlier.staff else candidate.facts.client.owner),
+        staff=staff if staff in names else None,
         value=value_weight(yearly_value_cents(candidate)),
         urgency=signal_urgency(signals, silent) if signals else hug_urgency(silent),
         forced=any(s.code == SignalCode.CANCELLATION for s in signals),

@@ -307,7 +307,7 @@ def _follow_up_one(
     if 0 <= late <= rule.check_in_window_days and not on_or_after(
         facts.last_personal_touch, check_in
     ):
-        text = f"{kind} on {when(last, today)} ({explain.days(age)} ago); check in on how it went"
+        text = f"{kind} on {when(last, today)}; check in on how it went"
         key = f"follow_up:check_in:{kind}:{last.isoformat()}"
         yield Signal(SignalCode.FOLLOW_UP, text, 0.45, key)
 

@@ -55,9 +55,9 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
     with writing(engine) as conn:
         if q.claim_day(conn, day, now):
             return DailyRun(day, True, 0, 0)
-    compute_rhythms(engine, settings, as_of=day, now=now)
+    learned = compute_rhythms(engine, settings, as_of=day, now=now)
     policy = get_policy(engine)
-    facts = client_facts(engine, day)
+    facts = client_facts(engine, day, learned.rhythms)
     candidates = [Candidate(f, signals_for(f, policy, day)) for f in facts]
     plan = _plan(engine, candidates, policy, day)
     try:

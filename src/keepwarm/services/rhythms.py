@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,8 @@ class RhythmRun:
     with_history: int
     needing_attention: int
     seconds: dict[str, float]
+    # What was saved, by internal client id, so the daily job need not read it back.
+    rhythms: Mapping[int, Rhythm] = field(default_factory=dict, repr=False, compare=False)
 
 
 def load_activities(
@@ -207,6 +209,7 @@ def compute_rhythms(
         with_history=int(summary.has_activity.sum()),
         needing_attention=int(((attention >= 0) & (attention <= data.as_of_day)).sum()),
         seconds=seconds,
+        rhythms={row[0]: Rhythm(*row[1:]) for row in rows},
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from keepwarm.domain.model import Rhythm
 from keepwarm.domain.policy import Policy
 from keepwarm.domain.signals import ClientFacts, Signal
 from keepwarm.rules import signals_for
@@ -23,20 +25,23 @@ class ClientSignals:
     signals: tuple[Signal, ...]
 
 
-def client_facts(engine: Engine, as_of: dt.date) -> list[ClientFacts]:
+def client_facts(
+    engine: Engine, as_of: dt.date, rhythms: Mapping[int, Rhythm] | None = None
+) -> list[ClientFacts]:
     """The facts of every client as of `as_of`, in one read transaction (a consistent view):
-    activities and touches after `as_of` are not counted. Rhythms are the stored ones (learn
-    them for `as_of` first with `keepwarm rhythm --as-of`)."""
+    activities and touches after `as_of` are not counted. Rhythms are `rhythms` (by internal
+    client id, as `compute_rhythms` returns them) or else the stored ones (learn them for
+    `as_of` first with `keepwarm rhythm --as-of`)."""
     with reading(engine) as conn:
         everyone = q.all_clients(conn)
-        spans = q.activity_spans(conn, as_of)
-        kinds = q.last_by_kind(conn, as_of)
+        acts = q.activity_facts(conn, as_of)
         touched = q.last_personal_touch(conn, as_of)
-        learned = q.stored_rhythms(conn)
+        asked = q.last_feedback_asked(conn, as_of)
+        learned = q.stored_rhythms(conn) if rhythms is None else rhythms
     out = []
     for cid, client in everyone.items():
-        first, last = spans.get(cid, (None, None))
-        by_kind = kinds.get(cid, {})
+        first, last = acts.spans.get(cid, (None, None))
+        by_kind = acts.last_by_kind.get(cid, {})
         last_kind = min((k for k, d in by_kind.items() if d == last), default=None)
         out.append(
             ClientFacts(
@@ -47,6 +52,7 @@ def client_facts(engine: Engine, as_of: dt.date) -> list[ClientFacts]:
                 last_activity_kind=last_kind,
                 last_by_kind=by_kind,
                 last_personal_touch=touched.get(cid),
+                last_feedback_asked=asked.get(cid),
             )
         )
     return out

@@ -85,7 +85,7 @@ activities = Table(
     Column("quantity", Float),
     Column("kind", String(200)),
     Column("note", Text),
-    Index(None, "client_id", "date"),
+    Index(None, "client_id", "kind", "date"),
 )
 
 touches = Table(
