@@ -109,3 +109,24 @@ def test_every_signal_has_a_letter_and_a_call_template() -> None:
             continue
         for channel in ("card", "call"):
             assert template_key(_signal(code), channel) in DEFAULTS
+
+
+def test_an_anniversary_draft_counts_the_years_to_the_day_itself() -> None:
+    # since 1 Dec 2021; a week before the fifth anniversary it is five years, not four
+    facts = _facts("Cara Long", "check-up", TODAY, since=dt.date(2021, 12, 1))
+    signals = signals_for(facts, Policy(), TODAY)
+    top = [s for s in signals if s.code is SignalCode.ANNIVERSARY]
+    draft = render_draft(facts, top, "card", staff="Dana", today=TODAY)
+    assert "It is 5 years since you first came to us" in draft
+
+
+def test_a_key_purchase_anniversary_draft_names_the_purchase() -> None:
+    bought = dt.date(2024, 11, 28)
+    facts = _facts("Dev Home", "house purchase", bought, since=dt.date(2019, 5, 10))
+    policy = Policy(key_purchases=("house purchase",))
+    found = [s for s in signals_for(facts, policy, TODAY) if s.code is SignalCode.ANNIVERSARY]
+    assert [s.reason_key for s in found] == ["anniversary:house purchase:2024-11-28:2026"]
+    draft = render_draft(facts, found, "card", staff="Dana", today=TODAY)
+    assert "It is 2 years since your house purchase with us" in draft
+    call = render_draft(facts, found, "call", staff="Dana", today=TODAY)
+    assert "2 years since their house purchase" in call

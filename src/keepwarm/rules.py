@@ -196,20 +196,31 @@ def birthday(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Sig
 
 
 def anniversary(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
-    """A whole number of years since `since` (or the first activity) within the lead time."""
+    """A whole number of years within the lead time: since `since` (or the first activity),
+    and since the last purchase of each of the policy's `key_purchases` kinds."""
     start = facts.client.since or facts.first_activity
-    if start is None:
-        return
+    what = "as a client" if facts.client.since else "since the first visit"
+    if start is not None:
+        yield from _anniversary_of(start, what, "anniversary", policy, today)
+    for kind in policy.key_purchases:
+        bought = facts.last_by_kind.get(kind)
+        if bought is not None:
+            key = f"anniversary:{kind}:{bought.isoformat()}"
+            yield from _anniversary_of(bought, f"since the {kind}", key, policy, today)
+
+
+def _anniversary_of(
+    start: dt.date, what: str, key: str, policy: Policy, today: dt.date
+) -> Iterator[Signal]:
     at = next_yearly(start.month, start.day, today)
     years = at.year - start.year
     ahead = (at - today).days
     if years < 1 or ahead > policy.anniversary_lead_days:
         return
-    what = "as a client" if facts.client.since else "since the first visit"
     text = f"{years} year{'s' if years > 1 else ''} {what} on {when(at, today)}"
     text += f" (since {start:%d %b %Y})"
     urgency = ramp(policy.anniversary_lead_days - ahead, policy.anniversary_lead_days, 0.3, 0.6)
-    yield Signal(SignalCode.ANNIVERSARY, text, urgency, f"anniversary:{at.year}", channel="card")
+    yield Signal(SignalCode.ANNIVERSARY, text, urgency, f"{key}:{at.year}", channel="card")
 
 
 def holiday(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from keepwarm.domain.errors import InvalidInput
+from keepwarm.domain.model import SignalCode
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ class Policy:
     allowed, in days; clients matching none get `default_cadence_days`. `recall_days` maps an
     activity kind to its recall interval. `follow_ups` maps an activity kind to a FollowUpRule.
     `holiday_names` picks the country's holidays worth a card (case-insensitive substrings; empty
-    means all of them); `country` "" means no public holidays.
+    means all of them); `country` "" means no public holidays. `key_purchases` names activity
+    kinds whose yearly anniversary is worth a card (e.g. "house purchase", "wedding shoot").
+    `templates` holds the owner's own draft templates: signal code -> "letter" or "call" -> a
+    Jinja2 template (see keepwarm.messaging.templates for the defaults and their variables).
     """
 
     time_zone: str = "UTC"
@@ -81,13 +85,31 @@ class Policy:
     feedback_period_days: int = 182
     lapsing_min_activities: int = 2
     notice_days: int = 30
+    key_purchases: tuple[str, ...] = ()
+    templates: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def __post_init__(self) -> None:
         for name in ("cadence_days", "recall_days", "follow_ups"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         object.__setattr__(self, "occasions", tuple(self.occasions))
         object.__setattr__(self, "holiday_names", tuple(self.holiday_names))
+        object.__setattr__(self, "key_purchases", tuple(self.key_purchases))
+        object.__setattr__(
+            self,
+            "templates",
+            MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.templates.items()}),
+        )
         _validate(self)
+
+    def template_sources(self) -> dict[str, str]:
+        """The owner's own templates by draft key ("lapsing.letter", "birthday.call", ...)."""
+        return {
+            f"{code}.{form}": text
+            for code, forms in self.templates.items()
+            for form, text in forms.items()
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict that `from_dict` turns back into an equal Policy."""
@@ -182,6 +204,23 @@ def _names(key: str, value: Any) -> tuple[str, ...]:
     return tuple(_str(f"{key}[{i}]", v) for i, v in enumerate(_list(key, value)))
 
 
+TEMPLATE_FORMS = ("letter", "call")
+
+
+def _templates(key: str, value: Any) -> dict[str, dict[str, str]]:
+    codes = {c.value for c in SignalCode}
+    out: dict[str, dict[str, str]] = {}
+    for code, forms in _object(key, value).items():
+        if code not in codes:
+            raise InvalidInput(f"policy: {key}.{code}: no such signal (one of {sorted(codes)})")
+        out[code] = {}
+        for form, text in _object(f"{key}.{code}", forms).items():
+            if form not in TEMPLATE_FORMS:
+                raise InvalidInput(f"policy: {key}.{code}.{form}: choose letter or call")
+            out[code][form] = _str(f"{key}.{code}.{form}", text)
+    return out
+
+
 _PARSERS: dict[str, Any] = {
     "time_zone": _str,
     "country": _str,
@@ -191,6 +230,8 @@ _PARSERS: dict[str, Any] = {
     "follow_ups": _follow_ups,
     "holiday_names": _names,
     "occasions": _occasions,
+    "key_purchases": _names,
+    "templates": _templates,
     "default_cadence_days": lambda k, v: _int(k, v, 1),
     "weekly_quota": _int,
     "daily_max": _int,

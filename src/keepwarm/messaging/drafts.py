@@ -16,7 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from keepwarm import explain
 from keepwarm.domain.errors import InvalidInput
-from keepwarm.domain.model import SignalCode
+from keepwarm.domain.model import Client, SignalCode
 from keepwarm.domain.signals import ClientFacts, Signal
 from keepwarm.messaging.templates import DEFAULTS
 
@@ -37,6 +37,7 @@ class DraftContext:
     due: str
     years: str
     occasion: str
+    purchase: str
     reasons: tuple[str, ...]
 
     def as_dict(self) -> dict[str, object]:
@@ -56,6 +57,10 @@ def context_for(
     since = (today - facts.last_activity).days if facts.last_activity else None
     start = client.since or facts.first_activity
     years = (today - start).days // 365 if start else 0
+    purchase = ""
+    top = signals[0] if signals else None
+    if top is not None and top.code is SignalCode.ANNIVERSARY:
+        purchase, start, years = _anniversary(top.reason_key, start, years)
     occasion = next(
         (s.explanation.split(" on ")[0] for s in signals if s.code is SignalCode.HOLIDAY), ""
     )
@@ -69,8 +74,27 @@ def context_for(
         due=f"{client.next_due:%A %d %B}" if client.next_due else "",
         years="a year" if years == 1 else f"{years} years",
         occasion=occasion,
+        purchase=purchase.replace("_", " "),
         reasons=tuple(s.explanation for s in signals),
     )
+
+
+def _anniversary(
+    reason_key: str, start: dt.date | None, years: int
+) -> tuple[str, dt.date | None, int]:
+    """(key purchase kind or "", start, whole years at the anniversary itself) from a reason key
+    "anniversary:YEAR" or "anniversary:KIND:PURCHASE-DATE:YEAR"; other keys change nothing."""
+    parts = reason_key.split(":")
+    if len(parts) < 2 or not parts[-1].isdigit():
+        return "", start, years
+    purchase = ""
+    if len(parts) >= 4:
+        try:
+            start = dt.date.fromisoformat(parts[-2])
+        except ValueError:
+            return "", start, years
+        purchase = ":".join(parts[1:-2])
+    return purchase, start, (int(parts[-1]) - start.year if start else years)
 
 
 def _since(days: int | None) -> str:
@@ -100,9 +124,27 @@ def render_draft(
     return render_template(source, context_for(facts, signals, staff, today), key)
 
 
+def check_templates(sources: Mapping[str, str]) -> None:
+    """Render each of the owner's templates ("lapsing.letter": source) for a sample client, so a
+    template that cannot render is refused when it is saved, not on the morning it is needed.
+    Raises InvalidInput naming the template and the problem."""
+    client = Client("SAMPLE", "Alex Sample", first_name="Alex", phone="+15035550100")
+    today = dt.date(2026, 6, 30)
+    facts = ClientFacts(
+        client,
+        first_activity=dt.date(2024, 6, 1),
+        last_activity=dt.date(2026, 6, 2),
+        last_activity_kind="check-up",
+    )
+    for key, source in sources.items():
+        code = SignalCode(key.split(".")[0])
+        signal = Signal(code, f"a sample reason for {code.value}", 0.5, f"{code.value}:2026")
+        render_template(source, context_for(facts, [signal], "Sam", today), f"templates.{key}")
+
+
 def render_template(source: str, context: DraftContext, name: str = "template") -> str:
     try:
         text = _ENV.from_string(source).render(context.as_dict())
-    except TemplateError as exc:
+    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
         raise InvalidInput(f"template {name}: {exc}") from None
     return "\n".join(line.rstrip() for line in text.strip().splitlines())

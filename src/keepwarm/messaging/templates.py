@@ -34,8 +34,10 @@ _LETTER_OPENINGS = {
     ),
     "birthday": "Happy birthday! Everyone here wishes you a wonderful day and a great year ahead.",
     "anniversary": (
-        "It is {{ years }} since you first came to us{% if years == 'a year' %}{% endif %}. "
-        "Thank you for your trust all this time: it means a great deal to us."
+        "{% if purchase %}It is {{ years }} since your {{ purchase }} with us: we hope you are "
+        "still enjoying it, and if there is anything we can do, just ask."
+        "{% else %}It is {{ years }} since you first came to us. "
+        "Thank you for your trust all this time: it means a great deal to us.{% endif %}"
     ),
     "holiday": "All of us here wish you a warm and happy {{ occasion or 'holiday season' }}.",
     "welcome": (
@@ -65,7 +67,8 @@ _CALL_POINTS = {
     "due": "Their {{ usual or 'appointment' }} is due{% if due %} on {{ due }}{% endif %}: "
     "offer a time.",
     "birthday": "Wish them a happy birthday.",
-    "anniversary": "Thank them for {{ years }} with us.",
+    "anniversary": "{% if purchase %}{{ years }} since their {{ purchase }}: ask how it is "
+    "going.{% else %}Thank them for {{ years }} with us.{% endif %}",
     "holiday": "Wish them a happy {{ occasion or 'holiday' }}.",
     "welcome": "Welcome them; ask if they have any questions before their next visit.",
     "follow_up": "Check in after their recent {{ usual or 'visit' }}: how is it going?",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,7 +63,8 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
     plan = _plan(engine, candidates, policy, day)
     try:
         with writing(engine) as conn:
-            count = _write(conn, plan, {f.client.id: f for f in facts}, day, now)
+            by_id = {f.client.id: f for f in facts}
+            count = _write(conn, plan, by_id, day, now, policy.template_sources())
             if not q.complete_day(conn, day, now, count):
                 raise _LostRace
     except _LostRace:
@@ -96,14 +98,19 @@ def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.d
 
 
 def _write(
-    conn: Connection, plan: Plan, facts: dict[str, ClientFacts], day: dt.date, now: dt.datetime
+    conn: Connection,
+    plan: Plan,
+    facts: dict[str, ClientFacts],
+    day: dt.date,
+    now: dt.datetime,
+    templates: Mapping[str, str],
 ) -> int:
     earlier = {a.client_id: a for a in q.earlier_actions(conn) if a.status in ("open", "snoozed")}
     client_ids = q.internal_ids(conn, clients, clients.c.external_id, list(plan.client_ids))
     staff_ids = q.internal_ids(conn, staff, staff.c.name, [a.staff for a in plan.actions])
     new_rows = []
     for action in plan.actions:
-        values = _values(action, facts[action.client_id], day)
+        values = _values(action, facts[action.client_id], day, templates)
         before = earlier.get(action.client_id)
         if before is not None:
             q.reopen(conn, before.id, {**values, "staff_id": staff_ids.get(action.staff)})
@@ -121,15 +128,15 @@ def _write(
     return len(plan.actions)
 
 
-def _values(action: PlannedAction, facts: ClientFacts, day: dt.date) -> dict[str, object]:
+def _values(
+    action: PlannedAction, facts: ClientFacts, day: dt.date, templates: Mapping[str, str]
+) -> dict[str, object]:
     signals = [
         {"code": s.code.value, "explanation": s.explanation, "reason_key": s.reason_key}
         for s in action.signals
     ]
     draft = (
-        render_draft(facts, action.signals, action.channel, staff=action.staff, today=day)
-        if action.signals
-        else _hug_draft(facts, action.staff)
+        _draft(facts, action, day, templates) if action.signals else _hug_draft(facts, action.staff)
     )
     return {
         "priority": action.priority,
@@ -141,6 +148,18 @@ def _values(action: PlannedAction, facts: ClientFacts, day: dt.date) -> dict[str
         "draft": draft,
         "snoozed_until": None,
     }
+
+
+def _draft(
+    facts: ClientFacts, action: PlannedAction, day: dt.date, templates: Mapping[str, str]
+) -> str:
+    """The owner's template for the action, or keepwarm's own when the owner's cannot render
+    for this client (templates are checked when saved, so that is a safety net, not a path)."""
+    signals, channel, staff = action.signals, action.channel, action.staff
+    try:
+        return render_draft(facts, signals, channel, staff=staff, today=day, templates=templates)
+    except InvalidInput:
+        return render_draft(facts, signals, channel, staff=staff, today=day)
 
 
 def _hug_draft(facts: ClientFacts, staff_name: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.policy import Policy
+from keepwarm.messaging.drafts import check_templates
 from keepwarm.store import reading, writing
 from keepwarm.store.policy import load_policy_data, save_policy_data
 
@@ -40,6 +41,8 @@ def edited(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     *path, last = key.split(".")
     node = out
     for part in path:
+        if part not in node and value is not None:
+            node[part] = {}  # a new group (e.g. templates.birthday); from_dict checks its name
         if not isinstance(node.get(part), dict):
             raise InvalidInput(f"{key}: {part!r} is not a group of settings")
         node = node[part]
@@ -55,5 +58,6 @@ def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) ->
     with writing(engine) as conn:
         data = load_policy_data(conn) or Policy().to_dict()
         policy = Policy.from_dict(edited(data, key.strip(), parse_value(raw)))
+        check_templates(policy.template_sources())
         save_policy_data(conn, policy.to_dict(), now)
     return policy

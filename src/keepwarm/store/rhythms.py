@@ -99,7 +99,13 @@ def save_fit(conn: Connection, fit: RhythmFit) -> int:
 
 
 def replace_rhythms(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """Replace every stored rhythm with `rows` (values in RHYTHM_COLUMNS order)."""
+    """Replace every stored rhythm with `rows` (values in RHYTHM_COLUMNS order).
+
+    On PostgreSQL the table is locked first: two replacements at once would otherwise each
+    delete only the rows their own snapshot saw, and the second insert would collide with the
+    first's rows. (SQLite's BEGIN IMMEDIATE already serialises writers.)"""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE rhythms IN SHARE ROW EXCLUSIVE MODE")
     conn.execute(delete(rhythms))
     bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, rows, date_columns=_DATE_COLUMNS)
 
