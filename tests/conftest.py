@@ -154,3 +154,31 @@ def table_snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
             rows = conn.exec_driver_sql(f"SELECT * FROM {name}").all()
             out[name] = sorted(tuple(map(str, r)) for r in rows)
     return out
+
+
+@pytest.fixture
+def web_app(db_url: str, engine: sa.Engine):  # type: ignore[no-untyped-def]
+    """The web app on a freshly migrated database (no users yet; setup code 12345678)."""
+    from keepwarm.web import create_app
+
+    return create_app(Settings(database_url=db_url), setup_code="12345678")
+
+
+@pytest.fixture
+def web(web_app, engine: sa.Engine) -> Callable[..., object]:  # type: ignore[no-untyped-def]
+    """web(email, role="owner", staff=None): a client signed in as a new user of that role
+    (a staff member called `staff` is created first when it does not exist)."""
+    from keepwarm.services.people import add_staff, list_staff
+    from keepwarm.services.users import add_user
+    from web_support import PASSWORD, Web
+
+    def make(email: str = "owner@example.com", role: str = "owner", staff: str | None = None):  # type: ignore[no-untyped-def]
+        if staff and staff not in {s.name for s in list_staff(engine)}:
+            add_staff(engine, staff, email=None, weekly_quota=2, now=NOW)
+        add_user(engine, email, PASSWORD, role, staff_name=staff, now=NOW)
+        client = Web(web_app)
+        answer = client.sign_in(email)
+        assert answer.status_code == 303, answer.text
+        return client
+
+    return make

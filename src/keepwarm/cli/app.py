@@ -23,6 +23,7 @@ from keepwarm.cli.today import (
     snooze,
     today,
 )
+from keepwarm.cli.users import serve, user_app
 from keepwarm.services.database import init_database
 
 app = typer.Typer(
@@ -42,6 +43,8 @@ app.add_typer(data.import_app, name="import")
 app.add_typer(data.export_app, name="export")
 app.add_typer(people.staff_app, name="staff")
 app.add_typer(policy_app, name="policy")
+app.add_typer(user_app, name="user")
+app.command("serve")(serve)
 app.command("clients")(people.clients)
 app.command("client")(people.client)
 app.command("touch")(people.touch)

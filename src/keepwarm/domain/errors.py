@@ -21,3 +21,12 @@ class InvalidInput(KeepwarmError):
 
 class DatabaseError(KeepwarmError):
     """The database cannot be reached or is not at the expected schema."""
+
+
+class NotAllowed(KeepwarmError):
+    """Signed in, but this user's role may not do that (or see that object)."""
+
+
+class SignInFailed(KeepwarmError):
+    """Wrong email or password, or too many failed attempts: the message says which, never
+    whether the email exists."""

@@ -238,3 +238,25 @@ class RhythmFit:
     converged: bool
     clients: int
     holdout: dict[str, object] | None
+
+
+class Role(StrEnum):
+    """What a web user may do: the owner everything; staff their lists, clients and touches."""
+
+    OWNER = "owner"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who signs in to the web app; `staff` is their staff member's name (their list)."""
+
+    id: int
+    email: str
+    role: Role
+    staff: str | None
+    active: bool = True
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role is Role.OWNER

@@ -287,3 +287,18 @@ def week_quota(engine: Engine, day: dt.date) -> tuple[dt.date, list[QuotaLine]]:
         done = q.personal_touches_by_staff(conn, monday, monday + dt.timedelta(days=6))
     members = [m for m in list_staff(engine) if m.active]
     return monday, [QuotaLine(m.name, m.weekly_quota, done.get(m.name, 0)) for m in members]
+
+
+def action_staff(engine: Engine, action_id: int) -> str | None:
+    """The member of staff an action is for (None: unassigned). Raises NotFound."""
+    with reading(engine) as conn:
+        row = q.get_action(conn, action_id)
+    if row is None:
+        raise NotFound(f"no action {action_id}")
+    return row.staff_name  # type: ignore[no-any-return]
+
+
+def plan_made(engine: Engine, day: dt.date) -> bool:
+    """Whether the day's plan is complete (`run-daily` or the server's own daily job)."""
+    with reading(engine) as conn:
+        return q.plan_completed(conn, day)

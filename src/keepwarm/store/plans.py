@@ -154,3 +154,12 @@ def get_action(conn: Connection, action_id: int) -> Any | None:
 
 def set_action(conn: Connection, action_id: int, **values: Any) -> None:
     conn.execute(update(actions).where(actions.c.id == action_id).values(**values))
+
+
+def plan_completed(conn: Connection, day: dt.date) -> bool:
+    return (
+        conn.execute(
+            select(plans.c.day).where(plans.c.day == day, plans.c.completed_at.is_not(None))
+        ).first()
+        is not None
+    )

@@ -223,3 +223,56 @@ actions = Table(
     Index(None, "client_id", "status"),
     Index(None, "day"),
 )
+
+# People who sign in to the web app. A staff user is linked to their staff member (their list);
+# the owner sees everything. `password_hash` is argon2id.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("role IN ('owner', 'staff')", name="role_known"),
+)
+
+# Server-side sessions: the cookie holds a random token, the table its SHA-256, so a stolen
+# database does not hand out live sessions. Revoked by deleting the row.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Index(None, "user_id"),
+)
+
+# API tokens for scripts: shown once, stored as SHA-256, revocable.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Failed sign-ins, for throttling per account and per address (kept a day).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index(None, "email", "at"),
+    Index(None, "ip", "at"),
+)

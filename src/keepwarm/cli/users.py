@@ -1,0 +1,144 @@
+"""`keepwarm user` (who may sign in to the web app) and `keepwarm serve` (run it)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+
+from keepwarm.cli.common import DbOption, console, engine_for, now, settings_for, user_errors
+from keepwarm.services import users as service
+
+user_app = typer.Typer(
+    help="People who sign in to the web app: the owner and staff.\n\n"
+    "Example: keepwarm user add owner@example.com --role owner",
+    no_args_is_help=True,
+)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)  # type: ignore[no-any-return]
+
+
+@user_app.command("add")
+def add(
+    email: Annotated[str, typer.Argument(help="Their email: what they sign in with.")],
+    role: Annotated[str, typer.Option(help="owner (everything) or staff (their lists).")] = "staff",
+    staff: Annotated[
+        str | None, typer.Option(help="The member of staff whose list they see.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a user who can sign in (asks for the password twice).
+
+    Example: keepwarm user add dana@example.com --role staff --staff "Dana Reyes"
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        user = service.add_user(
+            engine, email, _password(password_stdin), role, staff_name=staff, now=now()
+        )
+    console.print(f"Added {user.email} ({user.role.value}).", markup=False)
+
+
+@user_app.command("list")
+def list_users(db: DbOption = None) -> None:
+    """Every user, their role and whether they may sign in.
+
+    Example: keepwarm user list
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        found = service.list_users(engine)
+    if not found:
+        console.print("No users yet: add the owner with keepwarm user add EMAIL --role owner.")
+    for u in found:
+        state = "" if u.active else "  (disabled)"
+        console.print(f"{u.email}  {u.role.value}  {u.staff or '-'}{state}", markup=False)
+
+
+@user_app.command("password")
+def password(
+    email: Annotated[str, typer.Argument(help="Whose password.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Set a user's password (they are signed out everywhere).
+
+    Example: keepwarm user password dana@example.com
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        user = service.user_by_email(engine, email)
+        service.set_password(engine, user.id, _password(password_stdin), now=now())
+    console.print(f"Password set for {user.email}; their sessions have ended.", markup=False)
+
+
+@user_app.command("disable")
+def disable(
+    email: Annotated[str, typer.Argument(help="Who may no longer sign in.")],
+    db: DbOption = None,
+) -> None:
+    """Stop a user signing in; their sessions and API tokens end at once.
+
+    Example: keepwarm user disable former@example.com
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        user = service.user_by_email(engine, email)
+        service.update_user(engine, user.id, active=False)
+    console.print(f"{user.email} can no longer sign in.", markup=False)
+
+
+@user_app.command("token")
+def token(
+    email: Annotated[str, typer.Argument(help="Whose API token (it acts as them).")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+    db: DbOption = None,
+) -> None:
+    """Create an API token for scripts; it is shown once (revoke it in Settings).
+
+    Example: keepwarm user token owner@example.com --name "nightly export"
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        user = service.user_by_email(engine, email)
+        secret = service.create_token(engine, user.id, name, now=now())
+    console.print(secret, markup=False, soft_wrap=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (only this computer).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Run the web app (and make each day's plan every morning).
+
+    Example: keepwarm serve --port 8000
+    """
+    import uvicorn
+
+    from keepwarm.web import create_app
+
+    with user_errors():
+        settings = settings_for(db)
+        with engine_for(db) as (_, engine):
+            first_run = service.user_count(engine) == 0
+        code = f"{secrets.randbelow(10**8):08d}" if first_run else None
+        app = create_app(settings, setup_code=code, daily_job=True)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    console.print(f"keepwarm is running at {url}  (Ctrl+C stops it)", markup=False)
+    if code:
+        console.print(
+            f"No one can sign in yet. Open {url}/setup and enter this one-time code: "
+            f"{code[:4]} {code[4:]}",
+            markup=False,
+            soft_wrap=True,
+        )
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,401 @@
+"""People who sign in: users with roles, argon2id passwords, server-side sessions, API tokens
+and sign-in throttling. Everything the web app and `keepwarm user` need, and nothing web-shaped.
+
+Secrets (session and API tokens) are random and shown once; the database keeps only their
+SHA-256, so a copy of the database does not hand out live sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from zxcvbn import zxcvbn
+
+from keepwarm.domain.errors import InvalidInput, NotFound, SignInFailed
+from keepwarm.domain.model import Role, User
+from keepwarm.store import reading, writing
+from keepwarm.store.tables import api_tokens, login_failures, sessions, staff, users
+
+HASHER = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
+MIN_PASSWORD_LENGTH = 10
+IDLE_TIMEOUT = dt.timedelta(hours=12)
+ABSOLUTE_TIMEOUT = dt.timedelta(days=14)
+SEEN_EVERY = dt.timedelta(minutes=5)  # how often a session's last-seen time is written
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+# Verified when an email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = HASHER.hash("not a password anyone uses")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"email: {exc}") from None
+
+
+def check_password(password: str, email: str = "") -> None:
+    """Refuse short and guessable passwords (common ones, names, keyboard walks) with a reason."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password: use at least {MIN_PASSWORD_LENGTH} characters")
+    verdict = zxcvbn(password[:100], user_inputs=[email, "keepwarm"])
+    if verdict["score"] < 3:
+        hint = verdict["feedback"].get("warning") or "it is too easy to guess"
+        raise InvalidInput(f"password: {hint.rstrip('.')}; try a few unrelated words")
+
+
+def _user(row: object) -> User:
+    return User(
+        row.id,  # type: ignore[attr-defined]
+        row.email,  # type: ignore[attr-defined]
+        Role(row.role),  # type: ignore[attr-defined]
+        row.staff_name,  # type: ignore[attr-defined]
+        bool(row.active),  # type: ignore[attr-defined]
+    )
+
+
+def _user_select():  # type: ignore[no-untyped-def]
+    return select(users, staff.c.name.label("staff_name")).outerjoin(
+        staff, staff.c.id == users.c.staff_id
+    )
+
+
+def _staff_id(conn: Connection, name: str | None) -> int | None:
+    if not name:
+        return None
+    found = conn.execute(select(staff.c.id).where(staff.c.name == name)).scalar()
+    if found is None:
+        raise NotFound(f"no member of staff called {name!r} (see `keepwarm staff list`)")
+    return found
+
+
+def user_count(engine: Engine) -> int:
+    with reading(engine) as conn:
+        return conn.execute(select(func.count()).select_from(users)).scalar_one()
+
+
+def list_users(engine: Engine) -> list[User]:
+    with reading(engine) as conn:
+        return [_user(r) for r in conn.execute(_user_select().order_by(users.c.email))]
+
+
+def get_user(engine: Engine, user_id: int) -> User:
+    with reading(engine) as conn:
+        row = conn.execute(_user_select().where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"no user {user_id}")
+    return _user(row)
+
+
+def add_user(
+    engine: Engine,
+    email: str,
+    password: str,
+    role: Role | str,
+    *,
+    staff_name: str | None = None,
+    now: dt.datetime,
+    first_owner: bool = False,
+) -> User:
+    """A new user. With `first_owner`, only while no user exists yet (the first-run setup),
+    checked in the same transaction so two setups at once cannot both succeed."""
+    address = normalise_email(email)
+    check_password(password, address)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"role: choose owner or staff, not {role!r}") from None
+    hashed = HASHER.hash(password)
+    with writing(engine) as conn:
+        if first_owner and conn.execute(select(func.count()).select_from(users)).scalar_one():
+            raise InvalidInput("keepwarm is already set up: sign in instead")
+        if conn.execute(select(users.c.id).where(users.c.email == address)).first():
+            raise InvalidInput(f"email: a user with {address} already exists")
+        new_id = conn.execute(
+            insert(users).values(
+                email=address,
+                password_hash=hashed,
+                role=role.value,
+                staff_id=_staff_id(conn, staff_name),
+                active=True,
+                created_at=now,
+                password_changed_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        return _user(conn.execute(_user_select().where(users.c.id == new_id)).one())
+
+
+def update_user(
+    engine: Engine,
+    user_id: int,
+    *,
+    role: Role | str | None = None,
+    staff_name: str | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change a user's role, staff member or whether they may sign in; disabling revokes every
+    session and token at once. The last active owner cannot be demoted or disabled."""
+    with writing(engine) as conn:
+        row = conn.execute(_user_select().where(users.c.id == user_id)).first()
+        if row is None:
+            raise NotFound(f"no user {user_id}")
+        values: dict[str, object] = {}
+        if role is not None:
+            try:
+                values["role"] = Role(role).value
+            except ValueError:
+                raise InvalidInput(f"role: choose owner or staff, not {role!r}") from None
+        if staff_name is not None:
+            values["staff_id"] = _staff_id(conn, staff_name or None)
+        if active is not None:
+            values["active"] = active
+        losing_owner = row.role == "owner" and (
+            values.get("role", "owner") != "owner" or values.get("active", True) is False
+        )
+        if losing_owner:
+            owners = conn.execute(
+                select(func.count())
+                .select_from(users)
+                .where(users.c.role == "owner", users.c.active.is_(True))
+            ).scalar_one()
+            if owners <= 1:
+                raise InvalidInput("keep at least one active owner")
+        if values:
+            conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        if active is False:
+            _revoke_everything(conn, user_id)
+        return _user(conn.execute(_user_select().where(users.c.id == user_id)).one())
+
+
+def _revoke_everything(conn: Connection, user_id: int) -> None:
+    conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+    conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+def _failures(conn: Connection, column: object, value: str, since: dt.datetime) -> int:
+    return conn.execute(
+        select(func.count())
+        .select_from(login_failures)
+        .where(column == value, login_failures.c.at > since)  # type: ignore[operator]
+    ).scalar_one()
+
+
+def check_throttle(engine: Engine, account: str, ip: str, *, now: dt.datetime) -> None:
+    """Raise SignInFailed while the account or the address has too many recent failures."""
+    since = now - THROTTLE_WINDOW
+    with reading(engine) as conn:
+        by_account = _failures(conn, login_failures.c.email, account, since)
+        by_address = _failures(conn, login_failures.c.ip, ip, since)
+    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
+        minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+        raise SignInFailed(f"too many failed attempts: try again in {minutes} minutes")
+
+
+def record_failure(engine: Engine, account: str, ip: str, *, now: dt.datetime) -> None:
+    with writing(engine) as conn:
+        conn.execute(insert(login_failures).values(email=account[:320], ip=ip[:64], at=now))
+        conn.execute(delete(login_failures).where(login_failures.c.at < now - dt.timedelta(1)))
+
+
+def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.datetime) -> User:
+    """The user for these credentials. Raises SignInFailed for a wrong pair, a disabled user,
+    or too many recent failures for the account or the address (then even the right password
+    waits until the window has passed)."""
+    address = email.strip().lower()[:320]
+    check_throttle(engine, address, ip, now=now)
+    with reading(engine) as conn:
+        row = conn.execute(_user_select().where(users.c.email == address)).first()
+    try:
+        HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+        ok = row is not None and bool(row.active)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        record_failure(engine, address, ip, now=now)
+        raise SignInFailed("wrong email or password")
+    with writing(engine) as conn:
+        conn.execute(delete(login_failures).where(login_failures.c.email == address))
+        if HASHER.check_needs_rehash(row.password_hash):  # type: ignore[union-attr]
+            rehashed = HASHER.hash(password)
+            conn.execute(
+                update(users).where(users.c.id == row.id).values(password_hash=rehashed)  # type: ignore[union-attr]
+            )
+    return _user(row)
+
+
+def change_password(
+    engine: Engine, user_id: int, current: str, new: str, *, now: dt.datetime
+) -> None:
+    """Change a password (the current one required); every session of the user ends."""
+    with reading(engine) as conn:
+        row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"no user {user_id}")
+    try:
+        HASHER.verify(row.password_hash, current)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise InvalidInput("current password: that is not your current password") from None
+    set_password(engine, user_id, new, now=now)
+
+
+def set_password(engine: Engine, user_id: int, new: str, *, now: dt.datetime) -> None:
+    """Set a password (owner's reset or the CLI); every session of the user ends."""
+    with reading(engine) as conn:
+        email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar()
+    if email is None:
+        raise NotFound(f"no user {user_id}")
+    check_password(new, email)
+    hashed = HASHER.hash(new)
+    with writing(engine) as conn:
+        conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(password_hash=hashed, password_changed_at=now)
+        )
+        conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+
+
+def user_by_email(engine: Engine, email: str) -> User:
+    with reading(engine) as conn:
+        row = conn.execute(_user_select().where(users.c.email == email.strip().lower())).first()
+    if row is None:
+        raise NotFound(f"no user with email {email!r} (see `keepwarm user list`)")
+    return _user(row)
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+
+
+def start_session(engine: Engine, user: User, *, now: dt.datetime, old: str | None = None) -> str:
+    """A new session for `user` (the old one, if any, ends: rotated on sign-in); returns the
+    token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    with writing(engine) as conn:
+        if old:
+            conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(old)))
+        conn.execute(
+            insert(sessions).values(
+                token_hash=_digest(token),
+                user_id=user.id,
+                csrf=secrets.token_urlsafe(32),
+                created_at=now,
+                seen_at=now,
+            )
+        )
+    return token
+
+
+def session_for(engine: Engine, token: str, *, now: dt.datetime) -> Session | None:
+    """The live session for a cookie's token, or None (unknown, expired, or user disabled)."""
+    digest = _digest(token)
+    with reading(engine) as conn:
+        row = conn.execute(
+            select(sessions.c.csrf, sessions.c.created_at, sessions.c.seen_at, users.c.id)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.token_hash == digest, users.c.active.is_(True))
+        ).first()
+        user_row = conn.execute(_user_select().where(users.c.id == row.id)).first() if row else None
+    if row is None or user_row is None:
+        return None
+    created, seen = _aware(row.created_at), _aware(row.seen_at)
+    if now - seen > IDLE_TIMEOUT or now - created > ABSOLUTE_TIMEOUT:
+        end_session(engine, token)
+        return None
+    if now - seen > SEEN_EVERY:
+        with writing(engine) as conn:
+            conn.execute(
+                update(sessions).where(sessions.c.token_hash == digest).values(seen_at=now)
+            )
+    return Session(_user(user_row), row.csrf)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def end_session(engine: Engine, token: str) -> None:
+    with writing(engine) as conn:
+        conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(token)))
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: int
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def create_token(engine: Engine, user_id: int, name: str, *, now: dt.datetime) -> str:
+    """A new API token for the user; the only time the token itself is seen."""
+    name = name.strip() or "API token"
+    token = "kw_" + secrets.token_urlsafe(32)
+    with writing(engine) as conn:
+        conn.execute(
+            insert(api_tokens).values(
+                user_id=user_id, token_hash=_digest(token), name=name[:200], created_at=now
+            )
+        )
+    return token
+
+
+def list_tokens(engine: Engine, user_id: int) -> list[ApiToken]:
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id)
+        )
+        return [ApiToken(r.id, r.name, r.created_at, r.revoked_at) for r in rows]
+
+
+def revoke_token(engine: Engine, user_id: int, token_id: int, *, now: dt.datetime) -> None:
+    with writing(engine) as conn:
+        done = conn.execute(
+            update(api_tokens)
+            .where(
+                api_tokens.c.id == token_id,
+                api_tokens.c.user_id == user_id,
+                api_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        ).rowcount
+    if not done:
+        raise NotFound(f"no live API token {token_id} of yours")
+
+
+def user_for_token(engine: Engine, token: str) -> User | None:
+    with reading(engine) as conn:
+        row = conn.execute(
+            _user_select()
+            .join(api_tokens, api_tokens.c.user_id == users.c.id)
+            .where(
+                api_tokens.c.token_hash == _digest(token),
+                api_tokens.c.revoked_at.is_(None),
+                users.c.active.is_(True),
+            )
+        ).first()
+    return _user(row) if row else None

@@ -1,0 +1,199 @@
+"""The ASGI app: routers, templates, static files, security headers and error pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from keepwarm.config import Settings
+from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound, SignInFailed
+from keepwarm.services.database import open_database
+from keepwarm.services.plans import local_today, run_daily
+from keepwarm.services.policy import get_policy
+from keepwarm.services.users import user_count
+from keepwarm.web import api, clients, imports, pages, reports, settings_pages
+from keepwarm.web.auth import ApiUnauthorized, CsrfFailed, LoginRequired, clock
+from keepwarm.web.render import render
+
+HERE = Path(__file__).resolve().parent
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, and `Cache-Control: no-store` to all but
+    static files (pages and API answers hold client data). Plain ASGI: no per-request task."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in _HEADERS if k not in names]
+                if not static and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(
+    settings: Settings, *, setup_code: str | None = None, daily_job: bool = False
+) -> FastAPI:
+    """The web app on the settings' database. `setup_code` is the one-time code the first-run
+    page asks for (printed by `keepwarm serve`); `daily_job` makes the app plan each day itself
+    (checked every five minutes), so the list is ready when staff arrive."""
+    engine = open_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if daily_job:
+            threading.Thread(
+                target=_plan_each_day, args=(app, stop), name="keepwarm-daily", daemon=True
+            ).start()
+        yield
+        stop.set()
+        engine.dispose()
+
+    app = FastAPI(
+        title="keepwarm",
+        version="1",
+        description="Whom to contact today, why, and what to say.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.setup_code = setup_code
+    app.state.imports = {}
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (pages, clients, imports, reports, settings_pages):
+        app.include_router(module.router)
+    app.include_router(api.router)
+    _error_pages(app)
+    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
+    return app
+
+
+def _plan_each_day(app: FastAPI, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            engine = app.state.engine
+            day = local_today(get_policy(engine), clock())
+            run_daily(engine, app.state.settings, day=day, now=clock())
+        except Exception as exc:  # keep serving; the next check tries again
+            print(f"keepwarm: the daily plan failed and will be retried: {exc}", flush=True)
+        stop.wait(300)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "sign in or send an API token"}, status_code=401)
+        if user_count(request.app.state.engine) == 0:
+            return RedirectResponse("/setup", status_code=303)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+
+    @app.exception_handler(ApiUnauthorized)
+    async def api_unauthorized(request: Request, exc: ApiUnauthorized) -> Response:
+        return JSONResponse(
+            {"detail": "send a valid API token: Authorization: Bearer kw_..."},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "This form has expired",
+                "message": "Go back, reload the page and try again.",
+            },
+            status_code=403,
+        )
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return render(
+            request, "error.html", {"title": "Not for you", "message": str(exc)}, status_code=403
+        )
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        return render(
+            request, "error.html", {"title": "Not found", "message": str(exc)}, status_code=404
+        )
+
+    @app.exception_handler(InvalidInput)
+    async def invalid(request: Request, exc: InvalidInput) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return render(
+            request,
+            "error.html",
+            {"title": "That did not work", "message": str(exc)},
+            status_code=400,
+        )
+
+    @app.exception_handler(SignInFailed)
+    async def sign_in_failed(request: Request, exc: SignInFailed) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=401)
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="")
+
+
+def today_for(app_state: Any) -> dt.date:
+    return local_today(get_policy(app_state.engine), clock())

@@ -1,0 +1,140 @@
+"""Who is asking: server-side sessions from the cookie, API tokens from the Authorization
+header, CSRF on every form, and the role checks every route declares.
+
+`clock()` is the web app's one source of time (tests replace it: the only thing mocked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from keepwarm.domain.errors import NotAllowed
+from keepwarm.domain.model import User
+from keepwarm.services.users import Session, session_for, user_for_token
+
+SESSION_COOKIE = "kw_session"
+PRE_COOKIE = "kw_pre"  # the CSRF token of forms shown before signing in (sign-in, setup)
+
+
+def clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class LoginRequired(Exception):
+    """No live session: pages redirect to the sign-in page, the API answers 401."""
+
+
+class CsrfFailed(Exception):
+    """A form without the session's CSRF token (forged, or open since before a sign-in)."""
+
+
+class ApiUnauthorized(Exception):
+    """No valid API token (or session) for an API call."""
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def current_session(request: Request) -> Session | None:
+    if "session" not in request.state._state:
+        token = request.cookies.get(SESSION_COOKIE)
+        found = session_for(engine_of(request), token, now=clock()) if token else None
+        request.state.session = found
+    return request.state.session  # type: ignore[no-any-return]
+
+
+def signed_in(request: Request) -> Session:
+    session = current_session(request)
+    if session is None:
+        raise LoginRequired
+    return session
+
+
+def owner(session: Annotated[Session, Depends(signed_in)]) -> Session:
+    if not session.user.is_owner:
+        raise NotAllowed("only the owner can open settings")
+    return session
+
+
+SignedIn = Annotated[Session, Depends(signed_in)]
+Owner = Annotated[Session, Depends(owner)]
+
+
+class Form:
+    """A submitted form whose CSRF token has been checked: text fields by name."""
+
+    def __init__(self, data: Mapping[str, object]) -> None:
+        self._data = data
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self._data.get(name)
+        return value.strip() if isinstance(value, str) else default
+
+    def raw(self, name: str) -> object:
+        return self._data.get(name)
+
+
+async def checked_form(request: Request) -> Form:
+    """The form of a signed-in user's POST, refused unless it carries their session's token."""
+    session = signed_in(request)
+    form = await request.form()
+    if not _same(form.get("csrf_token"), session.csrf):
+        raise CsrfFailed
+    return Form(form)
+
+
+async def checked_anonymous_form(request: Request) -> Form:
+    """A sign-in or setup form: its token must match the cookie set when it was shown."""
+    form = await request.form()
+    if not _same(form.get("csrf_token"), request.cookies.get(PRE_COOKIE)):
+        raise CsrfFailed
+    return Form(form)
+
+
+def _same(given: object, expected: str | None) -> bool:
+    return (
+        isinstance(given, str)
+        and bool(expected)
+        and hmac.compare_digest(given.encode(), (expected or "").encode())
+    )
+
+
+CheckedForm = Annotated[Form, Depends(checked_form)]
+AnonymousForm = Annotated[Form, Depends(checked_anonymous_form)]
+
+
+def pre_token(request: Request) -> str:
+    """The anonymous CSRF token: the cookie's, or a new one (set on the response)."""
+    return request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+
+
+def api_user(request: Request) -> User:
+    """The API caller: a bearer token (`Authorization: Bearer kw_...`), else a browser session
+    (then only for GET: a browser's writes go through the CSRF-checked pages)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = user_for_token(engine_of(request), header[7:].strip())
+        if user is None:
+            raise ApiUnauthorized
+        return user
+    session = current_session(request)
+    if session is None or request.method not in ("GET", "HEAD"):
+        raise ApiUnauthorized
+    return session.user
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer's address. Forwarded headers are not believed (anyone can send them); behind
+    a reverse proxy every request shares the proxy's address for throttling."""
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,299 @@
+"""Sign-in, first-run setup, account, and the Today page with Done / Snooze / Dismiss."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from keepwarm.domain.errors import InvalidInput, NotAllowed, SignInFailed
+from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
+from keepwarm.services import users
+from keepwarm.services.people import list_staff
+from keepwarm.services.plans import (
+    action_staff,
+    complete_action,
+    dismiss_action,
+    local_today,
+    plan_made,
+    snooze_action,
+    todays_list,
+    week_quota,
+)
+from keepwarm.services.policy import get_policy
+from keepwarm.web.auth import (
+    PRE_COOKIE,
+    SESSION_COOKIE,
+    AnonymousForm,
+    CheckedForm,
+    SignedIn,
+    client_ip,
+    clock,
+    engine_of,
+    pre_token,
+)
+from keepwarm.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+OUTCOMES = ("reached", "left a message", "no answer", "sent", "met")
+SIGNAL_LABELS = {
+    "cancellation": "Cancellation",
+    "lapsing": "Gone quiet",
+    "usage_up": "Usage up",
+    "usage_down": "Usage down",
+    "due": "Due",
+    "birthday": "Birthday",
+    "anniversary": "Anniversary",
+    "holiday": "Holiday",
+    "welcome": "Welcome",
+    "follow_up": "Follow-up",
+    "feedback": "Feedback",
+    "cadence_overdue": "Time to say hello",
+}
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (never //host or a scheme): no open redirect."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/today"
+
+
+def _anonymous_page(request: Request, template: str, context: dict, status: int = 200) -> Response:
+    token = pre_token(request)
+    response = render(request, template, {**context, "pre_token": token}, status_code=status)
+    _cookie(response, request, PRE_COOKIE, token, 3600)
+    return response
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/today", status_code=303)
+
+
+@router.get("/health", include_in_schema=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+# --- first run --------------------------------------------------------------------------------
+
+
+@router.get("/setup")
+def setup_page(request: Request) -> Response:
+    if users.user_count(engine_of(request)):
+        return RedirectResponse("/login", status_code=303)
+    enabled = request.app.state.setup_code is not None
+    return _anonymous_page(request, "setup.html", {"enabled": enabled, "error": "", "email": ""})
+
+
+@router.post("/setup")
+def setup_submit(request: Request, form: AnonymousForm) -> Response:
+    engine = engine_of(request)
+    if users.user_count(engine):
+        return RedirectResponse("/login", status_code=303)
+    code = request.app.state.setup_code
+    email = form.text("email")
+    error = ""
+    try:
+        users.check_throttle(engine, "setup", client_ip(request), now=clock())
+        given = "".join(form.text("code").split())
+        if code is None or not hmac.compare_digest(given.encode(), code.encode()):
+            users.record_failure(engine, "setup", client_ip(request), now=clock())
+            raise InvalidInput("code: that is not the code `keepwarm serve` printed in its window")
+        if form.text("password") != form.text("password2"):
+            raise InvalidInput("password: the two passwords differ")
+        user = users.add_user(
+            engine,
+            email,
+            form.text("password"),
+            Role.OWNER,
+            staff_name=form.text("staff") or None,
+            now=clock(),
+            first_owner=True,
+        )
+    except (InvalidInput, SignInFailed) as exc:
+        error = str(exc)
+    if error:
+        context = {"enabled": code is not None, "error": error, "email": email}
+        return _anonymous_page(request, "setup.html", context, status=400)
+    request.app.state.setup_code = None  # one time
+    return _signed_in_redirect(request, user, "/today")
+
+
+# --- sign in / out ----------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/today") -> Response:
+    if not users.user_count(engine_of(request)):
+        return RedirectResponse("/setup", status_code=303)
+    context = {"error": "", "email": "", "next": _safe_next(next)}
+    return _anonymous_page(request, "login.html", context)
+
+
+@router.post("/login")
+def login_submit(request: Request, form: AnonymousForm) -> Response:
+    target = _safe_next(form.text("next", "/today"))
+    try:
+        user = users.authenticate(
+            engine_of(request),
+            form.text("email"),
+            form.text("password"),
+            ip=client_ip(request),
+            now=clock(),
+        )
+    except SignInFailed as exc:
+        context = {"error": str(exc), "email": form.text("email"), "next": target}
+        return _anonymous_page(request, "login.html", context, status=401)
+    return _signed_in_redirect(request, user, target)
+
+
+def _signed_in_redirect(request: Request, user: User, target: str) -> Response:
+    old = request.cookies.get(SESSION_COOKIE)
+    token = users.start_session(engine_of(request), user, now=clock(), old=old)
+    response = RedirectResponse(target, status_code=303)
+    _cookie(response, request, SESSION_COOKIE, token, int(users.ABSOLUTE_TIMEOUT.total_seconds()))
+    response.delete_cookie(PRE_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        users.end_session(engine_of(request), token)
+    response = RedirectResponse("/login?msg=signed_out", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account")
+def account_page(request: Request, session: SignedIn) -> Response:
+    return render(request, "account.html", {"error": ""})
+
+
+@router.post("/account/password")
+def change_password(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    try:
+        if form.text("new") != form.text("new2"):
+            raise InvalidInput("new password: the two new passwords differ")
+        users.change_password(
+            engine_of(request), session.user.id, form.text("current"), form.text("new"), now=clock()
+        )
+    except InvalidInput as exc:
+        return render(request, "account.html", {"error": str(exc)}, status_code=400)
+    response = RedirectResponse("/login?msg=password_changed", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- today ------------------------------------------------------------------------------------
+
+
+def _today(request: Request) -> dt.date:
+    return local_today(get_policy(engine_of(request)), clock())
+
+
+@router.get("/today")
+def today_page(request: Request, session: SignedIn, staff: str | None = None) -> Response:
+    engine = engine_of(request)
+    user = session.user
+    day = _today(request)
+    team = [s.name for s in list_staff(engine) if s.active]
+    if user.is_owner:  # the owner sees everyone's list or switches to one member's
+        chosen = staff if staff in team else None
+        actions = todays_list(engine, chosen)
+    else:  # staff see their own list only
+        chosen = user.staff
+        actions = todays_list(engine, chosen) if chosen else []
+    monday, quota = week_quota(engine, day)
+    if not user.is_owner:
+        quota = [line for line in quota if line.staff == user.staff]
+    context = {
+        "day": day,
+        "team": team,
+        "chosen": chosen,
+        "actions": [_view(a) for a in actions],
+        "quota": quota,
+        "monday": monday,
+        "planned": plan_made(engine, day),
+        "channels": PERSONAL_CHANNELS,
+        "outcomes": OUTCOMES,
+        "labels": SIGNAL_LABELS,
+        "tomorrow": day + dt.timedelta(days=1),
+    }
+    return render(request, "today.html", context)
+
+
+def _view(action):  # type: ignore[no-untyped-def]
+    first_line = action.draft.splitlines()[0] if action.draft else ""
+    subject = "A note from us" if first_line.startswith("Dear") else "Hello"
+    query = urlencode({"subject": subject, "body": action.draft}, quote_via=quote)
+    mailto = f"mailto:{quote(action.email)}?{query}" if action.email else None
+    return {"a": action, "mailto": mailto, "tel": f"tel:{action.phone}" if action.phone else None}
+
+
+def _back(form_staff: str, msg: str) -> Response:
+    query = urlencode({k: v for k, v in (("staff", form_staff), ("msg", msg)) if v})
+    return RedirectResponse(f"/today?{query}", status_code=303)
+
+
+def _may_act(request: Request, user: User, action_id: int) -> None:
+    owner_of = action_staff(engine_of(request), action_id)
+    if not user.is_owner and owner_of != user.staff:
+        raise NotAllowed("this action is on someone else's list")
+
+
+@router.post("/actions/{action_id}/done")
+def action_done(request: Request, action_id: int, session: SignedIn, form: CheckedForm) -> Response:
+    _may_act(request, session.user, action_id)
+    complete_action(
+        engine_of(request),
+        action_id,
+        channel=form.text("channel") or None,
+        outcome=form.text("outcome") or None,
+        note=form.text("note") or None,
+        day=_today(request),
+        now=clock(),
+    )
+    return _back(form.text("staff"), "done")
+
+
+@router.post("/actions/{action_id}/snooze")
+def action_snooze(
+    request: Request, action_id: int, session: SignedIn, form: CheckedForm
+) -> Response:
+    _may_act(request, session.user, action_id)
+    try:
+        until = dt.date.fromisoformat(form.text("until"))
+    except ValueError:
+        raise InvalidInput("snooze until: choose a date") from None
+    snooze_action(engine_of(request), action_id, until=until, today=_today(request), now=clock())
+    return _back(form.text("staff"), "snoozed")
+
+
+@router.post("/actions/{action_id}/dismiss")
+def action_dismiss(
+    request: Request, action_id: int, session: SignedIn, form: CheckedForm
+) -> Response:
+    _may_act(request, session.user, action_id)
+    reason = form.text("reason") or "dismissed"
+    dismiss_action(engine_of(request), action_id, reason=reason, now=clock())
+    return _back(form.text("staff"), "dismissed")

@@ -1,0 +1,53 @@
+"""Templates: Jinja2 with autoescaping on for every template (nothing is marked safe)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from keepwarm.web.auth import current_session
+
+ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+MESSAGES = {
+    "done": "Done: the touch is recorded and the action is off the list.",
+    "snoozed": "Snoozed: it comes back on its date.",
+    "dismissed": "Dismissed: it will not come back for the same reasons.",
+    "signed_out": "You are signed out.",
+    "password_changed": "Password changed: sign in again with the new one.",
+    "touch": "Touch recorded.",
+    "saved": "Saved.",
+    "imported": "Imported.",
+    "token_revoked": "Token revoked.",
+}
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    session = current_session(request)
+    values = {
+        "request": request,
+        "user": session.user if session else None,
+        "csrf_token": session.csrf if session else "",
+        "message": MESSAGES.get(request.query_params.get("msg", ""), ""),
+        "path": request.url.path,
+        **(context or {}),
+    }
+    html = ENV.get_template(template).render(values)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
