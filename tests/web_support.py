@@ -11,7 +11,12 @@ PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def csrf_of(html: str) -> str:
+def csrf_of(html: str, action: str | None = None) -> str:
+    """The CSRF token of the page's first form (or of the form posting to `action`)."""
+    if action is not None:
+        start = html.find(f'action="{action}"')
+        assert start >= 0, f"no form posting to {action} on this page"
+        html = html[start:]
     found = _CSRF.search(html)
     assert found, "no form with a CSRF token on this page"
     return found.group(1)
@@ -31,7 +36,11 @@ class Web:
         page = self.client.get("/login")
         answer = self.client.post(
             "/login",
-            data={"csrf_token": csrf_of(page.text), "email": email, "password": password},
+            data={
+                "csrf_token": csrf_of(page.text, "/login"),
+                "email": email,
+                "password": password,
+            },
         )
         if answer.status_code == 303:
             self.token = csrf_of(self.client.get("/account").text)
