@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from typing import Annotated
@@ -124,14 +125,16 @@ def serve(
     """
     import uvicorn
 
-    from keepwarm.web import create_app
-
     with user_errors():
         settings = settings_for(db)
         with engine_for(db) as (_, engine):
             first_run = service.user_count(engine) == 0
-        code = f"{secrets.randbelow(10**8):08d}" if first_run else None
-        app = create_app(settings, setup_code=code, daily_job=True)
+    code = f"{secrets.randbelow(10**8):08d}" if first_run else None
+    # The app is started by name (as any ASGI server would), with its settings in the
+    # environment: the CLI and the web app stay separate layers.
+    os.environ["KEEPWARM_DATABASE_URL"] = settings.database_url
+    if code:
+        os.environ["KEEPWARM_SETUP_CODE"] = code
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(f"keepwarm is running at {url}  (Ctrl+C stops it)", markup=False)
     if code:
@@ -141,4 +144,10 @@ def serve(
             markup=False,
             soft_wrap=True,
         )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "keepwarm.web.serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
