@@ -122,4 +122,5 @@ def _next_steps(s: DemoSummary, db: str) -> list[tuple[str, str]]:
         (f"keepwarm client {example} {option}", "one client's history"),
         (f"keepwarm clients {surname} {option}", "search by name or phone"),
         (f"keepwarm staff list {option}", "staff and weekly quotas"),
+        (f"keepwarm serve {option}", "the practice in your browser (prints a one-time setup code)"),
     ]
