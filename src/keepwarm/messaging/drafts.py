@@ -148,3 +148,43 @@ def render_template(source: str, context: DraftContext, name: str = "template") 
     except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
         raise InvalidInput(f"template {name}: {exc}") from None
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+_SAMPLE_REASONS = {
+    "lapsing": "Not seen for {since} (a sample reason for the preview)",
+    "usage_up": "Coming more often lately (a sample reason for the preview)",
+    "usage_down": "Coming less often lately (a sample reason for the preview)",
+    "cancellation": "Gave notice (a sample reason for the preview)",
+    "due": "Next visit due soon (a sample reason for the preview)",
+    "birthday": "Birthday coming up (a sample reason for the preview)",
+    "anniversary": "A yearly anniversary with us (a sample reason for the preview)",
+    "holiday": "Christmas on 25 December (a sample reason for the preview)",
+    "welcome": "New client (a sample reason for the preview)",
+    "follow_up": "A recent visit to follow up (a sample reason for the preview)",
+    "feedback": "A recent visit to ask about (a sample reason for the preview)",
+    "cadence_overdue": "No personal touch for a while (a sample reason for the preview)",
+    "win_back": "Left a while ago (a sample reason for the preview)",
+}
+
+
+def sample_signal(code: SignalCode | str, facts: ClientFacts, today: dt.date) -> Signal:
+    """A plausible signal of `code` for previewing a template on a real client's facts."""
+    code = SignalCode(code)
+    since = (today - facts.last_activity).days if facts.last_activity else None
+    text = _SAMPLE_REASONS.get(code.value, f"{code.value} (a sample reason for the preview)")
+    return Signal(code, text.format(since=_since(since)), 0.5, f"{code.value}:{today.year}")
+
+
+def preview_template(
+    source: str,
+    code: SignalCode | str,
+    facts: ClientFacts,
+    *,
+    staff: str | None,
+    today: dt.date,
+) -> str:
+    """`source` rendered as the draft for a plausible signal of `code` on these facts (a real
+    client's). Raises InvalidInput when the template cannot render."""
+    signal = sample_signal(code, facts, today)
+    context = context_for(facts, [signal], staff, today)
+    return render_template(source, context, f"{signal.code.value}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select, update
 
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import (
@@ -21,6 +21,7 @@ from keepwarm.ingest.values import parse_email
 from keepwarm.store import queries as q
 from keepwarm.store import reading, writing
 from keepwarm.store.plans import close_touched_actions
+from keepwarm.store.tables import staff as staff_table
 
 
 def add_staff(
@@ -45,6 +46,30 @@ def add_staff(
 def list_staff(engine: Engine) -> list[Staff]:
     with reading(engine) as conn:
         return q.list_staff(conn)
+
+
+def update_staff(
+    engine: Engine, staff_id: int, *, email: str | None, weekly_quota: int, active: bool
+) -> Staff:
+    """Change a staff member's email (None or "" removes it), weekly quota and whether they are
+    active; a bad value raises InvalidInput and changes nothing."""
+    if weekly_quota < 0:
+        raise InvalidInput("weekly quota: it cannot be negative")
+    if email:
+        try:
+            email = parse_email(email)
+        except ValueError as exc:
+            raise InvalidInput(f"email: {exc}") from None
+    with writing(engine) as conn:
+        found = conn.execute(
+            update(staff_table)
+            .where(staff_table.c.id == staff_id)
+            .values(email=email or None, weekly_quota=weekly_quota, active=active)
+        ).rowcount
+        if not found:
+            raise NotFound(f"no staff member {staff_id}")
+        row = conn.execute(select(staff_table).where(staff_table.c.id == staff_id)).one()
+    return Staff(row.id, row.name, row.email, row.weekly_quota, bool(row.active))
 
 
 @dataclass(frozen=True)

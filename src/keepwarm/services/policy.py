@@ -61,3 +61,48 @@ def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) ->
         check_templates(policy.template_sources())
         save_policy_data(conn, policy.to_dict(), now)
     return policy
+
+
+def save_policy(engine: Engine, data: dict[str, Any], *, now: dt.datetime) -> Policy:
+    """Validate a whole edited policy document and save it, in one transaction: a bad value
+    raises InvalidInput naming its key and nothing is saved. Returns the policy now in force."""
+    policy = Policy.from_dict(data)
+    check_templates(policy.template_sources())
+    with writing(engine) as conn:
+        save_policy_data(conn, policy.to_dict(), now)
+    return policy
+
+
+def update_policy(engine: Engine, changes: dict[str, Any], *, now: dt.datetime) -> Policy:
+    """Replace the top-level settings in `changes` (whole values: a map given here is the new
+    map) in the stored policy, validated as a whole, in one transaction; settings not named in
+    `changes` (e.g. the templates) keep their stored values."""
+    with writing(engine) as conn:
+        data = load_policy_data(conn) or Policy().to_dict()
+        data.update(json.loads(json.dumps(changes)))
+        policy = Policy.from_dict(data)
+        check_templates(policy.template_sources())
+        save_policy_data(conn, policy.to_dict(), now)
+    return policy
+
+
+def set_template(
+    engine: Engine, code: str, form: str, text: str | None, *, now: dt.datetime
+) -> Policy:
+    """Save the owner's own template for a signal code and form ("letter" or "call"), or with
+    `text` None remove it (back to the default). A template that cannot render is refused with
+    InvalidInput and nothing changes."""
+    if text is not None and not text.strip():
+        raise InvalidInput(f"templates.{code}.{form}: the template is empty (use the default)")
+    with writing(engine) as conn:
+        data = load_policy_data(conn) or Policy().to_dict()
+        own = data.get("templates", {}).get(code)
+        if text is None and not (isinstance(own, dict) and form in own):
+            return Policy.from_dict(data)  # already the default
+        data = edited(data, f"templates.{code}.{form}", text)
+        if not data["templates"][code]:
+            del data["templates"][code]
+        policy = Policy.from_dict(data)
+        check_templates(policy.template_sources())
+        save_policy_data(conn, policy.to_dict(), now)
+    return policy

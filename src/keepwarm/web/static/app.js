@@ -30,13 +30,15 @@ document.addEventListener("DOMContentLoaded", () => {
     const area = form.querySelector("textarea");
     if (!target || !area) continue;
     let timer = null;
-    area.addEventListener("input", () => {
+    const refresh = () => {
       clearTimeout(timer);
       timer = setTimeout(async () => {
         const body = new FormData(form);
         const answer = await fetch(form.dataset.previewUrl, { method: "POST", body });
         if (answer.ok) target.textContent = (await answer.json()).text;
       }, 300);
-    });
+    };
+    area.addEventListener("input", refresh);
+    form.addEventListener("change", refresh);  // e.g. another client chosen for the preview
   }
 });
