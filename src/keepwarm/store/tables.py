@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    func,
     true,
 )
 
@@ -70,6 +71,8 @@ clients = Table(
     Index(None, "status"),
     Index(None, "next_due"),
 )
+# The Clients list sorts by name, ignoring case (migration 0007).
+Index("ix_clients_lower_name", func.lower(clients.c.name), clients.c.id)
 
 activities = Table(
     "activities",

@@ -1,7 +1,335 @@
-"""Pages: clients (being built)."""
+"""The Clients list (search, filters, sorting, pages) and the client page: details, edit
+form, rhythm in words and as a small chart, timeline, open actions, logging a touch, delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from keepwarm.domain.errors import InvalidInput, NotAllowed
+from keepwarm.domain.model import PERSONAL_CHANNELS, Client, Rhythm
+from keepwarm.services import clients as svc
+from keepwarm.services.people import list_staff, record_touch
+from keepwarm.services.plans import local_today
+from keepwarm.services.policy import get_policy
+from keepwarm.services.rhythms import client_rhythm
+from keepwarm.web import auth
+from keepwarm.web.auth import CheckedForm, SignedIn, engine_of
+from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
+from keepwarm.web.render import render
 
 router = APIRouter(include_in_schema=False)
+
+PAGE = 50
+LABELS = {**SIGNAL_LABELS, "win_back": "Win back"}
+COLUMNS = (  # sortable columns: (sort key, heading, the first click's direction)
+    ("name", "Name", "asc"),
+    ("last_activity", "Last activity", "desc"),
+    ("attention", "Attention from", "asc"),
+    ("value", "Value", "desc"),
+)
+EDITABLE = ("name", "email", "phone", "address", "tags", "owner", "status", "notes")
+CHART_DAYS = 730
+
+
+def _today(request: Request) -> dt.date:
+    return local_today(get_policy(engine_of(request)), auth.clock())
+
+
+def money(cents: int | None, symbol: str) -> str:
+    if cents is None:
+        return "–"
+    return f"{symbol}{round(cents / 100):,}"
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@router.get("/clients")
+def clients_page(
+    request: Request,
+    session: SignedIn,
+    q: str = "",
+    signal: str = "",
+    tag: str = "",
+    owner: str = "",
+    status: str = "",
+    sort: str = "name",
+    dir: str = "",
+    page: str = "1",
+) -> Response:
+    engine = engine_of(request)
+    column = next((c for c in COLUMNS if c[0] == sort), None)
+    if column is None:
+        raise InvalidInput(f"sort: {sort!r} is not one of {', '.join(c[0] for c in COLUMNS)}")
+    direction = dir if dir in ("asc", "desc") else column[2]
+    number = int(page) if page.isdigit() and 0 < int(page) < 10**7 else 1
+    filters = {"q": q.strip(), "signal": signal, "tag": tag.strip(), "owner": owner}
+    filters["status"] = status
+    rows, total = svc.search_clients(
+        engine,
+        filters["q"] or None,
+        signal=signal or None,
+        tag=filters["tag"] or None,
+        owner=owner or None,
+        status=status or None,
+        sort=sort,
+        descending=direction == "desc",
+        limit=PAGE,
+        offset=(number - 1) * PAGE,
+    )
+    pages = max(1, math.ceil(total / PAGE))
+    kept = {k: v for k, v in filters.items() if v}
+
+    def link(**changes: Any) -> str:
+        params = {**kept, "sort": sort, "dir": direction, "page": number, **changes}
+        if params["page"] == 1:
+            params.pop("page")
+        return "/clients?" + urlencode(params)
+
+    headers = []
+    for key, heading, first in COLUMNS:
+        active = key == sort
+        flip = ("desc" if direction == "asc" else "asc") if active else first
+        aria = ("ascending" if direction == "asc" else "descending") if active else None
+        arrow = ("▲" if direction == "asc" else "▼") if active else ""
+        headers.append(
+            {"key": key, "heading": heading, "href": link(sort=key, dir=flip, page=1)}
+            | {"aria": aria, "arrow": arrow}
+        )
+    first_shown = (number - 1) * PAGE + 1 if rows else 0
+    context = {
+        "rows": rows,
+        "total": total,
+        "first_shown": first_shown,
+        "last_shown": first_shown + len(rows) - 1 if rows else 0,
+        "page": number,
+        "pages": pages,
+        "prev_href": link(page=number - 1) if number > 1 else None,
+        "next_href": link(page=number + 1) if number < pages else None,
+        "headers": headers,
+        "filters": filters,
+        "sort": sort,
+        "direction": direction,
+        "filtered": any(filters.values()),
+        "team": [s.name for s in list_staff(engine)],
+        "signals": [(code, LABELS.get(code, code)) for code in svc.SIGNALS],
+        "statuses": svc.STATUSES,
+        "labels": LABELS,
+        "symbol": request.app.state.settings.currency_symbol,
+        "money": money,
+        "deleted": request.query_params.get("msg") == "deleted",
+    }
+    return render(request, "clients.html", context)
+
+
+# --- one client -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The visits chart: ticks on a time axis, the usual gap and the current silence."""
+
+    width: int
+    height: int
+    axis_y: int
+    start: dt.date
+    end: dt.date
+    ticks: list[float]
+    years: list[tuple[float, str]]
+    gap: tuple[float, float] | None  # the usual gap after the last visit
+    silence: tuple[float, float] | None  # the current silence (last visit to today)
+    overdue: bool
+    visits: int
+    last: dt.date | None
+    usual_gap_days: float | None
+    days_silent: int | None
+    summary: str
+
+
+def chart_for(
+    dates: list[dt.date], today: dt.date, last: dt.date | None, usual_gap: float | None
+) -> Chart:
+    width, height, left, right = 600, 70, 10, 590
+    start = today - dt.timedelta(days=CHART_DAYS)
+
+    def x(day: dt.date) -> float:
+        share = (min(max(day, start), today) - start).days / CHART_DAYS
+        return round(left + share * (right - left), 1)
+
+    years = [
+        (x(dt.date(year, 1, 1)), str(year))
+        for year in range(start.year + 1, today.year + 1)
+        if dt.date(year, 1, 1) > start
+    ]
+    silent = (today - last).days if last else None
+    gap = silence = None
+    overdue = False
+    if last is not None and last >= start:
+        silence = (x(last), x(today))
+        if usual_gap:
+            gap = (x(last), x(last + dt.timedelta(days=round(usual_gap))))
+            overdue = silent is not None and silent > usual_gap
+    elif last is not None:  # silent for longer than the chart shows
+        silence = (x(start), x(today))
+        overdue = bool(usual_gap)
+    parts = [f"{len(dates)} visits in the last two years"]
+    if usual_gap:
+        parts.append(f"usually every {_days(usual_gap)}")
+    if silent is not None:
+        parts.append(f"last visit {last:%-d %b %Y}, {_days(silent)} ago")
+        if overdue:
+            parts.append("longer than usual")
+    return Chart(
+        width,
+        height,
+        44,
+        start,
+        today,
+        [x(d) for d in dates],
+        years,
+        gap,
+        silence,
+        overdue,
+        len(dates),
+        last,
+        usual_gap,
+        silent,
+        "; ".join(parts) + ".",
+    )
+
+
+def _days(value: float) -> str:
+    whole = round(value)
+    return "1 day" if whole == 1 else f"{whole} days"
+
+
+def _form_values(client: Client) -> dict[str, str]:
+    return {
+        "name": client.name,
+        "email": client.email or "",
+        "phone": client.phone or "",
+        "address": client.address or "",
+        "tags": "; ".join(client.tags),
+        "owner": client.owner or "",
+        "status": client.status.value,
+        "notes": client.notes or "",
+        "do_not_contact": "yes" if client.do_not_contact else "",
+    }
+
+
+def _client_page(
+    request: Request,
+    client_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    engine = engine_of(request)
+    client = svc.get_client(engine, client_id)
+    today = _today(request)
+    rhythm: Rhythm | None = client_rhythm(engine, client_id)
+    timeline = svc.client_timeline(engine, client_id, limit=200)
+    dates = svc.activity_dates(engine, client_id, since=today - dt.timedelta(days=CHART_DAYS))
+    last = max((e.date for e in timeline if e.kind == "activity"), default=None)
+    if last is None and rhythm is not None:
+        last = rhythm.last_activity
+    usual_gap = rhythm.usual_gap_days if rhythm else None
+    session = auth.current_session(request)
+    user = session.user if session else None
+    symbol = request.app.state.settings.currency_symbol
+    context = {
+        "client": client,
+        "rhythm": rhythm,
+        "chart": chart_for(dates, today, last, usual_gap),
+        "timeline": timeline,
+        "actions": svc.client_open_actions(engine, client_id),
+        "team": [s.name for s in list_staff(engine) if s.active or s.name == client.owner],
+        "statuses": svc.STATUSES,
+        "values": values or _form_values(client),
+        "errors": errors or {},
+        "channels": PERSONAL_CHANNELS,
+        "outcomes": OUTCOMES,
+        "labels": LABELS,
+        "today": today,
+        "symbol": symbol,
+        "money": money,
+        "is_owner": bool(user and user.is_owner),
+        "my_staff": user.staff if user else None,
+        "mailto": f"mailto:{quote(client.email)}" if client.email else None,
+        "tel": f"tel:{client.phone}" if client.phone else None,
+        "days": _days,
+    }
+    return render(request, "client.html", context, status_code=status_code)
+
+
+def _client_url(client_id: str, msg: str | None = None) -> str:
+    url = "/clients/" + quote(client_id, safe="")
+    return url + (f"?msg={msg}" if msg else "")
+
+
+@router.get("/clients/{client_id}")
+def client_page(request: Request, client_id: str, session: SignedIn) -> Response:
+    return _client_page(request, client_id)
+
+
+@router.post("/clients/{client_id}")
+def client_edit(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
+    values = {name: form.text(name) for name in EDITABLE}
+    values["do_not_contact"] = "yes" if form.text("do_not_contact") else "no"
+    try:
+        svc.update_client(
+            engine_of(request),
+            client_id,
+            values,
+            now=auth.clock(),
+            region=request.app.state.settings.region,
+        )
+    except svc.InvalidValues as exc:
+        shown = values | {"do_not_contact": "yes" if form.text("do_not_contact") else ""}
+        return _client_page(request, client_id, values=shown, errors=exc.errors, status_code=400)
+    return RedirectResponse(_client_url(client_id, "saved"), status_code=303)
+
+
+@router.post("/clients/{client_id}/touches")
+def client_touch(
+    request: Request, client_id: str, session: SignedIn, form: CheckedForm
+) -> Response:
+    user = session.user
+    staff = form.text("staff") if user.is_owner else user.staff
+    try:
+        day = dt.date.fromisoformat(form.text("date")) if form.text("date") else _today(request)
+    except ValueError:
+        raise InvalidInput("date: choose a date") from None
+    if day > _today(request):
+        raise InvalidInput("date: a touch cannot be in the future")
+    record_touch(
+        engine_of(request),
+        client_id,
+        channel=form.text("channel") or "call",
+        date=day,
+        staff=staff or None,
+        note=form.text("note") or None,
+        outcome=form.text("outcome") or None,
+        now=auth.clock(),
+    )
+    return RedirectResponse(_client_url(client_id, "touch"), status_code=303)
+
+
+@router.post("/clients/{client_id}/delete")
+def client_delete(
+    request: Request, client_id: str, session: SignedIn, form: CheckedForm
+) -> Response:
+    if not session.user.is_owner:
+        raise NotAllowed("only the owner can delete a client")
+    if form.text("confirm") != "yes":
+        raise InvalidInput("tick the box to confirm that the client and their history go")
+    svc.delete_client(engine_of(request), client_id)
+    return RedirectResponse("/clients?msg=deleted", status_code=303)

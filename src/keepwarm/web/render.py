@@ -29,6 +29,7 @@ MESSAGES = {
     "saved": "Saved.",
     "imported": "Imported.",
     "token_revoked": "Token revoked.",
+    "deleted": "The client and their history are deleted.",
 }
 
 

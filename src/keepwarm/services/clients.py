@@ -1,0 +1,392 @@
+"""Clients for the web and the API: searching the list, reading one client's page, and
+adding, changing or deleting a client by hand.
+
+Values typed by hand go through the very parser a CSV import uses (`keepwarm.ingest.records`),
+so a phone becomes E.164 in the configured region, an email is validated and normalised, and a
+date, status or tag list is read exactly as the import reads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from keepwarm.domain.errors import InvalidInput, NotFound
+from keepwarm.domain.model import Client, ClientStatus, ImportKind, ProblemLog, SignalCode
+from keepwarm.ingest.columns import ColumnMap
+from keepwarm.ingest.records import ParseOptions, RowParser
+from keepwarm.ingest.values import DateOrderNeeded
+from keepwarm.store import client_pages as store
+from keepwarm.store import queries as q
+from keepwarm.store import reading, writing
+
+SORTS = ("name", "last_activity", "attention", "value")
+STATUSES = tuple(s.value for s in ClientStatus)
+SIGNALS = tuple(s.value for s in SignalCode)
+MAX_PAGE = 500
+# Up to this many matches, sorting them beats walking the name index to find them.
+FEW = 20_000
+
+# The fields a client has, in the order of the import's record tuple (`RowParser._clients`).
+_RECORD = (
+    "id",
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "birthday",
+    "since",
+    "owner",
+    "tags",
+    "status",
+    "cancelled_on",
+    "next_due",
+    "do_not_contact",
+    "notes",
+)
+FIELDS = frozenset(_RECORD)
+
+
+class InvalidValues(InvalidInput):
+    """One or more typed values are not acceptable: `errors` maps each field to its reason."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in self.errors.items()))
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    """One line of the Clients list."""
+
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    status: str
+    owner: str | None
+    tags: tuple[str, ...]
+    last_activity: dt.date | None
+    p_alive: float | None
+    usual_gap_days: float | None
+    clv_cents: int | None
+    open_signals: tuple[str, ...]
+    attention_after: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An activity (`kind` "activity": a visit, purchase...) or a touch (`kind` "touch")."""
+
+    date: dt.date
+    kind: str
+    activity_kind: str | None = None
+    amount_cents: int | None = None
+    quantity: float | None = None
+    channel: str | None = None
+    staff: str | None = None
+    note: str | None = None
+    outcome: str | None = None
+    personal: bool = False
+
+
+@dataclass(frozen=True)
+class OpenAction:
+    id: int
+    day: dt.date
+    staff: str | None
+    channel: str
+    why: str
+    signals: tuple[dict[str, str], ...]
+
+
+def _phone_digits(text: str) -> list[str]:
+    """A phone typed in any format, as digit runs to look for inside the stored E.164: the
+    digits as typed, and without a national trunk prefix (07700 900123 -> 7700900123)."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 4:
+        return []
+    found = [digits]
+    trimmed = digits.lstrip("0")
+    if trimmed != digits and len(trimmed) >= 4:
+        found.append(trimmed)
+    return found
+
+
+def search_clients(
+    engine: Engine,
+    text: str | None = None,
+    *,
+    signal: str | None = None,
+    tag: str | None = None,
+    owner: str | None = None,
+    status: str | None = None,
+    sort: str = "name",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ClientRow], int]:
+    """A page of clients matching every filter given, and how many match in all.
+
+    `text` matches the name or email (case-insensitive, anywhere), the client's id exactly, or
+    the phone in any format; `signal` a signal code on the client's open action; `tag` one of
+    their tags; `owner` a staff name; `status` active, prospect or cancelled. `sort` is name,
+    last_activity, attention (when their silence becomes unusual) or value (lifetime value);
+    the rhythm sorts use the rhythm stored by the last `keepwarm rhythm` / daily run."""
+    text = (text or "").strip() or None
+    tag = (tag or "").strip() or None
+    owner = (owner or "").strip() or None
+    status = (status or "").strip().lower() or None
+    signal = (signal or "").strip().lower() or None
+    if sort not in SORTS:
+        raise InvalidInput(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"status: {status!r} is not one of {', '.join(STATUSES)}")
+    if signal is not None and signal not in SIGNALS:
+        raise InvalidInput(f"signal: {signal!r} is not a signal ({', '.join(SIGNALS)})")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit: between 1 and {MAX_PAGE}, not {limit}")
+    if offset < 0:
+        raise InvalidInput(f"offset: cannot be negative ({offset})")
+    where = store.client_filters(
+        engine.dialect.name,
+        text=text,
+        phone_digits=_phone_digits(text) if text else [],
+        signal=signal,
+        tag=tag,
+        owner=owner,
+        status=status,
+    )
+    with reading(engine) as conn:
+        total = store.count_clients(conn, where)
+        rows = (
+            store.page_of_clients(
+                conn,
+                where,
+                sort=sort,
+                descending=descending,
+                limit=limit,
+                offset=offset,
+                few=bool(where) and total <= FEW,
+            )
+            if offset < total
+            else []
+        )
+    return [_row(r) for r in rows], total
+
+
+def _row(r: dict[str, Any]) -> ClientRow:
+    return ClientRow(
+        id=r["external_id"],
+        name=r["name"],
+        email=r["email"],
+        phone=r["phone"],
+        status=r["status"],
+        owner=r["owner_name"],
+        tags=tuple(t for t in (r["tags"] or "").split(";") if t),
+        last_activity=r["last_activity"],
+        p_alive=r["p_alive"],
+        usual_gap_days=r["usual_gap_days"],
+        clv_cents=r["clv_cents"],
+        open_signals=r["open_signals"],
+        attention_after=r["attention_after"],
+    )
+
+
+def get_client(engine: Engine, client_id: str) -> Client:
+    with reading(engine) as conn:
+        client = q.get_client(conn, client_id)
+    if client is None:
+        raise NotFound(f"no client with id {client_id!r}")
+    return client
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _parse(values: Mapping[str, str | None], *, now: dt.datetime, region: str) -> dict[str, Any]:
+    """The typed values of the fields present in `values`, read as a CSV import reads a row;
+    InvalidValues names every field that is wrong."""
+    unknown = sorted(set(values) - FIELDS)
+    if unknown:
+        raise InvalidValues({name: "is not a client field" for name in unknown})
+    present = [f for f in _RECORD if f in values]
+    columns = ColumnMap({f: (i, f) for i, f in enumerate(present)}, ())
+    parser = RowParser(ImportKind.CLIENTS, columns, ParseOptions(now.date(), region))
+    problems = ProblemLog()
+    row = [values[f] or "" for f in present]
+    try:
+        record = parser.parse(1, row, problems)
+    except DateOrderNeeded as exc:
+        field = next((f for f in present if (values[f] or "").strip() == str(exc).strip()), "date")
+        raise InvalidValues(
+            {field: f"{str(exc)!r} could be day/month or month/day: write it as 2024-03-05"}
+        ) from None
+    if record is None:
+        errors: dict[str, str] = {}
+        for problem in problems.sorted():
+            errors.setdefault(problem.field or "id", problem.reason)
+        raise InvalidValues(errors)
+    parsed = dict(zip(_RECORD, record, strict=True))
+    return {f: parsed[f] for f in present} | (
+        # The import marks a client who gave notice cancelled when no status is given.
+        {"status": parsed["status"]}
+        if "status" not in values and parsed.get("cancelled_on") is not None
+        else {}
+    )
+
+
+def _columns(conn: Any, parsed: Mapping[str, Any]) -> dict[str, Any]:
+    """Table columns for the parsed fields (the owner's staff id instead of their name)."""
+    out: dict[str, Any] = {}
+    for field, value in parsed.items():
+        if field == "id":
+            out["external_id"] = value
+        elif field == "owner":
+            if value is None:
+                out["owner_id"] = None
+                continue
+            found = store.staff_id(conn, value)
+            if found is None:
+                raise InvalidValues({"owner": f"there is no staff member called {value!r}"})
+            out["owner_id"] = found
+        elif field == "tags":
+            out["tags"] = value or ""
+        elif field == "status":
+            out["status"] = value.value if isinstance(value, ClientStatus) else value
+        elif field == "do_not_contact":
+            out["do_not_contact"] = bool(value)
+        else:
+            out[field] = value
+    return out
+
+
+def create_client(
+    engine: Engine,
+    values: Mapping[str, str | None],
+    *,
+    now: dt.datetime,
+    region: str = "US",
+) -> Client:
+    """Add a client. `values` hold text as typed (field -> text); `name` is required, `id`
+    is made up when not given. Phones are read in `region` (the configured KEEPWARM_REGION)."""
+    given = dict(values)
+    if not (given.get("id") or "").strip():
+        given["id"] = "K" + secrets.token_hex(4).upper()
+    if not (given.get("name") or "").strip() and not (
+        (given.get("first_name") or "").strip() or (given.get("last_name") or "").strip()
+    ):
+        raise InvalidValues({"name": "no name given"})
+    given.setdefault("status", "active")
+    parsed = _parse(given, now=now, region=region)
+    with writing(engine) as conn:
+        if q.client_internal_id(conn, parsed["id"]) is not None:
+            raise InvalidValues({"id": f"there is already a client with id {parsed['id']!r}"})
+        row = _columns(conn, parsed)
+        row |= {"created_at": now, "updated_at": now}
+        store.insert_client(conn, row)
+        client = q.get_client(conn, parsed["id"])
+    assert client is not None
+    return client
+
+
+def update_client(
+    engine: Engine,
+    client_id: str,
+    values: Mapping[str, str | None],
+    *,
+    now: dt.datetime,
+    region: str = "US",
+) -> Client:
+    """Change the fields present in `values` (text as typed; empty clears a field). A bad
+    value raises InvalidValues naming each wrong field, and nothing changes."""
+    if "id" in values and (values["id"] or "").strip() != client_id:
+        raise InvalidValues({"id": "a client's id cannot be changed"})
+    given = {k: v for k, v in values.items() if k != "id"} | {"id": client_id}
+    if "name" in values and not (values["name"] or "").strip():
+        raise InvalidValues({"name": "no name given"})
+    parsed = _parse(given, now=now, region=region)
+    parsed.pop("id")
+    with writing(engine) as conn:
+        internal = q.client_internal_id(conn, client_id)
+        if internal is None:
+            raise NotFound(f"no client with id {client_id!r}")
+        if parsed:
+            store.update_client(conn, internal, _columns(conn, parsed) | {"updated_at": now})
+        client = q.get_client(conn, client_id)
+    assert client is not None
+    return client
+
+
+def delete_client(engine: Engine, client_id: str) -> None:
+    """Delete a client with their activities, touches, actions and rhythm."""
+    with writing(engine) as conn:
+        internal = q.client_internal_id(conn, client_id)
+        if internal is None:
+            raise NotFound(f"no client with id {client_id!r}")
+        store.delete_client(conn, internal)
+
+
+# --- the client page --------------------------------------------------------------------------
+
+
+def _internal(conn: Any, client_id: str) -> int:
+    internal = q.client_internal_id(conn, client_id)
+    if internal is None:
+        raise NotFound(f"no client with id {client_id!r}")
+    return internal
+
+
+def client_timeline(engine: Engine, client_id: str, *, limit: int = 200) -> list[TimelineEntry]:
+    """Activities and touches merged, newest first (at most `limit`)."""
+    with reading(engine) as conn:
+        rows = store.timeline(conn, _internal(conn, client_id), limit)
+    out = []
+    for r in rows:
+        if r["type"] == "activity":
+            out.append(
+                TimelineEntry(
+                    r["date"],
+                    "activity",
+                    activity_kind=r["kind"],
+                    amount_cents=r["amount_cents"],
+                    quantity=r["quantity"],
+                    note=r["note"],
+                )
+            )
+        else:
+            out.append(
+                TimelineEntry(
+                    r["date"],
+                    "touch",
+                    channel=r["channel"],
+                    staff=r["staff_name"],
+                    note=r["note"],
+                    outcome=r["outcome"],
+                    personal=bool(r["personal"]),
+                )
+            )
+    return out
+
+
+def activity_dates(engine: Engine, client_id: str, *, since: dt.date) -> list[dt.date]:
+    """The dates of the client's activities from `since` on, oldest first (for the chart)."""
+    with reading(engine) as conn:
+        return store.activity_dates(conn, _internal(conn, client_id), since)
+
+
+def client_open_actions(engine: Engine, client_id: str) -> list[OpenAction]:
+    """The client's open actions (on someone's Today list), oldest first."""
+    with reading(engine) as conn:
+        rows = store.client_open_actions(conn, _internal(conn, client_id))
+    return [
+        OpenAction(r["id"], r["day"], r["staff_name"], r["channel"], r["why"], tuple(r["signals"]))
+        for r in rows
+    ]
