@@ -124,7 +124,6 @@ def clients_page(
         "labels": LABELS,
         "symbol": request.app.state.settings.currency_symbol,
         "money": money,
-        "deleted": request.query_params.get("msg") == "deleted",
     }
     return render(request, "clients.html", context)
 
