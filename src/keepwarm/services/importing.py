@@ -135,6 +135,71 @@ def import_file(
             )
 
 
+@dataclass(frozen=True)
+class ImportPreview:
+    """What a file holds and what importing it would do, with nothing written: the dry run's
+    report, how each column is read, and the first rows as the CSV reader splits them."""
+
+    report: ImportReport
+    header: tuple[str, ...]
+    mapping: tuple[tuple[str, str | None], ...]  # (column as written, field it fills or None)
+    sample: tuple[tuple[int, tuple[str, ...]], ...]  # (line number, fields)
+    size: int
+
+    @property
+    def needs_date_order(self) -> bool:
+        """The file's numeric dates fit both day/month and month/day: the user must choose."""
+        return any("could be day/month or month/day" in p.reason for p in self.report.problems)
+
+
+def preview_file(
+    engine: Engine,
+    settings: Settings,
+    kind: ImportKind,
+    path: Path,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    options: ImportOptions | None = None,
+    on_progress: Progress | None = None,
+    filename: str | None = None,
+    sample_rows: int = 10,
+) -> ImportPreview:
+    """A dry run of `import_file` (rolled back: nothing changes) plus the file's header, how
+    each column maps to a field and its first `sample_rows` rows."""
+    options = dataclasses.replace(options or ImportOptions(), dry_run=True)
+    limits = Limits(settings.import_max_bytes, settings.import_max_rows, settings.import_max_field)
+    header: tuple[str, ...] = ()
+    mapping: tuple[tuple[str, str | None], ...] = ()
+    sample: list[tuple[int, tuple[str, ...]]] = []
+    size = 0
+    try:
+        source = open_csv(path, encoding=options.encoding, limits=limits)
+    except UnreadableFile:
+        source = None
+    if source is not None:
+        header, size = source.header, source.size
+        columns, _ = match_columns(kind, source.header)
+        field_of = {index: field for field, (index, _) in columns.fields.items()}
+        mapping = tuple((written, field_of.get(i)) for i, written in enumerate(header))
+        for line, row in source.rows(ProblemLog(0)):
+            sample.append((line, tuple(row)))
+            if len(sample) >= sample_rows:
+                break
+    report = import_file(
+        engine,
+        settings,
+        kind,
+        path,
+        today=today,
+        now=now,
+        options=options,
+        on_progress=on_progress,
+        filename=filename,
+    )
+    return ImportPreview(report, header, mapping, tuple(sample), size)
+
+
 def _run(
     engine: Engine,
     source: CsvSource,
@@ -269,4 +334,4 @@ def _client_fields_present(columns: ColumnMap) -> set[str]:
     return present
 
 
-__all__ = ["ImportOptions", "ImportProblem", "import_file"]
+__all__ = ["ImportOptions", "ImportPreview", "ImportProblem", "import_file", "preview_file"]

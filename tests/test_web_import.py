@@ -1,0 +1,233 @@
+"""The Import page: upload, preview (a dry run that writes nothing), confirm, progress."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from conftest import NOW, table_snapshot
+from keepwarm.services.people import find_clients
+from keepwarm.store import writing
+
+GOOD = (
+    "Customer ID,Name,Email,Status,Favourite colour\r\n"
+    "C1,Ann Smith,ann@example.com,active,blue\r\n"
+    "C2,Bob Jones,bob@example.com,prospect,green\r\n"
+    "C3,Cleo Park,cleo@example.com,active,red\r\n"
+)
+BAD = (
+    "Customer ID,Name,Email\r\n"
+    "C1,Ann Smith,ann@example.com\r\n"
+    "C2,Bob Jones,not-an-email\r\n"
+    "C3,Cleo Park,cleo@example.com\r\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock, the one thing mocked.
+    monkeypatch.setattr("keepwarm.web.imports.clock", lambda: NOW)
+
+
+@pytest.fixture(autouse=True)
+def forget_uploads(web_app):  # type: ignore[no-untyped-def]
+    """Delete the temporary files of uploads a test left unconfirmed."""
+    yield
+    for item in web_app.state.imports.values():
+        item.forget_file()
+
+
+def upload(client, content: str | bytes, kind: str = "clients", name: str = "clients.csv", **data):  # type: ignore[no-untyped-def]
+    body = content.encode() if isinstance(content, str) else content
+    return client.post("/import", {"kind": kind, **data}, files={"file": (name, body, "text/csv")})
+
+
+def preview_of(client, content: str | bytes, **kwargs):  # type: ignore[no-untyped-def]
+    answer = upload(client, content, **kwargs)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert re.fullmatch(r"/import/[A-Za-z0-9_-]{20,}", location)
+    return location, client.get(location)
+
+
+def imported(client, content: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    location, page = preview_of(client, content, **kwargs)
+    assert 'id="confirm"' in page.text, page.text
+    client.post(location + "/confirm")
+    assert "<h1>Imported" in client.get(location).text
+
+
+def test_good_file_previews_then_imports_on_confirm(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    form = owner.get("/import")
+    assert form.status_code == 200
+    assert 'enctype="multipart/form-data"' in form.text and 'type="file"' in form.text
+
+    before = table_snapshot(engine)
+    location, page = preview_of(owner, GOOD)
+    assert page.status_code == 200
+    html = page.text
+    assert '<dd id="encoding-found">utf-8</dd>' in html
+    assert "comma (,)" in html
+    # Every column and what it maps to (aliases), the unknown one marked unused.
+    assert "<td>Customer ID</td><td>id</td>" in html
+    assert "<td>Email</td><td>email</td>" in html
+    assert re.search(r"<td>Favourite colour</td><td><span class=\"muted\">not used", html)
+    # The first rows as parsed, with their line numbers.
+    assert '<th scope="row">2</th><td>C1</td><td>Ann Smith</td>' in html
+    assert "<td>cleo@example.com</td>" in html
+    assert "3 added" in html
+    assert 'id="confirm"' in html
+    assert table_snapshot(engine) == before  # the preview wrote nothing
+
+    done = owner.post(location + "/confirm")
+    assert done.status_code == 303 and done.headers["location"] == location
+    report = owner.get(location)
+    assert '<td id="added">3</td>' in report.text
+    items, total = find_clients(engine)
+    assert total == 3
+    assert {i.client.id: i.client.email for i in items}["C2"] == "bob@example.com"
+    # Confirming twice imports once (the upload is finished; its file is gone).
+    owner.post(location + "/confirm")
+    assert find_clients(engine)[1] == 3
+
+
+def test_bad_row_is_listed_by_line_and_field_and_nothing_changes(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    imported(owner, GOOD)  # something already in the database
+    before = table_snapshot(engine)
+    location, page = preview_of(owner, BAD)
+    html = page.text
+    assert "clients.csv:3: Email: &#39;not-an-email&#39; is not an email address" in html
+    assert 'id="confirm"' not in html and "/confirm" not in html
+    # A forged confirm does nothing either.
+    owner.post(location + "/confirm")
+    assert table_snapshot(engine) == before
+
+
+def test_cp1252_file_shows_its_encoding(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    content = "Customer ID,Name\r\nC1,Zoë Müller\r\nC2,François Dupré\r\n".encode("cp1252")
+    _, page = preview_of(owner, content)
+    assert '<dd id="encoding-found">cp1252</dd>' in page.text
+    assert "<td>Zoë Müller</td>" in page.text
+
+
+def test_ambiguous_dates_offer_a_choice_and_rerun_the_preview(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    imported(owner, GOOD)
+    touches = "client,date,channel\r\nC1,03/04/2026,call\r\nC2,05/06/2026,card\r\n"
+    location, page = preview_of(owner, touches, kind="touches", name="touches.csv")
+    assert "could be day/month or month/day" in page.text
+    assert "choose the date order below" in page.text
+    assert 'id="confirm"' not in page.text
+    owner.post(location + "/options", {"dates": "dayfirst"})
+    again = owner.get(location)
+    assert 'id="confirm"' in again.text and "2 added" in again.text
+    assert '<option value="dayfirst" selected>' in again.text
+    owner.post(location + "/confirm")
+    assert "Imported touches" in owner.get(location).text
+
+
+def test_only_the_uploader_sees_or_confirms_an_upload(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    location, _ = preview_of(owner, GOOD)
+    other = web("ben@example.com", role="staff", staff="Ben")
+    assert other.get(location).status_code == 404
+    assert other.post(location + "/confirm").status_code == 404
+    assert other.post(location + "/cancel").status_code == 404
+    assert find_clients(engine)[1] == 0
+    assert owner.get(location).status_code == 200  # still there for its owner
+    assert web_get_anonymous(owner, location).status_code == 303
+
+
+def web_get_anonymous(signed_in, location: str):  # type: ignore[no-untyped-def]
+    from web_support import Web
+
+    return Web(signed_in.client.app).get(location)
+
+
+def test_csrf_is_required(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    answer = owner.client.post(
+        "/import", data={"kind": "clients"}, files={"file": ("c.csv", GOOD.encode(), "text/csv")}
+    )
+    assert answer.status_code == 403
+    location, _ = preview_of(owner, GOOD)
+    assert owner.client.post(location + "/confirm", data={}).status_code == 403
+    assert find_clients(engine)[1] == 0
+
+
+def test_too_large_a_file_gets_a_clear_error(web, web_app, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    web_app.state.settings = web_app.state.settings.replace(import_max_bytes=60)
+    answer = upload(owner, GOOD)
+    assert answer.status_code in (400, 413)
+    assert "larger than the limit of 60 bytes" in answer.text
+    assert not web_app.state.imports
+
+
+def test_missing_file_or_kind_is_refused(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    answer = owner.post("/import", {"kind": "clients"}, files={"file": ("", b"", "text/csv")})
+    assert answer.status_code == 400 and "choose a CSV file" in answer.text
+    answer = upload(owner, GOOD, kind="invoices")
+    assert answer.status_code == 400 and "kind: choose" in answer.text
+
+
+def test_large_files_run_in_the_background_with_progress(web, web_app, engine, backend) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    web_app.state.import_background_bytes = 0  # every file counts as large
+    lines = [f"C{i},Client {i},c{i}@example.com,active,blue" for i in range(200)]
+    content = GOOD.splitlines()[0] + "\r\n" + "\r\n".join(lines) + "\r\n"
+    answer = upload(owner, content)
+    location = answer.headers["location"]
+    page = _wait(owner, location, "Preview of")
+    assert "200 added" in page.text
+    item = next(iter(web_app.state.imports.values()))
+    assert item.path.exists()
+
+    # Hold the clients table so the import cannot finish until we let go: meanwhile the page
+    # shows progress and refreshes itself.
+    with writing(engine) as conn:  # SQLite: BEGIN IMMEDIATE holds the write lock
+        if backend == "postgresql":
+            conn.exec_driver_sql("LOCK TABLE clients IN EXCLUSIVE MODE")
+        assert owner.post(location + "/confirm").status_code == 303
+        running = owner.get(location)
+        assert "<progress" in running.text
+        assert '<meta http-equiv="refresh" content="2">' in running.text
+        assert running.headers.get("refresh") == "2"
+    done = _wait(owner, location, "Imported clients")
+    assert '<td id="added">200</td>' in done.text
+    assert find_clients(engine)[1] == 200
+    assert not item.path.exists()  # the temporary file is deleted when done
+
+
+def _wait(client, location: str, text: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        page = client.get(location)
+        if text in page.text:
+            return page
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared: {page.text[:2000]}")
+
+
+def test_cancel_forgets_the_upload_and_its_file(web, web_app, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    location, _ = preview_of(owner, GOOD)
+    item = next(iter(web_app.state.imports.values()))
+    assert item.path.exists() and (item.path.stat().st_mode & 0o077) == 0  # private
+    assert owner.post(location + "/cancel").status_code == 303
+    assert not item.path.exists()
+    assert owner.get(location).status_code == 404
+
+
+def test_staff_can_import(web, engine) -> None:  # type: ignore[no-untyped-def]
+    staff = web("ben@example.com", role="staff", staff="Ben")
+    location, page = preview_of(staff, GOOD)
+    assert 'id="confirm"' in page.text
+    staff.post(location + "/confirm")
+    assert find_clients(engine)[1] == 3
