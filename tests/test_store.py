@@ -28,8 +28,13 @@ def test_migrating_twice_changes_nothing(engine: sa.Engine) -> None:
 
 
 def test_the_migrations_create_exactly_the_tables_the_code_declares(engine: sa.Engine) -> None:
+    def ours(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+        # SQLite's full-text index of clients (migration 0008) is SQLite's own kind of table
+        return not (kind == "table" and name is not None and name.startswith("clients_fts"))
+
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": ours})
+        diff = compare_metadata(context, metadata)
     assert diff == []
 
 
