@@ -42,6 +42,7 @@ from keepwarm.domain import (
     SignalCode,
     Staff,
 )
+from keepwarm.domain.model import SIGNAL_LABELS
 
 CHANNEL_FOR: Mapping[SignalCode, str] = {
     SignalCode.CANCELLATION: "call",
@@ -360,6 +361,6 @@ def _reasons(item: _Item) -> str:
     first, *rest = item.signals
     if not rest:
         return first.explanation
-    codes = ", ".join(dict.fromkeys(s.code.value for s in rest))
+    codes = ", ".join(dict.fromkeys(SIGNAL_LABELS[s.code].lower() for s in rest))
     more = f"{len(rest)} more reason{'s' if len(rest) > 1 else ''}"
     return f"{first.explanation}; and {more} ({codes})"

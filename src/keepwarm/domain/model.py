@@ -25,6 +25,24 @@ class SignalCode(StrEnum):
     WIN_BACK = "win_back"
 
 
+# What each signal is called where people read it (lists, pages, the planner's "why").
+SIGNAL_LABELS: dict[SignalCode, str] = {
+    SignalCode.CANCELLATION: "Cancellation",
+    SignalCode.LAPSING: "Gone quiet",
+    SignalCode.USAGE_UP: "Usage up",
+    SignalCode.USAGE_DOWN: "Usage down",
+    SignalCode.DUE: "Due",
+    SignalCode.BIRTHDAY: "Birthday",
+    SignalCode.ANNIVERSARY: "Anniversary",
+    SignalCode.HOLIDAY: "Holiday",
+    SignalCode.WELCOME: "Welcome",
+    SignalCode.FOLLOW_UP: "Follow-up",
+    SignalCode.FEEDBACK: "Feedback",
+    SignalCode.CADENCE_OVERDUE: "Time to say hello",
+    SignalCode.WIN_BACK: "Win back",
+}
+
+
 class ClientStatus(StrEnum):
     ACTIVE = "active"
     PROSPECT = "prospect"

@@ -27,7 +27,7 @@ from keepwarm.web.render import render
 router = APIRouter(include_in_schema=False)
 
 PAGE = 50
-LABELS = {**SIGNAL_LABELS, "win_back": "Win back"}
+LABELS = SIGNAL_LABELS
 COLUMNS = (  # sortable columns: (sort key, heading, the first click's direction)
     ("name", "Name", "asc"),
     ("last_activity", "Last activity", "desc"),

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwarm.domain.errors import InvalidInput, NotAllowed, SignInFailed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
+from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.services import users
 from keepwarm.services.people import list_staff
 from keepwarm.services.plans import (
@@ -40,20 +41,7 @@ from keepwarm.web.render import render
 router = APIRouter(include_in_schema=False)
 
 OUTCOMES = ("reached", "left a message", "no answer", "sent", "met")
-SIGNAL_LABELS = {
-    "cancellation": "Cancellation",
-    "lapsing": "Gone quiet",
-    "usage_up": "Usage up",
-    "usage_down": "Usage down",
-    "due": "Due",
-    "birthday": "Birthday",
-    "anniversary": "Anniversary",
-    "holiday": "Holiday",
-    "welcome": "Welcome",
-    "follow_up": "Follow-up",
-    "feedback": "Feedback",
-    "cadence_overdue": "Time to say hello",
-}
+SIGNAL_LABELS = {code.value: label for code, label in LABELS.items()}
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, age: int) -> None:
