@@ -32,6 +32,8 @@ from keepwarm.services.rhythms import compute_rhythms
 from keepwarm.services.signals import client_facts
 from keepwarm.store import plans as q
 from keepwarm.store import reading, writing
+from keepwarm.store.policy import load_policy_data
+from keepwarm.store.queries import list_staff as list_staff_rows
 from keepwarm.store.tables import clients, staff
 
 
@@ -190,6 +192,42 @@ def todays_list(engine: Engine, staff_name: str | None = None) -> list[ListedAct
     """Every open action (today's and any carried over), staff by staff, in rank order."""
     with reading(engine) as conn:
         rows = q.open_actions(conn, staff_name)
+    return _listed(rows)
+
+
+@dataclass(frozen=True)
+class TodayView:
+    """Everything the Today page shows, read in one transaction (one consistent view)."""
+
+    day: dt.date
+    team: list[str]
+    chosen: str | None
+    actions: list[ListedAction]
+    monday: dt.date
+    quota: list[QuotaLine]
+    planned: bool
+
+
+def today_view(engine: Engine, *, now: dt.datetime, staff: str | None, show_all: bool) -> TodayView:
+    """The day's list of `staff` (a member of the active team), else everyone's when
+    `show_all` (the owner), else nothing; with the week's quota lines and whether the day's
+    plan is made yet."""
+    with reading(engine) as conn:
+        data = load_policy_data(conn)
+        policy = Policy() if data is None else Policy.from_dict(data)
+        day = local_today(policy, now)
+        members = [m for m in list_staff_rows(conn) if m.active]
+        team = [m.name for m in members]
+        chosen = staff if staff in team else None
+        rows = q.open_actions(conn, chosen) if (chosen or show_all) else []
+        monday = day - dt.timedelta(days=day.weekday())
+        done = q.personal_touches_by_staff(conn, monday, monday + dt.timedelta(days=6))
+        planned = q.plan_completed(conn, day)
+    quota = [QuotaLine(m.name, m.weekly_quota, done.get(m.name, 0)) for m in members]
+    return TodayView(day, team, chosen, _listed(rows), monday, quota, planned)
+
+
+def _listed(rows: list[Any]) -> list[ListedAction]:
     return [
         ListedAction(
             r.id,

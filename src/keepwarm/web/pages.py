@@ -13,16 +13,13 @@ from keepwarm.domain.errors import InvalidInput, NotAllowed, SignInFailed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
 from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.services import users
-from keepwarm.services.people import list_staff
 from keepwarm.services.plans import (
     action_staff,
     complete_action,
     dismiss_action,
     local_today,
-    plan_made,
     snooze_action,
-    todays_list,
-    week_quota,
+    today_view,
 )
 from keepwarm.services.policy import get_policy
 from keepwarm.web.auth import (
@@ -201,31 +198,27 @@ def _today(request: Request) -> dt.date:
 
 @router.get("/today")
 def today_page(request: Request, session: SignedIn, staff: str | None = None) -> Response:
-    engine = engine_of(request)
     user = session.user
-    day = _today(request)
-    team = [s.name for s in list_staff(engine) if s.active]
-    if user.is_owner:  # the owner sees everyone's list or switches to one member's
-        chosen = staff if staff in team else None
-        actions = todays_list(engine, chosen)
-    else:  # staff see their own list only
-        chosen = user.staff
-        actions = todays_list(engine, chosen) if chosen else []
-    monday, quota = week_quota(engine, day)
-    if not user.is_owner:
-        quota = [line for line in quota if line.staff == user.staff]
+    # the owner sees everyone's list or switches to one member's; staff see their own only
+    view = today_view(
+        engine_of(request),
+        now=clock(),
+        staff=staff if user.is_owner else user.staff,
+        show_all=user.is_owner,
+    )
+    quota = view.quota if user.is_owner else [q for q in view.quota if q.staff == user.staff]
     context = {
-        "day": day,
-        "team": team,
-        "chosen": chosen,
-        "actions": [_view(a) for a in actions],
+        "day": view.day,
+        "team": view.team,
+        "chosen": view.chosen,
+        "actions": [_view(a) for a in view.actions],
         "quota": quota,
-        "monday": monday,
-        "planned": plan_made(engine, day),
+        "monday": view.monday,
+        "planned": view.planned,
         "channels": PERSONAL_CHANNELS,
         "outcomes": OUTCOMES,
         "labels": SIGNAL_LABELS,
-        "tomorrow": day + dt.timedelta(days=1),
+        "tomorrow": view.day + dt.timedelta(days=1),
     }
     return render(request, "today.html", context)
 
