@@ -17,13 +17,25 @@ from typing import Any
 from sqlalchemy import Engine
 
 from keepwarm.domain.errors import InvalidInput, NotFound
-from keepwarm.domain.model import Client, ClientStatus, ImportKind, ProblemLog, SignalCode
+from keepwarm.domain.model import (
+    Client,
+    ClientStatus,
+    ImportKind,
+    ProblemLog,
+    Rhythm,
+    SignalCode,
+)
+from keepwarm.domain.policy import Policy
 from keepwarm.ingest.columns import ColumnMap
 from keepwarm.ingest.records import ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
+from keepwarm.services.plans import local_today
 from keepwarm.store import client_pages as store
 from keepwarm.store import queries as q
 from keepwarm.store import reading, writing
+from keepwarm.store.policy import load_policy_data
+from keepwarm.store.queries import list_staff as list_staff_rows
+from keepwarm.store.rhythms import client_rhythm as client_rhythm_row
 
 SORTS = ("name", "last_activity", "attention", "value")
 STATUSES = tuple(s.value for s in ClientStatus)
@@ -348,6 +360,10 @@ def client_timeline(engine: Engine, client_id: str, *, limit: int = 200) -> list
     """Activities and touches merged, newest first (at most `limit`)."""
     with reading(engine) as conn:
         rows = store.timeline(conn, _internal(conn, client_id), limit)
+    return _timeline_entries(rows)
+
+
+def _timeline_entries(rows: list[dict[str, Any]]) -> list[TimelineEntry]:
     out = []
     for r in rows:
         if r["type"] == "activity":
@@ -386,7 +402,53 @@ def client_open_actions(engine: Engine, client_id: str) -> list[OpenAction]:
     """The client's open actions (on someone's Today list), oldest first."""
     with reading(engine) as conn:
         rows = store.client_open_actions(conn, _internal(conn, client_id))
+    return _open_action_list(rows)
+
+
+def _open_action_list(rows: list[dict[str, Any]]) -> list[OpenAction]:
     return [
         OpenAction(r["id"], r["day"], r["staff_name"], r["channel"], r["why"], tuple(r["signals"]))
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """Everything the client page shows, read in one transaction (one consistent view)."""
+
+    client: Client
+    today: dt.date
+    rhythm: Rhythm | None
+    timeline: list[TimelineEntry]
+    chart_dates: list[dt.date]
+    actions: list[OpenAction]
+    team: list[str]
+
+
+def client_view(
+    engine: Engine, client_id: str, *, now: dt.datetime, chart_days: int, timeline: int = 200
+) -> ClientView:
+    """The client, their rhythm, timeline (newest first, at most `timeline` entries), activity
+    dates of the last `chart_days` days, open actions, and the team to choose an owner from;
+    `today` in the policy's time zone. Raises NotFound."""
+    with reading(engine) as conn:
+        client = q.get_client(conn, client_id)
+        if client is None:
+            raise NotFound(f"no client with id {client_id!r}")
+        internal = _internal(conn, client_id)
+        data = load_policy_data(conn)
+        today = local_today(Policy() if data is None else Policy.from_dict(data), now)
+        rhythm = client_rhythm_row(conn, client_id)
+        entries = store.timeline(conn, internal, timeline)
+        dates = store.activity_dates(conn, internal, today - dt.timedelta(days=chart_days))
+        actions = store.client_open_actions(conn, internal)
+        team = [s.name for s in list_staff_rows(conn) if s.active or s.name == client.owner]
+    return ClientView(
+        client,
+        today,
+        rhythm,
+        _timeline_entries(entries),
+        dates,
+        _open_action_list(actions),
+        team,
+    )

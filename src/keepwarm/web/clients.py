@@ -13,12 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from keepwarm.domain.errors import InvalidInput, NotAllowed
-from keepwarm.domain.model import PERSONAL_CHANNELS, Client, Rhythm
+from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
 from keepwarm.services.people import list_staff, record_touch
 from keepwarm.services.plans import local_today
 from keepwarm.services.policy import get_policy
-from keepwarm.services.rhythms import client_rhythm
 from keepwarm.web import auth
 from keepwarm.web.auth import CheckedForm, SignedIn, engine_of
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
@@ -231,12 +230,9 @@ def _client_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    engine = engine_of(request)
-    client = svc.get_client(engine, client_id)
-    today = _today(request)
-    rhythm: Rhythm | None = client_rhythm(engine, client_id)
-    timeline = svc.client_timeline(engine, client_id, limit=200)
-    dates = svc.activity_dates(engine, client_id, since=today - dt.timedelta(days=CHART_DAYS))
+    view = svc.client_view(engine_of(request), client_id, now=auth.clock(), chart_days=CHART_DAYS)
+    client, today, rhythm, timeline = view.client, view.today, view.rhythm, view.timeline
+    dates = view.chart_dates
     last = max((e.date for e in timeline if e.kind == "activity"), default=None)
     if last is None and rhythm is not None:
         last = rhythm.last_activity
@@ -249,8 +245,8 @@ def _client_page(
         "rhythm": rhythm,
         "chart": chart_for(dates, today, last, usual_gap),
         "timeline": timeline,
-        "actions": svc.client_open_actions(engine, client_id),
-        "team": [s.name for s in list_staff(engine) if s.active or s.name == client.owner],
+        "actions": view.actions,
+        "team": view.team,
         "statuses": svc.STATUSES,
         "values": values or _form_values(client),
         "errors": errors or {},
