@@ -281,3 +281,15 @@ def test_the_cli_creates_users_and_tokens(bare_cli, cli) -> None:  # type: ignor
     assert "a@example.com  owner" in listed.output and "b@example.com" not in listed.output
     token = cli("user", "token", "a@example.com").output.strip()
     assert token.startswith("kw_")
+
+
+def test_a_session_ends_after_the_idle_timeout(web_app, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    add_user(engine, "a@example.com", PASSWORD, "owner", now=NOW)
+    web = Web(web_app)
+    web.sign_in("a@example.com")
+    later = NOW + users.IDLE_TIMEOUT - dt.timedelta(minutes=1)
+    monkeypatch.setattr("keepwarm.web.auth.clock", lambda: later)
+    assert web.get("/today").status_code == 200  # still within the idle timeout
+    idle = later + users.IDLE_TIMEOUT + dt.timedelta(minutes=1)
+    monkeypatch.setattr("keepwarm.web.auth.clock", lambda: idle)
+    assert web.get("/today").status_code == 303

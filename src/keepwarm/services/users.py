@@ -312,14 +312,15 @@ def session_for(engine: Engine, token: str, *, now: dt.datetime) -> Session | No
     digest = _digest(token)
     with reading(engine) as conn:
         row = conn.execute(
-            select(sessions.c.csrf, sessions.c.created_at, sessions.c.seen_at, users.c.id)
-            .join(users, users.c.id == sessions.c.user_id)
+            _user_select()
+            .add_columns(sessions.c.csrf, sessions.c.created_at.label("session_created"))
+            .add_columns(sessions.c.seen_at)
+            .join(sessions, sessions.c.user_id == users.c.id)
             .where(sessions.c.token_hash == digest, users.c.active.is_(True))
         ).first()
-        user_row = conn.execute(_user_select().where(users.c.id == row.id)).first() if row else None
-    if row is None or user_row is None:
+    if row is None:
         return None
-    created, seen = _aware(row.created_at), _aware(row.seen_at)
+    created, seen = _aware(row.session_created), _aware(row.seen_at)
     if now - seen > IDLE_TIMEOUT or now - created > ABSOLUTE_TIMEOUT:
         end_session(engine, token)
         return None
@@ -328,7 +329,7 @@ def session_for(engine: Engine, token: str, *, now: dt.datetime) -> Session | No
             conn.execute(
                 update(sessions).where(sessions.c.token_hash == digest).values(seen_at=now)
             )
-    return Session(_user(user_row), row.csrf)
+    return Session(_user(row), row.csrf)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
