@@ -268,3 +268,11 @@ def test_the_services_create_update_and_delete(engine) -> None:  # type: ignore[
     assert changed.birthday == dt.date(1990, 2, 3) and changed.name == "New One"
     svc.delete_client(engine, made.id)
     assert svc.search_clients(engine)[1] == 0
+
+
+def test_a_client_created_with_first_and_last_name_gets_the_full_name(engine) -> None:  # type: ignore[no-untyped-def]
+    from conftest import NOW
+    from keepwarm.services.clients import create_client
+
+    made = create_client(engine, {"first_name": "Ann", "last_name": "Lee"}, now=NOW)
+    assert made.name == "Ann Lee" and made.first_name == "Ann"

@@ -296,6 +296,9 @@ def create_client(
         (given.get("first_name") or "").strip() or (given.get("last_name") or "").strip()
     ):
         raise InvalidValues({"name": "no name given"})
+    if not (given.get("name") or "").strip():  # "Ann" + "Lee" -> "Ann Lee"
+        parts = (given.get("first_name"), given.get("last_name"))
+        given["name"] = " ".join(p.strip() for p in parts if p and p.strip())
     given.setdefault("status", "active")
     parsed = _parse(given, now=now, region=region)
     with writing(engine) as conn:

@@ -1,0 +1,451 @@
+"""The JSON API's request and response bodies (pydantic), with the examples the OpenAPI
+document shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _plain_text(value: str) -> str:
+    """Text a database can keep: no NUL characters, no lone surrogates (valid UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Text = Annotated[str, Field(max_length=10_000), AfterValidator(_plain_text)]
+Short = Annotated[str, Field(max_length=200), AfterValidator(_plain_text)]
+ClientId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """An error: `detail` says why (for invalid fields, a list naming each field)."""
+
+    detail: str | list[dict[str, Any]]
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "no client with id 'C-9999'"}]}
+    )
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid API token (or session)."},
+    403: {"model": Problem, "description": "Your role may not do this."},
+    422: {"model": Problem, "description": "Invalid input: `detail` names the fields."},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No such record."}
+}
+
+
+# --- today and actions ------------------------------------------------------------------------
+
+
+class ClientRef(BaseModel):
+    id: str
+    name: str
+
+
+class SignalOut(BaseModel):
+    code: str
+    explanation: str
+
+
+class ActionOut(BaseModel):
+    id: int
+    client: ClientRef
+    staff: str | None
+    priority: float
+    rank: int
+    why: str
+    signals: list[SignalOut]
+    channel: str
+    draft: str
+
+
+class TodayOut(BaseModel):
+    """The same contract as `keepwarm today --format json`, plus whether the day is planned."""
+
+    as_of: dt.date
+    planned: bool
+    actions: list[ActionOut]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-11-24",
+                    "planned": True,
+                    "actions": [
+                        {
+                            "id": 12,
+                            "client": {"id": "C-1042", "name": "Maria Lopez"},
+                            "staff": "Dana Reyes",
+                            "priority": 0.82,
+                            "rank": 1,
+                            "why": "Has not been in for 94 days; she usually comes every 30.",
+                            "signals": [
+                                {
+                                    "code": "lapsing",
+                                    "explanation": "last visit 94 days ago, usually every 30",
+                                }
+                            ],
+                            "channel": "call",
+                            "draft": "Hi Maria, it has been a while...",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+
+class DoneIn(Strict):
+    channel: Short | None = Field(None, description="How contact was made; default suggested.")
+    outcome: Short | None = None
+    note: Text | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"channel": "call", "outcome": "reached", "note": "Booked Tuesday"}]
+        },
+    )
+
+
+class SnoozeIn(Strict):
+    until: dt.date = Field(description="The day the action comes back (after today).")
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"until": "2026-12-01"}]}
+    )
+
+
+class DismissIn(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_plain_text)]
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Moved away"}]}
+    )
+
+
+class ActionResult(BaseModel):
+    id: int
+    status: str
+    touch: TouchOut | None = None
+
+
+# --- touches ----------------------------------------------------------------------------------
+
+
+class TouchIn(Strict):
+    client_id: ClientId
+    date: dt.date
+    channel: Short
+    staff: Short | None = Field(None, description="Who made contact; staff users: themselves.")
+    note: Text | None = None
+    outcome: Short | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_id": "C-1042",
+                    "date": "2026-11-24",
+                    "channel": "call",
+                    "staff": "Dana Reyes",
+                    "note": "Booked for Tuesday",
+                    "outcome": "reached",
+                }
+            ]
+        },
+    )
+
+
+class TouchOut(BaseModel):
+    client_id: str
+    date: dt.date
+    channel: str
+    staff: str | None
+    note: str | None
+    outcome: str | None
+
+
+ActionResult.model_rebuild()
+
+
+# --- activities -------------------------------------------------------------------------------
+
+
+class ActivityIn(Strict):
+    client_id: ClientId
+    date: dt.date
+    amount: (
+        Annotated[Decimal, Field(allow_inf_nan=False, max_digits=15, decimal_places=2)] | None
+    ) = None
+    kind: Short | None = None
+    note: Text | None = None
+    quantity: Annotated[Decimal, Field(allow_inf_nan=False, max_digits=12)] | None = None
+    id: Short | None = Field(None, description="Your own id for it (then re-sending updates).")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_id": "C-1042",
+                    "date": "2026-11-20",
+                    "amount": "85.00",
+                    "kind": "visit",
+                    "note": "Cut and colour",
+                    "id": "INV-20931",
+                }
+            ]
+        },
+    )
+
+
+class ActivitiesOut(BaseModel):
+    items: int
+    added: int
+    updated: int
+    unchanged: int
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": 2, "added": 2, "updated": 0, "unchanged": 0}]}
+    )
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+class ImportProblemOut(BaseModel):
+    line: int | None
+    column: str | None
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    ok: bool
+    kind: str
+    filename: str
+    dry_run: bool
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    rejected: int
+    new_clients: int
+    new_staff: list[str]
+    problem_count: int
+    problems: list[ImportProblemOut]
+    columns: dict[str, str]
+    ignored_columns: list[str]
+    notes: list[str]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ok": False,
+                    "kind": "activities",
+                    "filename": "visits.csv",
+                    "dry_run": False,
+                    "rows": 3,
+                    "added": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "rejected": 1,
+                    "new_clients": 0,
+                    "new_staff": [],
+                    "problem_count": 1,
+                    "problems": [
+                        {"line": 3, "column": "date", "reason": "'31/02/2026' is not a date"}
+                    ],
+                    "columns": {"client_id": "Customer", "date": "Date"},
+                    "ignored_columns": [],
+                    "notes": [],
+                }
+            ]
+        }
+    )
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+def _tag(value: str) -> str:
+    if ";" in value:
+        raise ValueError("a tag cannot contain ';'")
+    return value
+
+
+Tag = Annotated[str, Field(max_length=100), AfterValidator(_plain_text), AfterValidator(_tag)]
+ClientStatusName = Literal["active", "prospect", "cancelled"]
+
+_CLIENT_EXAMPLE = {
+    "id": "C-1042",
+    "name": "Maria Lopez",
+    "first_name": "Maria",
+    "last_name": "Lopez",
+    "email": "maria@example.com",
+    "phone": "+15035550101",
+    "address": "12 Elm Street, Portland",
+    "birthday": "1984-03-05",
+    "since": "2019-06-01",
+    "owner": "Dana Reyes",
+    "tags": ["regular", "vip"],
+    "status": "active",
+    "cancelled_on": None,
+    "next_due": "2027-01-15",
+    "do_not_contact": False,
+    "notes": "Prefers mornings",
+}
+
+
+class ClientFields(Strict):
+    """A client's fields as given: text is read exactly as a CSV import reads it (phones in
+    the configured region, emails checked, names split or joined)."""
+
+    name: Short | None = None
+    first_name: Short | None = None
+    last_name: Short | None = None
+    email: Short | None = None
+    phone: Short | None = None
+    address: Text | None = None
+    birthday: dt.date | None = None
+    since: dt.date | None = None
+    owner: Short | None = Field(None, description="The member of staff who looks after them.")
+    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
+    status: ClientStatusName | None = None
+    cancelled_on: dt.date | None = None
+    next_due: dt.date | None = None
+    do_not_contact: bool | None = None
+    notes: Text | None = None
+
+
+class ClientIn(ClientFields):
+    """A new client: a name (or first and last name) is required; `id` is made up if left out."""
+
+    id: ClientId | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{k: v for k, v in _CLIENT_EXAMPLE.items() if v is not None}]
+        },
+    )
+
+
+class ClientPatch(ClientFields):
+    """Only the fields sent change; `null` clears a field."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"phone": "+15035550199", "tags": ["vip"]}]},
+    )
+
+
+class ClientOut(BaseModel):
+    id: str
+    name: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    address: str | None
+    birthday: dt.date | None
+    since: dt.date | None
+    owner: str | None
+    tags: list[str]
+    status: str
+    cancelled_on: dt.date | None
+    next_due: dt.date | None
+    do_not_contact: bool
+    notes: str | None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CLIENT_EXAMPLE]})
+
+
+class TimelineOut(BaseModel):
+    date: dt.date
+    kind: Literal["activity", "touch"]
+    activity_kind: str | None = None
+    amount_cents: int | None = None
+    quantity: float | None = None
+    channel: str | None = None
+    staff: str | None = None
+    note: str | None = None
+    outcome: str | None = None
+    personal: bool = False
+
+
+class ClientDetail(BaseModel):
+    client: ClientOut
+    timeline: list[TimelineOut] = Field(description="Activities and touches, newest first.")
+
+
+class ClientRowOut(BaseModel):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    status: str
+    owner: str | None
+    tags: list[str]
+    last_activity: dt.date | None
+    p_alive: float | None = Field(description="How likely they are still a client (0-1).")
+    usual_gap_days: float | None
+    clv_cents: int | None = Field(description="Expected lifetime value, in cents.")
+    open_signals: list[str]
+
+
+class ClientListOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    clients: list[ClientRowOut]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 1,
+                    "limit": 50,
+                    "offset": 0,
+                    "clients": [
+                        {
+                            "id": "C-1042",
+                            "name": "Maria Lopez",
+                            "email": "maria@example.com",
+                            "phone": "+15035550101",
+                            "status": "active",
+                            "owner": "Dana Reyes",
+                            "tags": ["vip"],
+                            "last_activity": "2026-08-22",
+                            "p_alive": 0.41,
+                            "usual_gap_days": 30.5,
+                            "clv_cents": 182000,
+                            "open_signals": ["lapsing"],
+                        }
+                    ],
+                }
+            ]
+        }
+    )

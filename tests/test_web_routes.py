@@ -1,0 +1,313 @@
+"""Who may call what: every route of the app, for anonymous visitors, staff and the owner.
+
+EXPECTED lists every route with its rule. A route that is not listed fails the matrix test,
+so nobody adds an unprotected route without saying who may use it: add a line to EXPECTED
+(and, for a new path parameter, a sample in `_samples`). Also here: staff cannot act on
+another member's action, and no GET changes the database.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from starlette.routing import Mount
+
+import keepwarm.web
+from conftest import NOW
+from keepwarm.services import users
+from keepwarm.services.people import add_staff, list_staff
+from keepwarm.services.plans import todays_list
+from keepwarm.services.users import add_user, create_token, start_session
+from test_web_api import build_practice
+from web_support import PASSWORD
+
+try:  # FastAPI >= 0.160 includes routers lazily: app.routes holds the routers, not their routes
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # pragma: no cover - older FastAPI copies the routes in
+    iter_route_contexts = None
+
+# Rules: who may call a route.
+PUBLIC = "public"  # anyone (sign-in, first-run setup, health, the API's document)
+PAGE = "page"  # signed-in staff and owner; anonymous visitors are sent to sign in
+OWNER_PAGE = "owner page"  # the owner only: staff get 403
+API = "api"  # an API token of either role (or a browser session for GET); else 401
+OWNER_API = "owner api"  # the owner's API token only: staff get 403
+
+EXPECTED: dict[tuple[str, str], str] = {
+    # pages.py: sign-in, setup, account, Today and its actions
+    ("GET", "/"): PUBLIC,  # a redirect to /today
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/setup"): PUBLIC,
+    ("POST", "/setup"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PAGE,
+    ("GET", "/account"): PAGE,
+    ("POST", "/account/password"): PAGE,
+    ("GET", "/today"): PAGE,
+    ("POST", "/actions/{action_id}/done"): PAGE,  # staff: their own list's (tested below)
+    ("POST", "/actions/{action_id}/snooze"): PAGE,
+    ("POST", "/actions/{action_id}/dismiss"): PAGE,
+    # clients.py
+    ("GET", "/clients"): PAGE,
+    ("GET", "/clients/{client_id}"): PAGE,
+    ("POST", "/clients/{client_id}"): PAGE,
+    ("POST", "/clients/{client_id}/touches"): PAGE,
+    ("POST", "/clients/{client_id}/delete"): OWNER_PAGE,
+    # imports.py
+    ("GET", "/import"): PAGE,
+    ("POST", "/import"): PAGE,
+    ("GET", "/import/{upload_id}"): PAGE,
+    ("POST", "/import/{upload_id}/options"): PAGE,
+    ("POST", "/import/{upload_id}/confirm"): PAGE,
+    ("POST", "/import/{upload_id}/cancel"): PAGE,
+    # reports.py
+    ("GET", "/reports"): PAGE,
+    # settings_pages.py: the owner's
+    ("GET", "/settings"): OWNER_PAGE,
+    ("GET", "/settings/staff"): OWNER_PAGE,
+    ("POST", "/settings/staff"): OWNER_PAGE,
+    ("POST", "/settings/staff/{staff_id}"): OWNER_PAGE,
+    ("GET", "/settings/users"): OWNER_PAGE,
+    ("POST", "/settings/users"): OWNER_PAGE,
+    ("POST", "/settings/users/{user_id}"): OWNER_PAGE,
+    ("POST", "/settings/users/{user_id}/password"): OWNER_PAGE,
+    ("POST", "/settings/tokens"): OWNER_PAGE,
+    ("POST", "/settings/tokens/{token_id}/revoke"): OWNER_PAGE,
+    ("GET", "/settings/policy"): OWNER_PAGE,
+    ("POST", "/settings/policy"): OWNER_PAGE,
+    ("GET", "/settings/templates"): OWNER_PAGE,
+    ("GET", "/settings/templates/{code}/{form}"): OWNER_PAGE,
+    ("POST", "/settings/templates/preview"): OWNER_PAGE,
+    ("POST", "/settings/templates/preview.json"): OWNER_PAGE,
+    ("POST", "/settings/templates/save"): OWNER_PAGE,
+    ("POST", "/settings/templates/reset"): OWNER_PAGE,
+    # api.py: the JSON API
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/clients"): API,
+    ("POST", "/api/v1/clients"): API,
+    ("GET", "/api/v1/clients/{client_id}"): API,
+    ("PATCH", "/api/v1/clients/{client_id}"): API,
+    ("DELETE", "/api/v1/clients/{client_id}"): OWNER_API,
+    ("GET", "/api/v1/today"): API,
+    ("POST", "/api/v1/actions/{action_id}/done"): API,  # staff: their own list's
+    ("POST", "/api/v1/actions/{action_id}/snooze"): API,
+    ("POST", "/api/v1/actions/{action_id}/dismiss"): API,
+    ("POST", "/api/v1/touches"): API,
+    ("POST", "/api/v1/activities"): API,
+    ("POST", "/api/v1/imports/{kind}"): API,
+}
+
+# Every table but sessions and sign-in failures (which reading a page may touch).
+DATA_TABLES = (
+    "staff",
+    "clients",
+    "activities",
+    "touches",
+    "imports",
+    "rhythm_fits",
+    "rhythms",
+    "policy",
+    "plans",
+    "actions",
+    "users",
+    "api_tokens",
+)
+
+
+def _snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
+    out = {}
+    with engine.connect() as conn:
+        for name in DATA_TABLES:
+            rows = conn.exec_driver_sql(f"SELECT * FROM {name}").all()
+            out[name] = sorted(tuple(map(str, r)) for r in rows)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock, the one thing mocked, wherever the web layer reads it.
+    for info in pkgutil.iter_modules(keepwarm.web.__path__, "keepwarm.web."):
+        module = importlib.import_module(info.name)
+        if callable(getattr(module, "clock", None)):
+            monkeypatch.setattr(module, "clock", lambda: NOW)
+
+
+def _routes(app: Any) -> list[tuple[str, str]]:
+    """(method, path) of every route, routers included."""
+    found = []
+    if iter_route_contexts is None:
+        pairs = [(route, route) for route in app.routes]
+    else:
+        pairs = [(c.original_route, c) for c in iter_route_contexts(app.routes)]
+    for original, route in pairs:
+        if isinstance(original, Mount):
+            continue  # /static: checked on its own
+        assert route.path and route.methods, route
+        found += [(m, route.path) for m in sorted(route.methods) if m != "HEAD"]
+    return found
+
+
+class People:
+    """The practice's users, and fresh credentials for each request (a new session or token
+    costs no password hash, so one request cannot spoil the next: a sign-out, a revoke)."""
+
+    def __init__(self, app: Any, engine: sa.Engine) -> None:
+        self.app = app
+        self.engine = engine
+        self.owner = add_user(engine, "owner@example.com", PASSWORD, "owner", now=NOW)
+        self.dana = add_user(
+            engine, "dana@example.com", PASSWORD, "staff", staff_name="Dana", now=NOW
+        )
+        self.sam = add_user(engine, "sam@example.com", PASSWORD, "staff", staff_name="Sam", now=NOW)
+        add_staff(engine, "Spare", email=None, weekly_quota=1, now=NOW)
+        self.spare_staff = next(s.id for s in list_staff(engine) if s.name == "Spare")
+
+    def browser(self, user: Any | None) -> tuple[TestClient, str]:
+        client = TestClient(self.app, follow_redirects=False)
+        if user is None:
+            return client, ""
+        token = start_session(self.engine, user, now=NOW)
+        client.cookies.set("kw_session", token)
+        session = users.session_for(self.engine, token, now=NOW)
+        assert session is not None
+        return client, session.csrf
+
+    def bearer(self, user: Any | None) -> dict[str, str]:
+        if user is None:
+            return {}
+        return {"Authorization": f"Bearer {create_token(self.engine, user.id, 't', now=NOW)}"}
+
+
+@pytest.fixture
+def people(web_app, engine, settings, tmp_path) -> People:  # type: ignore[no-untyped-def]
+    build_practice(engine, settings, tmp_path)
+    return People(web_app, engine)
+
+
+def _samples(people: People) -> dict[str, str]:
+    """A value for each path parameter (Dana's first action: she may act on it)."""
+    danas = todays_list(people.engine, "Dana")
+    return {
+        "action_id": str(danas[0].id),
+        "client_id": "C0",
+        "upload_id": "no-such-upload",
+        "staff_id": str(people.spare_staff),
+        "user_id": str(people.sam.id),  # the matrix does not use Sam's account
+        "token_id": "999999",
+        "code": "birthday",
+        "form": "letter",
+        "kind": "activities",
+    }
+
+
+def _url(path: str, samples: dict[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in samples, f"add a sample value for the path parameter {name!r}"
+        return samples[name]
+
+    return re.sub(r"{(\w+)(?::\w+)?}", one, path)
+
+
+def _call(people: People, user: Any | None, method: str, path: str, url: str) -> Any:
+    if path.startswith("/api/"):
+        client = TestClient(people.app, follow_redirects=False)
+        body = {} if method in ("POST", "PATCH") else None
+        return client.request(method, url, json=body, headers=people.bearer(user))
+    client, csrf = people.browser(user)
+    if method == "GET":
+        return client.get(url)
+    return client.request(method, url, data={"csrf_token": csrf} if csrf else {})
+
+
+def _sent_to_sign_in(answer: Any) -> bool:
+    return answer.status_code == 303 and answer.headers["location"].startswith("/login?next=")
+
+
+def _verdict(rule: str, role: str, answer: Any) -> str | None:
+    """What is wrong with the answer, or None."""
+    code = answer.status_code
+    if code >= 500:
+        return f"server error {code}"
+    if rule == PUBLIC:
+        return None if role != "anonymous" or code != 401 else "401 on a public route"
+    api = rule in (API, OWNER_API)
+    if role == "anonymous":
+        if api:
+            return None if code == 401 else f"expected 401, got {code}"
+        return None if _sent_to_sign_in(answer) else f"expected 303 to /login, got {code}"
+    if role == "staff" and rule in (OWNER_PAGE, OWNER_API):
+        return None if code == 403 else f"expected 403 for staff, got {code}"
+    if code in (401, 403) or _sent_to_sign_in(answer):
+        return f"refused with {code} {answer.headers.get('location', '')}"
+    return None
+
+
+def test_every_route_has_a_rule(web_app) -> None:  # type: ignore[no-untyped-def]
+    routes = set(_routes(web_app))
+    missing = sorted(routes - set(EXPECTED))
+    assert not missing, f"routes without an entry in EXPECTED (say who may call them): {missing}"
+    gone = sorted(set(EXPECTED) - routes)
+    assert not gone, f"EXPECTED lists routes the app no longer has: {gone}"
+
+
+def test_role_by_route_matrix(people: People) -> None:
+    samples = _samples(people)
+    routes = [r for r in _routes(people.app) if r in EXPECTED]
+    assert len(routes) >= 40
+    wrong = []
+    # Anonymous first, the owner last: the owner's calls may delete the sample client.
+    for role, user in (("anonymous", None), ("staff", people.dana), ("owner", people.owner)):
+        for method, path in routes:
+            answer = _call(people, user, method, path, _url(path, samples))
+            problem = _verdict(EXPECTED[(method, path)], role, answer)
+            if problem:
+                wrong.append(f"{role} {method} {path}: {problem}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_static_files_are_public(web_app) -> None:  # type: ignore[no-untyped-def]
+    answer = TestClient(web_app).get("/static/app.css")
+    assert answer.status_code == 200 and "text/css" in answer.headers["content-type"]
+
+
+def test_staff_cannot_act_on_another_members_action(people: People) -> None:
+    danas = todays_list(people.engine, "Dana")[0].id
+    sams_token = people.bearer(people.sam)
+    before = _snapshot(people.engine)
+    for verb, fields in (("done", {}), ("snooze", {"until": "2026-12-01"}), ("dismiss", {})):
+        client, csrf = people.browser(people.sam)
+        page = client.post(f"/actions/{danas}/{verb}", data={"csrf_token": csrf, **fields})
+        assert page.status_code == 403, (verb, page.status_code)
+        body = {"done": {}, "snooze": {"until": "2026-12-01"}, "dismiss": {"reason": "x"}}[verb]
+        api = TestClient(people.app).post(
+            f"/api/v1/actions/{danas}/{verb}", json=body, headers=sams_token
+        )
+        assert api.status_code == 403, (verb, api.status_code)
+    assert _snapshot(people.engine) == before
+    client, csrf = people.browser(people.dana)  # her own: allowed
+    assert client.post(f"/actions/{danas}/done", data={"csrf_token": csrf}).status_code == 303
+    assert _snapshot(people.engine) != before
+
+
+def test_no_get_changes_the_database(people: People) -> None:
+    samples = _samples(people)
+    gets = [path for method, path in _routes(people.app) if method == "GET"]
+    before = _snapshot(people.engine)
+    for user in (None, people.dana, people.owner):
+        headers = people.bearer(user)
+        after_token = _snapshot(people.engine)  # the token itself is a change: start after it
+        client, _ = people.browser(user)
+        for path in gets:
+            url = _url(path, samples)
+            answer = client.get(url, headers=headers if path.startswith("/api/") else {})
+            assert answer.status_code < 500, (path, answer.status_code)
+        assert _snapshot(people.engine) == after_token, f"a GET changed the database as {user}"
+    assert before["actions"] == _snapshot(people.engine)["actions"]
