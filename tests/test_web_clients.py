@@ -276,3 +276,20 @@ def test_a_client_created_with_first_and_last_name_gets_the_full_name(engine) ->
 
     made = create_client(engine, {"first_name": "Ann", "last_name": "Lee"}, now=NOW)
     assert made.name == "Ann Lee" and made.first_name == "Ann"
+
+
+def test_a_long_history_shows_the_latest_first_and_the_rest_on_request(cli, web, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    visits = tmp_path / "visits.csv"
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=7 * i) for i in range(60)]
+    visits.write_text("client_id,date,kind\n" + "".join(f"LONG,{d},visit\n" for d in days))
+    (tmp_path / "c.csv").write_text("id,name\nLONG,Lena Long\n")
+    assert cli("import", "clients", str(tmp_path / "c.csv")).exit_code == 0
+    assert cli("import", "activities", str(visits)).exit_code == 0
+    owner = web()
+    first = owner.get("/clients/LONG").text
+    listed = first[first.index('class="timeline"') :]
+    assert listed.count('<li class="timeline-activity">') == 40
+    assert days[-1].strftime("%-d %b %Y") in listed and days[0].strftime("%-d %b %Y") not in listed
+    assert "?history=all" in listed
+    whole = owner.get("/clients/LONG?history=all").text
+    assert whole.count('<li class="timeline-activity">') == 60 and "?history=all" not in whole

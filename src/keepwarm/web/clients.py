@@ -222,6 +222,10 @@ def _form_values(client: Client) -> dict[str, str]:
     }
 
 
+HISTORY_FIRST = 40  # timeline entries shown at first
+HISTORY_ALL = 2000  # "the whole history"
+
+
 def _client_page(
     request: Request,
     client_id: str,
@@ -229,9 +233,15 @@ def _client_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    whole_history: bool = False,
 ) -> Response:
-    view = svc.client_view(engine_of(request), client_id, now=auth.clock(), chart_days=CHART_DAYS)
-    client, today, rhythm, timeline = view.client, view.today, view.rhythm, view.timeline
+    # the latest entries first; the whole history on request (a long one is slow to show)
+    shown = HISTORY_ALL if whole_history else HISTORY_FIRST
+    view = svc.client_view(
+        engine_of(request), client_id, now=auth.clock(), chart_days=CHART_DAYS, timeline=shown + 1
+    )
+    client, today, rhythm = view.client, view.today, view.rhythm
+    timeline, more = view.timeline[:shown], len(view.timeline) > shown
     dates = view.chart_dates
     last = max((e.date for e in timeline if e.kind == "activity"), default=None)
     if last is None and rhythm is not None:
@@ -245,6 +255,7 @@ def _client_page(
         "rhythm": rhythm,
         "chart": chart_for(dates, today, last, usual_gap),
         "timeline": timeline,
+        "more_history": more,
         "actions": view.actions,
         "team": view.team,
         "statuses": svc.STATUSES,
@@ -271,8 +282,10 @@ def _client_url(client_id: str, msg: str | None = None) -> str:
 
 
 @router.get("/clients/{client_id}")
-def client_page(request: Request, client_id: str, session: SignedIn) -> Response:
-    return _client_page(request, client_id)
+def client_page(
+    request: Request, client_id: str, session: SignedIn, history: str | None = None
+) -> Response:
+    return _client_page(request, client_id, whole_history=history == "all")
 
 
 @router.post("/clients/{client_id}")
