@@ -138,7 +138,7 @@ def test_the_client_page_shows_contact_rhythm_chart_and_timeline(practice, web) 
     assert "VIP" in html and "yoga" in html and "Dana" in html
     # The rhythm in words and numbers.
     assert "Usual gap" in html and re.search(r"<dd>3\d days</dd>", html)
-    assert "Expected value, next 12 months" in html and "As learned on 2026-11-24" in html
+    assert "Value, next 12 months" in html and "As learned on 2026-11-24" in html
     # The chart: one tick per visit in the last two years, the usual gap and the silence.
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert "<title" in svg and "<desc" in svg
