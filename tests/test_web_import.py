@@ -231,3 +231,19 @@ def test_staff_can_import(web, engine) -> None:  # type: ignore[no-untyped-def]
     assert 'id="confirm"' in page.text
     staff.post(location + "/confirm")
     assert find_clients(engine)[1] == 3
+
+
+def test_stopping_the_server_deletes_unconfirmed_uploads(web_app, web) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(web_app):  # runs the app's startup and shutdown
+        owner = web()
+        answer = owner.client.post(
+            "/import",
+            data={"csrf_token": owner.token, "kind": "clients"},
+            files={"file": ("c.csv", b"id,name\nC1,Ann\n", "text/csv")},
+        )
+        assert answer.status_code == 303
+        (upload,) = web_app.state.imports.values()
+        assert upload.path.exists()
+    assert not upload.path.exists()

@@ -35,6 +35,13 @@ class QuotaRow:
     def weeks_met(self) -> int:
         return sum(1 for d in self.done if d >= self.weekly_quota)
 
+    @property
+    def weeks_counted(self) -> int:
+        """The weeks judged: the current week (the last) only once its quota is met, since
+        it is still going."""
+        current_met = bool(self.done) and self.done[-1] >= self.weekly_quota
+        return len(self.done) - (0 if current_met else 1)
+
     def share(self, week: int) -> float:
         """Done as a share of the quota (a quota of 0 is always met)."""
         if self.weekly_quota == 0:

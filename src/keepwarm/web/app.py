@@ -88,6 +88,8 @@ def create_app(
             ).start()
         yield
         stop.set()
+        for upload in list(app.state.imports.values()):  # unconfirmed uploads' temp files
+            upload.forget_file()
         engine.dispose()
 
     app = FastAPI(
