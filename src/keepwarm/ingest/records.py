@@ -34,6 +34,27 @@ from keepwarm.ingest.values import (
     shown,
 )
 
+# A client record's fields, in the order `RowParser` returns them; also the columns of an
+# export, so that an export imports back to the same data.
+CLIENT_FIELDS = (
+    "id",
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "birthday",
+    "since",
+    "owner",
+    "tags",
+    "status",
+    "cancelled_on",
+    "next_due",
+    "do_not_contact",
+    "notes",
+)
+
 # Which record fields a file column fills (clients' name is put together from several).
 CLIENT_COLUMNS_TO_FIELDS = {
     "id": "external_id",

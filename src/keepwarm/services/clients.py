@@ -27,7 +27,7 @@ from keepwarm.domain.model import (
 )
 from keepwarm.domain.policy import Policy
 from keepwarm.ingest.columns import ColumnMap
-from keepwarm.ingest.records import ParseOptions, RowParser
+from keepwarm.ingest.records import CLIENT_FIELDS, ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
 from keepwarm.services.plans import local_today
 from keepwarm.store import client_pages as store
@@ -44,25 +44,7 @@ MAX_PAGE = 500
 # Up to this many matches, sorting them beats walking the name index to find them.
 FEW = 20_000
 
-# The fields a client has, in the order of the import's record tuple (`RowParser._clients`).
-_RECORD = (
-    "id",
-    "name",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address",
-    "birthday",
-    "since",
-    "owner",
-    "tags",
-    "status",
-    "cancelled_on",
-    "next_due",
-    "do_not_contact",
-    "notes",
-)
+_RECORD = CLIENT_FIELDS  # in the order of the import's record tuple
 FIELDS = frozenset(_RECORD)
 
 

@@ -15,29 +15,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from keepwarm.domain.model import Activity, Client, ImportKind, Touch
+from keepwarm.ingest.records import CLIENT_FIELDS
 from keepwarm.ingest.values import format_amount, neutralise
 from keepwarm.store import queries as q
 from keepwarm.store import reading
 
 HEADERS: dict[ImportKind, tuple[str, ...]] = {
-    ImportKind.CLIENTS: (
-        "id",
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "address",
-        "birthday",
-        "since",
-        "owner",
-        "tags",
-        "status",
-        "cancelled_on",
-        "next_due",
-        "do_not_contact",
-        "notes",
-    ),
+    ImportKind.CLIENTS: CLIENT_FIELDS,
     ImportKind.ACTIVITIES: ("client_id", "date", "id", "amount", "quantity", "kind", "note"),
     ImportKind.TOUCHES: ("client_id", "date", "channel", "staff", "note", "outcome"),
 }
