@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+from keepwarm.services.demo_data import CLIENT_HEADER
+
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,23 +54,7 @@ HOSTILE_LAST = f"Tables{IMG}"
 HOSTILE_NAME = f"{HOSTILE_FIRST} {HOSTILE_LAST}"
 HOSTILE_STAFF = f"Eve {SCRIPT}{IMG}"  # a staff member the import creates (a provider column)
 HOSTILE_NOTE = f"called {SCRIPT} back {IMG}"
-_CLIENT_HEADER = [
-    "Patient ID",
-    "First Name",
-    "Last Name",
-    "Email",
-    "Mobile",
-    "Address",
-    "Date of Birth",
-    "Patient Since",
-    "Provider",
-    "Tags",
-    "Status",
-    "Cancellation Date",
-    "Recall Date",
-    "Do Not Contact",
-    "Notes",
-]
+_CLIENT_HEADER = list(CLIENT_HEADER)  # the demo practice's own export headers
 
 
 def chromium_or_skip() -> str:
