@@ -82,3 +82,15 @@ def test_a_database_without_tables_asks_for_init(db_url: str) -> None:
         raise AssertionError("expected DatabaseError")
     finally:
         engine.dispose()
+
+
+def test_client_search_has_its_text_index_on_each_backend(engine: sa.Engine) -> None:
+    names = {ix["name"] for ix in sa.inspect(engine).get_indexes("clients")}
+    if engine.dialect.name == "postgresql":
+        assert {"ix_clients_name_trgm", "ix_clients_email_trgm", "ix_clients_phone_trgm"} <= names
+    else:
+        with engine.connect() as conn:
+            hit = conn.exec_driver_sql(
+                "SELECT count(*) FROM clients_fts WHERE clients_fts MATCH '\"ann\"'"
+            ).scalar()
+        assert hit == 0  # the full-text table exists and answers
