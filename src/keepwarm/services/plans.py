@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
-from keepwarm.domain.errors import InvalidInput, NotFound
-from keepwarm.domain.model import Touch
+from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
+from keepwarm.domain.model import Touch, User
 from keepwarm.domain.plan import Candidate, EarlierAction, Plan, PlannedAction
 from keepwarm.domain.policy import Policy
 from keepwarm.domain.signals import ClientFacts
@@ -327,13 +327,15 @@ def week_quota(engine: Engine, day: dt.date) -> tuple[dt.date, list[QuotaLine]]:
     return monday, [QuotaLine(m.name, m.weekly_quota, done.get(m.name, 0)) for m in members]
 
 
-def action_staff(engine: Engine, action_id: int) -> str | None:
-    """The member of staff an action is for (None: unassigned). Raises NotFound."""
+def check_may_act(engine: Engine, user: User, action_id: int) -> None:
+    """The owner may act on any action; staff only on those on their own list. Raises
+    NotFound for no such action, NotAllowed for someone else's."""
     with reading(engine) as conn:
         row = q.get_action(conn, action_id)
     if row is None:
         raise NotFound(f"no action {action_id}")
-    return row.staff_name  # type: ignore[no-any-return]
+    if not user.is_owner and row.staff_name != user.staff:
+        raise NotAllowed("this action is on someone else's list")
 
 
 def plan_made(engine: Engine, day: dt.date) -> bool:

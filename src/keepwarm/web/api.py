@@ -30,15 +30,13 @@ from keepwarm.services.importing import ImportOptions, import_file
 from keepwarm.services.people import list_staff, record_touch
 from keepwarm.services.plans import (
     ListedAction,
-    action_staff,
+    check_may_act,
     complete_action,
     dismiss_action,
-    local_today,
     plan_made,
     snooze_action,
     todays_list,
 )
-from keepwarm.services.policy import get_policy
 from keepwarm.web.api_models import (
     ERRORS,
     NOT_FOUND,
@@ -67,7 +65,7 @@ from keepwarm.web.api_models import (
     TouchIn,
     TouchOut,
 )
-from keepwarm.web.auth import api_user, clock, engine_of
+from keepwarm.web.auth import api_user, business_today, clock, engine_of
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -96,10 +94,6 @@ OwnerCaller = Annotated[User, Depends(owner_caller)]
 router = APIRouter(
     prefix="/api/v1", responses=ERRORS, generate_unique_id_function=lambda route: route.name
 )
-
-
-def _today(request: Request) -> dt.date:
-    return local_today(get_policy(engine_of(request)), clock())
 
 
 # --- clients ----------------------------------------------------------------------------------
@@ -301,7 +295,7 @@ def today(
     """Whom to contact today, why and what to say: the same as `keepwarm today --format json`.
     Staff get their own list; the owner everyone's, or one member's with `staff`."""
     engine = engine_of(request)
-    day = _today(request)
+    day = business_today(request)
     if user.is_owner:
         if staff and staff not in {s.name for s in list_staff(engine)}:
             raise InvalidInput(f"staff: no member of staff called {staff!r}")
@@ -311,12 +305,6 @@ def today(
             raise NotAllowed("staff see their own list only")
         listed = todays_list(engine, user.staff) if user.staff else []
     return TodayOut(as_of=day, planned=plan_made(engine, day), actions=[_action(a) for a in listed])
-
-
-def _may_act(request: Request, user: User, action_id: int) -> None:
-    on_list_of = action_staff(engine_of(request), action_id)  # NotFound first
-    if not user.is_owner and on_list_of != user.staff:
-        raise NotAllowed("this action is on someone else's list")
 
 
 ACTION_ERRORS = {**NOT_FOUND}
@@ -330,14 +318,14 @@ ACTION_ERRORS = {**NOT_FOUND}
 )
 def action_done(request: Request, action_id: ActionId, body: DoneIn, user: Caller) -> ActionResult:
     """Mark an action done: records the touch (by the action's member of staff) and closes it."""
-    _may_act(request, user, action_id)
+    check_may_act(engine_of(request), user, action_id)
     touch = complete_action(
         engine_of(request),
         action_id,
         channel=body.channel or None,
         outcome=body.outcome,
         note=body.note,
-        day=_today(request),
+        day=business_today(request),
         now=clock(),
     )
     return ActionResult(id=action_id, status="done", touch=TouchOut(**vars(touch)))
@@ -353,9 +341,9 @@ def action_snooze(
     request: Request, action_id: ActionId, body: SnoozeIn, user: Caller
 ) -> ActionResult:
     """Put an action away until a later day, when the daily plan brings it back."""
-    _may_act(request, user, action_id)
+    check_may_act(engine_of(request), user, action_id)
     snooze_action(
-        engine_of(request), action_id, until=body.until, today=_today(request), now=clock()
+        engine_of(request), action_id, until=body.until, today=business_today(request), now=clock()
     )
     return ActionResult(id=action_id, status="snoozed")
 
@@ -370,7 +358,7 @@ def action_dismiss(
     request: Request, action_id: ActionId, body: DismissIn, user: Caller
 ) -> ActionResult:
     """Drop an action: it does not come back for the same reasons until they change."""
-    _may_act(request, user, action_id)
+    check_may_act(engine_of(request), user, action_id)
     dismiss_action(engine_of(request), action_id, reason=body.reason, now=clock())
     return ActionResult(id=action_id, status="dismissed")
 
@@ -389,7 +377,7 @@ def add_touch(request: Request, body: TouchIn, user: Caller) -> TouchOut:
         if staff and staff != user.staff:
             raise NotAllowed("staff record their own touches only")
         staff = user.staff
-    day = _today(request)
+    day = business_today(request)
     if body.date > day:
         raise InvalidInput(f"date: {body.date} is in the future (today is {day})")
     touch = record_touch(
@@ -435,7 +423,7 @@ def add_activities(
         engine_of(request),
         request.app.state.settings,
         rows,
-        today=_today(request),
+        today=business_today(request),
         now=clock(),
         dry_run=dry_run,
     )
@@ -528,7 +516,7 @@ def import_upload(
             settings,
             kind,
             path,
-            today=_today(request),
+            today=business_today(request),
             now=clock(),
             options=ImportOptions(dry_run=dry_run, create_missing=create_missing),
             filename=name,

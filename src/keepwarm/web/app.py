@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -195,7 +194,3 @@ def _quote(path: str) -> str:
     from urllib.parse import quote
 
     return quote(path, safe="")
-
-
-def today_for(app_state: Any) -> dt.date:
-    return local_today(get_policy(app_state.engine), clock())

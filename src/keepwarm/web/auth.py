@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 
 from keepwarm.domain.errors import NotAllowed
 from keepwarm.domain.model import User
+from keepwarm.services.plans import local_today
+from keepwarm.services.policy import get_policy
 from keepwarm.services.users import Session, session_for, user_for_token
 
 SESSION_COOKIE = "kw_session"
@@ -41,6 +43,11 @@ class ApiUnauthorized(Exception):
 
 def engine_of(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def business_today(request: Request) -> dt.date:
+    """Today's date where the business is (the policy's time zone), by the web app's clock."""
+    return local_today(get_policy(engine_of(request)), clock())
 
 
 def current_session(request: Request) -> Session | None:

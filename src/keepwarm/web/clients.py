@@ -16,10 +16,8 @@ from keepwarm.domain.errors import InvalidInput, NotAllowed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
 from keepwarm.services.people import list_staff, record_touch
-from keepwarm.services.plans import local_today
-from keepwarm.services.policy import get_policy
 from keepwarm.web import auth
-from keepwarm.web.auth import CheckedForm, SignedIn, engine_of
+from keepwarm.web.auth import CheckedForm, SignedIn, business_today, engine_of
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
 from keepwarm.web.render import render
 
@@ -35,10 +33,6 @@ COLUMNS = (  # sortable columns: (sort key, heading, the first click's direction
 )
 EDITABLE = ("name", "email", "phone", "address", "tags", "owner", "status", "notes")
 CHART_DAYS = 730
-
-
-def _today(request: Request) -> dt.date:
-    return local_today(get_policy(engine_of(request)), auth.clock())
 
 
 def money(cents: int | None, symbol: str) -> str:
@@ -312,11 +306,12 @@ def client_touch(
 ) -> Response:
     user = session.user
     staff = form.text("staff") if user.is_owner else user.staff
+    today = business_today(request)
     try:
-        day = dt.date.fromisoformat(form.text("date")) if form.text("date") else _today(request)
+        day = dt.date.fromisoformat(form.text("date")) if form.text("date") else today
     except ValueError:
         raise InvalidInput("date: choose a date") from None
-    if day > _today(request):
+    if day > today:
         raise InvalidInput("date: a touch cannot be in the future")
     record_touch(
         engine_of(request),

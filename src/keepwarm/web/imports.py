@@ -9,7 +9,6 @@ background thread while the page shows progress and refreshes itself.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import tempfile
@@ -28,9 +27,15 @@ from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import ImportKind, ImportReport
 from keepwarm.ingest.values import DateOrder
 from keepwarm.services.importing import ImportOptions, ImportPreview, import_file, preview_file
-from keepwarm.services.plans import local_today
-from keepwarm.services.policy import get_policy
-from keepwarm.web.auth import CheckedForm, Form, SignedIn, checked_form, clock, engine_of
+from keepwarm.web.auth import (
+    CheckedForm,
+    Form,
+    SignedIn,
+    business_today,
+    checked_form,
+    clock,
+    engine_of,
+)
 from keepwarm.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -88,10 +93,6 @@ def _uploads(request: Request) -> dict[str, Upload]:
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
-
-
-def _today(request: Request) -> dt.date:
-    return local_today(get_policy(engine_of(request)), clock())
 
 
 def _background_from(request: Request) -> int:
@@ -255,7 +256,7 @@ def _progress(item: Upload) -> Callable[[int, int], None]:
 def _check(request: Request, item: Upload) -> None:
     """(Re)run the preview: a dry run that rolls back."""
     engine, settings = engine_of(request), _settings(request)
-    today, now = _today(request), clock()
+    today, now = business_today(request), clock()
     item.status, item.progress, item.preview = "checking", (0, item.size), None
 
     def work() -> None:
@@ -356,7 +357,7 @@ def confirm(request: Request, upload_id: str, session: SignedIn, form: CheckedFo
             return RedirectResponse(f"/import/{item.id}", status_code=303)
         item.status, item.progress = "importing", (0, item.size)
     engine, settings = engine_of(request), _settings(request)
-    today, now = _today(request), clock()
+    today, now = business_today(request), clock()
 
     def work() -> None:
         try:

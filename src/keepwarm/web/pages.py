@@ -9,25 +9,24 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from keepwarm.domain.errors import InvalidInput, NotAllowed, SignInFailed
+from keepwarm.domain.errors import InvalidInput, SignInFailed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
 from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.services import users
 from keepwarm.services.plans import (
-    action_staff,
+    check_may_act,
     complete_action,
     dismiss_action,
-    local_today,
     snooze_action,
     today_view,
 )
-from keepwarm.services.policy import get_policy
 from keepwarm.web.auth import (
     PRE_COOKIE,
     SESSION_COOKIE,
     AnonymousForm,
     CheckedForm,
     SignedIn,
+    business_today,
     client_ip,
     clock,
     engine_of,
@@ -192,10 +191,6 @@ def change_password(request: Request, session: SignedIn, form: CheckedForm) -> R
 # --- today ------------------------------------------------------------------------------------
 
 
-def _today(request: Request) -> dt.date:
-    return local_today(get_policy(engine_of(request)), clock())
-
-
 @router.get("/today")
 def today_page(request: Request, session: SignedIn, staff: str | None = None) -> Response:
     user = session.user
@@ -236,22 +231,16 @@ def _back(form_staff: str, msg: str) -> Response:
     return RedirectResponse(f"/today?{query}", status_code=303)
 
 
-def _may_act(request: Request, user: User, action_id: int) -> None:
-    owner_of = action_staff(engine_of(request), action_id)
-    if not user.is_owner and owner_of != user.staff:
-        raise NotAllowed("this action is on someone else's list")
-
-
 @router.post("/actions/{action_id}/done")
 def action_done(request: Request, action_id: int, session: SignedIn, form: CheckedForm) -> Response:
-    _may_act(request, session.user, action_id)
+    check_may_act(engine_of(request), session.user, action_id)
     complete_action(
         engine_of(request),
         action_id,
         channel=form.text("channel") or None,
         outcome=form.text("outcome") or None,
         note=form.text("note") or None,
-        day=_today(request),
+        day=business_today(request),
         now=clock(),
     )
     return _back(form.text("staff"), "done")
@@ -261,12 +250,14 @@ def action_done(request: Request, action_id: int, session: SignedIn, form: Check
 def action_snooze(
     request: Request, action_id: int, session: SignedIn, form: CheckedForm
 ) -> Response:
-    _may_act(request, session.user, action_id)
+    check_may_act(engine_of(request), session.user, action_id)
     try:
         until = dt.date.fromisoformat(form.text("until"))
     except ValueError:
         raise InvalidInput("snooze until: choose a date") from None
-    snooze_action(engine_of(request), action_id, until=until, today=_today(request), now=clock())
+    snooze_action(
+        engine_of(request), action_id, until=until, today=business_today(request), now=clock()
+    )
     return _back(form.text("staff"), "snoozed")
 
 
@@ -274,7 +265,7 @@ def action_snooze(
 def action_dismiss(
     request: Request, action_id: int, session: SignedIn, form: CheckedForm
 ) -> Response:
-    _may_act(request, session.user, action_id)
+    check_may_act(engine_of(request), session.user, action_id)
     reason = form.text("reason") or "dismissed"
     dismiss_action(engine_of(request), action_id, reason=reason, now=clock())
     return _back(form.text("staff"), "dismissed")
