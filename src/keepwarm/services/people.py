@@ -30,17 +30,23 @@ def add_staff(
     name = name.strip()
     if not name:
         raise InvalidInput("a staff member needs a name")
-    if weekly_quota < 0:
-        raise InvalidInput("the weekly quota cannot be negative")
-    if email:
-        try:
-            email = parse_email(email)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+    email = _checked_staff_values(email, weekly_quota)
     with writing(engine) as conn:
         if q.staff_by_name(conn, name) is not None:
             raise InvalidInput(f"there is already a staff member called {name!r}")
         return q.insert_staff(conn, name, email, weekly_quota, now)
+
+
+def _checked_staff_values(email: str | None, weekly_quota: int) -> str | None:
+    """The email as stored (None for none); InvalidInput for a bad email or quota."""
+    if weekly_quota < 0:
+        raise InvalidInput("weekly quota: it cannot be negative")
+    if not email:
+        return None
+    try:
+        return parse_email(email)
+    except ValueError as exc:
+        raise InvalidInput(f"email: {exc}") from None
 
 
 def list_staff(engine: Engine) -> list[Staff]:
@@ -53,18 +59,12 @@ def update_staff(
 ) -> Staff:
     """Change a staff member's email (None or "" removes it), weekly quota and whether they are
     active; a bad value raises InvalidInput and changes nothing."""
-    if weekly_quota < 0:
-        raise InvalidInput("weekly quota: it cannot be negative")
-    if email:
-        try:
-            email = parse_email(email)
-        except ValueError as exc:
-            raise InvalidInput(f"email: {exc}") from None
+    email = _checked_staff_values(email, weekly_quota)
     with writing(engine) as conn:
         found = conn.execute(
             update(staff_table)
             .where(staff_table.c.id == staff_id)
-            .values(email=email or None, weekly_quota=weekly_quota, active=active)
+            .values(email=email, weekly_quota=weekly_quota, active=active)
         ).rowcount
         if not found:
             raise NotFound(f"no staff member {staff_id}")
