@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
     func,
     true,
@@ -38,7 +39,10 @@ staff = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("email", String(320)),
-    Column("weekly_quota", Integer, nullable=False, server_default="2"),
+    # NULL: the policy's default (one place decides: keepwarm.domain.quotas).
+    Column("weekly_quota", Integer),
+    Column("daily_capacity", Integer),
+    Column("joined_on", Date),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("weekly_quota >= 0", name="quota_not_negative"),
@@ -173,7 +177,21 @@ rhythms = Table(
     Column("spend_change", Float),
     Column("trend_p_value", Float),
     Column("explanation", Text, nullable=False),
+    # The score that ranks lapsing clients (see keepwarm.rhythm.score); NULL before it is learned.
+    Column("lapse_risk", Float),
     Index(None, "attention_after"),
+)
+
+# Each member's weekly quota in force from `since` on (their own, else the policy default then),
+# so past weeks are judged against the quota of that week.
+staff_quota_history = Table(
+    "staff_quota_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False),
+    Column("since", Date, nullable=False),
+    Column("weekly_quota", Integer, nullable=False),
+    UniqueConstraint("staff_id", "since"),
 )
 
 # The business's policy (cadences, quotas, lead times, rules, occasions) as one JSON document;
@@ -221,7 +239,9 @@ actions = Table(
     Column("touch_id", Integer, ForeignKey("touches.id", ondelete="SET NULL")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
-    CheckConstraint("status IN ('open', 'done', 'snoozed', 'dismissed')", name="status_known"),
+    CheckConstraint(
+        "status IN ('open', 'waiting', 'done', 'snoozed', 'dismissed')", name="status_known"
+    ),
     Index(None, "status", "staff_id"),
     Index(None, "client_id", "status"),
     Index(None, "day"),
