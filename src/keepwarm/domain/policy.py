@@ -85,6 +85,7 @@ class Policy:
     feedback_period_days: int = 182
     lapsing_min_activities: int = 2
     notice_days: int = 30
+    trend_min_change: float = 0.25
     key_purchases: tuple[str, ...] = ()
     templates: Mapping[str, Mapping[str, str]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
@@ -149,6 +150,12 @@ def _int(key: str, value: Any, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidInput(f"policy: {key} must be a whole number >= {minimum}, got {value!r}")
     return value
+
+
+def _fraction(key: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise InvalidInput(f"policy: {key} must be a number from {low} to {high}, got {value!r}")
+    return float(value)
 
 
 def _str(key: str, value: Any) -> str:
@@ -234,6 +241,7 @@ _PARSERS: dict[str, Any] = {
     "templates": _templates,
     "default_cadence_days": lambda k, v: _int(k, v, 1),
     "weekly_quota": _int,
+    "trend_min_change": lambda k, v: _fraction(k, v, 0.05, 5.0),
     "daily_max": _int,
 }
 _INT_KEYS = (
@@ -261,6 +269,7 @@ def _validate(policy: Policy) -> None:
         raise InvalidInput(f"policy: country must be a two-letter code, got {policy.country!r}")
     for name in ("default_cadence_days", "weekly_quota", "daily_max", *_INT_KEYS):
         _int(name, getattr(policy, name), 1 if name == "default_cadence_days" else 0)
+    _fraction("trend_min_change", policy.trend_min_change, 0.05, 5.0)
     for name in ("cadence_days", "recall_days"):
         for key, value in getattr(policy, name).items():
             _int(f"{name}.{key}", value, 1)

@@ -100,6 +100,7 @@ def score(
     monthly_discount: float = 0.01,
     attention_quantile: float = 0.9,
     trend_alpha: float = 0.05,
+    trend_min_change: float = 0.25,
 ) -> Scores:
     """Score every client of ``summary`` with the population ``fit`` (module docstring)."""
     model = fit.model
@@ -143,7 +144,7 @@ def score(
     monthly = np.where(active, rate * (30.0 / unit) * spend, 0.0)
 
     quiet = silence(summary, model.r, model.alpha, quantile=attention_quantile)
-    tr = trend(summary, alpha=trend_alpha)
+    tr = trend(summary, alpha=trend_alpha, min_change=trend_min_change)
     return Scores(
         as_of_day=summary.as_of_day,
         model_name=fit.model_name,

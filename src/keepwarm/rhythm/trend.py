@@ -93,6 +93,7 @@ def trend(
     summary: ClientSummary,
     *,
     alpha: float = 0.05,
+    min_change: float = 0.25,
     min_baseline_visits: int = 5,
     min_spend_visits: int = 3,
 ) -> Trend:
@@ -139,7 +140,8 @@ def trend(
     half = alpha / 2
     torn = (visits_p < half) & (spend_p < half) & (visits_change * spend_change < 0)
     way = np.where(torn & (usage_change != 0.0), np.sign(usage_change), np.sign(change))
-    direction = np.where(p_value < alpha, way, 0.0).astype(np.int64)
+    large = np.abs(np.where(torn, usage_change, change)) >= min_change
+    direction = np.where((p_value < alpha) & large, way, 0.0).astype(np.int64)
     return Trend(
         alpha=float(alpha),
         window_days=summary.window_days,

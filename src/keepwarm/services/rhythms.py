@@ -23,6 +23,7 @@ from keepwarm import explain, rhythm
 from keepwarm.config import Settings
 from keepwarm.domain.errors import NotFound
 from keepwarm.domain.model import Rhythm, RhythmFit
+from keepwarm.services.policy import get_policy
 from keepwarm.store import reading, writing
 from keepwarm.store import rhythms as store
 from keepwarm.store.queries import client_internal_id
@@ -190,7 +191,8 @@ def compute_rhythms(
         progress("Learning rhythms", 0, 1)
     started = time.perf_counter()
     summary, population, holdout = fit(data, check=False)
-    scores = rhythm.score(summary, population)
+    min_change = get_policy(engine).trend_min_change
+    scores = rhythm.score(summary, population, trend_min_change=min_change)
     seconds["learn"] = time.perf_counter() - started
     started = time.perf_counter()
     fit_row = describe_fit(population, summary, as_of, now, holdout)

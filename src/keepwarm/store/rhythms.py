@@ -19,7 +19,8 @@ from keepwarm.store.tables import activities, clients, rhythm_fits, rhythms
 DAY_ZERO = dt.date(1900, 1, 1)
 _CHUNK = 200_000
 
-RHYTHM_COLUMNS = tuple(c.name for c in rhythms.columns)
+# lapse_risk is not written yet (NULL until the lapse score is learned).
+RHYTHM_COLUMNS = tuple(c.name for c in rhythms.columns if c.name != "lapse_risk")
 _DATE_COLUMNS = tuple(
     i
     for i, name in enumerate(RHYTHM_COLUMNS)
