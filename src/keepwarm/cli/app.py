@@ -11,10 +11,10 @@ import typer
 from keepwarm import __version__
 from keepwarm.cli import data, people
 from keepwarm.cli import rhythm as rhythm_cli
+from keepwarm.cli.backtest import backtest_command
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
 from keepwarm.cli.policy import policy_app
 from keepwarm.cli.today import (
-    backtest_command,
     calendar,
     dismiss,
     done,
