@@ -183,6 +183,10 @@ def test_scores_on_cdnow_are_finite_and_consistent(
     assert np.all(scores.expected_90 <= scores.expected_365)
     assert np.all(scores.clv_cents >= 0)
     assert np.all(scores.revenue_at_risk_per_month_cents <= scores.monthly_value_cents + 1e-9)
-    # One-time buyers are alive by construction in BG/NBD, so nothing is at risk for them.
-    one_time = calibration.frequency == 0
-    assert np.all(scores.p_alive[one_time] == 1.0)
+    assert np.all((scores.lapse_risk >= 0) & (scores.lapse_risk <= 1))
+    # BG/NBD would call every one-time buyer certainly alive; MBG/NBD's first-purchase
+    # dropout makes them less likely alive, and less so the longer ago they bought.
+    one_time = calibration.has_activity & (calibration.frequency == 0)
+    alive, age = scores.p_alive[one_time], calibration.age_days[one_time]
+    assert np.all(alive < 1.0)
+    assert alive[np.argmax(age)] < alive[np.argmin(age)]

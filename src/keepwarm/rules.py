@@ -75,7 +75,8 @@ def next_yearly(month: int, day: int, today: dt.date) -> dt.date:
 
 
 def lapsing(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
-    """Silence long for this client's own rhythm: `rhythm.attention_after <= today`."""
+    """Silence long for this client's own rhythm: `rhythm.attention_after <= today`; the
+    more likely no visit in the next 90 days (`rhythm.lapse_risk`), the more urgent."""
     rhythm = facts.rhythm
     if rhythm is None or rhythm.attention_after is None or rhythm.last_activity is None:
         return
@@ -93,11 +94,17 @@ def lapsing(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Sign
     if "at risk" not in sentence and rhythm.at_risk_cents >= 100:
         sentence += f"; about {explain.money(rhythm.at_risk_cents, policy.currency_symbol)}"
         sentence += " a month at risk"
-    overdue = (today - rhythm.attention_after).days
+    if rhythm.lapse_risk is not None:
+        # Ranked by the lapse score (the chance of no visit in the next 90 days), which beats
+        # days-since and recall-interval lists in `keepwarm backtest`: 0.6 at 0, 0.9 at 1.
+        urgency = ramp(rhythm.lapse_risk, 1.0, 0.6, 0.9)
+    else:
+        # Rhythms learned before the lapse score existed: by how long overdue.
+        urgency = ramp((today - rhythm.attention_after).days, 90, 0.6, 0.9)
     yield Signal(
         SignalCode.LAPSING,
         sentence,
-        ramp(overdue, 90, 0.6, 0.9),
+        urgency,
         f"lapsing:{rhythm.attention_after.isoformat()}",
     )
 

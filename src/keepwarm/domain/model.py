@@ -239,6 +239,7 @@ class Rhythm:
     spend_change: float | None
     trend_p_value: float | None
     explanation: str
+    lapse_risk: float | None = None
 
 
 @dataclass(frozen=True)

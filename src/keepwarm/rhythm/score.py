@@ -13,6 +13,22 @@ Definitions (money in cents, per-activity spend from Gamma-Gamma or the fallback
 - ``revenue_at_risk_per_month``: ``monthly_value × (1 - p_alive)``, the monthly revenue that
   is lost if the client has in fact gone.
 - ``clv``: discounted value of the next ``clv_months`` months (:mod:`keepwarm.rhythm.clv`).
+- ``p_alive``: P(alive | x, t_x, T) under the chosen model; under BG/NBD (and the fallback,
+  which is a BG/NBD) a client without a repeat visit is judged by MBG/NBD
+  (:mod:`keepwarm.rhythm.mbgnbd`) with the same parameters, since BG/NBD would call a
+  one-visit client from years ago certainly alive.
+- ``lapse_risk``, the score that ranks lapsing clients: the chance of *no* activity in the
+  next ``lapse_days`` days (default 90) given the history,
+
+      P(X(T, T+h) = 0 | x, t_x, T) = L(x, t_x, T+h) / L(x, t_x, T)
+
+  (the likelihood of the same history observed ``h`` longer, with nothing new in it). For
+  BG/NBD and MBG/NBD, where dropout happens only at a purchase, this is
+  ``1 - p_alive + p_alive ((α+T)/(α+T+h))^(r+x)``; for Pareto/NBD, where a client may also
+  drop out during the ``h`` days, it is computed as the likelihood ratio. It combines how
+  likely the client has gone with how unlikely a live client of this rhythm is to stay away
+  that long, so it ranks a silent weekly client above a silent yearly one and a one-visit
+  client from long ago high. Clients without activity get 1.
 """
 
 from __future__ import annotations
@@ -22,18 +38,21 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from keepwarm.rhythm import mbgnbd, paretonbd
 from keepwarm.rhythm.attention import silence
 from keepwarm.rhythm.paretonbd import ParetoNBDParams
 from keepwarm.rhythm.population import PopulationFit
 from keepwarm.rhythm.summary import ClientSummary
 from keepwarm.rhythm.trend import trend
 
-__all__ = ["Scores", "score"]
+__all__ = ["LAPSE_DAYS", "Scores", "score"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 HORIZON_DAYS = (30.0, 90.0, 365.0)
+# The horizon of the lapse score on the list: the default of `keepwarm backtest --days`.
+LAPSE_DAYS = 90.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -63,6 +82,8 @@ class Scores:
     usage_change: FloatArray
     trend_p_value: FloatArray
     trend_direction: IntArray
+    lapse_days: float
+    lapse_risk: FloatArray
 
 
 def _dense_groups(key: IntArray) -> tuple[IntArray, IntArray]:
@@ -101,6 +122,7 @@ def score(
     attention_quantile: float = 0.9,
     trend_alpha: float = 0.05,
     trend_min_change: float = 0.25,
+    lapse_days: float = LAPSE_DAYS,
 ) -> Scores:
     """Score every client of ``summary`` with the population ``fit`` (module docstring)."""
     model = fit.model
@@ -115,19 +137,36 @@ def score(
     pair_key, pair_of = _dense_groups(x * span + age)
     pair_x = (pair_key // span).astype(np.float64)
     pair_T = (pair_key % span) / unit
+    h = lapse_days / unit
     if isinstance(model, ParetoNBDParams):
         # Hypergeometric terms: once per distinct (x, t_x, T) pattern.
         pattern_key, pattern_of = np.unique((x * span + rec) * span + age, return_inverse=True)
         pattern_of = pattern_of.ravel()
         px, prec, page = (
-            pattern_key // (span * span),
-            (pattern_key // span) % span,
-            pattern_key % span,
+            (pattern_key // (span * span)).astype(np.float64),
+            ((pattern_key // span) % span) / unit,
+            (pattern_key % span) / unit,
         )
-        alive_pattern = model.p_alive(px.astype(np.float64), prec / unit, page / unit)
+        alive_pattern = model.p_alive(px, prec, page)
+        with np.errstate(over="ignore", under="ignore"):
+            gap = paretonbd.log_likelihood(model, px, prec, page + h)
+            gap = gap - paretonbd.log_likelihood(model, px, prec, page)
         p_alive = np.where(active, alive_pattern[pattern_of], 0.0)
+        lapse = np.where(active, np.clip(np.exp(gap), 0.0, 1.0)[pattern_of], 1.0)
     else:
-        p_alive = np.where(active, model.p_alive(x, rec / unit, age / unit), 0.0)
+        p_alive = model.p_alive(x, rec / unit, age / unit)
+        first = (x == 0) & active
+        if first.any():
+            params = (model.r, model.alpha, model.a, model.b)
+            p_alive[first] = mbgnbd.p_alive(params, 0.0, 0.0, age[first] / unit)
+        p_alive = np.where(active, p_alive, 0.0)
+        # While alive, no purchase in h has chance ((α+T)/(α+T+h))^(r+x) (dropout only
+        # happens at a purchase): once per distinct (x, T) pair.
+        stay = np.exp(
+            (model.r + pair_x) * (np.log(model.alpha + pair_T) - np.log(model.alpha + pair_T + h))
+        )
+        quiet_if_alive = stay[pair_of]
+        lapse = np.where(active, 1.0 - p_alive + p_alive * quiet_if_alive, 1.0)
 
     horizons = np.asarray(HORIZON_DAYS) / unit
     per_pair = model.expected_if_alive(horizons[:, None], pair_x[None, :], pair_T[None, :])
@@ -169,4 +208,6 @@ def score(
         usage_change=tr.usage_change,
         trend_p_value=tr.p_value,
         trend_direction=tr.direction,
+        lapse_days=float(lapse_days),
+        lapse_risk=np.clip(lapse, 0.0, 1.0),
     )

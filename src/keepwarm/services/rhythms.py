@@ -201,7 +201,7 @@ def compute_rhythms(
         progress("Saving rhythms", 0, 1)
     with writing(engine) as conn:
         fit_id = store.save_fit(conn, fit_row)
-        store.replace_rhythms(conn, [(row[0], fit_id, *row[1:]) for row in rows])
+        store.replace_rhythms(conn, [{**row, "fit_id": fit_id} for row in rows])
     seconds["save"] = time.perf_counter() - started
     attention = scores.attention_after_day
     return RhythmRun(
@@ -211,7 +211,7 @@ def compute_rhythms(
         with_history=int(summary.has_activity.sum()),
         needing_attention=int(((attention >= 0) & (attention <= data.as_of_day)).sum()),
         seconds=seconds,
-        rhythms={row[0]: Rhythm(*row[1:]) for row in rows},
+        rhythms={row["client_id"]: _rhythm(row) for row in rows},
     )
 
 
@@ -221,96 +221,91 @@ def _finite(value: float) -> float | None:
 
 def _rows(
     data: ActivityArrays, summary: rhythm.ClientSummary, s: rhythm.Scores, symbol: str
-) -> list[tuple[Any, ...]]:
-    """One stored row per client (without the fit id), with its explanation."""
+) -> list[dict[str, Any]]:
+    """One stored row per client (without the fit id), keyed by column name, with its
+    explanation. Named, not positional: a value can only land in the column it is for."""
     as_of = data.as_of
-    columns = [
-        data.client_ids.tolist(),
-        summary.n_days.tolist(),
-        summary.last_day.tolist(),
-        s.days_since_last.tolist(),
-        s.usual_gap_days.tolist(),
-        s.silence_ratio.tolist(),
-        s.p_alive.tolist(),
-        s.expected_30.tolist(),
-        s.expected_90.tolist(),
-        s.expected_365.tolist(),
-        np.rint(s.expected_spend_cents).astype(np.int64).tolist(),
-        np.rint(s.monthly_value_cents).astype(np.int64).tolist(),
-        np.rint(s.revenue_at_risk_per_month_cents).astype(np.int64).tolist(),
-        np.rint(s.clv_cents).astype(np.int64).tolist(),
-        s.attention_after_day.tolist(),
-        s.trend_direction.tolist(),
-        s.usage_change.tolist(),
-        s.visits_change.tolist(),
-        s.spend_per_visit_change.tolist(),
-        s.trend_p_value.tolist(),
-        s.trend_eligible.tolist(),
-    ]
+    columns: dict[str, list[Any]] = {
+        "client_id": data.client_ids.tolist(),
+        "activities": summary.n_days.tolist(),
+        "last_day": summary.last_day.tolist(),
+        "days_since_last": s.days_since_last.tolist(),
+        "usual_gap_days": s.usual_gap_days.tolist(),
+        "silence_ratio": s.silence_ratio.tolist(),
+        "p_alive": s.p_alive.tolist(),
+        "expected_30": s.expected_30.tolist(),
+        "expected_90": s.expected_90.tolist(),
+        "expected_365": s.expected_365.tolist(),
+        "expected_spend_cents": np.rint(s.expected_spend_cents).astype(np.int64).tolist(),
+        "monthly_value_cents": np.rint(s.monthly_value_cents).astype(np.int64).tolist(),
+        "at_risk_cents": np.rint(s.revenue_at_risk_per_month_cents).astype(np.int64).tolist(),
+        "clv_cents": np.rint(s.clv_cents).astype(np.int64).tolist(),
+        "attention_day": s.attention_after_day.tolist(),
+        "trend_direction": s.trend_direction.tolist(),
+        "usage_change": s.usage_change.tolist(),
+        "visits_change": s.visits_change.tolist(),
+        "spend_change": s.spend_per_visit_change.tolist(),
+        "trend_p_value": s.trend_p_value.tolist(),
+        "trend_eligible": s.trend_eligible.tolist(),
+        "lapse_risk": s.lapse_risk.tolist(),
+    }
+    names = list(columns)
     rows = []
-    for (
-        cid,
-        n,
-        last,
-        since,
-        gap,
-        ratio,
-        p,
-        e30,
-        e90,
-        e365,
-        spend,
-        monthly,
-        risk,
-        clv,
-        attn,
-        direction,
-        usage,
-        visits,
-        spend_change,
-        p_value,
-        eligible,
-    ) in zip(*columns, strict=True):
+    for values in zip(*columns.values(), strict=True):
+        c = dict(zip(names, values, strict=True))
+        n = c["activities"]
         active = n > 0
+        known_gap = active and n > 1
+        eligible = c["trend_eligible"]
         explanation = explain.rhythm_sentence(
             activities=n,
-            days_since_last=since if active else None,
-            usual_gap_days=gap if active and n > 1 else None,
-            p_alive=p,
-            at_risk_cents=risk,
-            trend_direction=direction,
-            usage_change=usage,
-            visits_change=visits,
-            spend_change=spend_change,
+            days_since_last=c["days_since_last"] if active else None,
+            usual_gap_days=c["usual_gap_days"] if known_gap else None,
+            p_alive=c["p_alive"],
+            at_risk_cents=c["at_risk_cents"],
+            trend_direction=c["trend_direction"],
+            usage_change=c["usage_change"],
+            visits_change=c["visits_change"],
+            spend_change=c["spend_change"],
             symbol=symbol,
         )
+        attention = c["attention_day"]
         rows.append(
-            (
-                cid,
-                as_of,
-                n,
-                store.day_from_number(last) if active else None,
-                since if active else None,
-                _finite(gap) if active and n > 1 else None,
-                _finite(ratio) if active and n > 1 else None,
-                p,
-                e30,
-                e90,
-                e365,
-                spend,
-                monthly,
-                risk,
-                clv,
-                store.day_from_number(attn) if attn >= 0 else None,
-                direction,
-                _finite(usage) if eligible else None,
-                _finite(visits) if eligible else None,
-                _finite(spend_change) if eligible else None,
-                _finite(p_value) if eligible else None,
-                explanation,
-            )
+            {
+                "client_id": c["client_id"],
+                "as_of": as_of,
+                "activities": n,
+                "last_activity": store.day_from_number(c["last_day"]) if active else None,
+                "days_since_last": c["days_since_last"] if active else None,
+                "usual_gap_days": _finite(c["usual_gap_days"]) if known_gap else None,
+                "silence_ratio": _finite(c["silence_ratio"]) if known_gap else None,
+                "p_alive": c["p_alive"],
+                "expected_30": c["expected_30"],
+                "expected_90": c["expected_90"],
+                "expected_365": c["expected_365"],
+                "expected_spend_cents": c["expected_spend_cents"],
+                "monthly_value_cents": c["monthly_value_cents"],
+                "at_risk_cents": c["at_risk_cents"],
+                "clv_cents": c["clv_cents"],
+                "attention_after": store.day_from_number(attention) if attention >= 0 else None,
+                "trend_direction": c["trend_direction"],
+                "usage_change": _finite(c["usage_change"]) if eligible else None,
+                "visits_change": _finite(c["visits_change"]) if eligible else None,
+                "spend_change": _finite(c["spend_change"]) if eligible else None,
+                "trend_p_value": _finite(c["trend_p_value"]) if eligible else None,
+                "explanation": explanation,
+                "lapse_risk": _finite(c["lapse_risk"]) if active else None,
+            }
         )
     return rows
+
+
+def _rhythm(row: Mapping[str, Any]) -> Rhythm:
+    """The domain rhythm of a stored row, field by field name."""
+    return Rhythm(**{name: row[name] for name in RHYTHM_FIELDS})
+
+
+RHYTHM_FIELDS = tuple(Rhythm.__dataclass_fields__)
 
 
 def rhythm_report(

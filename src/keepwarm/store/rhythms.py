@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,7 @@ from keepwarm.store.tables import activities, clients, rhythm_fits, rhythms
 DAY_ZERO = dt.date(1900, 1, 1)
 _CHUNK = 200_000
 
-# lapse_risk is not written yet (NULL until the lapse score is learned).
-RHYTHM_COLUMNS = tuple(c.name for c in rhythms.columns if c.name != "lapse_risk")
+RHYTHM_COLUMNS = tuple(c.name for c in rhythms.columns)
 _DATE_COLUMNS = tuple(
     i
     for i, name in enumerate(RHYTHM_COLUMNS)
@@ -81,6 +80,14 @@ def activity_count(conn: Connection, up_to: dt.date) -> int:
     ).scalar_one()
 
 
+def activity_span(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last activity dates in the store (None, None when there are none)."""
+    first, last = conn.execute(
+        select(func.min(activities.c.date), func.max(activities.c.date))
+    ).one()
+    return first, last
+
+
 def save_fit(conn: Connection, fit: RhythmFit) -> int:
     return conn.execute(
         insert(rhythm_fits).values(
@@ -99,16 +106,22 @@ def save_fit(conn: Connection, fit: RhythmFit) -> int:
     ).inserted_primary_key[0]  # type: ignore[index]
 
 
-def replace_rhythms(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """Replace every stored rhythm with `rows` (values in RHYTHM_COLUMNS order).
+def replace_rhythms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Replace every stored rhythm with `rows`, each a mapping from column name to value with
+    every one of RHYTHM_COLUMNS (a missing or unknown name is a KeyError / ValueError, never a
+    value silently written to the wrong column).
 
     On PostgreSQL the table is locked first: two replacements at once would otherwise each
     delete only the rows their own snapshot saw, and the second insert would collide with the
     first's rows. (SQLite's BEGIN IMMEDIATE already serialises writers.)"""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("LOCK TABLE rhythms IN SHARE ROW EXCLUSIVE MODE")
+    if rows and set(rows[0]) != set(RHYTHM_COLUMNS):
+        unknown = sorted(set(rows[0]) ^ set(RHYTHM_COLUMNS))
+        raise ValueError(f"rhythm rows do not match the rhythms columns: {unknown}")
+    ordered = [tuple(row[name] for name in RHYTHM_COLUMNS) for row in rows]
     conn.execute(delete(rhythms))
-    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, rows, date_columns=_DATE_COLUMNS)
+    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, ordered, date_columns=_DATE_COLUMNS)
 
 
 def _fit(row: Any) -> RhythmFit:
