@@ -235,3 +235,34 @@ def test_a_trend_sentence_never_contradicts_the_numbers() -> None:
     assert explain.trend_words(-1, -0.5, -0.5, 0.0) == "usage down 50% lately"
     assert explain.trend_words(1, 0.35, 0.1, 0.2) == "usage up 35% lately"
     assert explain.trend_words(0, 0.9, 0.9, 0.0) is None
+
+
+def test_stored_rhythms_keep_each_number_in_its_own_column(practice, engine) -> None:  # type: ignore[no-untyped-def]
+    # Built by column name: swapping two expected-visit columns (or p_alive and lapse_risk)
+    # anywhere between the engine and the card would break this.
+    from keepwarm import rhythm as engine_rhythm
+    from keepwarm.services.rhythms import fit, load_activities
+
+    assert practice("rhythm", "--as-of", AS_OF.isoformat()).exit_code == 0
+    summary, population, _ = fit(load_activities(engine, AS_OF), check=False)
+    scores = engine_rhythm.score(summary, population)
+    with engine.connect() as conn:
+        internal = conn.exec_driver_sql("SELECT id FROM clients ORDER BY id").scalars().all()
+        row = conn.exec_driver_sql(
+            "SELECT r.client_id, r.p_alive, r.lapse_risk, r.expected_30, r.expected_90, "
+            "r.expected_365 FROM rhythms r JOIN clients c ON c.id = r.client_id "
+            "WHERE c.external_id = 'B001'"
+        ).one()
+    i = list(internal).index(row[0])
+    assert 0 < row[3] < row[4] < row[5]
+    assert row[1] == pytest.approx(scores.p_alive[i], rel=1e-9)
+    assert row[2] == pytest.approx(scores.lapse_risk[i], rel=1e-9)
+    assert row[1] != pytest.approx(row[2])
+    assert (row[3], row[4], row[5]) == pytest.approx(
+        (scores.expected_30[i], scores.expected_90[i], scores.expected_365[i]), rel=1e-9
+    )
+    card = _card(practice, "B001")["rhythm"]
+    assert card["expected_activities_30d"] == round(row[3], 3)
+    assert card["expected_activities_90d"] == round(row[4], 3)
+    assert card["expected_activities_365d"] == round(row[5], 3)
+    assert card["p_alive"] == round(row[1], 4)
