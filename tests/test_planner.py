@@ -88,17 +88,19 @@ def ids(actions: object) -> list[str]:
     return [a.client_id for a in actions]  # type: ignore[attr-defined]
 
 
-# --- cancellations, quotas, daily maximum ---------------------------------------------------
+# --- cancellations, quotas, daily capacity ----------------------------------------------------
 
 
-def test_a_cancellation_tops_its_owners_list_even_when_the_quota_is_met() -> None:
+def test_a_cancellation_tops_its_owners_list_and_real_reasons_still_come_when_the_quota_is_met() -> (
+    None
+):
     cancelled = client("c9", status=ClientStatus.CANCELLED, cancelled_on=dt.date(2026, 10, 15))
     facts = ClientFacts(client=cancelled, rhythm=rhythm(5000))
     signals = rules.signals_for(facts, POLICY, TUESDAY)
     lapsing = cand(client("c1"), sig(SignalCode.LAPSING, 0.9), value=rhythm(90_000))
     result = plan([lapsing, Candidate(facts, signals)], TUESDAY, week_done={"Ann": 2})
     ann = result.for_staff("Ann")
-    assert ids(ann) == ["c9"]
+    assert ids(ann) == ["c9", "c1"]
     assert ann[0].rank == 1 and ann[0].forced and ann[0].channel == "call"
 
 
@@ -108,37 +110,106 @@ def test_a_cancellation_comes_before_a_more_valuable_signal_on_the_same_list() -
     assert ids(plan([rich, cancel]).for_staff("Ann")) == ["c2", "c1"]
 
 
-def test_the_days_share_of_the_weekly_quota_is_planned() -> None:
-    many = [cand(client(f"c{i}"), sig(SignalCode.LAPSING)) for i in range(6)]
-    assert len(plan(many, TUESDAY).for_staff("Ann")) == 1  # ceil(2 / 4 working days left)
-    assert len(plan(many, FRIDAY).for_staff("Ann")) == 2
-    assert len(plan(many, FRIDAY, week_done={"Ann": 1}).for_staff("Ann")) == 1
-    assert plan(many, FRIDAY, week_done={"Ann": 2}).for_staff("Ann") == ()
-
-
-def test_the_daily_maximum_caps_a_large_remaining_quota() -> None:
+def test_real_reasons_fill_the_daily_capacity_whether_or_not_the_quota_is_met() -> None:
     many = [cand(client(f"c{i}"), sig(SignalCode.LAPSING)) for i in range(8)]
-    team = (Staff(1, "Ann", None, 20),)
-    result = planner.plan_day(many, team, replace(POLICY, daily_max=3), FRIDAY, week_done={})
+    for done in (0, 2, 10):
+        result = plan(many, TUESDAY, week_done={"Ann": done})
+        assert len(result.for_staff("Ann")) == POLICY.daily_capacity
+        assert len(result.waiting_for("Ann")) == 8 - POLICY.daily_capacity
+
+
+def test_a_members_own_capacity_overrides_the_policys() -> None:
+    many = [cand(client(f"c{i}"), sig(SignalCode.LAPSING)) for i in range(8)]
+    team = (Staff(1, "Ann", None, 20, daily_capacity=3),)
+    result = planner.plan_day(many, team, POLICY, FRIDAY, week_done={})
     assert [a.rank for a in result.for_staff("Ann")] == [1, 2, 3]
+    assert [a.rank for a in result.waiting_for("Ann")] == [1, 2, 3, 4, 5]
+    policy_three = planner.plan_day(
+        many, (Staff(1, "Ann", None),), replace(POLICY, daily_capacity=3), FRIDAY, week_done={}
+    )
+    assert len(policy_three.for_staff("Ann")) == 3
+
+
+def test_a_cancellation_is_on_the_list_even_beyond_the_capacity() -> None:
+    many = [cand(client(f"c{i}"), sig(SignalCode.LAPSING, 0.9)) for i in range(6)]
+    cancel = cand(client("zz"), sig(SignalCode.CANCELLATION, 1.0))
+    team = (Staff(1, "Ann", None, 2, daily_capacity=2),)
+    result = planner.plan_day([*many, cancel], team, POLICY, FRIDAY, week_done={})
+    assert ids(result.for_staff("Ann")) == ["zz", "c0", "c1"]
+
+
+def test_what_waits_comes_first_on_a_later_day_before_newer_higher_priorities() -> None:
+    team = (Staff(1, "Ann", None, 2, daily_capacity=2),)
+    old = [cand(client(f"o{i}"), sig(SignalCode.CADENCE_OVERDUE, 0.3)) for i in range(2)]
+    new = [
+        cand(client(f"n{i}"), sig(SignalCode.LAPSING, 0.9), value=rhythm(90_000)) for i in range(3)
+    ]
+    waited = [
+        EarlierAction(f"o{i}", staff="Ann", first_day=dt.date(2026, 11, 20)) for i in range(2)
+    ]
+    result = planner.plan_day([*new, *old], team, POLICY, FRIDAY, week_done={}, open_actions=waited)
+    assert ids(result.for_staff("Ann")) == ["o0", "o1"]
+    assert ids(result.waiting_for("Ann")) == ["n0", "n1", "n2"]
+    assert "waiting since Fri 20 Nov" in result.for_staff("Ann")[0].why
+    assert "went to higher priorities" in result.waiting_for("Ann")[0].why
+
+
+def test_hugs_fill_only_what_the_weeks_quota_still_needs_today() -> None:
+    quiet = [
+        cand(client(f"h{i}"), touched=dt.date(2025, 1, 1 + i), value=rhythm(1000)) for i in range(6)
+    ]
+    assert len(plan(quiet, TUESDAY).for_staff("Ann")) == 1  # ceil(2 / 4 working days left)
+    assert len(plan(quiet, FRIDAY).for_staff("Ann")) == 2
+    assert len(plan(quiet, FRIDAY, week_done={"Ann": 1}).for_staff("Ann")) == 1
+    assert plan(quiet, FRIDAY, week_done={"Ann": 2}).for_staff("Ann") == ()
+    one_reason = [*quiet, cand(client("r"), sig(SignalCode.FEEDBACK, 0.3))]
+    assert ids(plan(one_reason, TUESDAY).for_staff("Ann")) == ["r"]  # the share is met: no hug
+    assert plan(quiet, TUESDAY).waiting == ()  # hugs never wait
 
 
 def test_the_day_share_spreads_the_rest_of_the_quota_over_the_working_days_left() -> None:
     monday = dt.date(2026, 11, 23)
-    assert planner.day_share(10, 0, 5, monday) == 2
-    assert planner.day_share(10, 9, 5, FRIDAY) == 1
-    assert planner.day_share(2, 3, 5, FRIDAY) == 0
-    assert planner.day_share(4, 0, 5, dt.date(2026, 11, 28)) == 4  # Saturday: all that is left
+    assert planner.day_share(10, 0, monday) == 2
+    assert planner.day_share(10, 9, FRIDAY) == 1
+    assert planner.day_share(2, 3, FRIDAY) == 0
+    assert planner.day_share(4, 0, dt.date(2026, 11, 28)) == 4  # Saturday: all that is left
+
+
+# --- one reason per fact, no noise -------------------------------------------------------------
+
+
+def test_a_holiday_alone_never_puts_a_client_on_the_list_but_rides_along_as_a_note() -> None:
+    noted = cand(
+        client("a"), sig(SignalCode.LAPSING, 0.7), sig(SignalCode.HOLIDAY, 0.5, "holiday:x")
+    )
+    alone = cand(client("b"), sig(SignalCode.HOLIDAY, 0.5, "holiday:x"), touched=TUESDAY)
+    result = plan([noted, alone], FRIDAY, week_done={"Ann": 2})
+    (action,) = result.actions
+    assert action.client_id == "a"
+    assert [s.code for s in action.signals] == [SignalCode.LAPSING, SignalCode.HOLIDAY]
+    assert action.urgency < 0.7 + 0.1 * 0.5  # the note adds no urgency
+
+
+def test_a_client_contacted_a_few_days_ago_comes_back_only_for_a_pressing_reason() -> None:
+    two_days_ago = FRIDAY - dt.timedelta(days=2)
+    waits = cand(client("w"), sig(SignalCode.FEEDBACK, 0.3), touched=two_days_ago)
+    pressing = replace(sig(SignalCode.DUE, 0.8), pressing=True)
+    comes = cand(client("p"), pressing, touched=two_days_ago)
+    result = plan([waits, comes], FRIDAY, week_done={"Ann": 0})
+    assert ids(result.for_staff("Ann")) == ["p"]  # and "w" is not hugged instead
+    a_week_ago = FRIDAY - dt.timedelta(days=POLICY.recent_contact_days)
+    later = cand(client("w"), sig(SignalCode.FEEDBACK, 0.3), touched=a_week_ago)
+    assert ids(plan([later]).for_staff("Ann")) == ["w"]
 
 
 # --- assignment ------------------------------------------------------------------------------
 
 
 def test_unowned_clients_are_spread_fairly_by_load() -> None:
-    pool = [cand(client(f"u{i}", owner=None), sig(SignalCode.LAPSING)) for i in range(6)]
+    pool = [cand(client(f"u{i}", owner=None), sig(SignalCode.LAPSING)) for i in range(4)]
     even = plan(pool)
     assert len(even.for_staff("Ann")) == 2 and len(even.for_staff("Bo")) == 2
-    uneven = plan(pool, week_done={"Ann": 1})
+    uneven = plan(pool[:3], week_done={"Ann": 1})
     assert len(uneven.for_staff("Ann")) == 1 and len(uneven.for_staff("Bo")) == 2
 
 
@@ -172,7 +243,7 @@ def test_when_signals_run_dry_the_quota_is_filled_with_clients_who_deserve_a_hug
 
 def test_signals_go_before_hugs_whatever_the_value() -> None:
     hug = cand(client("h"), touched=dt.date(2020, 1, 1), value=rhythm(900_000))
-    small = cand(client("s"), sig(SignalCode.HOLIDAY, 0.2))
+    small = cand(client("s"), sig(SignalCode.FEEDBACK, 0.2))
     assert ids(plan([hug, small], TUESDAY).for_staff("Ann")) == ["s"]
 
 
@@ -208,12 +279,19 @@ def test_a_client_gets_one_action_merging_all_its_signals() -> None:
 
 
 def test_an_open_action_carries_over_to_its_staff_ahead_of_new_signals() -> None:
+    old = cand(client("old", owner=None), sig(SignalCode.FEEDBACK, 0.3))
+    new = cand(client("new"), sig(SignalCode.LAPSING, 0.9), value=rhythm(50_000))
+    carried = EarlierAction("old", staff="Ann", reason_keys=frozenset({"feedback:2026-11-01"}))
+    ann = plan([old, new], TUESDAY, open_actions=[carried]).for_staff("Ann")
+    assert ids(ann) == ["old", "new"] and ann[0].carried_over
+    assert "carried over" in ann[0].why
+
+
+def test_an_open_hug_is_not_kept_once_the_quota_no_longer_needs_it() -> None:
     old = cand(client("old", owner=None), touched=dt.date(2026, 11, 20))
     new = cand(client("new"), sig(SignalCode.LAPSING, 0.9), value=rhythm(50_000))
     carried = EarlierAction("old", staff="Ann", reason_keys=frozenset({"hug:2026-11-20"}))
-    ann = plan([old, new], TUESDAY, open_actions=[carried]).for_staff("Ann")
-    assert ids(ann) == ["old"] and ann[0].carried_over
-    assert "carried over" in ann[0].why
+    assert ids(plan([old, new], TUESDAY, open_actions=[carried]).for_staff("Ann")) == ["new"]
 
 
 def test_a_snoozed_action_stays_away_until_its_date_and_then_comes_back() -> None:
@@ -319,4 +397,6 @@ def test_the_same_inputs_give_the_same_plan_whatever_their_order() -> None:
 
 def test_ties_are_broken_by_client_id() -> None:
     same = [cand(client(cid), sig(SignalCode.LAPSING, 0.6)) for cid in ("b", "a", "c")]
-    assert ids(plan(same).for_staff("Ann")) == ["a", "b"]
+    team = (Staff(1, "Ann", None, 2, daily_capacity=2),)
+    result = planner.plan_day(same, team, POLICY, FRIDAY, week_done={})
+    assert ids(result.for_staff("Ann")) == ["a", "b"] and ids(result.waiting) == ["c"]

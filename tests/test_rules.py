@@ -407,8 +407,26 @@ def test_the_policy_round_trips_through_json() -> None:
 def test_a_policy_built_in_code_is_checked_too() -> None:
     with pytest.raises(InvalidInput, match=r"recall_days\.check-up"):
         Policy(recall_days={"check-up": 0})
-    with pytest.raises(InvalidInput, match="daily_max"):
-        Policy(daily_max=-2)
+    with pytest.raises(InvalidInput, match="daily_capacity"):
+        Policy(daily_capacity=-2)
+
+
+def test_a_policy_saved_with_the_old_daily_max_key_still_loads_as_daily_capacity() -> None:
+    assert Policy.from_dict({"daily_max": 7}).daily_capacity == 7
+
+
+def test_a_country_is_normalised_and_one_without_known_holidays_is_refused() -> None:
+    assert Policy.from_dict({"country": "gb"}).country == "GB"
+    for bad in ("XX", "USA", "G"):
+        with pytest.raises(InvalidInput, match="country"):
+            Policy.from_dict({"country": bad})
+
+
+def test_a_time_zone_must_name_a_zone_not_a_region_folder() -> None:
+    for bad in ("Pacific", "America", "../etc", "", "UTC "):
+        with pytest.raises(InvalidInput, match="time_zone"):
+            Policy.from_dict({"time_zone": bad})
+    assert Policy.from_dict({"time_zone": "Pacific/Auckland"}).time_zone == "Pacific/Auckland"
 
 
 @pytest.mark.parametrize(

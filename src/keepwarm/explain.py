@@ -17,6 +17,21 @@ def money(cents: float, symbol: str = "$") -> str:
     return f"{sign}{symbol}{value:,.2f}"
 
 
+def worth(yearly_cents: float, symbol: str = "$") -> str:
+    """'worth about $2,040 a year': a client's yearly value (keepwarm.domain.values)."""
+    return f"worth about {money(yearly_cents, symbol)} a year"
+
+
+def at_risk(monthly_cents: float, symbol: str = "$") -> str:
+    """'about $170 a month at risk'."""
+    return f"about {money(monthly_cents, symbol)} a month at risk"
+
+
+def chance_active(p_alive: float) -> str:
+    """'41% chance still active'."""
+    return f"{percent(p_alive)} chance still active"
+
+
 def days(n: float) -> str:
     n = round(n)
     return "1 day" if n == 1 else f"{n:,} days"
@@ -77,12 +92,12 @@ def rhythm_sentence(
         parts.append(last + (f" ({ratio:.0f}x the usual gap)" if ratio >= 2 else ""))
     else:
         parts.append(last)
-    parts.append(f"{percent(p_alive)} chance still active")
+    parts.append(chance_active(p_alive))
     trend = trend_words(trend_direction, usage_change, visits_change, spend_change)
     if trend:
         parts.append(trend)
     if p_alive < 0.5 and at_risk_cents >= 100:
-        parts.append(f"about {money(at_risk_cents, symbol)} a month at risk")
+        parts.append(at_risk(at_risk_cents, symbol))
     return "; ".join(parts)
 
 

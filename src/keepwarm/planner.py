@@ -1,4 +1,4 @@
-"""The planner: signals -> prioritised actions per member of staff, within quotas.
+"""The planner: signals -> prioritised actions per member of staff, within daily capacity.
 
 Pure: no database, no clock; `today` is always an argument and the same inputs always give the
 same plan (ties are broken by client id, then staff name). `plan_day` is the one entry point.
@@ -7,19 +7,23 @@ How a day is planned:
 
 1. Every eligible client gets at most one action, merging all its signals. Do-not-contact
    clients and clients snoozed past today never appear; signals whose `reason_key` was
-   dismissed for that client are dropped (a new key brings the client back).
-2. priority = value x urgency. Value is a weight from the rhythm's yearly worth
+   dismissed for that client are dropped (a new key brings the client back). A public holiday
+   is only ever a note on a client who is on the list for another reason. A client personally
+   contacted in the last `policy.recent_contact_days` comes back only for a pressing reason
+   (a cancellation, a new lapse, a recall due now).
+2. priority = value x urgency. Value is a weight from the client's yearly value
    (`1 + log10(1 + dollars a year)`, 1 when unknown). Urgency is the strongest signal's
    urgency plus a tenth of each other signal's, plus up to 0.2 for a long silence since the
    last personal touch (a year or more gives the full 0.2).
-3. Each active member of staff may take today's share of what is left of their weekly quota
-   (`ceil(remaining / working days left in the week)`, at most `policy.daily_max`).
-   Cancellations come first and are always on the list, even beyond the share; open actions
-   from earlier days (and snoozed ones whose day has come) come next, then the rest by priority.
-   An action goes to the client's owner; unowned clients (or owners no longer active) go to the
-   member of staff with the least load this week (touches done plus actions planned).
-4. When signals run dry, what is left of the share is filled with "hugs": the clients longest
-   without a personal touch, weighted by value, so the weekly habit never stops.
+3. Real reasons compete for each member's daily capacity (their own, else the policy's),
+   whether or not the week's quota is met: cancellations first and always (even beyond
+   capacity), then what waited or stayed open from earlier days (oldest first, so nothing
+   starves behind a stream of new items), then the rest by priority. An action goes to the
+   client's owner; unowned clients (or owners no longer active) go to the member of staff with
+   the least load. What does not fit waits in the member's queue, in that order.
+4. The weekly quota is a floor for the habit, never a cap: when a member's list is shorter
+   than today's share of what the quota still needs (`day_share`), "hugs" fill the difference:
+   the clients longest without a personal touch, weighted by value.
 """
 
 from __future__ import annotations
@@ -41,8 +45,10 @@ from keepwarm.domain import (
     Signal,
     SignalCode,
     Staff,
+    values,
 )
 from keepwarm.domain.model import SIGNAL_LABELS
+from keepwarm.domain.quotas import allowance
 
 CHANNEL_FOR: Mapping[SignalCode, str] = {
     SignalCode.CANCELLATION: "call",
@@ -89,6 +95,7 @@ class _Item:
     carried: bool
     hug: bool
     reason_keys: tuple[str, ...]
+    first_day: dt.date | None = None
 
     @property
     def priority(self) -> float:
@@ -110,20 +117,27 @@ def plan_day(
     snoozed: Iterable[EarlierAction] = (),
     dismissed: Iterable[EarlierAction] = (),
 ) -> Plan:
-    """Today's plan: at most one action per client, per member of staff within quotas.
+    """Today's plan: at most one action per client, per member of staff within capacity.
 
     `candidates` are clients with their signals for `today` (duplicates by id are merged);
-    `staff` the team (inactive members are ignored) with their weekly quotas; `week_done` maps a
-    staff name to personal touches already done this week. `open_actions` carry over,
-    `snoozed` come back on their `until` date, and `dismissed` (the dismissals still in force)
-    suppress their reason keys; a client with a dismissal is not picked as a hug either.
+    `staff` the team (inactive members are ignored); `week_done` maps a staff name to personal
+    touches already done this week. `open_actions` (open or waiting) carry over, `snoozed` come
+    back on their `until` date, and `dismissed` (the dismissals still in force) suppress their
+    reason keys; a client with a dismissal is not picked as a hug either.
     """
     team = sorted((s for s in staff if s.active), key=lambda s: s.name)
     names = {s.name for s in team}
     returning = _returning(open_actions, snoozed, today)
     suppressed = _suppressed(dismissed)
     scored = (
-        _score(c, names, today, returning.get(c.client_id), suppressed.get(c.client_id, _NONE))
+        _score(
+            c,
+            names,
+            policy,
+            today,
+            returning.get(c.client_id),
+            suppressed.get(c.client_id, _NONE),
+        )
         for c in _eligible(candidates, snoozed, today)
     )
     items = [item for item in scored if item is not None]
@@ -162,16 +176,32 @@ def _suppressed(dismissed: Iterable[EarlierAction]) -> dict[str, set[str]]:
     return out
 
 
+def recently_contacted(candidate: Candidate, policy: Policy, today: dt.date) -> bool:
+    """Personally contacted in the last `policy.recent_contact_days` (today included)."""
+    last = candidate.facts.last_personal_touch
+    return last is not None and 0 <= (today - last).days < policy.recent_contact_days
+
+
+def reasons(
+    signals: tuple[Signal, ...], recent: bool, suppressed: AbstractSet[str]
+) -> tuple[tuple[Signal, ...], tuple[Signal, ...]]:
+    """(reasons to be on the list, notes that ride along): a holiday is only ever a note;
+    after a recent personal contact only pressing reasons count; dismissed keys are dropped."""
+    kept = [s for s in signals if s.reason_key not in suppressed]
+    real = [s for s in kept if s.code != SignalCode.HOLIDAY and (s.pressing or not recent)]
+    notes = [s for s in kept if s.code == SignalCode.HOLIDAY]
+    real.sort(key=lambda s: (-s.urgency, s.code.value, s.reason_key))
+    return tuple(real), tuple(notes)
+
+
 # --- scoring ----------------------------------------------------------------------------------
 
 
 def yearly_value_cents(candidate: Candidate) -> int | None:
-    """What the client is worth a year, in cents: the larger of twelve months of the rhythm's
-    monthly value and its CLV; None without a rhythm (e.g. a prospect)."""
+    """What the client is worth a year while they keep coming, in cents (see
+    `keepwarm.domain.values.yearly_value_cents`); None without a rhythm (e.g. a prospect)."""
     rhythm = candidate.facts.rhythm
-    if rhythm is None:
-        return None
-    return max(rhythm.monthly_value_cents * 12, rhythm.clv_cents, 0)
+    return None if rhythm is None else values.yearly_value_cents(rhythm)
 
 
 def value_weight(cents: int | None) -> float:
@@ -207,48 +237,56 @@ _NONE: frozenset[str] = frozenset()
 def _score(
     candidate: Candidate,
     names: set[str],
+    policy: Policy,
     today: dt.date,
     earlier: EarlierAction | None,
     suppressed: AbstractSet[str],
 ) -> _Item | None:
     """The client's item, assigned to the earlier action's or the owner's member of staff
-    when they are on the team (else unassigned)."""
-    signals = candidate.signals
-    if suppressed:
-        signals = tuple(s for s in signals if s.reason_key not in suppressed)
-    if len(signals) > 1:
-        signals = tuple(sorted(signals, key=lambda s: (-s.urgency, s.code.value, s.reason_key)))
+    when they are on the team (else unassigned); None when the client has no place today."""
+    recent = recently_contacted(candidate, policy, today)
+    real, notes = reasons(candidate.signals, recent, suppressed)
+    if not real and (recent or suppressed):
+        # Contacted a few days ago, or dismissed: not hugged instead; a new reason brings the
+        # client back.
+        return None
     silent = days_silent(candidate, today)
     staff = earlier.staff if earlier and earlier.staff else candidate.facts.client.owner
     hug_key = f"hug:{candidate.facts.last_personal_touch or 'never'}"
-    if not signals and suppressed:
-        return None  # a dismissed client is not hugged instead; a new signal brings it back
     return _Item(
         candidate=candidate,
-        signals=signals,
+        signals=(*real, *notes) if real else (),
         staff=staff if staff in names else None,
         value=value_weight(yearly_value_cents(candidate)),
-        urgency=signal_urgency(signals, silent) if signals else hug_urgency(silent),
-        forced=any(s.code == SignalCode.CANCELLATION for s in signals),
+        urgency=signal_urgency(real, silent) if real else hug_urgency(silent),
+        forced=any(s.code == SignalCode.CANCELLATION for s in real),
         carried=earlier is not None,
-        hug=not signals,
-        reason_keys=tuple(s.reason_key for s in signals) or (hug_key,),
+        hug=not real,
+        reason_keys=tuple(s.reason_key for s in (*real, *notes)) or (hug_key,),
+        first_day=earlier.first_day if earlier else None,
     )
 
 
 # --- assignment -------------------------------------------------------------------------------
 
 
-def day_share(quota: int, done: int, daily_max: int, today: dt.date) -> int:
+def day_share(quota: int, done: int, today: dt.date) -> int:
     """Today's share of what is left of a weekly quota: spread over the working days left
-    (Monday to Friday; a weekend day takes all that is left), at most `daily_max`."""
+    (Monday to Friday; a weekend day takes all that is left)."""
     remaining = max(quota - done, 0)
     days_left = 5 - today.weekday() if today.weekday() < 5 else 1
-    return min(daily_max, math.ceil(remaining / days_left))
+    return math.ceil(remaining / days_left)
 
 
-def _order(item: _Item) -> tuple[bool, bool, bool, float, str]:
-    return (not item.forced, not item.carried, item.hug, -item.priority, item.client_id)
+def _order(item: _Item) -> tuple[bool, bool, dt.date, float, str]:
+    """Cancellations, then what carried over (oldest first), then by priority."""
+    return (
+        not item.forced,
+        not item.carried,
+        item.first_day or dt.date.max,
+        -item.priority,
+        item.client_id,
+    )
 
 
 def _assign(
@@ -258,37 +296,73 @@ def _assign(
     policy: Policy,
     today: dt.date,
 ) -> Plan:
-    room = {
-        s.name: day_share(s.weekly_quota, week_done.get(s.name, 0), policy.daily_max, today)
-        for s in team
-    }
+    allowed = {s.name: allowance(s, policy) for s in team}
+    room = {name: a.daily_capacity for name, a in allowed.items()}
     load = {s.name: week_done.get(s.name, 0) for s in team}
     lists: dict[str, list[_Item]] = {s.name: [] for s in team}
+    queues: dict[str, list[_Item]] = {s.name: [] for s in team}
     unassigned: list[str] = []
-    for item in sorted(items, key=_order):
+    for item in sorted((i for i in items if not i.hug), key=_order):
         who = _who(item, room, load)
         if who is None:
             if item.forced:
                 unassigned.append(item.client_id)
             continue
-        lists[who].append(item)
-        room[who] = max(room[who] - 1, 0)
-        load[who] += 1
-    actions = [
-        _action(item, name, rank, policy, today)
-        for name in sorted(lists)
-        for rank, item in enumerate(lists[name], start=1)
-    ]
-    return Plan(as_of=today, actions=tuple(actions), unassigned=tuple(unassigned))
+        if item.forced or room[who] > 0:
+            lists[who].append(item)
+            room[who] -= 0 if item.forced else 1  # a cancellation takes no one else's place
+            load[who] += 1
+        else:
+            queues[who].append(item)
+    need = {
+        name: min(
+            room[name],
+            max(day_share(a.weekly_quota, week_done.get(name, 0), today) - len(lists[name]), 0),
+        )
+        for name, a in allowed.items()
+    }
+    for item in sorted((i for i in items if i.hug), key=_order):
+        who = _hugger(item, need, load)
+        if who is not None:
+            lists[who].append(item)
+            need[who] -= 1
+            load[who] += 1
+    return Plan(
+        as_of=today,
+        actions=_actions(lists, policy, today, waiting=False),
+        unassigned=tuple(unassigned),
+        waiting=_actions(queues, policy, today, waiting=True),
+    )
+
+
+def _actions(
+    by_staff: Mapping[str, list[_Item]], policy: Policy, today: dt.date, *, waiting: bool
+) -> tuple[PlannedAction, ...]:
+    return tuple(
+        _action(item, name, rank, policy, today, waiting=waiting)
+        for name in sorted(by_staff)
+        for rank, item in enumerate(by_staff[name], start=1)
+    )
 
 
 def _who(item: _Item, room: Mapping[str, int], load: Mapping[str, int]) -> str | None:
-    """The owner if they have room (always for a cancellation), else, for an unowned client,
-    the least-loaded member of staff with room."""
+    """The owner (whether or not they have room: what does not fit waits in their queue);
+    for an unowned client, the least-loaded member with room, else the least loaded."""
     if item.staff is not None:
-        return item.staff if item.forced or room[item.staff] > 0 else None
-    pool = [n for n in room if item.forced or room[n] > 0]
-    return min(pool, key=lambda n: (load[n], n)) if pool else None
+        return item.staff
+    if not room:
+        return None
+    pool = [n for n in room if room[n] > 0] or list(room)
+    return min(pool, key=lambda n: (load[n], n))
+
+
+def _hugger(item: _Item, need: Mapping[str, int], load: Mapping[str, int]) -> str | None:
+    """Who hugs the client: their owner if the owner's quota still needs it; an unowned
+    client goes to the member who needs the most."""
+    if item.staff is not None:
+        return item.staff if need[item.staff] > 0 else None
+    pool = [n for n in need if need[n] > 0]
+    return min(pool, key=lambda n: (-need[n], load[n], n)) if pool else None
 
 
 # --- the action and its words -----------------------------------------------------------------
@@ -310,7 +384,9 @@ def suggest_channel(client: Client, signals: tuple[Signal, ...]) -> str:
     return next(ch for ch in FALLBACKS.get(wanted, FALLBACKS["call"]) if usable[ch])
 
 
-def _action(item: _Item, staff: str, rank: int, policy: Policy, today: dt.date) -> PlannedAction:
+def _action(
+    item: _Item, staff: str, rank: int, policy: Policy, today: dt.date, *, waiting: bool = False
+) -> PlannedAction:
     client = item.candidate.facts.client
     return PlannedAction(
         client_id=client.id,
@@ -323,35 +399,39 @@ def _action(item: _Item, staff: str, rank: int, policy: Policy, today: dt.date) 
         signals=item.signals,
         reason_keys=item.reason_keys,
         channel=suggest_channel(client, item.signals),
-        why=explain_rank(item, staff, rank, policy, today),
+        why=explain_rank(item, staff, rank, policy, today, waiting=waiting),
         forced=item.forced,
         carried_over=item.carried,
         hug=item.hug,
+        waiting=waiting,
     )
 
 
-def explain_rank(item: _Item, staff: str, rank: int, policy: Policy, today: dt.date) -> str:
+def explain_rank(
+    item: _Item, staff: str, rank: int, policy: Policy, today: dt.date, *, waiting: bool = False
+) -> str:
     """'#1 on Bo's list: cancelled on ...; and 1 more reason (lapsing); not contacted for 40
     days; worth about $1,240 a year; priority 4.41 = value 4.09 x urgency 1.08'."""
-    parts = [f"#{rank} on {staff}'s list: {_reasons(item)}"]
+    where = f"#{rank} waiting for {staff}" if waiting else f"#{rank} on {staff}'s list"
+    parts = [f"{where}: {_reasons(item)}"]
     silent = days_silent(item.candidate, today)
     if item.candidate.facts.last_personal_touch is not None and silent is not None:
         parts.append(f"last personal contact {explain.days(silent)} ago")
     else:
         parts.append("no personal contact on record")
     cents = yearly_value_cents(item.candidate)
-    parts.append(
-        f"worth about {explain.money(cents, policy.currency_symbol)} a year"
-        if cents
-        else "value not yet known"
-    )
+    parts.append(explain.worth(cents, policy.currency_symbol) if cents else "value not yet known")
     parts.append(
         f"priority {item.priority:.2f} = value {item.value:.2f} x urgency {item.urgency:.2f}"
     )
     if item.forced:
-        parts.append("a cancellation is on the list even beyond the quota")
-    if item.carried:
+        parts.append("a cancellation is on the list even beyond the daily capacity")
+    if item.carried and item.first_day is not None:
+        parts.append(f"waiting since {item.first_day:%a} {item.first_day.day} {item.first_day:%b}")
+    elif item.carried:
         parts.append("carried over from an earlier day")
+    if waiting:
+        parts.append(f"{staff}'s places today went to higher priorities; it comes first later")
     return "; ".join(parts)
 
 
@@ -362,5 +442,7 @@ def _reasons(item: _Item) -> str:
     if not rest:
         return first.explanation
     codes = ", ".join(dict.fromkeys(SIGNAL_LABELS[s.code].lower() for s in rest))
+    if all(s.code == SignalCode.HOLIDAY for s in rest):
+        return f"{first.explanation}; also {rest[0].explanation}"
     more = f"{len(rest)} more reason{'s' if len(rest) > 1 else ''}"
     return f"{first.explanation}; and {more} ({codes})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import lru_cache
 
 import holidays
@@ -23,11 +24,50 @@ Rule = Callable[[ClientFacts, Policy, dt.date], Iterator[Signal]]
 
 
 def signals_for(facts: ClientFacts, policy: Policy, today: dt.date) -> tuple[Signal, ...]:
-    """All signals for one client on `today`, most urgent first (ties by code)."""
+    """All signals for one client on `today`, most urgent first (ties by code): one reason per
+    fact (see `one_reason_per_fact`), each marked pressing or not. A do-not-contact client
+    gets none."""
     if facts.client.do_not_contact:
         return ()
-    found = [signal for rule in RULES for signal in rule(facts, policy, today)]
+    found = one_reason_per_fact([s for rule in RULES for s in rule(facts, policy, today)], facts)
     return tuple(sorted(found, key=lambda s: (-s.urgency, s.code.value, s.reason_key)))
+
+
+SUPERSEDED_BY_CANCELLATION = frozenset(
+    {SignalCode.LAPSING, SignalCode.USAGE_DOWN, SignalCode.USAGE_UP, SignalCode.CADENCE_OVERDUE}
+)
+
+
+def one_reason_per_fact(found: list[Signal], facts: ClientFacts) -> list[Signal]:
+    """The same fact never gives two reasons:
+
+    - a client who cancelled is the cancellation's (not also lapsing, usage or cadence), and a
+      cancelled client is never "lapsing": they did not drift away, they left;
+    - a client who has gone quiet is `lapsing`, not also "usage down";
+    - a lapse newer than the last personal contact is pressing (it comes through even for a
+      client contacted a few days ago); an older one is not.
+    """
+    codes = {s.code for s in found}
+    cancelled = facts.client.status == ClientStatus.CANCELLED
+    out = []
+    for signal in found:
+        if signal.code in SUPERSEDED_BY_CANCELLATION and SignalCode.CANCELLATION in codes:
+            continue
+        if signal.code == SignalCode.LAPSING and cancelled:
+            continue
+        if signal.code == SignalCode.USAGE_DOWN and SignalCode.LAPSING in codes and not cancelled:
+            continue
+        if signal.code == SignalCode.LAPSING:
+            signal = replace(signal, pressing=_new_lapse(facts))
+        out.append(signal)
+    return out
+
+
+def _new_lapse(facts: ClientFacts) -> bool:
+    """The client's silence became unusual after the last personal contact (or there is none)."""
+    attention = facts.rhythm.attention_after if facts.rhythm else None
+    last = facts.last_personal_touch
+    return last is None or (attention is not None and attention > last)
 
 
 # --- sentences and small arithmetic ----------------------------------------------------------
@@ -155,6 +195,7 @@ def cancellation(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator
         1.0,
         f"cancellation:{on.isoformat() if on else 'undated'}",
         channel="call",
+        pressing=True,
     )
 
 
@@ -162,15 +203,22 @@ def cancellation(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator
 
 
 def due(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
-    """`next_due` within `due_lead_days` (or overdue), and each recall rule of the policy."""
+    """The next recall within `due_lead_days` (or overdue): one recall, one reason.
+
+    The client's own `next_due` (the practice's date) is the recall; the policy's recall rules
+    by activity kind compute one only without it, or once a visit of that kind on or after
+    `next_due` shows the recall was done (the date is then stale)."""
     next_due = facts.client.next_due
-    if next_due is not None and (next_due - today).days <= policy.due_lead_days:
-        yield _due_signal(f"recall due {when(next_due, today)}", next_due, today, "due")
-    for kind, every_days in sorted(policy.recall_days.items()):
-        last = facts.last_by_kind.get(kind)
-        if last is None:
-            continue
-        at = last + dt.timedelta(days=every_days)
+    recalls = [
+        (kind, last, last + dt.timedelta(days=every_days), every_days)
+        for kind, every_days in sorted(policy.recall_days.items())
+        if (last := facts.last_by_kind.get(kind)) is not None
+    ]
+    if next_due is not None and not any(last >= next_due for _, last, _, _ in recalls):
+        if (next_due - today).days <= policy.due_lead_days:
+            yield _due_signal(f"recall due {when(next_due, today)}", next_due, today, "due")
+        return
+    for kind, last, at, every_days in recalls:
         if (at - today).days <= policy.due_lead_days:
             text = (
                 f"{kind} {explain.every(every_days)} ({explain.days(every_days)}); last {kind} "
@@ -181,7 +229,7 @@ def due(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
 
 def _due_signal(text: str, at: dt.date, today: dt.date, key: str) -> Signal:
     urgency = ramp((today - at).days + 14, 44, 0.4, 0.8)  # 0.4 two weeks ahead, 0.8 a month late
-    return Signal(SignalCode.DUE, text, urgency, f"{key}:{at.isoformat()}")
+    return Signal(SignalCode.DUE, text, urgency, f"{key}:{at.isoformat()}", pressing=at <= today)
 
 
 # --- occasions: birthday, anniversary, holiday ---------------------------------------------------

@@ -22,6 +22,7 @@ from keepwarm.cli.today import (
     run_daily_command,
     snooze,
     today,
+    waiting,
 )
 from keepwarm.cli.users import serve, user_app
 from keepwarm.services.database import init_database
@@ -56,6 +57,7 @@ app.command("done")(done)
 app.command("snooze")(snooze)
 app.command("dismiss")(dismiss)
 app.command("quota")(quota)
+app.command("waiting")(waiting)
 app.command("calendar")(calendar)
 app.command("backtest")(backtest_command)
 

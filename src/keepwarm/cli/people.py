@@ -13,14 +13,17 @@ from keepwarm.cli.common import (
     DbOption,
     console,
     engine_for,
+    fail,
     now,
     parse_date_option,
     today,
     user_errors,
 )
 from keepwarm.domain.model import ClientCard, Rhythm
+from keepwarm.domain.quotas import allowance
 from keepwarm.ingest.values import format_amount
 from keepwarm.services import people, rhythms
+from keepwarm.services.policy import get_policy
 
 staff_app = typer.Typer(
     help="The people who contact clients.\n\n"
@@ -34,33 +37,116 @@ def staff_add(
     name: Annotated[str, typer.Argument(help="The staff member's name, as used in files.")],
     email: Annotated[str | None, typer.Option(help="Their email address.")] = None,
     weekly_quota: Annotated[
-        int, typer.Option(help="Clients they personally contact each week.", min=0)
-    ] = 2,
+        int | None,
+        typer.Option(
+            help="Clients they personally contact each week at least (default: the policy's).",
+            min=0,
+        ),
+    ] = None,
+    daily_capacity: Annotated[
+        int | None,
+        typer.Option(help="Actions they can take a day (default: the policy's).", min=0),
+    ] = None,
+    joined: Annotated[
+        str | None,
+        typer.Option(
+            help="The day they joined (YYYY-MM-DD; default today): earlier weeks are not judged."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Add a member of staff.
 
     Example: keepwarm staff add "Dana Reyes" --email dana@example.com --weekly-quota 3
     """
+    joined_on = parse_date_option(joined, "--joined")
     with user_errors(), engine_for(db) as (_, engine):
-        member = people.add_staff(engine, name, email=email, weekly_quota=weekly_quota, now=now())
-    console.print(f"Added {member.name} (weekly quota {member.weekly_quota}).", markup=False)
+        member = people.add_staff(
+            engine,
+            name,
+            email=email,
+            weekly_quota=weekly_quota,
+            daily_capacity=daily_capacity,
+            joined_on=joined_on,
+            now=now(),
+        )
+        applies = allowance(member, get_policy(engine))
+    console.print(f"Added {member.name}: {applies.describe()}.", markup=False)
+
+
+def _own(raw: str | None, option: str, current: int | None) -> int | None:
+    """A number, or "default" for the policy's default; unchanged when not given."""
+    if raw is None:
+        return current
+    if raw.strip().lower() == "default":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise typer.BadParameter("a whole number, or 'default'", param_hint=option) from None
+    if value < 0:
+        raise typer.BadParameter("it cannot be negative", param_hint=option)
+    return value
+
+
+@staff_app.command("set")
+def staff_set(
+    name: Annotated[str, typer.Argument(help="The staff member's name.")],
+    weekly_quota: Annotated[
+        str | None, typer.Option(help="A number, or 'default' for the policy's.")
+    ] = None,
+    daily_capacity: Annotated[
+        str | None, typer.Option(help="A number, or 'default' for the policy's.")
+    ] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+    db: DbOption = None,
+) -> None:
+    """Change a member's own weekly quota or daily capacity (or go back to the policy's
+    default), or make them inactive. Earlier weeks keep the quota of their time.
+
+    Example: keepwarm staff set "Dana Reyes" --weekly-quota 3 --daily-capacity default
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        found = {m.name: m for m in people.list_staff(engine)}
+        if name not in found:
+            raise fail(f"no staff member called {name!r} (see `keepwarm staff list`)")
+        m = found[name]
+        member = people.update_staff(
+            engine,
+            m.id,
+            email=m.email,
+            weekly_quota=_own(weekly_quota, "--weekly-quota", m.weekly_quota),
+            daily_capacity=_own(daily_capacity, "--daily-capacity", m.daily_capacity),
+            active=m.active if active is None else active,
+            now=now(),
+        )
+        applies = allowance(member, get_policy(engine))
+    console.print(f"{member.name}: {applies.describe()}.", markup=False)
 
 
 @staff_app.command("list")
 def staff_list(db: DbOption = None) -> None:
-    """List the staff and their weekly quotas.
+    """List the staff with the weekly quota and daily capacity that apply to each.
 
     Example: keepwarm staff list
     """
     with user_errors(), engine_for(db) as (_, engine):
         members = people.list_staff(engine)
+        policy = get_policy(engine)
     if not members:
         console.print("No staff yet. Add one with: keepwarm staff add NAME")
         return
-    table = Table("Name", "Email", "Weekly quota")
+    table = Table("Name", "Email", "Weekly quota", "Daily capacity", "Joined", "Active")
     for m in members:
-        table.add_row(m.name, m.email or "", str(m.weekly_quota))
+        a = allowance(m, policy)
+        table.add_row(
+            m.name,
+            m.email or "",
+            f"{a.weekly_quota} ({a.quota_source})",
+            f"{a.daily_capacity} ({a.capacity_source})",
+            str(m.joined_on or ""),
+            "yes" if m.active else "no",
+        )
     console.print(table)
 
 

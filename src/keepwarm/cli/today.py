@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import sys
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -23,12 +25,16 @@ from keepwarm.messaging.calendar import CalendarItem, calendar_feed
 from keepwarm.services.people import list_staff
 from keepwarm.services.plans import (
     ListedAction,
+    Listing,
     complete_action,
     dismiss_action,
+    listing,
     local_today,
+    move_waiting,
     run_daily,
     snooze_action,
     todays_list,
+    waiting_list,
     week_quota,
 )
 from keepwarm.services.policy import get_policy
@@ -66,25 +72,35 @@ def today(
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     db: DbOption = None,
 ) -> None:
-    """Whom to contact today, why, and what to say: staff by staff (the day's plan is made
-    first if it is not yet).
+    """Whom to contact today, why, and what to say: staff by staff. Today's plan is made
+    first if it is not yet; looking at another day (--as-of) changes nothing.
 
     Example: keepwarm today --staff "Dana Reyes" --format json
     """
     if output not in ("table", "json", "csv"):
         raise typer.BadParameter("choose table, json or csv", param_hint="--format")
     with user_errors(), engine_for(db) as (settings, engine):
-        day = parse_date_option(as_of, "--as-of") or local_today(get_policy(engine), now())
-        run_daily(engine, settings, day=day, now=now())
-        listed = todays_list(engine, staff)
+        current = local_today(get_policy(engine), now())
+        day = parse_date_option(as_of, "--as-of") or current
+        if day == current:
+            run_daily(engine, settings, day=day, now=now())
+        shown = listing(engine, day, staff)
     if output == "json":
-        console.print_json(
-            json.dumps({"as_of": day.isoformat(), "actions": [_json(a) for a in listed]})
-        )
+        console.print_json(json.dumps(_json_listing(shown)))
     elif output == "csv":
-        _csv(listed)
+        _csv(shown.actions)
     else:
-        print_list(listed, day)
+        print_listing(shown)
+
+
+def _json_listing(shown: Listing) -> dict[str, object]:
+    return {
+        "as_of": shown.day.isoformat(),
+        "planned": shown.planned,
+        "latest_plan": shown.latest.isoformat() if shown.latest else None,
+        "actions": [_json(a) for a in shown.actions],
+        "waiting": shown.waiting,
+    }
 
 
 def _json(a: ListedAction) -> dict[str, object]:
@@ -98,6 +114,7 @@ def _json(a: ListedAction) -> dict[str, object]:
         "channel": a.channel,
         "why": a.why,
         "draft": a.draft,
+        "day": a.day.isoformat(),
     }
 
 
@@ -132,25 +149,50 @@ def _csv(listed: list[ListedAction]) -> None:
         )
 
 
-def print_list(listed: list[ListedAction], day: object) -> None:
+def print_listing(shown: Listing) -> None:
+    if not shown.planned:
+        later = f" (the latest plan is for {shown.latest})" if shown.latest else ""
+        console.print(
+            f"The plan for {shown.day} is not made{later}: `keepwarm run-daily --as-of "
+            f"{shown.day}` makes it. The open list as it stands:",
+            markup=False,
+        )
+    print_list(shown.actions, shown.day, shown.waiting)
+
+
+def print_list(
+    listed: list[ListedAction], day: dt.date, waiting: Mapping[str, int] | None = None
+) -> None:
+    waiting = waiting or {}
     if not listed:
         console.print(f"Nobody to contact on {day}.", markup=False)
-        return
-    current = object()
+    current: object = object()
     for a in listed:
         if a.staff != current:
             current = a.staff
-            mine = sum(1 for b in listed if b.staff == a.staff)
-            console.print(f"\n[bold]{a.staff or 'Unassigned'}[/]: {mine} to contact ({day})")
+            mine = [b for b in listed if b.staff == a.staff]
+            days = sorted({b.day for b in mine})
+            planned = ", ".join(f"{d:%a} {d}" for d in days)
+            queue = waiting.get(a.staff or "Unassigned", 0)
+            more = f"; {queue} waiting for a place" if queue else ""
+            console.print(
+                f"\n[bold]{a.staff or 'Unassigned'}[/]: {len(mine)} to contact "
+                f"(planned {planned}){more}"
+            )
         how = {"call": a.phone, "email": a.email}.get(a.channel) or ""
+        since = f" (from {a.day})" if a.day != day else ""
         console.print(
             f"{a.rank}. {a.client_name} ({a.client_id}) - {a.channel} {how}".rstrip()
-            + f"   [action {a.id}]",
+            + f"{since}   [action {a.id}]",
             markup=False,
         )
         for s in a.signals:
             console.print(f"   {s['code']}: {s['explanation']}", markup=False)
         console.print("   " + a.draft.replace("\n", "\n   "), style="dim", markup=False)
+    listed_staff = {a.staff or "Unassigned" for a in listed}
+    for name, count in sorted(waiting.items()):
+        if name not in listed_staff:
+            console.print(f"\n{name}: nothing on the list; {count} waiting for a place.")
 
 
 ActionId = Annotated[int, typer.Argument(help="The action's number, as `keepwarm today` shows.")]
@@ -163,6 +205,9 @@ def done(
     ] = None,
     outcome: Annotated[str | None, typer.Option(help="e.g. reached, left_message, booked.")] = None,
     note: Annotated[str | None, typer.Option(help="What was said or done.")] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="The day of the contact (default: today).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Mark an action done: records the touch and takes it off the list.
@@ -170,7 +215,7 @@ def done(
     Example: keepwarm done 12 --channel call --outcome reached --note "Booked for Tuesday"
     """
     with user_errors(), engine_for(db) as (_, engine):
-        day = local_today(get_policy(engine), now())
+        day = parse_date_option(on, "--on") or local_today(get_policy(engine), now())
         touch = complete_action(
             engine, action_id, channel=channel, outcome=outcome, note=note, day=day, now=now()
         )
@@ -229,15 +274,81 @@ def quota(
         monday, lines = week_quota(engine, day)
     if output == "json":
         rows = [
-            {"staff": x.staff, "weekly_quota": x.weekly_quota, "done": x.done, "met": x.met}
+            {
+                "staff": x.staff,
+                "weekly_quota": x.weekly_quota,
+                "quota_source": x.allowance.quota_source,
+                "daily_capacity": x.allowance.daily_capacity,
+                "capacity_source": x.allowance.capacity_source,
+                "done": x.done,
+                "met": x.met,
+                "waiting": x.waiting,
+            }
             for x in lines
         ]
         console.print_json(json.dumps({"week_of": monday.isoformat(), "staff": rows}))
         return
-    table = Table("Staff", "Personal touches", "Weekly quota", "", title=f"Week of {monday}")
+    table = Table(
+        "Staff",
+        "Personal touches",
+        "Weekly quota",
+        "Daily capacity",
+        "Waiting",
+        "",
+        title=f"Week of {monday}",
+    )
     for x in lines:
-        table.add_row(x.staff, str(x.done), str(x.weekly_quota), "met" if x.met else "")
+        a = x.allowance
+        table.add_row(
+            x.staff,
+            str(x.done),
+            f"{a.weekly_quota} ({a.quota_source})",
+            f"{a.daily_capacity} ({a.capacity_source})",
+            str(x.waiting),
+            "met" if x.met else "",
+        )
     console.print(table)
+
+
+def waiting(
+    staff: Annotated[str | None, typer.Option(help="Only this member of staff's queue.")] = None,
+    move_to: Annotated[
+        str | None,
+        typer.Option("--move-to", help="Give the waiting actions of --staff to this member."),
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option(help="With --move-to: only the first N in the queue.", min=1)
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """What waits for a place on a list (real reasons beyond a member's daily capacity), in the
+    order it will come; or move a member's queue to someone else.
+
+    Example: keepwarm waiting --staff "Dana Reyes" --move-to "Bo Chen" --count 3
+    """
+    if output not in ("table", "json"):
+        raise typer.BadParameter("choose table or json", param_hint="--format")
+    with user_errors(), engine_for(db) as (_, engine):
+        if move_to is not None:
+            if staff is None:
+                raise fail("--move-to needs --staff (whose queue to move)")
+            moved = move_waiting(engine, from_staff=staff, to_staff=move_to, count=count)
+            console.print(f"Moved {moved} waiting action(s) from {staff} to {move_to}.")
+            return
+        queue = waiting_list(engine, staff)
+    if output == "json":
+        console.print_json(json.dumps({"waiting": [_json(a) for a in queue]}))
+        return
+    if not queue:
+        console.print("Nothing is waiting.", markup=False)
+    for a in queue:
+        reasons = "; ".join(s["explanation"] for s in a.signals)
+        console.print(
+            f"{a.staff or 'Unassigned'} #{a.rank}: {a.client_name} ({a.client_id}) since "
+            f"{a.day}: {reasons}",
+            markup=False,
+        )
 
 
 def calendar(
@@ -250,10 +361,12 @@ def calendar(
     Example: keepwarm calendar "Dana Reyes" > dana.ics
     """
     with user_errors(), engine_for(db) as (settings, engine):
-        day = parse_date_option(as_of, "--as-of") or local_today(get_policy(engine), now())
+        current = local_today(get_policy(engine), now())
+        day = parse_date_option(as_of, "--as-of") or current
         if staff not in {m.name for m in list_staff(engine)}:
             raise fail(f"no staff member called {staff!r} (see `keepwarm staff list`)")
-        run_daily(engine, settings, day=day, now=now())
+        if day == current:
+            run_daily(engine, settings, day=day, now=now())
         listed = todays_list(engine, staff)
     items = [
         CalendarItem(

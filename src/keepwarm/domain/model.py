@@ -76,11 +76,17 @@ def is_personal_channel(channel: str) -> bool:
 
 @dataclass(frozen=True)
 class Staff:
+    """A member of staff. `weekly_quota` and `daily_capacity` are their own settings, None
+    meaning "the policy's default": `keepwarm.domain.quotas.allowance` decides what applies.
+    `joined_on` is the day they joined; weeks before it are not judged."""
+
     id: int
     name: str
     email: str | None
-    weekly_quota: int
+    weekly_quota: int | None = None
     active: bool = True
+    daily_capacity: int | None = None
+    joined_on: dt.date | None = None
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,17 @@ class Candidate:
 class EarlierAction:
     """An action from an earlier day that still matters today.
 
-    Open (not done): it carries over to `staff`. Snoozed: it comes back on `until` (inclusive).
-    Dismissed: none of `reason_keys` brings the client back; a new key does.
+    Open (not done) or waiting (did not fit an earlier day): it carries over to `staff`, and
+    the older it is (`first_day`, the day it was first planned) the sooner it comes. Snoozed: it
+    comes back on `until` (inclusive). Dismissed: none of `reason_keys` brings the client back;
+    a new key does.
     """
 
     client_id: str
     staff: str | None = None
     reason_keys: frozenset[str] = frozenset()
     until: dt.date | None = None
+    first_day: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class PlannedAction:
     `urgency`; `why` explains the place in words with its numbers. `reason_keys` are the keys
     of `signals` (or a single "hug:..." key when the client is picked to keep the habit going);
     dismissing the action suppresses exactly these keys. `forced` marks a cancellation, which
-    is on the list even beyond the quota.
+    is on the list even beyond the member's daily capacity. A `waiting` action did not fit
+    today's capacity: `rank` is then its place in the member's queue.
     """
 
     client_id: str
@@ -64,19 +68,26 @@ class PlannedAction:
     forced: bool = False
     carried_over: bool = False
     hug: bool = False
+    waiting: bool = False
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The actions for one day, ordered by staff name then rank.
+    """The actions for one day, ordered by staff name then rank, and what waits.
 
-    `unassigned` holds ids of clients that had to be on the list (a cancellation) but found no
-    active member of staff to take them.
+    `waiting` holds real reasons that did not fit their member's capacity today, per member in
+    queue order: they come first on a later day. `unassigned` holds ids of clients that had to
+    be on the list (a cancellation) but found no active member of staff to take them.
     """
 
     as_of: dt.date
     actions: tuple[PlannedAction, ...]
     unassigned: tuple[str, ...] = ()
+    waiting: tuple[PlannedAction, ...] = ()
+
+    def waiting_for(self, name: str) -> tuple[PlannedAction, ...]:
+        """One member of staff's queue, first to come first."""
+        return tuple(a for a in self.waiting if a.staff == name)
 
     def for_staff(self, name: str) -> tuple[PlannedAction, ...]:
         """One member of staff's list, in rank order."""

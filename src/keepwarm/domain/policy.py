@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
+
+import holidays
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.model import SignalCode
@@ -60,6 +63,11 @@ class Policy:
     `holiday_names` picks the country's holidays worth a card (case-insensitive substrings; empty
     means all of them); `country` "" means no public holidays. `key_purchases` names activity
     kinds whose yearly anniversary is worth a card (e.g. "house purchase", "wedding shoot").
+    `weekly_quota` is the default weekly minimum of personal contacts per member of staff (a
+    floor for the habit, never a cap on real reasons) and `daily_capacity` the default number of
+    actions a member can take a day; a member's own settings override both. A client personally
+    contacted in the last `recent_contact_days` is put on the list again only for a pressing
+    reason. `trend_min_change` is the smallest change in usage worth a signal (0.25 = 25%).
     `templates` holds the owner's own draft templates: signal code -> "letter" or "call" -> a
     Jinja2 template (see keepwarm.messaging.templates for the defaults and their variables).
     """
@@ -70,7 +78,8 @@ class Policy:
     cadence_days: Mapping[str, int] = field(default_factory=_default_cadences, hash=False)
     default_cadence_days: int = 180
     weekly_quota: int = 2
-    daily_max: int = 5
+    daily_capacity: int = 5
+    recent_contact_days: int = 7
     due_lead_days: int = 14
     birthday_lead_days: int = 7
     anniversary_lead_days: int = 7
@@ -94,6 +103,7 @@ class Policy:
     def __post_init__(self) -> None:
         for name in ("cadence_days", "recall_days", "follow_ups"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        object.__setattr__(self, "country", self.country.strip().upper())
         object.__setattr__(self, "occasions", tuple(self.occasions))
         object.__setattr__(self, "holiday_names", tuple(self.holiday_names))
         object.__setattr__(self, "key_purchases", tuple(self.key_purchases))
@@ -103,6 +113,10 @@ class Policy:
             MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.templates.items()}),
         )
         _validate(self)
+
+    def local_date(self, now: dt.datetime) -> dt.date:
+        """The business's calendar date at `now`, in the policy's time zone."""
+        return now.astimezone(ZoneInfo(self.time_zone)).date()
 
     def template_sources(self) -> dict[str, str]:
         """The owner's own templates by draft key ("lapsing.letter", "birthday.call", ...)."""
@@ -129,11 +143,18 @@ class Policy:
             raise InvalidInput("policy: expected an object")
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs: dict[str, Any] = {}
+        for old, new in RENAMED.items():  # a policy saved before the rename still loads
+            if old in data and new not in data:
+                data = {new if k == old else k: v for k, v in data.items()}
         for key, value in data.items():
             if key not in known:
                 raise InvalidInput(f"policy: unknown key {key!r}")
             kwargs[key] = _PARSERS[key](key, value)
         return cls(**kwargs)
+
+
+RENAMED = {"daily_max": "daily_capacity"}
+"""Keys that were renamed: old name -> new name."""
 
 
 def _dump(value: Any) -> Any:
@@ -242,7 +263,7 @@ _PARSERS: dict[str, Any] = {
     "default_cadence_days": lambda k, v: _int(k, v, 1),
     "weekly_quota": _int,
     "trend_min_change": lambda k, v: _fraction(k, v, 0.05, 5.0),
-    "daily_max": _int,
+    "daily_capacity": _int,
 }
 _INT_KEYS = (
     "due_lead_days",
@@ -255,19 +276,30 @@ _INT_KEYS = (
     "feedback_period_days",
     "lapsing_min_activities",
     "notice_days",
+    "recent_contact_days",
 )
 _PARSERS.update({k: _int for k in _INT_KEYS})
 
 
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _validate(policy: Policy) -> None:
     """Range checks that hold however the Policy was built."""
-    try:
-        ZoneInfo(policy.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"policy: time_zone {policy.time_zone!r} is not a known zone") from None
-    if policy.country and not (len(policy.country) == 2 and policy.country.isalpha()):
-        raise InvalidInput(f"policy: country must be a two-letter code, got {policy.country!r}")
-    for name in ("default_cadence_days", "weekly_quota", "daily_max", *_INT_KEYS):
+    if policy.time_zone not in _zones():
+        raise InvalidInput(
+            f"policy: time_zone {policy.time_zone!r} is not a known zone "
+            "(a name such as Europe/London or America/New_York)"
+        )
+    known = holidays.list_supported_countries()
+    if policy.country and (len(policy.country) != 2 or policy.country not in known):
+        raise InvalidInput(
+            f"policy: country {policy.country!r} is not a country keepwarm knows the holidays "
+            'of (a two-letter code such as US, GB or DE; "" for none)'
+        )
+    for name in ("default_cadence_days", "weekly_quota", "daily_capacity", *_INT_KEYS):
         _int(name, getattr(policy, name), 1 if name == "default_cadence_days" else 0)
     _fraction("trend_min_change", policy.trend_min_change, 0.05, 5.0)
     for name in ("cadence_days", "recall_days"):

@@ -22,6 +22,9 @@ class Signal:
     `reason_key` identifies "the same reason": an action dismissed for it does not come back
     until the key changes (e.g. "lapsing:2026-07-05", "birthday:2026", "due:2026-12-10").
     `channel` suggests a channel when the reason implies one (a card for occasions).
+    `pressing` marks a reason that cannot wait: a cancellation, a lapse newer than the last
+    personal contact, a recall due now. A client contacted in the last few days is put on the
+    list again only for a pressing reason.
     """
 
     code: SignalCode
@@ -29,6 +32,7 @@ class Signal:
     urgency: float
     reason_key: str
     channel: str | None = None
+    pressing: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.urgency <= 1.0:

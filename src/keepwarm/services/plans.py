@@ -13,15 +13,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
-from keepwarm.domain.model import Touch, User
+from keepwarm.domain.model import Staff, Touch, User
 from keepwarm.domain.plan import Candidate, EarlierAction, Plan, PlannedAction
 from keepwarm.domain.policy import Policy
+from keepwarm.domain.quotas import Allowance, allowance, week_start
 from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
@@ -47,15 +47,23 @@ class DailyRun:
     already_planned: bool
     actions: int
     clients_with_signals: int
+    waiting: int = 0
 
 
 def local_today(policy: Policy, now: dt.datetime) -> dt.date:
     """The business's calendar date at `now`, in the policy's time zone."""
-    return now.astimezone(ZoneInfo(policy.time_zone)).date()
+    return policy.local_date(now)
 
 
 def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datetime) -> DailyRun:
     with writing(engine) as conn:
+        latest = q.latest_planned_day(conn)
+        if latest is not None and day < latest:
+            raise InvalidInput(
+                f"the plan for {latest} is made already; plans go forward in time, so {day} "
+                "cannot be planned now (use `keepwarm today --as-of` to look, or "
+                "`keepwarm backtest --as-of` to replay a past day)"
+            )
         if q.claim_day(conn, day, now):
             return DailyRun(day, True, 0, 0)
     learned = compute_rhythms(engine, settings, as_of=day, now=now)
@@ -71,20 +79,22 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
                 raise _LostRace
     except _LostRace:
         return DailyRun(day, True, 0, 0)
-    return DailyRun(day, False, count, sum(1 for c in candidates if c.signals))
+    return DailyRun(day, False, count, sum(1 for c in candidates if c.signals), len(plan.waiting))
 
 
 def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.date) -> Plan:
-    monday = day - dt.timedelta(days=day.weekday())
+    monday = week_start(day)
     with reading(engine) as conn:
         earlier = q.earlier_actions(conn)
         done = q.personal_touches_by_staff(conn, monday, day)
 
-    def of(status: str) -> list[EarlierAction]:
+    def of(*statuses: str) -> list[EarlierAction]:
         return [
-            EarlierAction(a.client_id, a.staff, frozenset(a.reason_keys), a.snoozed_until)
+            EarlierAction(
+                a.client_id, a.staff, frozenset(a.reason_keys), a.snoozed_until, first_day=a.day
+            )
             for a in earlier
-            if a.status == status
+            if a.status in statuses
         ]
 
     return plan_day(
@@ -93,7 +103,7 @@ def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.d
         policy,
         day,
         week_done=done,
-        open_actions=of("open"),
+        open_actions=of("open", "waiting"),
         snoozed=of("snoozed"),
         dismissed=of("dismissed"),
     )
@@ -107,19 +117,30 @@ def _write(
     now: dt.datetime,
     templates: Mapping[str, str],
 ) -> int:
-    earlier = {a.client_id: a for a in q.earlier_actions(conn) if a.status in ("open", "snoozed")}
-    client_ids = q.internal_ids(conn, clients, clients.c.external_id, list(plan.client_ids))
-    staff_ids = q.internal_ids(conn, staff, staff.c.name, [a.staff for a in plan.actions])
+    """Write today's actions (open) and the queue (waiting), re-reading the earlier actions
+    inside this transaction: an action someone closed while the plan was being made is left as
+    it is, and so is its client; earlier open or waiting actions with no reason left today are
+    retired. Returns the number of actions on today's lists."""
+    live = ("open", "waiting", "snoozed")
+    earlier = {a.client_id: a for a in q.earlier_actions(conn) if a.status in live}
+    acted_on = q.clients_closed_since(conn, now)
+    planned = [(a, "open") for a in plan.actions] + [(a, "waiting") for a in plan.waiting]
+    planned = [(a, status) for a, status in planned if a.client_id not in acted_on]
+    client_ids = q.internal_ids(
+        conn, clients, clients.c.external_id, [a.client_id for a, _ in planned]
+    )
+    staff_ids = q.internal_ids(conn, staff, staff.c.name, [a.staff for a, _ in planned])
     new_rows = []
-    for action in plan.actions:
+    for action, status in planned:
         values = _values(action, facts[action.client_id], day, templates)
-        before = earlier.get(action.client_id)
+        before = earlier.pop(action.client_id, None)
         if before is not None:
-            q.reopen(conn, before.id, {**values, "staff_id": staff_ids.get(action.staff)})
+            q.reopen(conn, before.id, {**values, "staff_id": staff_ids.get(action.staff)}, status)
             continue
         new_rows.append(
             {
                 **values,
+                "status": status,
                 "day": day,
                 "client_id": client_ids[action.client_id],
                 "staff_id": staff_ids.get(action.staff),
@@ -127,7 +148,8 @@ def _write(
             }
         )
     q.insert_actions(conn, new_rows)
-    return len(plan.actions)
+    q.retire(conn, [a.id for a in earlier.values() if a.status in ("open", "waiting")], now)
+    return sum(1 for _, status in planned if status == "open")
 
 
 def _values(
@@ -186,6 +208,7 @@ class ListedAction:
     draft: str
     email: str | None
     phone: str | None
+    day: dt.date  # the day the action was first planned (earlier ones carried over)
 
 
 def todays_list(engine: Engine, staff_name: str | None = None) -> list[ListedAction]:
@@ -193,6 +216,59 @@ def todays_list(engine: Engine, staff_name: str | None = None) -> list[ListedAct
     with reading(engine) as conn:
         rows = q.open_actions(conn, staff_name)
     return _listed(rows)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What `keepwarm today` shows: the open list, the queue sizes, and which plan it is."""
+
+    day: dt.date
+    planned: bool  # whether `day`'s plan is made
+    latest: dt.date | None  # the latest day planned
+    actions: list[ListedAction]
+    waiting: dict[str, int]
+
+
+def listing(engine: Engine, day: dt.date, staff_name: str | None = None) -> Listing:
+    """The open list and queue sizes as they stand, read-only, in one transaction."""
+    with reading(engine) as conn:
+        rows = q.open_actions(conn, staff_name)
+        waiting = q.waiting_counts(conn)
+        planned = q.plan_completed(conn, day)
+        latest = q.latest_planned_day(conn)
+    counts = {name or "Unassigned": n for name, n in waiting.items()}
+    if staff_name is not None:
+        counts = {k: v for k, v in counts.items() if k == staff_name}
+    return Listing(day, planned, latest, _listed(rows), counts)
+
+
+def waiting_list(engine: Engine, staff_name: str | None = None) -> list[ListedAction]:
+    """The actions waiting for a place, staff by staff, first to come first."""
+    with reading(engine) as conn:
+        rows = q.waiting_actions(conn, staff_name)
+    return _listed(rows)
+
+
+def move_waiting(
+    engine: Engine, *, from_staff: str, to_staff: str, count: int | None = None
+) -> int:
+    """Give `from_staff`'s waiting actions (the first `count` in their queue, or all) to
+    `to_staff`, an active member; they come first on `to_staff`'s next lists. Returns how
+    many moved."""
+    if from_staff == to_staff:
+        raise InvalidInput("choose two different members of staff")
+    if count is not None and count < 1:
+        raise InvalidInput("--count must be at least 1")
+    with writing(engine) as conn:
+        members = {m.name: m for m in list_staff_rows(conn)}
+        for name in (from_staff, to_staff):
+            if name not in members:
+                raise NotFound(f"no member of staff called {name!r} (see `keepwarm staff list`)")
+        if not members[to_staff].active:
+            raise InvalidInput(f"{to_staff} is not active")
+        queue = q.waiting_actions(conn, from_staff)
+        chosen = [r.id for r in (queue if count is None else queue[:count])]
+        return q.move_waiting(conn, chosen, members[to_staff].id)
 
 
 @dataclass(frozen=True)
@@ -208,6 +284,15 @@ class TodayView:
     planned: bool
 
 
+def _quota_lines(
+    members: list[Staff], policy: Policy, done: Mapping[str, int], waiting: Mapping[Any, int]
+) -> list[QuotaLine]:
+    return [
+        QuotaLine(m.name, allowance(m, policy), done.get(m.name, 0), waiting.get(m.name, 0))
+        for m in members
+    ]
+
+
 def today_view(engine: Engine, *, now: dt.datetime, staff: str | None, show_all: bool) -> TodayView:
     """The day's list of `staff` (a member of the active team), else everyone's when
     `show_all` (the owner), else nothing; with the week's quota lines and whether the day's
@@ -220,10 +305,11 @@ def today_view(engine: Engine, *, now: dt.datetime, staff: str | None, show_all:
         team = [m.name for m in members]
         chosen = staff if staff in team else None
         rows = q.open_actions(conn, chosen) if (chosen or show_all) else []
-        monday = day - dt.timedelta(days=day.weekday())
+        monday = week_start(day)
         done = q.personal_touches_by_staff(conn, monday, monday + dt.timedelta(days=6))
         planned = q.plan_completed(conn, day)
-    quota = [QuotaLine(m.name, m.weekly_quota, done.get(m.name, 0)) for m in members]
+        waiting = q.waiting_counts(conn)
+    quota = _quota_lines(members, policy, done, waiting)
     return TodayView(day, team, chosen, _listed(rows), monday, quota, planned)
 
 
@@ -242,6 +328,7 @@ def _listed(rows: list[Any]) -> list[ListedAction]:
             r.draft,
             r.email,
             r.phone,
+            r.day,
         )
         for r in rows
     ]
@@ -308,9 +395,17 @@ def dismiss_action(engine: Engine, action_id: int, *, reason: str, now: dt.datet
 
 @dataclass(frozen=True)
 class QuotaLine:
+    """One member's week: their quota and capacity (and where each comes from), personal
+    touches done, and how many actions wait for a place on their list."""
+
     staff: str
-    weekly_quota: int
+    allowance: Allowance
     done: int
+    waiting: int = 0
+
+    @property
+    def weekly_quota(self) -> int:
+        return self.allowance.weekly_quota
 
     @property
     def met(self) -> bool:
@@ -319,12 +414,15 @@ class QuotaLine:
 
 def week_quota(engine: Engine, day: dt.date) -> tuple[dt.date, list[QuotaLine]]:
     """Each active member of staff's personal touches in the week (Monday to Sunday) that
-    holds `day`, against their weekly quota. Newsletters and invoices never count."""
-    monday = day - dt.timedelta(days=day.weekday())
+    holds `day`, against the quota that applies to them. Newsletters and invoices never count."""
+    monday = week_start(day)
     with reading(engine) as conn:
         done = q.personal_touches_by_staff(conn, monday, monday + dt.timedelta(days=6))
-    members = [m for m in list_staff(engine) if m.active]
-    return monday, [QuotaLine(m.name, m.weekly_quota, done.get(m.name, 0)) for m in members]
+        waiting = q.waiting_counts(conn)
+        data = load_policy_data(conn)
+        members = [m for m in list_staff_rows(conn) if m.active]
+    policy = Policy() if data is None else Policy.from_dict(data)
+    return monday, _quota_lines(members, policy, done, waiting)
 
 
 def check_may_act(engine: Engine, user: User, action_id: int) -> None:

@@ -10,13 +10,26 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.policy import Policy
 from keepwarm.messaging.drafts import check_templates
 from keepwarm.store import reading, writing
 from keepwarm.store.policy import load_policy_data, save_policy_data
+from keepwarm.store.queries import list_staff, policy_in, record_quota_change
+
+
+def _save(conn: Connection, policy: Policy, now: dt.datetime) -> None:
+    """Save the policy; when its default weekly quota changes, every member who follows the
+    default gets the new quota from today on (earlier weeks keep the old one)."""
+    before = policy_in(conn)
+    save_policy_data(conn, policy.to_dict(), now)
+    if before.weekly_quota != policy.weekly_quota:
+        today = policy.local_date(now)
+        for member in list_staff(conn):
+            if member.weekly_quota is None:
+                record_quota_change(conn, member, before.weekly_quota, policy.weekly_quota, today)
 
 
 def get_policy(engine: Engine) -> Policy:
@@ -59,7 +72,7 @@ def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) ->
         data = load_policy_data(conn) or Policy().to_dict()
         policy = Policy.from_dict(edited(data, key.strip(), parse_value(raw)))
         check_templates(policy.template_sources())
-        save_policy_data(conn, policy.to_dict(), now)
+        _save(conn, policy, now)
     return policy
 
 
@@ -69,7 +82,7 @@ def save_policy(engine: Engine, data: dict[str, Any], *, now: dt.datetime) -> Po
     policy = Policy.from_dict(data)
     check_templates(policy.template_sources())
     with writing(engine) as conn:
-        save_policy_data(conn, policy.to_dict(), now)
+        _save(conn, policy, now)
     return policy
 
 
@@ -82,7 +95,7 @@ def update_policy(engine: Engine, changes: dict[str, Any], *, now: dt.datetime) 
         data.update(json.loads(json.dumps(changes)))
         policy = Policy.from_dict(data)
         check_templates(policy.template_sources())
-        save_policy_data(conn, policy.to_dict(), now)
+        _save(conn, policy, now)
     return policy
 
 
@@ -104,5 +117,5 @@ def set_template(
             del data["templates"][code]
         policy = Policy.from_dict(data)
         check_templates(policy.template_sources())
-        save_policy_data(conn, policy.to_dict(), now)
+        _save(conn, policy, now)
     return policy

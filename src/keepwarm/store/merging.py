@@ -142,7 +142,10 @@ def create_missing_staff(
     if names:
         conn.execute(
             insert(staff),
-            [{"name": n, "weekly_quota": 2, "active": True, "created_at": now} for n in names],
+            [
+                {"name": n, "active": True, "joined_on": now.date(), "created_at": now}
+                for n in names
+            ],
         )
     return names
 

@@ -45,10 +45,11 @@ class StoredAction:
     status: str
     reason_keys: tuple[str, ...]
     snoozed_until: dt.date | None
+    day: dt.date
 
 
 def earlier_actions(conn: Connection) -> list[StoredAction]:
-    """Every open, snoozed or dismissed action (done ones are history)."""
+    """Every open, waiting, snoozed or dismissed action (done ones are history)."""
     rows = conn.execute(
         select(
             actions,
@@ -58,7 +59,7 @@ def earlier_actions(conn: Connection) -> list[StoredAction]:
         )
         .join(clients, clients.c.id == actions.c.client_id)
         .outerjoin(staff, staff.c.id == actions.c.staff_id)
-        .where(actions.c.status.in_(("open", "snoozed", "dismissed")))
+        .where(actions.c.status.in_(("open", "waiting", "snoozed", "dismissed")))
         .order_by(actions.c.id)
     )
     return [
@@ -70,9 +71,72 @@ def earlier_actions(conn: Connection) -> list[StoredAction]:
             r.status,
             tuple(json.loads(r.reason_keys)),
             r.snoozed_until,
+            r.day,
         )
         for r in rows
     ]
+
+
+def latest_planned_day(conn: Connection) -> dt.date | None:
+    """The latest day whose plan is complete."""
+    return conn.execute(
+        select(func.max(plans.c.day)).where(plans.c.completed_at.is_not(None))
+    ).scalar_one()
+
+
+def clients_closed_since(conn: Connection, since: dt.datetime) -> set[str]:
+    """Clients with an action done, snoozed or dismissed at or after `since`: while a plan was
+    being made, someone acted; the plan's write leaves them as they are."""
+    rows = conn.execute(
+        select(clients.c.external_id)
+        .join(actions, actions.c.client_id == clients.c.id)
+        .where(actions.c.closed_at >= since)
+    )
+    return {r[0] for r in rows}
+
+
+def waiting_counts(conn: Connection) -> dict[str | None, int]:
+    """How many actions wait per member of staff (None: nobody)."""
+    rows = conn.execute(
+        select(staff.c.name, func.count())
+        .select_from(actions)
+        .outerjoin(staff, staff.c.id == actions.c.staff_id)
+        .where(actions.c.status == "waiting")
+        .group_by(staff.c.name)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def waiting_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:
+    """The waiting actions, staff by staff, in queue order."""
+    return _listing(conn, "waiting", staff_name)
+
+
+def move_waiting(conn: Connection, action_ids: Sequence[int], staff_id: int) -> int:
+    """Give waiting actions to another member of staff; the count moved."""
+    if not action_ids:
+        return 0
+    return conn.execute(
+        update(actions)
+        .where(actions.c.id.in_(list(action_ids)), actions.c.status == "waiting")
+        .values(staff_id=staff_id)
+    ).rowcount
+
+
+def retire(conn: Connection, action_ids: Sequence[int], now: dt.datetime) -> None:
+    """Close earlier open or waiting actions whose reasons are gone today (the client came
+    back, the quota no longer needs a hug): dismissed by keepwarm, suppressing nothing."""
+    if action_ids:
+        conn.execute(
+            update(actions)
+            .where(actions.c.id.in_(list(action_ids)), actions.c.status.in_(("open", "waiting")))
+            .values(
+                status="dismissed",
+                dismissed_reason="no longer needed",
+                reason_keys="[]",
+                closed_at=now,
+            )
+        )
 
 
 def personal_touches_by_staff(conn: Connection, start: dt.date, end: dt.date) -> dict[str, int]:
@@ -91,9 +155,10 @@ def insert_actions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(actions), list(rows))
 
 
-def reopen(conn: Connection, action_id: int, values: dict[str, Any]) -> None:
-    """Bring an earlier action (open, or snoozed and now due) onto today's list."""
-    conn.execute(update(actions).where(actions.c.id == action_id).values(status="open", **values))
+def reopen(conn: Connection, action_id: int, values: dict[str, Any], status: str = "open") -> None:
+    """Bring an earlier action (open, waiting, or snoozed and now due) onto today's list, or
+    into its member's queue (`status` "waiting")."""
+    conn.execute(update(actions).where(actions.c.id == action_id).values(status=status, **values))
 
 
 def internal_ids(conn: Connection, table, column, values: Sequence[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -105,6 +170,10 @@ def internal_ids(conn: Connection, table, column, values: Sequence[str]) -> dict
 
 def open_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:
     """Today's list: every open action, staff by staff, in rank order."""
+    return _listing(conn, "open", staff_name)
+
+
+def _listing(conn: Connection, status: str, staff_name: str | None) -> list[Any]:
     query = (
         select(
             actions,
@@ -116,7 +185,7 @@ def open_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:
         )
         .join(clients, clients.c.id == actions.c.client_id)
         .outerjoin(staff, staff.c.id == actions.c.staff_id)
-        .where(actions.c.status == "open")
+        .where(actions.c.status == status)
         .order_by(staff.c.name, actions.c.rank, actions.c.id)
     )
     if staff_name is not None:
@@ -125,8 +194,8 @@ def open_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:
 
 
 def close_touched_actions(conn: Connection, now: dt.datetime) -> int:
-    """Close every open action whose client has had a personal touch on or after the action's
-    day, however that touch was recorded (keepwarm done, keepwarm touch, an import)."""
+    """Close every open or waiting action whose client has had a personal touch on or after the
+    action's day, however that touch was recorded (keepwarm done, keepwarm touch, an import)."""
     touched = (
         select(touches.c.id)
         .where(
@@ -138,7 +207,7 @@ def close_touched_actions(conn: Connection, now: dt.datetime) -> int:
     )
     return conn.execute(
         update(actions)
-        .where(actions.c.status == "open", touched)
+        .where(actions.c.status.in_(("open", "waiting")), touched)
         .values(status="done", closed_at=now)
     ).rowcount
 

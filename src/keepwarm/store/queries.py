@@ -7,7 +7,7 @@ import operator
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Row, func, insert, or_, select
+from sqlalchemy import Connection, CursorResult, Row, delete, func, insert, or_, select
 
 from keepwarm.domain.model import (
     Activity,
@@ -17,7 +17,9 @@ from keepwarm.domain.model import (
     Touch,
     is_personal_channel,
 )
-from keepwarm.store.tables import activities, clients, staff, touches
+from keepwarm.domain.policy import Policy
+from keepwarm.store.policy import load_policy_data
+from keepwarm.store.tables import activities, clients, staff, staff_quota_history, touches
 
 _owner = staff.alias("owner")
 
@@ -109,7 +111,68 @@ def staff_by_name(conn: Connection, name: str) -> Staff | None:
 
 
 def _staff(row: Row[Any]) -> Staff:
-    return Staff(row.id, row.name, row.email, row.weekly_quota, bool(row.active))
+    return Staff(
+        row.id,
+        row.name,
+        row.email,
+        row.weekly_quota,
+        bool(row.active),
+        row.daily_capacity,
+        row.joined_on,
+    )
+
+
+def staff_by_id(conn: Connection, staff_id: int) -> Staff | None:
+    row = conn.execute(select(staff).where(staff.c.id == staff_id)).first()
+    return _staff(row) if row else None
+
+
+def policy_in(conn: Connection) -> Policy:
+    """The policy in force (the defaults until the owner changes one)."""
+    data = load_policy_data(conn)
+    return Policy() if data is None else Policy.from_dict(data)
+
+
+def record_quota(conn: Connection, staff_id: int, since: dt.date, weekly_quota: int) -> None:
+    """The member's quota in force from `since` on (replacing a change made the same day)."""
+    conn.execute(
+        delete(staff_quota_history).where(
+            staff_quota_history.c.staff_id == staff_id, staff_quota_history.c.since == since
+        )
+    )
+    conn.execute(
+        insert(staff_quota_history).values(
+            staff_id=staff_id, since=since, weekly_quota=weekly_quota
+        )
+    )
+
+
+def record_quota_change(
+    conn: Connection, member: Staff, old: int, new: int, today: dt.date
+) -> None:
+    """Record that the member's quota changed from `old` to `new` today; a member with no
+    history yet first gets `old` from the day they joined, so earlier weeks keep it."""
+    known = conn.execute(
+        select(func.count()).where(staff_quota_history.c.staff_id == member.id)
+    ).scalar_one()
+    if not known:
+        record_quota(conn, member.id, min(member.joined_on or today, today), old)
+    record_quota(conn, member.id, today, new)
+
+
+def quota_history(conn: Connection) -> dict[int, list[tuple[dt.date, int]]]:
+    """Every member's recorded quotas: staff id -> [(since, weekly quota)] in date order."""
+    out: dict[int, list[tuple[dt.date, int]]] = {}
+    rows = conn.execute(
+        select(
+            staff_quota_history.c.staff_id,
+            staff_quota_history.c.since,
+            staff_quota_history.c.weekly_quota,
+        ).order_by(staff_quota_history.c.staff_id, staff_quota_history.c.since)
+    )
+    for staff_id, since, quota in rows:
+        out.setdefault(staff_id, []).append((since, quota))
+    return out
 
 
 def list_staff(conn: Connection) -> list[Staff]:
@@ -117,14 +180,26 @@ def list_staff(conn: Connection) -> list[Staff]:
 
 
 def insert_staff(
-    conn: Connection, name: str, email: str | None, weekly_quota: int, now: dt.datetime
+    conn: Connection,
+    name: str,
+    email: str | None,
+    weekly_quota: int | None,
+    daily_capacity: int | None,
+    joined_on: dt.date,
+    now: dt.datetime,
 ) -> Staff:
     new_id = conn.execute(
         insert(staff).values(
-            name=name, email=email, weekly_quota=weekly_quota, active=True, created_at=now
+            name=name,
+            email=email,
+            weekly_quota=weekly_quota,
+            daily_capacity=daily_capacity,
+            joined_on=joined_on,
+            active=True,
+            created_at=now,
         )
     ).inserted_primary_key[0]  # type: ignore[index]
-    return Staff(new_id, name, email, weekly_quota, True)
+    return Staff(new_id, name, email, weekly_quota, True, daily_capacity, joined_on)
 
 
 def client_internal_id(conn: Connection, external_id: str) -> int | None:

@@ -1,0 +1,30 @@
+"""A client's money and chances: one definition each, used by every surface.
+
+Today's list, the client page, the Clients table, Reports, the CLI and the JSON API all take
+these numbers from here (and their words from `keepwarm.explain.worth`, `at_risk` and
+`chance_active`), so one client never shows two different values.
+
+- yearly value: what the client is worth a year while they keep coming: twelve months of the
+  rhythm's monthly value (their own rate when last seen x their expected spend per visit).
+- money at risk: the monthly value times the chance they have gone (`1 - p_alive`), a month.
+- chance still active: the rhythm's `p_alive`.
+"""
+
+from __future__ import annotations
+
+from keepwarm.domain.model import Rhythm
+
+
+def yearly_value_cents(rhythm: Rhythm) -> int:
+    """Twelve months of the monthly value, in cents (never negative)."""
+    return max(rhythm.monthly_value_cents * 12, 0)
+
+
+def at_risk_cents(rhythm: Rhythm) -> int:
+    """The monthly value at risk if the client has gone, in cents a month."""
+    return max(rhythm.at_risk_cents, 0)
+
+
+def chance_active(rhythm: Rhythm) -> float:
+    """The chance the client is still active, 0..1."""
+    return min(max(rhythm.p_alive, 0.0), 1.0)
