@@ -38,6 +38,13 @@ class ClientSummary:
     The ``recent_*`` and ``base_*`` fields split the *repeat* purchase days (the first day is
     never counted: it starts the client's observation) into the trend window
     ``(as_of_day - window_days, as_of_day]`` and the baseline before it.
+
+    The ``trend_*`` fields make the same split with a window fitted to each client's own
+    rhythm (``trend_window_days``: about ``trend_visits`` usual gaps, clamped to
+    ``[trend_min_days, trend_max_days]``), so a monthly client's window holds enough visits to
+    show a change; ``trend_base_gap_sum`` and ``trend_base_gap_sq`` sum the gaps (days) and
+    their squares ending on the baseline repeat days, from which the trend estimates how
+    irregular the client is.
     """
 
     n_clients: int
@@ -58,6 +65,12 @@ class ClientSummary:
     base_n_days: IntArray
     base_cents: IntArray
     base_sq_cents: FloatArray
+    trend_window_days: IntArray
+    trend_recent_n_days: IntArray
+    trend_recent_cents: IntArray
+    trend_recent_sq_cents: FloatArray
+    trend_base_gap_sum: FloatArray
+    trend_base_gap_sq: FloatArray
 
     @property
     def frequency(self) -> IntArray:
@@ -208,6 +221,9 @@ def summarise(
     *,
     unit_days: float = 7.0,
     window_days: int = 90,
+    trend_visits: float = 26.0,
+    trend_min_days: int = 91,
+    trend_max_days: int = 182,
 ) -> ClientSummary:
     """Summarise activities per client as of ``as_of_day`` (inclusive).
 
@@ -220,7 +236,10 @@ def summarise(
         n_clients: number of clients (the length of every output array).
         as_of_day: the scoring day; ``T`` is measured up to this day.
         unit_days: length of the model time unit in days (7 = weeks, the literature's unit).
-        window_days: length of the recent window used for trends.
+        window_days: length of the fixed recent window (the ``recent_*`` fields).
+        trend_visits, trend_min_days, trend_max_days: each client's own trend window is
+            ``trend_visits`` median gaps, clamped to ``[trend_min_days, trend_max_days]``
+            (``trend_max_days`` for clients without gaps).
 
     Returns:
         A :class:`ClientSummary`. Cost: one sort of the activities (skipped when they already
@@ -237,6 +256,8 @@ def summarise(
         raise ValueError("client, day and amount_cents must have the same length")
     if n_clients < 0 or unit_days <= 0 or window_days <= 0:
         raise ValueError("n_clients must be >= 0, unit_days and window_days > 0")
+    if not 0 < trend_min_days <= trend_max_days or trend_visits <= 0:
+        raise ValueError("need 0 < trend_min_days <= trend_max_days and trend_visits > 0")
     if clients.size and (clients.min() < 0 or clients.max() >= n_clients):
         raise ValueError("client indices must lie in [0, n_clients)")
     if days.size and days.min() < 0:
@@ -281,17 +302,39 @@ def summarise(
 
     gap_median, gap_iqr = _gap_statistics(p_client, p_day, n_days, offsets, has)
 
-    # Purchase days in the trend window form the tail of each client's run; the first day
-    # (which starts the client's observation) never counts as a repeat purchase.
-    cutoff = as_of_day - window_days
-    in_window = p_day > cutoff
-    tail = np.bincount(p_client[in_window], minlength=n_clients).astype(np.int64)
-    tail_sq = np.bincount(p_client[in_window], weights=squares[in_window], minlength=n_clients)
-    first_in = has & (first_day > cutoff)
-    recent_n = tail - first_in
-    recent_cents = cum[ends] - cum[ends - tail] - np.where(first_in, first_cents, 0)
-    recent_sq = np.maximum(tail_sq - np.where(first_in, first_sq, 0.0), 0.0)
+    def tail(cutoff: IntArray | int) -> tuple[IntArray, IntArray, FloatArray]:
+        # Purchase days after the cutoff form the tail of each client's run; the first day
+        # (which starts the client's observation) never counts as a repeat purchase.
+        in_window = p_day > (cutoff[p_client] if isinstance(cutoff, np.ndarray) else cutoff)
+        count = np.bincount(p_client[in_window], minlength=n_clients).astype(np.int64)
+        sq = np.bincount(p_client[in_window], weights=squares[in_window], minlength=n_clients)
+        first_in = has & (first_day > cutoff)
+        return (
+            count - first_in,
+            cum[ends] - cum[ends - count] - np.where(first_in, first_cents, 0),
+            np.maximum(sq - np.where(first_in, first_sq, 0.0), 0.0),
+        )
+
+    recent_n, recent_cents, recent_sq = tail(as_of_day - window_days)
     repeat_n = np.maximum(n_days - 1, 0)
+
+    trend_window = np.where(
+        repeat_n > 0,
+        np.clip(np.rint(trend_visits * gap_median), trend_min_days, trend_max_days),
+        trend_max_days,
+    ).astype(np.int64)
+    trend_cutoff = as_of_day - trend_window
+    trend_n, trend_cents, trend_sq = tail(trend_cutoff)
+    # Squared gaps ending on baseline repeat days (the client's regularity before the window).
+    gap = np.zeros(p_day.shape, dtype=np.float64)
+    if p_day.size:
+        gap[1:] = p_day[1:] - p_day[:-1]
+    in_base = p_day <= trend_cutoff[p_client]
+    in_base[offsets[has]] = False
+    base_gap = gap[in_base]
+    base_client = p_client[in_base]
+    base_gap_sum = np.bincount(base_client, weights=base_gap, minlength=n_clients)
+    base_gap_sq = np.bincount(base_client, weights=base_gap**2, minlength=n_clients)
 
     return ClientSummary(
         n_clients=int(n_clients),
@@ -312,4 +355,10 @@ def summarise(
         base_n_days=repeat_n - recent_n,
         base_cents=total_cents - first_cents - recent_cents,
         base_sq_cents=np.maximum(total_sq - first_sq - recent_sq, 0.0),
+        trend_window_days=trend_window,
+        trend_recent_n_days=trend_n,
+        trend_recent_cents=trend_cents,
+        trend_recent_sq_cents=trend_sq,
+        trend_base_gap_sum=base_gap_sum,
+        trend_base_gap_sq=base_gap_sq,
     )

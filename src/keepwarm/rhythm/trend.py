@@ -1,23 +1,44 @@
-"""Is a client's recent usage significantly above or below their own baseline?
+"""Has a client's usage changed by enough to matter, clearly, against their own baseline?
 
-Two tests per client, on the summary's split of repeat purchase days into the recent window
-``(as_of - window, as_of]`` and the baseline from the first purchase to the window:
+The recent window is fitted to each client's own rhythm (the summary's ``trend_*`` fields:
+about 26 usual gaps, between 91 and 182 days), so a monthly client is judged on six months
+and a weekly client on 26 weeks. Repeat purchase days before the window are the baseline
+(at least as long as the window, with at least ``min_baseline_visits`` visits). Two changes
+are measured, each as a log ratio ``d`` of recent to baseline:
 
-- **Visit rate** — the exact conditional test for two Poisson rates (Przyborowski & Wilenski
-  1940; Lehmann & Romano, *Testing Statistical Hypotheses*, on comparing two Poisson
-  distributions): given ``n = n0 + n1`` visits, under equal rates
-  ``n1 ~ Binomial(n, t1 / (t0 + t1))``. Two-sided p-value by doubling the smaller tail
-  (exact, conservative for discrete data). Visits are distinct purchase days, so a client
-  cannot exceed one per day, and rate changes of heavy daily users are damped.
-- **Spend per visit** — Welch's t-test on the recent vs baseline purchase-day totals.
+- **Visit rate**, ``d = log((n1 / W) / (n0 / t0))``. Visits are a renewal process, not
+  Poisson: a weekly client comes every 5 to 9 days, far more regularly than Poisson, and a
+  count over ``W`` days varies by about ``phi = CV^2`` of the gaps times its mean (Cox 1962,
+  *Renewal Theory*, 4.5), plus up to 1/4 for where the window happens to start. ``phi`` is the
+  client's own baseline gap ``CV^2``, shrunk towards Poisson (1) by two pseudo-gaps. Given
+  all ``n = n0 + n1`` visits, under equal rates the window holds ``n1`` with mean ``n W /
+  (W + t0)``; the test compares the shares on the arcsine scale (Anscombe 1948), whose
+  delta-method variance carries ``phi``.
+- **Spend per visit**, ``d = log(m1 / m0)`` of the mean purchase-day totals, with the pooled
+  *relative* variance of both sides (a steady client's spread is the same before and after)
+  and Student's t on ``n0 + n1 - 2`` degrees of freedom. The relative spread is floored at 5%,
+  so fixed prices never give a zero variance and a p-value of 0.
 
-A client gets a direction (+1 ``usage_up``, -1 ``usage_down``: the sign of the significant
-change; of overall usage, spend per day, when visits and spend per visit both changed
-significantly in opposite ways) only when the Bonferroni-
-combined p-value ``min(1, 2 min(p_visits, p_spend))`` is below ``alpha``, so a steady client
-is flagged with probability at most ``alpha``; and only with enough history: a baseline at
-least as long as the window holding at least ``min_baseline_visits`` repeat visits (and, for
-spend, ``min_spend_visits`` visits on each side with a positive baseline mean).
+A change is reported only when it is both **large enough to matter** — ``|d| >=
+log(1 + min_change)``: with 25%, up by a quarter or down by a fifth (the same factor 1.25
+either way) — and **clear**: its two-sided p-value against "no change" is below ``alpha / 2
+/ (1 + TESTS_PER_QUARTER * 91 / W)`` (Bonferroni over the two measures). So fixed prices and
+a 2% price rise are never usage changes, however exact, and a noisy client needs a larger
+change. (Requiring the change to be *proven* above 25%, an interval null at ``min_change``,
+would catch a +33% change in under a fifth of weekly clients after six months.)
+
+``alpha`` is the false-alarm rate **per client per quarter**: a steady client scored every
+day of a quarter is flagged on any of those days with probability at most ``alpha``.
+Consecutive days share most of their window, so a quarter holds only a few effectively
+independent tests, more for a shorter window; ``TESTS_PER_QUARTER`` was calibrated by
+simulating steady weekly, monthly and quarterly clients (regular and Poisson visits; fixed,
+varying and slightly rising prices) scored on 91 consecutive days (``bench/bench_trend.py``,
+``docs/benchmarks.md``).
+
+A client who has stopped coming — no visit in the window, or a silence of more than
+``stopped_gaps`` usual gaps — gets direction 0: that is ``lapsing``, not a trend. When visit
+rate and spend per visit both changed clearly in opposite ways, overall usage (spend per
+day) decides the direction. The changes reported are plain relative changes (+0.33 = +33%).
 """
 
 from __future__ import annotations
@@ -26,21 +47,29 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import bdtr, bdtrc, stdtr
+from scipy.special import ndtr, stdtr
 
 from keepwarm.rhythm.summary import ClientSummary
 
-__all__ = ["Trend", "trend"]
+__all__ = ["TESTS_PER_QUARTER", "Trend", "trend"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
+#: Effective independent tests per quarter, per quarter's worth of window (calibrated by
+#: simulation): a client with a ``W``-day window is tested at ``alpha / (1 + k * 91 / W)``.
+TESTS_PER_QUARTER = 12.0
+_PRIOR_GAPS = 2.0  # pseudo-gaps of Poisson irregularity in each client's dispersion
+_PHASE_VARIANCE = 0.25  # count variance of a perfectly regular client from the window's start
+_MIN_SPEND_CV = 0.05  # relative spread floor: fixed prices are not infinitely precise
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Trend:
     """Per-client trend statistics. Changes are relative (+0.35 = +35%) and 0.0 where they
-    cannot be computed; p-values are 1.0 where a test was not run."""
+    cannot be computed; p-values (against "no change") are 1.0 where a test was not run.
+    ``window_days`` is the longest recent window; ``recent_window_days`` each client's own."""
 
     alpha: float
     window_days: int
@@ -54,39 +83,44 @@ class Trend:
     usage_change: FloatArray
     p_value: FloatArray
     direction: IntArray
+    min_change: float
+    recent_window_days: IntArray
+    visits_dispersion: FloatArray
+    stopped: BoolArray
 
 
-def _ratio_change(num: FloatArray, den: FloatArray, ok: BoolArray) -> FloatArray:
-    out = np.zeros(num.shape)
-    good = ok & (den > 0)
-    out[good] = num[good] / den[good] - 1.0
+def _safe_ratio(num: FloatArray, den: FloatArray, ok: BoolArray) -> FloatArray:
+    out = np.ones(num.shape)
+    good = ok & (den > 0) & (num > 0)
+    out[good] = num[good] / den[good]
     return out
 
 
-def _poisson_rate_p_value(
-    n1: FloatArray, n0: FloatArray, t1: float | FloatArray, t0: FloatArray
+def _visit_p_value(
+    n1: FloatArray, n0: FloatArray, t1: FloatArray, t0: FloatArray, phi: FloatArray
 ) -> FloatArray:
-    """Two-sided exact conditional p-value for equal Poisson rates (see module docstring)."""
-    k = n1.astype(np.int64)
-    n = k + n0.astype(np.int64)
-    share = t1 / (t1 + t0)
-    lower = bdtr(k, n, share)
-    upper = np.where(k > 0, bdtrc(np.maximum(k - 1, 0), n, share), 1.0)
-    return np.minimum(1.0, 2.0 * np.minimum(lower, upper))
+    """Two-sided p-value for equal visit rates of an overdispersed renewal count: given all
+    ``n`` visits, the window's share against its share of the time, on the arcsine scale
+    (nearly symmetric even for a handful of visits, where the log of a count is skewed)."""
+    n = n0 + n1
+    share = t1 / (t0 + t1)
+    var = phi * n * share * (1 - share) + _PHASE_VARIANCE * (1 - share) ** 2
+    se = np.sqrt(var / (4 * n**2 * share * (1 - share)))
+    seen = np.arcsin(np.sqrt((n1 + 0.375) / (n + 0.75)))
+    z = (seen - np.arcsin(np.sqrt(share))) / se
+    return np.minimum(1.0, 2.0 * ndtr(-np.abs(z)))
 
 
-def _welch_p_value(
-    m1: FloatArray, v1: FloatArray, n1: FloatArray, m0: FloatArray, v0: FloatArray, n0: FloatArray
+def _spend_p_value(
+    m1: FloatArray, s1: FloatArray, n1: FloatArray, m0: FloatArray, s0: FloatArray, n0: FloatArray
 ) -> FloatArray:
-    """Two-sided Welch t-test p-value; identical constant samples give p = 1, differing
-    constant samples p = 0."""
-    a, b = v1 / n1, v0 / n0
-    se2 = a + b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (m1 - m0) / np.sqrt(se2)
-        df = se2**2 / (a**2 / np.maximum(n1 - 1, 1) + b**2 / np.maximum(n0 - 1, 1))
-        p = 2.0 * stdtr(np.where(np.isfinite(df), df, 1.0), -np.abs(t))
-    return np.where(se2 > 0, np.nan_to_num(p, nan=1.0), np.where(m1 == m0, 1.0, 0.0))
+    """Two-sided p-value for equal mean spend, on the log scale with the pooled relative
+    variance (``s`` are sums of squares of the purchase-day totals)."""
+    ss = np.maximum(s1 / m1**2 - n1, 0.0) + np.maximum(s0 / m0**2 - n0, 0.0)
+    df = np.maximum(n1 + n0 - 2, 1)
+    cv2 = np.maximum(ss / df, _MIN_SPEND_CV**2)
+    t = np.log(m1 / m0) / np.sqrt(cv2 * (1 / n1 + 1 / n0))
+    return np.minimum(1.0, 2.0 * stdtr(df, -np.abs(t)))
 
 
 def trend(
@@ -96,63 +130,80 @@ def trend(
     min_change: float = 0.25,
     min_baseline_visits: int = 5,
     min_spend_visits: int = 3,
+    stopped_gaps: float = 4.0,
 ) -> Trend:
-    """Test each client's recent window against their own baseline (module docstring).
+    """Flag clients whose usage changed by at least ``min_change``, clearly, with at most
+    ``alpha`` false alarms per steady client per quarter (module docstring).
 
-    Vectorised over clients: one pass of closed-form binomial and Student-t tail functions.
+    Vectorised over clients: closed-form normal and Student-t tails, no per-client loop.
     """
     if not 0 < alpha < 1:
         raise ValueError("alpha must lie in (0, 1)")
-    window = float(summary.window_days)
-    n1 = summary.recent_n_days.astype(np.float64)
-    n0 = summary.base_n_days.astype(np.float64)
-    t0 = (summary.as_of_day - summary.window_days - summary.first_day).astype(np.float64)
-    t1 = np.full(n1.shape, window)
-    eligible = summary.has_activity & (t0 >= window) & (n0 >= min_baseline_visits)
+    if min_change <= 0:
+        raise ValueError("min_change must be positive")
+    s = summary
+    t1 = s.trend_window_days.astype(np.float64)
+    n1 = s.trend_recent_n_days.astype(np.float64)
+    n0 = (s.frequency - s.trend_recent_n_days).astype(np.float64)
+    t0 = (s.as_of_day - s.trend_window_days - s.first_day).astype(np.float64)
+    eligible = s.has_activity & (t0 >= t1) & (n0 >= min_baseline_visits)
+    stopped = eligible & (
+        (n1 == 0) | (s.days_since_last > stopped_gaps * np.maximum(s.gap_median_days, 1.0))
+    )
+    live = eligible & ~stopped
 
-    visits_p = np.ones(n1.shape)
-    visits_p[eligible] = _poisson_rate_p_value(n1[eligible], n0[eligible], window, t0[eligible])
+    # The client's own irregularity: CV^2 of their baseline gaps, shrunk towards Poisson.
+    g = np.maximum(n0, 1.0)
+    mean_gap = s.trend_base_gap_sum / g
     with np.errstate(divide="ignore", invalid="ignore"):
-        visits_change = _ratio_change(n1 / t1, n0 / t0, eligible)
+        var_gap = np.maximum(s.trend_base_gap_sq - g * mean_gap**2, 0.0) / np.maximum(g - 1, 1)
+        cv2 = np.where(mean_gap > 0, var_gap / mean_gap**2, 1.0)
+    phi = (n0 * cv2 + _PRIOR_GAPS) / (n0 + _PRIOR_GAPS)
 
-    m1 = np.where(n1 > 0, summary.recent_cents / np.maximum(n1, 1), 0.0)
-    m0 = np.where(n0 > 0, summary.base_cents / np.maximum(n0, 1), 0.0)
-    spend_ok = eligible & (n1 >= min_spend_visits) & (n0 >= min_spend_visits) & (m0 > 0)
-    v1 = np.maximum(summary.recent_sq_cents - n1 * m1 * m1, 0.0) / np.maximum(n1 - 1, 1)
-    v0 = np.maximum(summary.base_sq_cents - n0 * m0 * m0, 0.0) / np.maximum(n0 - 1, 1)
+    visits_ratio = _safe_ratio(n1 / t1, n0 / np.maximum(t0, 1.0), eligible)
+    visits_p = np.ones(n1.shape)
+    visits_p[live] = _visit_p_value(n1[live], n0[live], t1[live], t0[live], phi[live])
+
+    recent_cents = s.trend_recent_cents.astype(np.float64)
+    base_cents = (s.repeat_cents - s.trend_recent_cents).astype(np.float64)
+    base_sq = s.base_sq_cents + s.recent_sq_cents - s.trend_recent_sq_cents
+    m1 = recent_cents / np.maximum(n1, 1.0)
+    m0 = base_cents / np.maximum(n0, 1.0)
+    spend_ok = live & (n1 >= min_spend_visits) & (n0 >= min_spend_visits) & (m0 > 0) & (m1 > 0)
+    spend_ratio = _safe_ratio(m1, m0, spend_ok)
     spend_p = np.ones(n1.shape)
     ok = spend_ok
-    spend_p[ok] = _welch_p_value(m1[ok], v1[ok], n1[ok], m0[ok], v0[ok], n0[ok])
-    spend_change = _ratio_change(m1, m0, spend_ok)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        usage_change = _ratio_change(
-            summary.recent_cents / t1, summary.base_cents / np.maximum(t0, 1.0), eligible
-        )
+    spend_p[ok] = _spend_p_value(
+        m1[ok], s.trend_recent_sq_cents[ok], n1[ok], m0[ok], base_sq[ok], n0[ok]
+    )
+    usage_ratio = _safe_ratio(recent_cents / t1, base_cents / np.maximum(t0, 1.0), eligible)
 
-    p_value = np.minimum(1.0, 2.0 * np.minimum(visits_p, spend_p))
-    by_visits = visits_p <= spend_p
-    change = np.where(by_visits, visits_change, spend_change)
-    # Which way is the client going? The way the significant test shows; but when visits and
-    # spend per visit both changed significantly and in opposite ways (visits halved while
-    # each visit costs more), overall usage (spend per day) decides, so that client is going
-    # down, not up. Whether a client is flagged depends on p_value alone, so the false-alarm
-    # rate is unchanged.
-    half = alpha / 2
-    torn = (visits_p < half) & (spend_p < half) & (visits_change * spend_change < 0)
-    way = np.where(torn & (usage_change != 0.0), np.sign(usage_change), np.sign(change))
-    large = np.abs(np.where(torn, usage_change, change)) >= min_change
-    direction = np.where((p_value < alpha) & large, way, 0.0).astype(np.int64)
+    # Each measure fires when its change is large enough and clear (module docstring).
+    level = alpha / 2.0 / (1.0 + TESTS_PER_QUARTER * 91.0 / t1)
+    large = np.log1p(min_change)
+    fires_v = live & (visits_p < level) & (np.abs(np.log(visits_ratio)) >= large)
+    fires_s = spend_ok & (spend_p < level) & (np.abs(np.log(spend_ratio)) >= large)
+    sign_v, sign_s = np.sign(np.log(visits_ratio)), np.sign(np.log(spend_ratio))
+    # Visits halved while each visit costs more: overall usage (spend per day) decides.
+    torn = fires_v & fires_s & (sign_v != sign_s)
+    way = np.where(fires_v, sign_v, sign_s)
+    way = np.where(torn & (usage_ratio != 1.0), np.sign(np.log(usage_ratio)), way)
+    direction = np.where(fires_v | fires_s, way, 0.0).astype(np.int64)
     return Trend(
         alpha=float(alpha),
-        window_days=summary.window_days,
+        window_days=int(s.trend_window_days.max()) if s.n_clients else 0,
         eligible=eligible,
-        visits_recent=summary.recent_n_days,
-        visits_baseline=summary.base_n_days,
-        visits_change=visits_change,
+        visits_recent=s.trend_recent_n_days,
+        visits_baseline=n0.astype(np.int64),
+        visits_change=np.where(eligible, visits_ratio - 1.0, 0.0),
         visits_p_value=visits_p,
-        spend_per_visit_change=spend_change,
+        spend_per_visit_change=np.where(spend_ok, spend_ratio - 1.0, 0.0),
         spend_p_value=spend_p,
-        usage_change=usage_change,
-        p_value=p_value,
+        usage_change=np.where(eligible, usage_ratio - 1.0, 0.0),
+        p_value=np.minimum(1.0, 2.0 * np.minimum(visits_p, spend_p)),
         direction=direction,
+        min_change=float(min_change),
+        recent_window_days=s.trend_window_days,
+        visits_dispersion=np.where(eligible, phi, 0.0),
+        stopped=stopped,
     )
