@@ -1,0 +1,1 @@
+"""Small realistic practices for the scenario suite (tests/test_scenarios.py)."""
