@@ -291,10 +291,23 @@ def test_a_new_client_first_seen_last_week_is_welcomed(busy) -> None:  # type: i
     assert "welcome" in codes(action), action["signals"]
 
 
-def test_a_yearly_client_seen_four_months_ago_is_not_lapsing(busy) -> None:  # type: ignore[no-untyped-def]
+def test_a_yearly_client_seen_four_months_ago_is_not_lapsing(busy, quiet) -> None:  # type: ignore[no-untyped-def]
     assert 100 < (s.MON - s.YEARLY_CLIENT.visits[-1].date).days < 150
     for day in days_listed(busy, s.YEARLY_CLIENT.id):
         assert "lapsing" not in busy.codes(day, s.YEARLY_CLIENT.id), day
+    # In the quiet practice the lists have room: a lapsing Yara would be on one.
+    assert 100 < (s.QUIET_WEEK[0] - s.QUIET_YEARLY.visits[-1].date).days < 150
+    assert_room(quiet)
+    for day in days_listed(quiet, s.QUIET_YEARLY.id):
+        assert "lapsing" not in quiet.codes(day, s.QUIET_YEARLY.id), day
+
+
+def assert_room(week: Week) -> None:
+    """Every list of the week is shorter than the daily capacity (nothing waits)."""
+    for day in week.days:
+        for staff in {a["staff"] for a in week.actions(day)}:
+            assert len(week.actions(day, staff)) < CAPACITY, (day, week.summary(day))
+        assert not any(week.plans[day].get("waiting", {}).values()), week.plans[day]["waiting"]
 
 
 def test_a_do_not_contact_client_is_never_on_any_list_on_any_day(busy, quiet) -> None:  # type: ignore[no-untyped-def]
@@ -302,8 +315,12 @@ def test_a_do_not_contact_client_is_never_on_any_list_on_any_day(busy, quiet) ->
         assert days_listed(week, client.id) == []
 
 
-def test_a_steady_weekly_regular_called_yesterday_is_not_on_the_list(busy) -> None:  # type: ignore[no-untyped-def]
+def test_a_steady_weekly_regular_called_yesterday_is_not_on_the_list(busy, quiet) -> None:  # type: ignore[no-untyped-def]
     assert days_listed(busy, s.STEADY.id) == []
+    # In the quiet practice the lists have room: any reason (a visit to ask about, a hug)
+    # would have put Karl on Rosa's list.
+    assert_room(quiet)
+    assert days_listed(quiet, s.QUIET_STEADY.id) == []
 
 
 # --- BUSY: the lists are kept ------------------------------------------------------------------

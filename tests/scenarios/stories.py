@@ -6,9 +6,10 @@ about ten courtesy calls a week each, logged in the practice software and import
 evening. All three work through their keepwarm list every day, but Ben keeps putting off his
 two hard calls (María, silent for four months, and Paul, who gave notice).
 
-QUIET: a small optician's a quiet week in September (Mon 21 - Fri 25 September 2026), two
-members of staff added with `keepwarm staff add`, no calls this week, few reasons to call:
-the weekly habit has to come from "hugs".
+QUIET: a small optician and vision-therapy practice, a quiet week in September (Mon 21 - Fri 25
+September 2026, after the summer lull: only one weekly regular still comes), two members of
+staff added with `keepwarm staff add`, no calls this week, few reasons to call: the weekly
+habit has to come from "hugs". Its lists have room, so a wrong reason would show.
 
 Default settings everywhere: no `policy set`.
 """
@@ -286,7 +287,7 @@ def in_quiet_window(day: Day) -> bool:
     )
 
 
-CLOSED_FROM = d("2026-09-05")  # two weeks' closure for a refit: nobody came since then
+CLOSED_FROM = d("2026-09-05")  # the summer lull: the background's last visits are before it
 
 
 def settled(rhythm: Rhythm) -> Day:
@@ -319,7 +320,25 @@ QUIET_DNC = Client(  # never called in years (the first "hug" there would be), d
     since=d("2019-03-04"),
     do_not_contact=True,
 )
-QUIET_PLANTED = [RECALL, QUIET_DNC]
+QUIET_YEARLY = Client(  # an annual fitting every May; seen four months ago
+    "Q-YEARLY",
+    "Yara",
+    "Lindgren",
+    ROSA,
+    tuple(Visit(d(f"{y}-05-{18 + y % 5}"), "240.00", "annual fitting") for y in range(2020, 2027)),
+    (Touch(d("2026-06-15"), ROSA),),
+    since=d("2020-05-18"),
+)
+QUIET_STEADY = Client(  # the one weekly regular (rehab for his shoulder); Rosa called him Sunday
+    "Q-STEADY",
+    "Karl",
+    "Keller",
+    ROSA,
+    regular("qsteady", d("2024-03-04"), QUIET_WEEK[-1], 7, 65.0, "rehab session"),
+    (Touch(d("2026-05-02"), ROSA), Touch(QUIET_WEEK[0] - dt.timedelta(days=1), ROSA)),
+    since=d("2024-03-04"),
+)
+QUIET_PLANTED = [RECALL, QUIET_DNC, QUIET_YEARLY, QUIET_STEADY]
 
 
 def quiet_practice() -> Practice:
