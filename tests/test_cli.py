@@ -3,6 +3,8 @@ clear way out when there is no database yet, and the everyday people commands.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -137,14 +139,37 @@ def test_staff_are_added_listed_and_not_added_twice(cli) -> None:
     assert "No staff yet" in cli("staff", "list").output
     added = cli("staff", "add", "Dana Reyes", "--email", "dana@example.com", "--weekly-quota", "3")
     assert added.exit_code == 0, added.output
-    assert "Added Dana Reyes (weekly quota 3)." in added.output
+    assert "Added Dana Reyes: quota 3 a week (own); capacity 5 a day (practice default)." in (
+        flat(added.output)
+    )
     listing = cli("staff", "list")
     assert "Dana Reyes" in listing.output and "dana@example.com" in listing.output
+    assert "3 (own)" in listing.output and "5 (practice default)" in listing.output
     twice = cli("staff", "add", "Dana Reyes")
     assert twice.exit_code == 1
     assert "already a staff member called 'Dana Reyes'" in flat(twice.stderr)
     bad = cli("staff", "add", "Eli", "--email", "eli(at)example")
     assert bad.exit_code == 1 and "is not an email address" in flat(bad.stderr)
+
+
+def test_a_member_without_their_own_quota_follows_the_policys_and_changes_are_dated(
+    cli, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.store.queries import quota_history
+
+    assert cli("staff", "add", "Bo", "--joined", "2026-01-05").exit_code == 0
+    assert "quota 2 a week (practice default)" in flat(cli("staff", "set", "Bo").output)
+    assert cli("policy", "set", "weekly_quota", "4").exit_code == 0
+    listing = cli("staff", "list").output
+    assert "4 (practice default)" in listing
+    changed = cli("staff", "set", "Bo", "--weekly-quota", "1", "--daily-capacity", "3")
+    assert "quota 1 a week (own); capacity 3 a day (own)" in flat(changed.output)
+    back = cli("staff", "set", "Bo", "--weekly-quota", "default")
+    assert "quota 4 a week (practice default)" in flat(back.output)
+    with engine.connect() as conn:
+        (history,) = quota_history(conn).values()
+    assert history[0] == (dt.date(2026, 1, 5), 2)  # from the day Bo joined
+    assert history[-1][1] == 4  # today: back on the default, which is 4 now
 
 
 def test_a_touch_is_recorded_and_shown_on_the_client_card(

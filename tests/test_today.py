@@ -25,6 +25,7 @@ def practice(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _today(cli, *args: str) -> dict:  # type: ignore[no-untyped-def]
+    cli("run-daily", "--as-of", DAY)
     result = cli("today", "--as-of", DAY, "--format", "json", *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
@@ -114,6 +115,7 @@ def test_a_snoozed_action_comes_back_on_its_date(practice, monkeypatch) -> None:
     result = practice("snooze", str(action["id"]), "--until", "2026-07-03")
     assert result.exit_code == 0, result.output
     assert "GONE" not in _listed(practice)
+    assert practice("run-daily", "--as-of", "2026-07-03").exit_code == 0
     later = practice("today", "--as-of", "2026-07-03", "--format", "json")
     assert "GONE" in {a["client"]["id"] for a in json.loads(later.output)["actions"]}
 
@@ -121,6 +123,7 @@ def test_a_snoozed_action_comes_back_on_its_date(practice, monkeypatch) -> None:
 def test_a_dismissed_action_does_not_return_for_the_same_reason(practice) -> None:  # type: ignore[no-untyped-def]
     action = _action_for(practice, "GONE")
     assert practice("dismiss", str(action["id"]), "--reason", "Moved away").exit_code == 0
+    assert practice("run-daily", "--as-of", "2026-07-01").exit_code == 0
     later = practice("today", "--as-of", "2026-07-01", "--format", "json")
     returned = [a for a in json.loads(later.output)["actions"] if a["client"]["id"] == "GONE"]
     assert all(s["code"] != "cancellation" for a in returned for s in a["signals"])
@@ -146,7 +149,16 @@ def test_the_quota_counts_personal_touches_of_the_week_per_staff(practice, tmp_p
     report = json.loads(result.output)
     assert report["week_of"] == "2026-06-29"
     by_name = {x["staff"]: x for x in report["staff"]}
-    assert by_name["Dana"] == {"staff": "Dana", "weekly_quota": 3, "done": 2, "met": False}
+    assert by_name["Dana"] == {
+        "staff": "Dana",
+        "weekly_quota": 3,
+        "quota_source": "own",
+        "daily_capacity": 5,
+        "capacity_source": "practice default",
+        "done": 2,
+        "met": False,
+        "waiting": 0,
+    }
     assert by_name["Sam"]["done"] == 0  # last week's call does not count
 
 

@@ -13,7 +13,7 @@ import pytest
 
 def _practice(cli, folder: Path, clients: list[str], visits: list[str]) -> None:  # type: ignore[no-untyped-def]
     assert cli("staff", "add", "Dana", "--weekly-quota", "20").exit_code == 0
-    assert cli("policy", "set", "daily_max", "20").exit_code == 0
+    assert cli("policy", "set", "daily_capacity", "20").exit_code == 0
     for kind, lines in (("clients", clients), ("activities", visits)):
         path = folder / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n")
@@ -22,6 +22,7 @@ def _practice(cli, folder: Path, clients: list[str], visits: list[str]) -> None:
 
 
 def _actions(cli, day: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    assert cli("run-daily", "--as-of", day).exit_code == 0
     result = cli("today", "--as-of", day, "--format", "json")
     assert result.exit_code == 0, result.output
     return {a["client"]["id"]: a for a in json.loads(result.output)["actions"]}

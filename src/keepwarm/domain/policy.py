@@ -147,6 +147,8 @@ class Policy:
             if old in data and new not in data:
                 data = {new if k == old else k: v for k, v in data.items()}
         for key, value in data.items():
+            if key in RENAMED:
+                raise InvalidInput(f"policy: {key} is now called {RENAMED[key]}")
             if key not in known:
                 raise InvalidInput(f"policy: unknown key {key!r}")
             kwargs[key] = _PARSERS[key](key, value)

@@ -85,12 +85,12 @@ def latest_planned_day(conn: Connection) -> dt.date | None:
 
 
 def clients_closed_since(conn: Connection, since: dt.datetime) -> set[str]:
-    """Clients with an action done, snoozed or dismissed at or after `since`: while a plan was
+    """Clients with an action done, snoozed or dismissed after `since`: while a plan was
     being made, someone acted; the plan's write leaves them as they are."""
     rows = conn.execute(
         select(clients.c.external_id)
         .join(actions, actions.c.client_id == clients.c.id)
-        .where(actions.c.closed_at >= since)
+        .where(actions.c.closed_at > since)
     )
     return {r[0] for r in rows}
 
