@@ -115,12 +115,19 @@ def next_yearly(month: int, day: int, today: dt.date) -> dt.date:
 
 
 def lapsing(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
-    """Silence long for this client's own rhythm: `rhythm.attention_after <= today`; the
-    more likely no visit in the next 90 days (`rhythm.lapse_risk`), the more urgent."""
+    """Silence long for this client's own rhythm: `rhythm.attention_after <= today`, and not
+    longer ago than `policy.lapsing_max_days` (a client gone for years has lapsed: a win-back
+    campaign reaches them, not a daily call); never a cancelled client (they left). The more
+    likely no visit in the next 90 days (`rhythm.lapse_risk`), the more urgent. The same
+    definition in SQL is `keepwarm.store.report_queries.lapsing_clause`."""
     rhythm = facts.rhythm
     if rhythm is None or rhythm.attention_after is None or rhythm.last_activity is None:
         return
     if rhythm.activities < policy.lapsing_min_activities or rhythm.attention_after > today:
+        return
+    if facts.client.status == ClientStatus.CANCELLED:
+        return
+    if (today - rhythm.attention_after).days > policy.lapsing_max_days:
         return
     since = (today - rhythm.last_activity).days
     sentence = explain.rhythm_sentence(

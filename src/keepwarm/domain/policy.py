@@ -67,7 +67,8 @@ class Policy:
     floor for the habit, never a cap on real reasons) and `daily_capacity` the default number of
     actions a member can take a day; a member's own settings override both. A client personally
     contacted in the last `recent_contact_days` is put on the list again only for a pressing
-    reason. `trend_min_change` is the smallest change in usage worth a signal (0.25 = 25%).
+    reason. A lapse that began more than `lapsing_max_days` ago is past (a win-back campaign's
+    audience, not a daily call). `trend_min_change` is the smallest change in usage worth a signal (0.25 = 25%).
     `templates` holds the owner's own draft templates: signal code -> "letter" or "call" -> a
     Jinja2 template (see keepwarm.messaging.templates for the defaults and their variables).
     """
@@ -93,6 +94,7 @@ class Policy:
     feedback_window_days: int = 7
     feedback_period_days: int = 182
     lapsing_min_activities: int = 2
+    lapsing_max_days: int = 365
     notice_days: int = 30
     trend_min_change: float = 0.25
     key_purchases: tuple[str, ...] = ()
@@ -277,6 +279,7 @@ _INT_KEYS = (
     "feedback_window_days",
     "feedback_period_days",
     "lapsing_min_activities",
+    "lapsing_max_days",
     "notice_days",
     "recent_contact_days",
 )

@@ -85,8 +85,8 @@ def build_reports(engine: Engine, today: dt.date, *, staff_name: str | None = No
         per_day = rq.personal_touches_by_staff_day(conn, first, this_monday + dt.timedelta(6))
         members = rq.staff_quotas(conn)
         status = rq.clients_by_status(conn)
-        risk_days = rq.at_risk_by_day(conn, today, policy.lapsing_min_activities)
-        top = rq.top_at_risk(conn, today, policy.lapsing_min_activities)
+        risk_days = rq.at_risk_by_day(conn, today, policy)
+        top = rq.top_at_risk(conn, today, policy)
         rhythms_known = bool(risk_days) or rq.has_rhythms(conn)
 
     by_staff_week: dict[tuple[int | None, dt.date], int] = defaultdict(int)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, func, select
 
+from keepwarm.domain.policy import Policy
 from keepwarm.store.tables import clients, rhythms, staff, touches
 
 
@@ -40,28 +41,32 @@ def clients_by_status(conn: Connection) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
-def _lapsing(today: dt.date, min_activities: int):  # type: ignore[no-untyped-def]
-    """Clients (not cancelled) whose silence is unusual for them, as the lapsing rule sees it.
+def lapsing_clause(today: dt.date, policy: Policy):  # type: ignore[no-untyped-def]
+    """Clients whose silence is unusual for them, exactly as the `lapsing` rule sees it
+    (keepwarm.rules.lapsing): attention date passed, not more than `lapsing_max_days` ago,
+    enough activities, not cancelled. Over `rhythms` joined with `clients`: Reports counts these
+    and the Clients filter "Gone quiet" lists them.
 
     `coalesce` keeps SQLite from walking the attention_after index: when many clients lapse,
     one sequential pass over the rhythms (a row per client) is several times faster than
     jumping through the index, and it is never slow."""
     return and_(
         func.coalesce(rhythms.c.attention_after, dt.date.max) <= today,
+        rhythms.c.attention_after >= today - dt.timedelta(days=policy.lapsing_max_days),
         rhythms.c.last_activity.is_not(None),
-        rhythms.c.activities >= min_activities,
+        rhythms.c.activities >= policy.lapsing_min_activities,
         clients.c.status != "cancelled",
     )
 
 
 def at_risk_by_day(
-    conn: Connection, today: dt.date, min_activities: int
+    conn: Connection, today: dt.date, policy: Policy
 ) -> list[tuple[dt.date, int, int]]:
     """(attention_after, lapsing clients, sum of at_risk_cents) per day lapsing began."""
     rows = conn.execute(
         select(rhythms.c.attention_after, func.count(), func.sum(rhythms.c.at_risk_cents))
         .join(clients, clients.c.id == rhythms.c.client_id)
-        .where(_lapsing(today, min_activities))
+        .where(lapsing_clause(today, policy))
         .group_by(rhythms.c.attention_after)
     )
     return [(_date(r[0]), int(r[1]), int(r[2] or 0)) for r in rows]
@@ -78,7 +83,7 @@ class AtRiskClient:
 
 
 def top_at_risk(
-    conn: Connection, today: dt.date, min_activities: int, limit: int = 10
+    conn: Connection, today: dt.date, policy: Policy, limit: int = 10
 ) -> list[AtRiskClient]:
     rows = conn.execute(
         select(
@@ -91,7 +96,7 @@ def top_at_risk(
         )
         .join(clients, clients.c.id == rhythms.c.client_id)
         .outerjoin(staff, staff.c.id == clients.c.owner_id)
-        .where(_lapsing(today, min_activities))
+        .where(lapsing_clause(today, policy))
         .order_by(rhythms.c.at_risk_cents.desc(), clients.c.external_id)
         .limit(limit)
     )
