@@ -125,7 +125,7 @@ def test_today_has_the_cli_json_contract(api, practice, cli) -> None:  # type: i
     answer = api().get("/api/v1/today")
     assert answer.status_code == 200
     data = answer.json()
-    assert data.pop("planned") is True
+    assert data["planned"] is True
     from_cli = json.loads(cli("today", "--as-of", TODAY.isoformat(), "--format", "json").output)
     assert data == from_cli and data["as_of"] == "2026-11-24"
     first = data["actions"][0]
@@ -139,7 +139,9 @@ def test_today_has_the_cli_json_contract(api, practice, cli) -> None:  # type: i
         "signals",
         "channel",
         "draft",
+        "day",
     }
+    assert set(data) == {"as_of", "planned", "latest_plan", "actions", "waiting"}
     assert set(first["client"]) == {"id", "name"}
     assert first["signals"] and set(first["signals"][0]) == {"code", "explanation"}
 

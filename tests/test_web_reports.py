@@ -3,15 +3,18 @@ the tables, and every report has its SVG chart."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import update
 
 from conftest import NOW, TODAY
 from keepwarm.config import Settings
 from keepwarm.explain import money
 from keepwarm.services.policy import get_policy
 from keepwarm.services.rhythms import client_rhythm, compute_rhythms
+from keepwarm.store.tables import staff
 from test_web_import import forget_uploads, imported  # noqa: F401 (a fixture)
 
 CLIENTS = (
@@ -61,6 +64,8 @@ def practice(web, engine, db_url):  # type: ignore[no-untyped-def]
     imported(owner, TOUCHES, kind="touches", name="touches.csv")
     imported(owner, _activities(), kind="activities", name="visits.csv")
     compute_rhythms(engine, Settings(database_url=db_url), as_of=TODAY, now=NOW)
+    with engine.begin() as conn:  # the team has been here all year: every week is judged
+        conn.execute(update(staff).values(joined_on=dt.date(2026, 1, 5)))
     return owner
 
 

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from keepwarm.domain.model import Staff
+from keepwarm.domain.policy import Policy
+from keepwarm.domain.quotas import allowance, judged, quota_in_force
 from keepwarm.services.policy import get_policy
+from keepwarm.store import queries as q
 from keepwarm.store import reading
 from keepwarm.store import report_queries as rq
 from keepwarm.store.report_queries import AtRiskClient
@@ -25,28 +29,45 @@ RISK_MONTHS = 12
 
 @dataclass(frozen=True)
 class QuotaRow:
-    """One member of staff's personal touches in each week (oldest first) against a quota."""
+    """One member of staff's personal touches in each week (oldest first), each against the
+    quota in force that week; a week before the member joined has no quota (None) and is not
+    judged."""
 
     staff: str
-    weekly_quota: int
+    weekly_quota: int  # the quota that applies now (keepwarm.domain.quotas.allowance)
     done: tuple[int, ...]
+    quotas: tuple[int | None, ...] = ()
+
+    def quota(self, week: int) -> int | None:
+        """The quota week `week` is judged against; None when it is not judged."""
+        return self.quotas[week] if self.quotas else self.weekly_quota
+
+    def met(self, week: int) -> bool:
+        quota = self.quota(week)
+        return quota is not None and self.done[week] >= quota
 
     @property
     def weeks_met(self) -> int:
-        return sum(1 for d in self.done if d >= self.weekly_quota)
+        return sum(1 for i in range(len(self.done)) if self.met(i))
 
     @property
     def weeks_counted(self) -> int:
-        """The weeks judged: the current week (the last) only once its quota is met, since
-        it is still going."""
-        current_met = bool(self.done) and self.done[-1] >= self.weekly_quota
-        return len(self.done) - (0 if current_met else 1)
+        """The weeks judged: those after the member joined, the current week (the last) only
+        once its quota is met, since it is still going."""
+        judged = [i for i in range(len(self.done)) if self.quota(i) is not None]
+        last = len(self.done) - 1
+        if judged and judged[-1] == last and not self.met(last):
+            return len(judged) - 1
+        return len(judged)
 
     def share(self, week: int) -> float:
-        """Done as a share of the quota (a quota of 0 is always met)."""
-        if self.weekly_quota == 0:
+        """Done as a share of the week's quota (a quota of 0 is always met; 0 if not judged)."""
+        quota = self.quota(week)
+        if quota is None:
+            return 0.0
+        if quota == 0:
             return 1.0
-        return self.done[week] / self.weekly_quota
+        return self.done[week] / quota
 
 
 @dataclass(frozen=True)
@@ -83,7 +104,8 @@ def build_reports(engine: Engine, today: dt.date, *, staff_name: str | None = No
     first = mondays[0]
     with reading(engine) as conn:
         per_day = rq.personal_touches_by_staff_day(conn, first, this_monday + dt.timedelta(6))
-        members = rq.staff_quotas(conn)
+        members = q.list_staff(conn)
+        history = q.quota_history(conn)
         status = rq.clients_by_status(conn)
         risk_days = rq.at_risk_by_day(conn, today, policy)
         top = rq.top_at_risk(conn, today, policy)
@@ -97,9 +119,9 @@ def build_reports(engine: Engine, today: dt.date, *, staff_name: str | None = No
 
     quota_weeks = mondays[-QUOTA_WEEKS:]
     quota = tuple(
-        QuotaRow(name, weekly_quota, tuple(by_staff_week[staff_id, m] for m in quota_weeks))
-        for staff_id, name, weekly_quota, active in members
-        if (active and staff_name is None) or name == staff_name
+        _quota_row(m, policy, history.get(m.id, []), quota_weeks, by_staff_week)
+        for m in members
+        if (m.active and staff_name is None) or m.name == staff_name
     )
     touch_weeks = tuple((m, by_week[m]) for m in mondays[-TOUCH_WEEKS:])
     return Reports(
@@ -113,6 +135,26 @@ def build_reports(engine: Engine, today: dt.date, *, staff_name: str | None = No
         top_at_risk=tuple(top),
         touch_weeks=touch_weeks,
         rhythms_known=rhythms_known,
+    )
+
+
+def _quota_row(
+    member: Staff,
+    policy: Policy,
+    history: list[tuple[dt.date, int]],
+    mondays: list[dt.date],
+    done: dict[tuple[int | None, dt.date], int],
+) -> QuotaRow:
+    """A member's weeks, each judged against the quota in force then, none before they joined."""
+    current = allowance(member, policy).weekly_quota
+    return QuotaRow(
+        member.name,
+        current,
+        tuple(done[member.id, m] for m in mondays),
+        tuple(
+            quota_in_force(history, m, current) if judged(member.joined_on, m) else None
+            for m in mondays
+        ),
     )
 
 

@@ -33,9 +33,8 @@ from keepwarm.services.plans import (
     check_may_act,
     complete_action,
     dismiss_action,
-    plan_made,
+    listing,
     snooze_action,
-    todays_list,
 )
 from keepwarm.web.api_models import (
     ERRORS,
@@ -281,6 +280,7 @@ def _action(a: ListedAction) -> ActionOut:
         signals=[SignalOut(code=s["code"], explanation=s["explanation"]) for s in a.signals],
         channel=a.channel,
         draft=a.draft,
+        day=a.day,
     )
 
 
@@ -299,12 +299,19 @@ def today(
     if user.is_owner:
         if staff and staff not in {s.name for s in list_staff(engine)}:
             raise InvalidInput(f"staff: no member of staff called {staff!r}")
-        listed = todays_list(engine, staff or None)
+        shown = listing(engine, day, staff or None)
     else:
         if staff and staff != user.staff:
             raise NotAllowed("staff see their own list only")
-        listed = todays_list(engine, user.staff) if user.staff else []
-    return TodayOut(as_of=day, planned=plan_made(engine, day), actions=[_action(a) for a in listed])
+        # a staff user without a member of staff has no list
+        shown = listing(engine, day, user.staff or "\0")
+    return TodayOut(
+        as_of=day,
+        planned=shown.planned,
+        latest_plan=shown.latest,
+        actions=[_action(a) for a in shown.actions],
+        waiting=shown.waiting,
+    )
 
 
 ACTION_ERRORS = {**NOT_FOUND}

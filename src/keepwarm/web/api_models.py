@@ -76,6 +76,9 @@ class ActionOut(BaseModel):
     signals: list[SignalOut]
     channel: str
     draft: str
+    day: dt.date = Field(
+        description="The day the action was first planned (earlier ones carry over)."
+    )
 
 
 class TodayOut(BaseModel):
@@ -83,7 +86,12 @@ class TodayOut(BaseModel):
 
     as_of: dt.date
     planned: bool
+    latest_plan: dt.date | None = Field(description="The latest day planned.")
     actions: list[ActionOut]
+    waiting: dict[str, int] = Field(
+        description="Actions waiting for a place (they did not fit the member's daily "
+        "capacity), by member of staff ('Unassigned' for none)."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -107,8 +115,11 @@ class TodayOut(BaseModel):
                             ],
                             "channel": "call",
                             "draft": "Hi Maria, it has been a while...",
+                            "day": "2026-11-24",
                         }
                     ],
+                    "latest_plan": "2026-11-24",
+                    "waiting": {"Dana Reyes": 3},
                 }
             ]
         }

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import Role
+from keepwarm.domain.quotas import allowance
 from keepwarm.messaging.templates import DEFAULTS
 from keepwarm.services import users
 from keepwarm.services.people import add_staff, list_staff, update_staff
@@ -49,20 +50,27 @@ def overview(request: Request, session: Owner) -> Response:
 # --- staff ------------------------------------------------------------------------------------
 
 
-def _quota(text: str) -> int:
+def _quota(text: str, what: str = "weekly quota") -> int | None:
+    """A member's own number, or None (empty) to follow the practice default."""
+    if not text:
+        return None
     if not re.fullmatch(r"-?\d{1,6}", text):
-        raise InvalidInput("weekly quota: enter a whole number, 0 or more")
+        raise InvalidInput(f"{what}: enter a whole number, 0 or more, or leave it empty")
     value = int(text)
     if value < 0:
-        raise InvalidInput("weekly quota: it cannot be negative")
+        raise InvalidInput(f"{what}: it cannot be negative")
     return value
 
 
 def _staff_page(request: Request, error: str = "", status: int = 200, **extra: Any) -> Response:
+    engine = engine_of(request)
+    staff, policy = list_staff(engine), get_policy(engine)
     context = {
-        "staff": list_staff(engine_of(request)),
+        "staff": staff,
         "error": error,
-        "new": {"name": "", "email": "", "quota": str(get_policy(engine_of(request)).weekly_quota)},
+        "policy": policy,
+        "allowances": {m.id: allowance(m, policy) for m in staff},
+        "new": {"name": "", "email": "", "quota": "", "capacity": ""},
         **extra,
     }
     return render(request, "settings_staff.html", context, status_code=status)
@@ -75,13 +83,19 @@ def staff_page(request: Request, session: Owner) -> Response:
 
 @router.post("/staff")
 def staff_add(request: Request, session: Owner, form: CheckedForm) -> Response:
-    new = {"name": form.text("name"), "email": form.text("email"), "quota": form.text("quota")}
+    new = {
+        "name": form.text("name"),
+        "email": form.text("email"),
+        "quota": form.text("quota"),
+        "capacity": form.text("capacity"),
+    }
     try:
         add_staff(
             engine_of(request),
             new["name"],
             email=new["email"] or None,
             weekly_quota=_quota(new["quota"]),
+            daily_capacity=_quota(new["capacity"], "daily capacity"),
             now=clock(),
         )
     except InvalidInput as exc:
@@ -97,7 +111,9 @@ def staff_edit(request: Request, staff_id: int, session: Owner, form: CheckedFor
             staff_id,
             email=form.text("email") or None,
             weekly_quota=_quota(form.text("quota")),
+            daily_capacity=_quota(form.text("capacity"), "daily capacity"),
             active=form.text("active") == "on",
+            now=clock(),
         )
     except InvalidInput as exc:
         return _staff_page(request, str(exc), 400, failed=staff_id)
@@ -192,7 +208,8 @@ TEXT_FIELDS = (
 )
 NUMBER_FIELDS = (
     ("weekly_quota", "Weekly quota", "personal touches per staff member per week"),
-    ("daily_max", "Daily maximum", "actions per staff member per day"),
+    ("daily_capacity", "Daily capacity", "actions per staff member per day"),
+    ("recent_contact_days", "Recently contacted (days)", "not listed again within, unless urgent"),
     ("default_cadence_days", "Default cadence (days)", "longest silence for untagged clients"),
     ("due_lead_days", "Due: days ahead", "how early a due visit comes up"),
     ("birthday_lead_days", "Birthday: days ahead", ""),
@@ -204,6 +221,7 @@ NUMBER_FIELDS = (
     ("feedback_period_days", "Ask for feedback at most every (days)", ""),
     ("lapsing_min_activities", "Gone quiet: at least this many visits", ""),
     ("notice_days", "Notice period (days)", "after a cancellation"),
+    ("trend_min_change", "Usage change worth a signal", "a fraction: 0.25 is 25%"),
 )
 ROWS = {  # group: (policy key, fields of a row)
     "cadence": ("cadence_days", ("tag", "days")),
@@ -256,9 +274,13 @@ def _form_view(form: Form) -> dict[str, Any]:
     return view
 
 
-def _number(text: str) -> int | str:
-    """A whole number when the text is one; else the text, for the policy to refuse by key."""
-    return int(text) if re.fullmatch(r"-?\d{1,9}", text) else text
+def _number(text: str) -> int | float | str:
+    """A number when the text is one; else the text, for the policy to refuse by key."""
+    if re.fullmatch(r"-?\d{1,9}", text):
+        return int(text)
+    if re.fullmatch(r"-?\d{0,9}\.\d{1,9}", text):
+        return float(text)
+    return text
 
 
 def _lines(text: str) -> list[str]:
