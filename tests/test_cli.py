@@ -4,7 +4,6 @@ clear way out when there is no database yet, and the everyday people commands.""
 from __future__ import annotations
 
 import datetime as dt
-
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -142,9 +141,10 @@ def test_staff_are_added_listed_and_not_added_twice(cli) -> None:
     assert "Added Dana Reyes: quota 3 a week (own); capacity 5 a day (practice default)." in (
         flat(added.output)
     )
-    listing = cli("staff", "list")
-    assert "Dana Reyes" in listing.output and "dana@example.com" in listing.output
-    assert "3 (own)" in listing.output and "5 (practice default)" in listing.output
+    (dana,) = json.loads(cli("staff", "list", "--format", "json").output)["staff"]
+    assert dana["name"] == "Dana Reyes" and dana["email"] == "dana@example.com"
+    assert (dana["weekly_quota"], dana["quota_source"]) == (3, "own")
+    assert (dana["daily_capacity"], dana["capacity_source"]) == (5, "practice default")
     twice = cli("staff", "add", "Dana Reyes")
     assert twice.exit_code == 1
     assert "already a staff member called 'Dana Reyes'" in flat(twice.stderr)
@@ -160,8 +160,9 @@ def test_a_member_without_their_own_quota_follows_the_policys_and_changes_are_da
     assert cli("staff", "add", "Bo", "--joined", "2026-01-05").exit_code == 0
     assert "quota 2 a week (practice default)" in flat(cli("staff", "set", "Bo").output)
     assert cli("policy", "set", "weekly_quota", "4").exit_code == 0
-    listing = cli("staff", "list").output
-    assert "4 (practice default)" in listing
+    (bo,) = json.loads(cli("staff", "list", "--format", "json").output)["staff"]
+    assert (bo["weekly_quota"], bo["quota_source"]) == (4, "practice default")
+    assert bo["joined_on"] == "2026-01-05"
     changed = cli("staff", "set", "Bo", "--weekly-quota", "1", "--daily-capacity", "3")
     assert "quota 1 a week (own); capacity 3 a day (own)" in flat(changed.output)
     back = cli("staff", "set", "Bo", "--weekly-quota", "default")

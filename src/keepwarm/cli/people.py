@@ -125,27 +125,45 @@ def staff_set(
 
 
 @staff_app.command("list")
-def staff_list(db: DbOption = None) -> None:
-    """List the staff with the weekly quota and daily capacity that apply to each.
+def staff_list(
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List the staff with the weekly quota and daily capacity that apply to each, and where
+    each comes from (their own, or the practice default).
 
-    Example: keepwarm staff list
+    Example: keepwarm staff list --format json
     """
+    if output not in ("table", "json"):
+        raise typer.BadParameter("choose table or json", param_hint="--format")
     with user_errors(), engine_for(db) as (_, engine):
         members = people.list_staff(engine)
         policy = get_policy(engine)
+    rows = [
+        {
+            "name": m.name,
+            "email": m.email,
+            **dataclasses.asdict(allowance(m, policy)),
+            "joined_on": m.joined_on.isoformat() if m.joined_on else None,
+            "active": m.active,
+        }
+        for m in members
+    ]
+    if output == "json":
+        console.print_json(json.dumps({"staff": rows}))
+        return
     if not members:
         console.print("No staff yet. Add one with: keepwarm staff add NAME")
         return
     table = Table("Name", "Email", "Weekly quota", "Daily capacity", "Joined", "Active")
-    for m in members:
-        a = allowance(m, policy)
+    for r in rows:
         table.add_row(
-            m.name,
-            m.email or "",
-            f"{a.weekly_quota} ({a.quota_source})",
-            f"{a.daily_capacity} ({a.capacity_source})",
-            str(m.joined_on or ""),
-            "yes" if m.active else "no",
+            r["name"],
+            r["email"] or "",
+            f"{r['weekly_quota']} ({r['quota_source']})",
+            f"{r['daily_capacity']} ({r['capacity_source']})",
+            r["joined_on"] or "",
+            "yes" if r["active"] else "no",
         )
     console.print(table)
 
