@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/actions/{action_id}/done"): PAGE,  # staff: their own list's (tested below)
     ("POST", "/actions/{action_id}/snooze"): PAGE,
     ("POST", "/actions/{action_id}/dismiss"): PAGE,
+    ("POST", "/today/waiting/move"): OWNER_PAGE,  # give one member's waiting actions to another
     # clients.py
     ("GET", "/clients"): PAGE,
     ("GET", "/clients/{client_id}"): PAGE,

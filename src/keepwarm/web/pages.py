@@ -17,6 +17,7 @@ from keepwarm.services.plans import (
     check_may_act,
     complete_action,
     dismiss_action,
+    move_waiting,
     snooze_action,
     today_view,
 )
@@ -25,6 +26,7 @@ from keepwarm.web.auth import (
     SESSION_COOKIE,
     AnonymousForm,
     CheckedForm,
+    Owner,
     SignedIn,
     business_today,
     client_ip,
@@ -208,6 +210,7 @@ def today_page(request: Request, session: SignedIn, staff: str | None = None) ->
         "chosen": view.chosen,
         "actions": [_view(a) for a in view.actions],
         "quota": quota,
+        "waiting_from": [q.staff for q in view.quota if q.waiting] if user.is_owner else [],
         "monday": view.monday,
         "planned": view.planned,
         "channels": PERSONAL_CHANNELS,
@@ -269,3 +272,18 @@ def action_dismiss(
     reason = form.text("reason") or "dismissed"
     dismiss_action(engine_of(request), action_id, reason=reason, now=clock())
     return _back(form.text("staff"), "dismissed")
+
+
+@router.post("/today/waiting/move")
+def waiting_move(request: Request, session: Owner, form: CheckedForm) -> Response:
+    """The owner gives one member's waiting actions (the first `count`, or all) to another."""
+    count_text = form.text("count")
+    if count_text and not count_text.isdigit():
+        raise InvalidInput("how many: enter a whole number, or leave it empty for all")
+    move_waiting(
+        engine_of(request),
+        from_staff=form.text("from_staff"),
+        to_staff=form.text("to_staff"),
+        count=int(count_text) if count_text else None,
+    )
+    return _back(form.text("staff"), "moved")

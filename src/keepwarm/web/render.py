@@ -30,6 +30,7 @@ MESSAGES = {
     "imported": "Imported.",
     "token_revoked": "Token revoked.",
     "deleted": "The client and their history are deleted.",
+    "moved": "Moved: the waiting actions come first on their new member's next lists.",
 }
 
 
