@@ -175,3 +175,28 @@ def test_reports_on_an_empty_database(web) -> None:  # type: ignore[no-untyped-d
     assert page.status_code == 200
     assert _cell(page.text, "n-lapsing") == "0"
     assert "rhythms are learned by the daily plan" in page.text
+
+
+def test_each_week_is_judged_by_the_quota_then_and_none_before_joining(web, engine) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.services.people import add_staff, update_staff
+
+    owner = web()
+    kim = add_staff(
+        engine, "Kim", email=None, weekly_quota=2, joined_on=dt.date(2026, 9, 1), now=NOW
+    )
+    # Kim's quota went from 2 to 5 on Tuesday 10 November: from that week on, 5.
+    changed = dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC)
+    update_staff(engine, kim.id, email=None, weekly_quota=5, active=True, now=changed)
+    # Lee joined on Monday 16 November (last week), following the practice's quota (2).
+    add_staff(engine, "Lee", email=None, joined_on=dt.date(2026, 11, 16), now=NOW)
+
+    html = owner.get("/reports").text
+    assert '<th scope="col">5 Oct</th>' in html  # the eight weeks: 5 Oct .. 23 Nov
+    kim_row = _row(html, "quota-table", "Kim")
+    assert kim_row[:5] == ["0 / 2"] * 5  # 5 Oct .. 2 Nov: judged against 2
+    assert kim_row[5:8] == ["0 / 5"] * 3  # 9 Nov .. 23 Nov: against 5
+    assert kim_row[-1] == "0 of 7"  # this week is still going
+    lee_row = _row(html, "quota-table", "Lee")
+    assert lee_row[:6] == ["—"] * 6  # before Lee joined: not judged
+    assert lee_row[6:8] == ["0 / 2", "0 / 2"]
+    assert lee_row[-1] == "0 of 1"  # last week only; this week is still going
