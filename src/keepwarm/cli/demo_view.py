@@ -10,10 +10,10 @@ from rich.table import Table
 from rich.text import Text
 
 from keepwarm.cli.common import console, err_console, now, settings_for, today, user_errors
-from keepwarm.cli.today import print_list
+from keepwarm.cli.today import print_listing
 from keepwarm.services.database import open_database
 from keepwarm.services.demo import DemoSummary, build_demo
-from keepwarm.services.plans import run_daily, todays_list
+from keepwarm.services.plans import listing, run_daily
 
 
 def run_demo(db: str, seed: int) -> None:
@@ -31,12 +31,12 @@ def run_demo(db: str, seed: int) -> None:
         engine = open_database(settings)
         try:
             run_daily(engine, settings, day=today(), now=now())
-            listed = todays_list(engine)
+            shown = listing(engine, today())
         finally:
             engine.dispose()
     _print_summary(summary, db)
     console.print("\n[bold]Today's list[/] (what each member of staff sees every morning):")
-    print_list(listed, today())
+    print_listing(shown)
 
 
 def _print_summary(summary: DemoSummary, db: str) -> None:
