@@ -107,7 +107,7 @@ def test_column_headers_sort_the_list(practice, web, engine) -> None:  # type: i
         "Ada Lovelace",
     ]
     rows, _ = svc.search_clients(engine, sort="value", descending=True, limit=100)
-    values = [r.clv_cents for r in rows]
+    values = [r.yearly_value_cents for r in rows]  # the Value column: what a client is worth a year
     assert values == sorted(values, reverse=True) and values[0] > values[-1]
     by_last, _ = svc.search_clients(engine, sort="last_activity", descending=True, limit=3)
     assert by_last[0].id == "BOB" and by_last[0].last_activity == dt.date(2026, 11, 5)
@@ -138,7 +138,7 @@ def test_the_client_page_shows_contact_rhythm_chart_and_timeline(practice, web) 
     assert "VIP" in html and "yoga" in html and "Dana" in html
     # The rhythm in words and numbers.
     assert "Usual gap" in html and re.search(r"<dd>3\d days</dd>", html)
-    assert "Value, next 12 months" in html and "As learned on 2026-11-24" in html
+    assert "Worth a year" in html and "At risk" in html and "As learned on 2026-11-24" in html
     # The chart: one tick per visit in the last two years, the usual gap and the silence.
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert "<title" in svg and "<desc" in svg

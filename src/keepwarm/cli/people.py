@@ -19,6 +19,7 @@ from keepwarm.cli.common import (
     today,
     user_errors,
 )
+from keepwarm.domain import values
 from keepwarm.domain.model import ClientCard, Rhythm
 from keepwarm.domain.quotas import allowance
 from keepwarm.ingest.values import format_amount
@@ -267,8 +268,10 @@ def rhythm_json(r: Rhythm | None) -> dict[str, Any] | None:
         "expected_activities_365d": round(r.expected_365, 3),
         "expected_spend": format_amount(r.expected_spend_cents),
         "monthly_value": format_amount(r.monthly_value_cents),
-        "at_risk_per_month": format_amount(r.at_risk_cents),
-        "clv": format_amount(r.clv_cents),
+        "at_risk_per_month": format_amount(values.at_risk_cents(r)),
+        "yearly_value": format_amount(values.yearly_value_cents(r)),
+        "clv": format_amount(r.clv_cents),  # the next 12 months' expected value, discounted
+        "lapse_risk": None if r.lapse_risk is None else round(r.lapse_risk, 4),
         "attention_after": r.attention_after.isoformat() if r.attention_after else None,
         "trend": {
             "direction": direction,

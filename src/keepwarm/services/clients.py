@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from keepwarm.domain import values
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import (
     Client,
@@ -73,6 +74,34 @@ class ClientRow:
     clv_cents: int | None
     open_signals: tuple[str, ...]
     attention_after: dt.date | None = None
+    yearly_value_cents: int | None = None  # keepwarm.domain.values, like every surface
+    at_risk_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class ClientNumbers:
+    """A client's yearly value, money at risk (a month) and chance of being active: computed
+    once, by keepwarm.domain.values, for every page and answer that shows them."""
+
+    yearly_value_cents: int
+    at_risk_cents: int
+    chance_active: float
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The stored rhythm's money columns, for keepwarm.domain.values."""
+
+    monthly_value_cents: int
+    at_risk_cents: int
+    p_alive: float
+
+
+def client_numbers(rhythm: Rhythm | _Stored) -> ClientNumbers:
+    r: Any = rhythm  # values reads only these three columns
+    return ClientNumbers(
+        values.yearly_value_cents(r), values.at_risk_cents(r), values.chance_active(r)
+    )
 
 
 @dataclass(frozen=True)
@@ -126,6 +155,7 @@ def search_clients(
     descending: bool = False,
     limit: int = 50,
     offset: int = 0,
+    now: dt.datetime | None = None,
 ) -> tuple[list[ClientRow], int]:
     """A page of clients matching every filter given, and how many match in all.
 
@@ -133,7 +163,9 @@ def search_clients(
     the phone in any format; `signal` a signal code on the client's open action; `tag` one of
     their tags; `owner` a staff name; `status` active, prospect or cancelled. `sort` is name,
     last_activity, attention (when their silence becomes unusual) or value (lifetime value);
-    the rhythm sorts use the rhythm stored by the last `keepwarm rhythm` / daily run."""
+    the rhythm sorts use the rhythm stored by the last `keepwarm rhythm` / daily run.
+    `signal` lapsing ("Gone quiet") lists exactly the clients Reports counts as lapsing
+    (keepwarm.store.report_queries.lapsing_clause), as of today (`now`) in the policy's zone."""
     text = (text or "").strip() or None
     tag = (tag or "").strip() or None
     owner = (owner or "").strip() or None
@@ -149,16 +181,19 @@ def search_clients(
         raise InvalidInput(f"limit: between 1 and {MAX_PAGE}, not {limit}")
     if offset < 0:
         raise InvalidInput(f"offset: cannot be negative ({offset})")
-    where = store.client_filters(
-        engine.dialect.name,
-        text=text,
-        phone_digits=_phone_digits(text) if text else [],
-        signal=signal,
-        tag=tag,
-        owner=owner,
-        status=status,
-    )
     with reading(engine) as conn:
+        policy = q.policy_in(conn)
+        where = store.client_filters(
+            engine.dialect.name,
+            text=text,
+            phone_digits=_phone_digits(text) if text else [],
+            signal=signal,
+            tag=tag,
+            owner=owner,
+            status=status,
+            today=local_today(policy, now or dt.datetime.now(dt.UTC)),
+            policy=policy,
+        )
         total = store.count_clients(conn, where)
         rows = (
             store.page_of_clients(
@@ -177,6 +212,13 @@ def search_clients(
 
 
 def _row(r: dict[str, Any]) -> ClientRow:
+    numbers = (
+        None
+        if r["monthly_value_cents"] is None
+        else client_numbers(
+            _Stored(r["monthly_value_cents"], r["at_risk_cents"] or 0, r["p_alive"] or 0.0)
+        )
+    )
     return ClientRow(
         id=r["external_id"],
         name=r["name"],
@@ -191,7 +233,16 @@ def _row(r: dict[str, Any]) -> ClientRow:
         clv_cents=r["clv_cents"],
         open_signals=r["open_signals"],
         attention_after=r["attention_after"],
+        yearly_value_cents=numbers.yearly_value_cents if numbers else None,
+        at_risk_cents=numbers.at_risk_cents if numbers else None,
     )
+
+
+def numbers_of(engine: Engine, client_id: str) -> ClientNumbers | None:
+    """The client's numbers from their stored rhythm; None before one is learned."""
+    with reading(engine) as conn:
+        rhythm = client_rhythm_row(conn, client_id)
+    return client_numbers(rhythm) if rhythm else None
 
 
 def get_client(engine: Engine, client_id: str) -> Client:
@@ -408,6 +459,8 @@ class ClientView:
     chart_dates: list[dt.date]
     actions: list[OpenAction]
     team: list[str]
+    numbers: ClientNumbers | None = None  # from the rhythm, as every surface shows them
+    symbol: str = "$"  # the policy's currency symbol
 
 
 def client_view(
@@ -422,7 +475,8 @@ def client_view(
             raise NotFound(f"no client with id {client_id!r}")
         internal = _internal(conn, client_id)
         data = load_policy_data(conn)
-        today = local_today(Policy() if data is None else Policy.from_dict(data), now)
+        policy = Policy() if data is None else Policy.from_dict(data)
+        today = local_today(policy, now)
         rhythm = client_rhythm_row(conn, client_id)
         entries = store.timeline(conn, internal, timeline)
         dates = store.activity_dates(conn, internal, today - dt.timedelta(days=chart_days))
@@ -436,4 +490,6 @@ def client_view(
         dates,
         _open_action_list(actions),
         team,
+        client_numbers(rhythm) if rhythm else None,
+        policy.currency_symbol,
     )

@@ -25,6 +25,8 @@ from sqlalchemy import (
     table as sql_table,
 )
 
+from keepwarm.domain.policy import Policy
+from keepwarm.store.report_queries import lapsing_clause
 from keepwarm.store.tables import actions, activities, clients, rhythms, staff, touches
 
 _owner = staff.alias("owner")
@@ -46,8 +48,12 @@ def client_filters(
     tag: str | None,
     owner: str | None,
     status: str | None,
+    today: dt.date | None = None,
+    policy: Policy | None = None,
 ) -> list[ColumnElement[bool]]:
-    """WHERE conditions on `clients` for the list's search box and filters."""
+    """WHERE conditions on `clients` for the list's search box and filters. The lapsing
+    signal ("Gone quiet"), given `today` and `policy`, is the clients Reports counts as lapsing
+    (`lapsing_clause`), not the open actions'."""
     where: list[ColumnElement[bool]] = []
     if text:
         ids = [text, text.upper(), text.lower()]
@@ -85,7 +91,15 @@ def client_filters(
     if tag:
         wrapped = func.lower(literal(";") + clients.c.tags + literal(";"))
         where.append(wrapped.like(f"%;{_like(tag.lower())};%", escape="\\"))
-    if signal:
+    if signal == "lapsing" and today is not None and policy is not None:
+        quiet = (
+            select(rhythms.c.client_id)
+            .select_from(rhythms.join(clients, clients.c.id == rhythms.c.client_id))
+            .where(lapsing_clause(today, policy))
+            .correlate(None)
+        )
+        where.append(clients.c.id.in_(quiet))
+    elif signal:
         # The signals column is the JSON list json.dumps wrote: [{"code": "lapsing", ...}].
         flagged = select(actions.c.client_id).where(
             actions.c.status == "open",
@@ -99,7 +113,7 @@ _SORTS = {
     "name": func.lower(clients.c.name),
     "last_activity": rhythms.c.last_activity,
     "attention": rhythms.c.attention_after,
-    "value": rhythms.c.clv_cents,
+    "value": rhythms.c.monthly_value_cents,  # the yearly value is twelve months of it
 }
 
 
@@ -142,6 +156,8 @@ def page_of_clients(
             rhythms.c.p_alive,
             rhythms.c.usual_gap_days,
             rhythms.c.clv_cents,
+            rhythms.c.monthly_value_cents,
+            rhythms.c.at_risk_cents,
             rhythms.c.attention_after,
         )
         .select_from(clients)

@@ -184,6 +184,7 @@ def list_clients(
         descending=descending,
         limit=limit,
         offset=offset,
+        now=clock(),
     )
     return ClientListOut(
         total=total,
@@ -230,7 +231,14 @@ def get_client(
     engine = engine_of(request)
     client = client_service.get_client(engine, client_id)
     timeline = client_service.client_timeline(engine, client_id, limit=history) if history else []
-    return ClientDetail(client=_client(client), timeline=[TimelineOut(**vars(e)) for e in timeline])
+    numbers = client_service.numbers_of(engine, client_id)
+    return ClientDetail(
+        client=_client(client),
+        yearly_value_cents=numbers.yearly_value_cents if numbers else None,
+        at_risk_cents=numbers.at_risk_cents if numbers else None,
+        p_alive=numbers.chance_active if numbers else None,
+        timeline=[TimelineOut(**vars(e)) for e in timeline],
+    )
 
 
 @router.patch(

@@ -409,6 +409,13 @@ class TimelineOut(BaseModel):
 
 class ClientDetail(BaseModel):
     client: ClientOut
+    yearly_value_cents: int | None = Field(
+        None, description="What they are worth a year (twelve months of their monthly value)."
+    )
+    at_risk_cents: int | None = Field(
+        None, description="Money at risk a month if they have gone (monthly value x (1 - p_alive))."
+    )
+    p_alive: float | None = Field(None, description="The chance they are still active (0-1).")
     timeline: list[TimelineOut] = Field(description="Activities and touches, newest first.")
 
 
@@ -421,9 +428,19 @@ class ClientRowOut(BaseModel):
     owner: str | None
     tags: list[str]
     last_activity: dt.date | None
-    p_alive: float | None = Field(description="How likely they are still a client (0-1).")
+    p_alive: float | None = Field(
+        description="The chance they are still an active client (0-1), as shown everywhere."
+    )
     usual_gap_days: float | None
-    clv_cents: int | None = Field(description="Expected lifetime value, in cents.")
+    yearly_value_cents: int | None = Field(
+        None, description="What they are worth a year (twelve months of their monthly value)."
+    )
+    at_risk_cents: int | None = Field(
+        None, description="Money at risk a month if they have gone (monthly value x (1 - p_alive))."
+    )
+    clv_cents: int | None = Field(
+        description="The expected value of the next 12 months, discounted, in cents."
+    )
     open_signals: list[str]
 
 
@@ -452,6 +469,8 @@ class ClientListOut(BaseModel):
                             "last_activity": "2026-08-22",
                             "p_alive": 0.41,
                             "usual_gap_days": 30.5,
+                            "yearly_value_cents": 204000,
+                            "at_risk_cents": 10030,
                             "clv_cents": 182000,
                             "open_signals": ["lapsing"],
                         }

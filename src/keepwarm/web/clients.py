@@ -12,10 +12,12 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from keepwarm import explain
 from keepwarm.domain.errors import InvalidInput, NotAllowed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
 from keepwarm.services.people import list_staff, record_touch
+from keepwarm.services.policy import get_policy
 from keepwarm.web import auth
 from keepwarm.web.auth import CheckedForm, SignedIn, business_today, engine_of
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
@@ -36,9 +38,8 @@ CHART_DAYS = 730
 
 
 def money(cents: int | None, symbol: str) -> str:
-    if cents is None:
-        return "–"
-    return f"{symbol}{round(cents / 100):,}"
+    """An amount as every surface writes it (keepwarm.explain.money); – for none."""
+    return "–" if cents is None else explain.money(cents, symbol)
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -76,6 +77,7 @@ def clients_page(
         descending=direction == "desc",
         limit=PAGE,
         offset=(number - 1) * PAGE,
+        now=auth.clock(),
     )
     pages = max(1, math.ceil(total / PAGE))
     kept = {k: v for k, v in filters.items() if v}
@@ -115,7 +117,7 @@ def clients_page(
         "signals": [(code, LABELS.get(code, code)) for code in svc.SIGNALS],
         "statuses": svc.STATUSES,
         "labels": LABELS,
-        "symbol": request.app.state.settings.currency_symbol,
+        "symbol": get_policy(engine).currency_symbol,
         "money": money,
     }
     return render(request, "clients.html", context)
@@ -243,10 +245,15 @@ def _client_page(
     usual_gap = rhythm.usual_gap_days if rhythm else None
     session = auth.current_session(request)
     user = session.user if session else None
-    symbol = request.app.state.settings.currency_symbol
+    symbol = view.symbol
+    numbers = view.numbers
     context = {
         "client": client,
         "rhythm": rhythm,
+        "numbers": numbers,
+        "worth": money(numbers.yearly_value_cents, symbol) if numbers else "",
+        "at_risk": explain.at_risk(numbers.at_risk_cents, symbol) if numbers else "",
+        "chance": explain.percent(numbers.chance_active) if numbers else "",
         "chart": chart_for(dates, today, last, usual_gap),
         "timeline": timeline,
         "more_history": more,
