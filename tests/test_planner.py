@@ -91,9 +91,7 @@ def ids(actions: object) -> list[str]:
 # --- cancellations, quotas, daily capacity ----------------------------------------------------
 
 
-def test_a_cancellation_tops_its_owners_list_and_real_reasons_still_come_when_the_quota_is_met() -> (
-    None
-):
+def test_a_cancellation_tops_the_list_and_real_reasons_still_come_when_the_quota_is_met() -> None:
     cancelled = client("c9", status=ClientStatus.CANCELLED, cancelled_on=dt.date(2026, 10, 15))
     facts = ClientFacts(client=cancelled, rhythm=rhythm(5000))
     signals = rules.signals_for(facts, POLICY, TUESDAY)

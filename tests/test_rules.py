@@ -413,6 +413,7 @@ def test_a_policy_built_in_code_is_checked_too() -> None:
 
 def test_a_policy_saved_with_the_old_daily_max_key_still_loads_as_daily_capacity() -> None:
     assert Policy.from_dict({"daily_max": 7}).daily_capacity == 7
+    assert Policy.from_dict({"daily_max": 7, "daily_capacity": 9}).daily_capacity == 9
 
 
 def test_a_country_is_normalised_and_one_without_known_holidays_is_refused() -> None:

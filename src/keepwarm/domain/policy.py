@@ -68,7 +68,8 @@ class Policy:
     actions a member can take a day; a member's own settings override both. A client personally
     contacted in the last `recent_contact_days` is put on the list again only for a pressing
     reason. A lapse that began more than `lapsing_max_days` ago is past (a win-back campaign's
-    audience, not a daily call). `trend_min_change` is the smallest change in usage worth a signal (0.25 = 25%).
+    audience, not a daily call). `trend_min_change` is the smallest change in usage worth a
+    signal (0.25 = 25%).
     `templates` holds the owner's own draft templates: signal code -> "letter" or "call" -> a
     Jinja2 template (see keepwarm.messaging.templates for the defaults and their variables).
     """
@@ -146,11 +147,11 @@ class Policy:
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs: dict[str, Any] = {}
         for old, new in RENAMED.items():  # a policy saved before the rename still loads
-            if old in data and new not in data:
-                data = {new if k == old else k: v for k, v in data.items()}
+            if old in data:
+                value = data[old]
+                data = {k: v for k, v in data.items() if k != old}
+                data.setdefault(new, value)  # a value under the new name wins
         for key, value in data.items():
-            if key in RENAMED:
-                raise InvalidInput(f"policy: {key} is now called {RENAMED[key]}")
             if key not in known:
                 raise InvalidInput(f"policy: unknown key {key!r}")
             kwargs[key] = _PARSERS[key](key, value)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from keepwarm.domain.errors import InvalidInput
-from keepwarm.domain.policy import Policy
+from keepwarm.domain.policy import RENAMED, Policy
 from keepwarm.messaging.drafts import check_templates
 from keepwarm.store import reading, writing
 from keepwarm.store.policy import load_policy_data, save_policy_data
@@ -68,8 +68,11 @@ def edited(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) -> Policy:
     """Change one setting and save the policy; returns the policy now in force."""
+    top = key.strip().split(".")[0]
+    if top in RENAMED:
+        raise InvalidInput(f"policy: {top} is now called {RENAMED[top]}")
     with writing(engine) as conn:
-        data = load_policy_data(conn) or Policy().to_dict()
+        data = Policy.from_dict(load_policy_data(conn) or {}).to_dict()
         policy = Policy.from_dict(edited(data, key.strip(), parse_value(raw)))
         check_templates(policy.template_sources())
         _save(conn, policy, now)
@@ -91,7 +94,7 @@ def update_policy(engine: Engine, changes: dict[str, Any], *, now: dt.datetime) 
     map) in the stored policy, validated as a whole, in one transaction; settings not named in
     `changes` (e.g. the templates) keep their stored values."""
     with writing(engine) as conn:
-        data = load_policy_data(conn) or Policy().to_dict()
+        data = Policy.from_dict(load_policy_data(conn) or {}).to_dict()
         data.update(json.loads(json.dumps(changes)))
         policy = Policy.from_dict(data)
         check_templates(policy.template_sources())
