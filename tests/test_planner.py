@@ -398,3 +398,29 @@ def test_ties_are_broken_by_client_id() -> None:
     team = (Staff(1, "Ann", None, 2, daily_capacity=2),)
     result = planner.plan_day(same, team, POLICY, FRIDAY, week_done={})
     assert ids(result.for_staff("Ann")) == ["a", "b"] and ids(result.waiting) == ["c"]
+
+
+def test_a_client_whose_value_is_unknown_is_weighed_as_a_typical_client() -> None:
+    regulars = [
+        cand(client(f"r{i}"), sig(SignalCode.FEEDBACK, 0.3), value=rhythm(cents))
+        for i, cents in enumerate((1_000, 20_000, 40_000))
+    ]
+    newcomer = cand(client("new"), sig(SignalCode.WELCOME, 0.6), value=None)
+    team = (Staff(1, "Ann", None, 2, daily_capacity=2),)
+    result = planner.plan_day([*regulars, newcomer], team, POLICY, FRIDAY, week_done={})
+    (first, _) = result.for_staff("Ann")
+    assert first.client_id == "new"  # 0.6 x typical ($2,400) beats 0.3 x the richest ($4,800)
+    assert first.value == round(planner.value_weight(20_000 * 12), 4)
+    assert "weighed as a typical client, worth about $2,400 a year" in first.why
+
+
+def test_a_pressing_reason_is_not_held_back_by_a_backlog_that_can_wait() -> None:
+    team = (Staff(1, "Ann", None, 2, daily_capacity=2),)
+    backlog = [cand(client(f"o{i}"), sig(SignalCode.CADENCE_OVERDUE, 0.5)) for i in range(3)]
+    waited = [EarlierAction(f"o{i}", "Ann", first_day=dt.date(2026, 11, 2)) for i in range(3)]
+    lapse = cand(client("lapse"), replace(sig(SignalCode.LAPSING, 0.6), pressing=True))
+    result = planner.plan_day(
+        [*backlog, lapse], team, POLICY, FRIDAY, week_done={}, open_actions=waited
+    )
+    assert ids(result.for_staff("Ann")) == ["lapse", "o0"]
+    assert ids(result.waiting_for("Ann")) == ["o1", "o2"]

@@ -96,6 +96,8 @@ class _Item:
     hug: bool
     reason_keys: tuple[str, ...]
     first_day: dt.date | None = None
+    pressing: bool = False
+    typical_cents: int | None = None  # the value weighed for a client whose own is unknown
 
     @property
     def priority(self) -> float:
@@ -129,6 +131,8 @@ def plan_day(
     names = {s.name for s in team}
     returning = _returning(open_actions, snoozed, today)
     suppressed = _suppressed(dismissed)
+    eligible = _eligible(candidates, snoozed, today)
+    typical = typical_yearly_value_cents(eligible)
     scored = (
         _score(
             c,
@@ -137,11 +141,20 @@ def plan_day(
             today,
             returning.get(c.client_id),
             suppressed.get(c.client_id, _NONE),
+            typical,
         )
-        for c in _eligible(candidates, snoozed, today)
+        for c in eligible
     )
     items = [item for item in scored if item is not None]
     return _assign(items, team, week_done, policy, today)
+
+
+def typical_yearly_value_cents(candidates: Iterable[Candidate]) -> int | None:
+    """The median yearly value of the clients whose value is known (None without any): what a
+    new client or a prospect is weighed at until their own value is known, so a newcomer does
+    not rank below every regular's routine reasons."""
+    known = sorted(v for c in candidates if (v := yearly_value_cents(c)))
+    return known[len(known) // 2] if known else None
 
 
 # --- eligibility ----------------------------------------------------------------------------
@@ -204,6 +217,10 @@ def yearly_value_cents(candidate: Candidate) -> int | None:
     return None if rhythm is None else values.yearly_value_cents(rhythm)
 
 
+def _known_or(cents: int | None, typical: int | None) -> int | None:
+    return typical if cents is None else cents
+
+
 def value_weight(cents: int | None) -> float:
     """1 + log10(1 + dollars a year): $0 or unknown -> 1, $100 -> 3, $10,000 -> 5."""
     return 1.0 + math.log10(1.0 + max(cents or 0, 0) / 100)
@@ -241,9 +258,11 @@ def _score(
     today: dt.date,
     earlier: EarlierAction | None,
     suppressed: AbstractSet[str],
+    typical: int | None = None,
 ) -> _Item | None:
     """The client's item, assigned to the earlier action's or the owner's member of staff
-    when they are on the team (else unassigned); None when the client has no place today."""
+    when they are on the team (else unassigned); None when the client has no place today.
+    A client whose value is not known yet is weighed at the `typical` value."""
     recent = recently_contacted(candidate, policy, today)
     real, notes = reasons(candidate.signals, recent, suppressed)
     if not real and (recent or suppressed):
@@ -257,13 +276,15 @@ def _score(
         candidate=candidate,
         signals=(*real, *notes) if real else (),
         staff=staff if staff in names else None,
-        value=value_weight(yearly_value_cents(candidate)),
+        value=value_weight(_known_or(yearly_value_cents(candidate), typical)),
         urgency=signal_urgency(real, silent) if real else hug_urgency(silent),
         forced=any(s.code == SignalCode.CANCELLATION for s in real),
         carried=earlier is not None,
         hug=not real,
         reason_keys=tuple(s.reason_key for s in (*real, *notes)) or (hug_key,),
         first_day=earlier.first_day if earlier else None,
+        pressing=any(s.pressing for s in real),
+        typical_cents=typical,
     )
 
 
@@ -278,10 +299,14 @@ def day_share(quota: int, done: int, today: dt.date) -> int:
     return math.ceil(remaining / days_left)
 
 
-def _order(item: _Item) -> tuple[bool, bool, dt.date, float, str]:
-    """Cancellations, then what carried over (oldest first), then by priority."""
+def _order(item: _Item) -> tuple[bool, bool, bool, dt.date, float, str]:
+    """Cancellations; then pressing reasons, then the rest; within each, what carried over
+    first (oldest first), then by priority. So a backlog of reasons that can wait never holds
+    back a new lapse or a recall due now, and nothing waits behind a stream of newer items of
+    its own kind."""
     return (
         not item.forced,
+        not item.pressing,
         not item.carried,
         item.first_day or dt.date.max,
         -item.priority,
@@ -420,7 +445,15 @@ def explain_rank(
     else:
         parts.append("no personal contact on record")
     cents = yearly_value_cents(item.candidate)
-    parts.append(explain.worth(cents, policy.currency_symbol) if cents else "value not yet known")
+    if cents:
+        parts.append(explain.worth(cents, policy.currency_symbol))
+    elif cents is None and item.typical_cents:
+        parts.append(
+            "value not yet known: weighed as a typical client, "
+            f"{explain.worth(item.typical_cents, policy.currency_symbol)}"
+        )
+    else:
+        parts.append("value not yet known")
     parts.append(
         f"priority {item.priority:.2f} = value {item.value:.2f} x urgency {item.urgency:.2f}"
     )
