@@ -12,13 +12,15 @@ How a day is planned:
    contacted in the last `policy.recent_contact_days` comes back only for a pressing reason
    (a cancellation, a new lapse, a recall due now).
 2. priority = value x urgency. Value is a weight from the client's yearly value
-   (`1 + log10(1 + dollars a year)`, 1 when unknown). Urgency is the strongest signal's
+   (`1 + log10(1 + dollars a year)`; a client whose value is not known yet, a newcomer or a
+   prospect, is weighed at the median of the known values). Urgency is the strongest signal's
    urgency plus a tenth of each other signal's, plus up to 0.2 for a long silence since the
    last personal touch (a year or more gives the full 0.2).
 3. Real reasons compete for each member's daily capacity (their own, else the policy's),
    whether or not the week's quota is met: cancellations first and always (even beyond
-   capacity), then what waited or stayed open from earlier days (oldest first, so nothing
-   starves behind a stream of new items), then the rest by priority. An action goes to the
+   capacity); then pressing reasons, then those that can wait; within each, what waited or
+   stayed open from earlier days first (oldest first, so nothing starves behind a stream of
+   new items), then the rest by priority. An action goes to the
    client's owner; unowned clients (or owners no longer active) go to the member of staff with
    the least load. What does not fit waits in the member's queue, in that order.
 4. The weekly quota is a floor for the habit, never a cap: when a member's list is shorter
