@@ -111,3 +111,37 @@ def test_the_plan_date_is_the_businesss_own_local_date(
     utc: dt.datetime, zone: str, local: dt.date
 ) -> None:
     assert local_today(Policy(time_zone=zone), utc) == local
+
+
+def test_a_dismissal_made_while_the_plan_is_being_made_is_never_overwritten(
+    practice: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keepwarm.config import Settings
+    from keepwarm.services import plans
+
+    settings = Settings(database_url=practice)
+    first = dt.datetime.combine(AS_OF, dt.time(7), tzinfo=dt.UTC)
+    plans.run_daily(engine, settings, day=AS_OF, now=first)
+    listed = plans.todays_list(engine)
+    target = next(a for a in listed if a.signals)
+    next_day = AS_OF + dt.timedelta(days=1)
+    started = dt.datetime.combine(next_day, dt.time(7), tzinfo=dt.UTC)
+    planning = plans._plan
+
+    def plan_while_someone_acts(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made = planning(*args, **kwargs)
+        # The receptionist dismisses the action after the plan was read, before it is written.
+        plans.dismiss_action(
+            engine, target.id, reason="Moved away", now=started + dt.timedelta(seconds=5)
+        )
+        return made
+
+    monkeypatch.setattr(plans, "_plan", plan_while_someone_acts)
+    run = plans.run_daily(engine, settings, day=next_day, now=started)
+    assert not run.already_planned
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT a.id, a.status FROM actions a JOIN clients c ON c.id = a.client_id "
+            f"WHERE c.external_id = '{target.client_id}'"
+        ).all()
+    assert [(row[0], row[1]) for row in rows] == [(target.id, "dismissed")]
