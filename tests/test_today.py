@@ -72,6 +72,34 @@ def test_run_daily_twice_makes_one_plan(practice, engine) -> None:  # type: igno
     assert plans == 1
 
 
+def _actions_table(engine) -> list[tuple]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM actions ORDER BY id")]
+
+
+def test_looking_at_another_day_changes_nothing(practice, engine) -> None:  # type: ignore[no-untyped-def]
+    assert practice("run-daily", "--as-of", DAY).exit_code == 0
+    before = _actions_table(engine)
+    for other in ("2026-06-01", "2026-07-15"):
+        looked = practice("today", "--as-of", other, "--format", "json")
+        assert looked.exit_code == 0, looked.output
+        shown = json.loads(looked.output)
+        assert shown["planned"] is False and shown["latest_plan"] == DAY
+        assert {a["day"] for a in shown["actions"]} == {DAY}  # each action names its day
+    text = practice("today", "--as-of", "2026-07-15").output
+    assert "The plan for 2026-07-15 is not made" in text and f"planned Tue {DAY}" in text
+    assert _actions_table(engine) == before and before
+
+
+def test_plans_go_forward_in_time(practice, engine) -> None:  # type: ignore[no-untyped-def]
+    assert practice("run-daily", "--as-of", DAY).exit_code == 0
+    before = _actions_table(engine)
+    back = practice("run-daily", "--as-of", "2026-06-29")
+    assert back.exit_code == 1
+    assert "plans go forward in time" in " ".join(back.output.split())
+    assert _actions_table(engine) == before
+
+
 def test_one_staff_members_list_holds_only_their_actions(practice) -> None:  # type: ignore[no-untyped-def]
     mine = _today(practice, "--staff", "Dana")["actions"]
     assert mine and {a["staff"] for a in mine} == {"Dana"}
