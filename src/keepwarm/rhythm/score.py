@@ -29,6 +29,19 @@ Definitions (money in cents, per-activity spend from Gamma-Gamma or the fallback
   likely the client has gone with how unlikely a live client of this rhythm is to stay away
   that long, so it ranks a silent weekly client above a silent yearly one and a one-visit
   client from long ago high. Clients without activity get 1.
+
+  Both models assume repeat purchases are independent Poisson events, so a client who bought
+  on three days of one week looks three times as regular as one who bought once, and a long
+  silence then makes the model near-certain they have gone. Real clients buy in clumps (a
+  CDNOW order split over consecutive days, a course of treatment booked on one visit); on
+  CDNOW such clients filled the top of the list and 45% of its first 20 came back. The lapse
+  score therefore counts repeat *occasions*, not purchase days: a client whose median gap is
+  shorter than the model's time unit (a week) has ``x × median gap / unit`` occasions, any
+  other client ``x``. Two purchases a day apart are one seventh of an occasion, so such a
+  client is judged nearly as a one-visit client; a client with gaps of a week or more is
+  scored exactly as before. (Pareto/NBD takes the fractional count in its likelihood; under
+  BG/NBD, whose P(alive) needs a whole repeat count, the score is interpolated between no
+  and one occasion.) ``p_alive`` and the expectations still use every purchase day.
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ from numpy.typing import NDArray
 
 from keepwarm.rhythm import mbgnbd, paretonbd
 from keepwarm.rhythm.attention import silence
+from keepwarm.rhythm.bgnbd import BGNBDParams
 from keepwarm.rhythm.paretonbd import ParetoNBDParams
 from keepwarm.rhythm.population import PopulationFit
 from keepwarm.rhythm.summary import ClientSummary
@@ -113,6 +127,36 @@ def _expected_spend(summary: ClientSummary, fit: PopulationFit) -> FloatArray:
     return (n * own + fit.mean_spend_cents) / (n + 1.0)
 
 
+def _bg_lapse(
+    model: BGNBDParams,
+    params: tuple[float, float, float, float],
+    occasions: FloatArray,
+    summary: ClientSummary,
+    h: float,
+) -> FloatArray:
+    """BG/NBD's chance of no purchase in ``h`` units, ``1 - p + p ((α+T)/(α+T+h))^(r+k)``
+    with ``p`` = P(alive) after ``k`` repeat occasions (MBG/NBD's for ``k = 0``); between no
+    and one occasion (``0 < k < 1``, where BG/NBD's P(alive) is not defined) it is
+    interpolated linearly."""
+    unit = summary.unit_days
+    T = summary.age_days / unit
+    t_x = summary.recency_days / unit
+    log_stay = np.log(model.alpha + T) - np.log(model.alpha + T + h)
+
+    def no_purchase(k: FloatArray, alive: FloatArray, stay: FloatArray) -> FloatArray:
+        return 1.0 - alive + alive * np.exp((model.r + k) * stay)
+
+    whole = np.maximum(occasions, 1.0)
+    lapse = no_purchase(whole, model.p_alive(whole, t_x, T), log_stay)
+    below = occasions < 1.0
+    if below.any():
+        k, tb = occasions[below], T[below]
+        alone = mbgnbd.p_alive(params, 0.0, 0.0, tb)
+        none = no_purchase(np.zeros_like(k), alone, log_stay[below])
+        lapse[below] = (1.0 - k) * none + k * lapse[below]
+    return lapse
+
+
 def score(
     summary: ClientSummary,
     fit: PopulationFit,
@@ -138,36 +182,34 @@ def score(
     pair_x = (pair_key // span).astype(np.float64)
     pair_T = (pair_key % span) / unit
     h = lapse_days / unit
+    # The lapse score counts purchase occasions, not purchase days (module docstring).
+    full = max(round(2.0 * unit), 1)
+    half_gap = np.rint(2.0 * summary.gap_median_days).astype(np.int64)
+    code = np.where((summary.gap_count > 0) & (x > 0), np.clip(half_gap, 0, full), full)
     if isinstance(model, ParetoNBDParams):
-        # Hypergeometric terms: once per distinct (x, t_x, T) pattern.
-        pattern_key, pattern_of = np.unique((x * span + rec) * span + age, return_inverse=True)
+        # Hypergeometric terms: once per distinct (x, occasions, t_x, T) pattern.
+        key = ((x * (full + 1) + code) * span + rec) * span + age
+        pattern_key, pattern_of = np.unique(key, return_inverse=True)
         pattern_of = pattern_of.ravel()
-        px, prec, page = (
-            (pattern_key // (span * span)).astype(np.float64),
-            ((pattern_key // span) % span) / unit,
-            (pattern_key % span) / unit,
-        )
+        px = (pattern_key // (span * span * (full + 1))).astype(np.float64)
+        pcode = (pattern_key // (span * span)) % (full + 1)
+        prec = ((pattern_key // span) % span) / unit
+        page = (pattern_key % span) / unit
         alive_pattern = model.p_alive(px, prec, page)
+        occasions = px * pcode / full
         with np.errstate(over="ignore", under="ignore"):
-            gap = paretonbd.log_likelihood(model, px, prec, page + h)
-            gap = gap - paretonbd.log_likelihood(model, px, prec, page)
+            gap = paretonbd.log_likelihood(model, occasions, prec, page + h)
+            gap = gap - paretonbd.log_likelihood(model, occasions, prec, page)
         p_alive = np.where(active, alive_pattern[pattern_of], 0.0)
         lapse = np.where(active, np.clip(np.exp(gap), 0.0, 1.0)[pattern_of], 1.0)
     else:
         p_alive = model.p_alive(x, rec / unit, age / unit)
         first = (x == 0) & active
+        params = (model.r, model.alpha, model.a, model.b)
         if first.any():
-            params = (model.r, model.alpha, model.a, model.b)
             p_alive[first] = mbgnbd.p_alive(params, 0.0, 0.0, age[first] / unit)
         p_alive = np.where(active, p_alive, 0.0)
-        # While alive, no purchase in h has chance ((α+T)/(α+T+h))^(r+x) (dropout only
-        # happens at a purchase): once per distinct (x, T) pair.
-        stay = np.exp(
-            (model.r + pair_x) * (np.log(model.alpha + pair_T) - np.log(model.alpha + pair_T + h))
-        )
-        quiet_if_alive = stay[pair_of]
-        lapse = np.where(active, 1.0 - p_alive + p_alive * quiet_if_alive, 1.0)
-
+        lapse = np.where(active, _bg_lapse(model, params, x * code / full, summary, h), 1.0)
     horizons = np.asarray(HORIZON_DAYS) / unit
     per_pair = model.expected_if_alive(horizons[:, None], pair_x[None, :], pair_T[None, :])
     expected = [np.where(active, row[pair_of] * p_alive, 0.0) for row in per_pair]
