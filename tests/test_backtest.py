@@ -110,6 +110,9 @@ def test_keepwarm_beats_every_baseline_on_a_simulated_practice(cli, tmp_path: Pa
         ours = report["auc"][group]["keepwarm"]
         for name in report["baselines"]:
             assert ours > report["auc"][group][name], (group, name)
+            # At the top of the list (20, 50, 1%), never below a baseline.
+            for k, share in report["precision_at"][group]["keepwarm"].items():
+                assert share >= report["precision_at"][group][name][k], (group, name, k)
     assert report["beats_baselines"] == {"repeat": True, "all": True}
 
 

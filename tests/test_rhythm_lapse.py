@@ -43,3 +43,29 @@ def test_the_lapse_score_is_the_chance_of_no_visit_over_its_horizon() -> None:
     # Longer horizons leave less room for no visit at all; never below the chance of gone.
     assert np.all(long.lapse_risk <= short.lapse_risk + 1e-12)
     assert np.all(long.lapse_risk >= 1 - long.p_alive - 1e-12)
+
+
+def test_clumped_purchases_count_as_one_occasion_in_the_lapse_score() -> None:
+    """Two clients, both silent since day 30: one bought on days 28, 29 and 30 (one clumped
+    occasion), one on days 0, 15 and 30. Day-counting would call the clumped buyer the more
+    certainly gone; counted in occasions they are nearly a one-visit client, below the
+    regular who has gone quiet."""
+    client, day = _regular_practice()
+    extra_client = np.array([301, 301, 301, 302, 302, 302])
+    extra_day = np.array([28, 29, 30, 0, 15, 30])
+    client = np.concatenate([client, extra_client])
+    day = np.concatenate([day, extra_day])
+    summary = summarise(client, day, np.full(client.size, 5000), 303, 730)
+    population = fit_population(summary)
+    scores = score(summary, population)
+    assert scores.lapse_risk[301] < scores.lapse_risk[302]
+    # A one-visit client on day 28 scores about the same as the clumped buyer.
+    alone = summarise(
+        np.concatenate([client[:-6], [301]]),
+        np.concatenate([day[:-6], [28]]),
+        np.full(client.size - 5, 5000),
+        302,
+        730,
+    )
+    one = score(alone, population).lapse_risk[301]
+    assert abs(scores.lapse_risk[301] - one) < 0.05
