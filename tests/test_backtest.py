@@ -76,6 +76,14 @@ def test_the_report_ranks_keepwarm_and_the_baselines_with_auc_and_precision(  # 
     text = " ".join(cli("backtest", "--as-of", X.isoformat()).output.split())
     assert "30 (100%) did not come back within 90 days, against 30%" in text
     assert "keepwarm's lapse score beats every baseline" not in text  # ties are not a win
+    assert "does NOT beat every baseline: auc: 1.000 against 1.000 for days_since_last" in text
+    assert report["beats_baselines"] == {"repeat": False, "all": False}
+    assert {
+        "baseline": "days_since_last",
+        "measure": "auc",
+        "keepwarm": 1.0,
+        "baseline_value": 1.0,
+    } in report["behind"]["repeat"]
 
 
 def test_precision_at_counts_ties_at_the_cut_at_their_expected_share() -> None:
@@ -114,6 +122,7 @@ def test_keepwarm_beats_every_baseline_on_a_simulated_practice(cli, tmp_path: Pa
             for k, share in report["precision_at"][group]["keepwarm"].items():
                 assert share >= report["precision_at"][group][name][k], (group, name, k)
     assert report["beats_baselines"] == {"repeat": True, "all": True}
+    assert report["behind"] == {"repeat": [], "all": []}
 
 
 def _refused(cli, *args: str) -> str:  # type: ignore[no-untyped-def]

@@ -92,12 +92,23 @@ def report_json(result: Backtest) -> dict[str, Any]:
             for g, ranks in result.rankings.items()
         },
         "beats_baselines": {g: result.beats_baselines(g) for g in GROUPS},
+        "behind": {
+            g: [
+                {"baseline": name, "measure": what, "keepwarm": _r(ours), "baseline_value": _r(b)}
+                for name, what, ours, b in result.behind(g)
+            ]
+            for g in GROUPS
+        },
         "flagged": result.flagged,
         "flagged_not_returned": result.flagged_gone,
         "flagged_rate": round(result.flagged_rate, 4),
         "base_rate": round(result.base_rate, 4),
         "lift": None if result.lift is None else round(result.lift, 2),
     }
+
+
+def _fmt(measure: str, value: float) -> str:
+    return f"{value:.3f}" if measure == "auc" else f"{value:.0%}"
 
 
 def _clients(n: int) -> str:
@@ -140,11 +151,16 @@ def report_lines(result: Backtest) -> list[str]:
             tag = " (reference)" if name in REFERENCE else ""
             lines.append(f"  {name:<{width}}{value:>7}{cells}{tag}")
         verdict = result.beats_baselines(group)
-        if verdict is not None:
+        if verdict:
             lines.append(
-                "  keepwarm's lapse score "
-                + ("beats every baseline." if verdict else "does NOT beat every baseline.")
+                "  keepwarm's lapse score beats every baseline (AUC, and the top of the list)."
             )
+        elif verdict is not None:
+            misses = "; ".join(
+                f"{what}: {_fmt(what, ours)} against {_fmt(what, theirs)} for {name}"
+                for name, what, ours, theirs in result.behind(group)
+            )
+            lines.append(f"  keepwarm's lapse score does NOT beat every baseline: {misses}.")
     lines.append("")
     lines.append(
         f"Fixed recall interval of the baseline: {result.recall_days:.0f} days. "

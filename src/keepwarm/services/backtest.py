@@ -101,13 +101,28 @@ class Backtest:
     def lift(self) -> float | None:
         return self.flagged_rate / self.base_rate if self.base_rate else None
 
-    def beats_baselines(self, group: str) -> bool | None:
-        """Whether keepwarm's AUC is above every baseline's on `group` (None if undefined)."""
+    def behind(self, group: str) -> list[tuple[str, str, float, float]]:
+        """Where keepwarm's lapse score does not beat a baseline on `group`: (baseline,
+        measure, keepwarm's value, the baseline's value) for an AUC not above the baseline's
+        and for a precision at a list size below it."""
         ranks = self.rankings[group]
-        ours = ranks[KEEPWARM].auc
-        if ours is None:
+        ours = ranks[KEEPWARM]
+        out = []
+        for name in BASELINES:
+            theirs = ranks[name]
+            if ours.auc is not None and theirs.auc is not None and ours.auc <= theirs.auc:
+                out.append((name, "auc", ours.auc, theirs.auc))
+            for k, share in ours.precision_at.items():
+                if share < theirs.precision_at[k]:
+                    out.append((name, f"top {k}", share, theirs.precision_at[k]))
+        return out
+
+    def beats_baselines(self, group: str) -> bool | None:
+        """Whether keepwarm's lapse score beats every baseline on `group`: a higher AUC, and
+        at every list size a precision at least as high (None when AUC is undefined)."""
+        if self.rankings[group][KEEPWARM].auc is None:
             return None
-        return all(ours > (ranks[name].auc or 0.0) for name in BASELINES)
+        return not self.behind(group)
 
 
 def auc(score: FloatArray, positive: BoolArray) -> float | None:
