@@ -142,68 +142,82 @@ def trend(
     if min_change <= 0:
         raise ValueError("min_change must be positive")
     s = summary
-    t1 = s.trend_window_days.astype(np.float64)
-    n1 = s.trend_recent_n_days.astype(np.float64)
-    n0 = (s.frequency - s.trend_recent_n_days).astype(np.float64)
-    t0 = (s.as_of_day - s.trend_window_days - s.first_day).astype(np.float64)
-    eligible = s.has_activity & (t0 >= t1) & (n0 >= min_baseline_visits)
-    stopped = eligible & (
-        (n1 == 0) | (s.days_since_last > stopped_gaps * np.maximum(s.gap_median_days, 1.0))
+    t0_all = (s.as_of_day - s.trend_window_days - s.first_day).astype(np.float64)
+    n0_all = (s.frequency - s.trend_recent_n_days).astype(np.float64)
+    eligible = s.has_activity & (t0_all >= s.trend_window_days) & (n0_all >= min_baseline_visits)
+    # Everything below is computed for the eligible clients only (often a minority), then
+    # scattered back: the same numbers, without passes over every client.
+    e = np.flatnonzero(eligible)
+    t1 = s.trend_window_days[e].astype(np.float64)
+    n1 = s.trend_recent_n_days[e].astype(np.float64)
+    n0, t0 = n0_all[e], t0_all[e]
+    is_stopped = (n1 == 0) | (
+        s.days_since_last[e] > stopped_gaps * np.maximum(s.gap_median_days[e], 1.0)
     )
-    live = eligible & ~stopped
+    live = ~is_stopped
+    every = np.ones(e.size, dtype=bool)
 
     # The client's own irregularity: CV^2 of their baseline gaps, shrunk towards Poisson.
     g = np.maximum(n0, 1.0)
-    mean_gap = s.trend_base_gap_sum / g
+    mean_gap = s.trend_base_gap_sum[e] / g
     with np.errstate(divide="ignore", invalid="ignore"):
-        var_gap = np.maximum(s.trend_base_gap_sq - g * mean_gap**2, 0.0) / np.maximum(g - 1, 1)
+        var_gap = np.maximum(s.trend_base_gap_sq[e] - g * mean_gap**2, 0.0) / np.maximum(g - 1, 1)
         cv2 = np.where(mean_gap > 0, var_gap / mean_gap**2, 1.0)
     phi = (n0 * cv2 + _PRIOR_GAPS) / (n0 + _PRIOR_GAPS)
 
-    visits_ratio = _safe_ratio(n1 / t1, n0 / np.maximum(t0, 1.0), eligible)
-    visits_p = np.ones(n1.shape)
+    visits_ratio = _safe_ratio(n1 / t1, n0 / np.maximum(t0, 1.0), every)
+    visits_p = np.ones(e.size)
     visits_p[live] = _visit_p_value(n1[live], n0[live], t1[live], t0[live], phi[live])
 
-    recent_cents = s.trend_recent_cents.astype(np.float64)
-    base_cents = (s.repeat_cents - s.trend_recent_cents).astype(np.float64)
-    base_sq = s.base_sq_cents + s.recent_sq_cents - s.trend_recent_sq_cents
+    recent_cents = s.trend_recent_cents[e].astype(np.float64)
+    base_cents = (s.repeat_cents[e] - s.trend_recent_cents[e]).astype(np.float64)
+    recent_sq = s.trend_recent_sq_cents[e]
+    base_sq = s.base_sq_cents[e] + s.recent_sq_cents[e] - recent_sq
     m1 = recent_cents / np.maximum(n1, 1.0)
     m0 = base_cents / np.maximum(n0, 1.0)
-    spend_ok = live & (n1 >= min_spend_visits) & (n0 >= min_spend_visits) & (m0 > 0) & (m1 > 0)
-    spend_ratio = _safe_ratio(m1, m0, spend_ok)
-    spend_p = np.ones(n1.shape)
-    ok = spend_ok
-    spend_p[ok] = _spend_p_value(
-        m1[ok], s.trend_recent_sq_cents[ok], n1[ok], m0[ok], base_sq[ok], n0[ok]
-    )
-    usage_ratio = _safe_ratio(recent_cents / t1, base_cents / np.maximum(t0, 1.0), eligible)
+    ok = live & (n1 >= min_spend_visits) & (n0 >= min_spend_visits) & (m0 > 0) & (m1 > 0)
+    spend_ratio = _safe_ratio(m1, m0, ok)
+    spend_p = np.ones(e.size)
+    spend_p[ok] = _spend_p_value(m1[ok], recent_sq[ok], n1[ok], m0[ok], base_sq[ok], n0[ok])
+    usage_ratio = _safe_ratio(recent_cents / t1, base_cents / np.maximum(t0, 1.0), every)
 
     # Each measure fires when its change is large enough and clear (module docstring).
     level = alpha / 2.0 / (1.0 + TESTS_PER_QUARTER * 91.0 / t1)
     large = np.log1p(min_change)
     fires_v = live & (visits_p < level) & (np.abs(np.log(visits_ratio)) >= large)
-    fires_s = spend_ok & (spend_p < level) & (np.abs(np.log(spend_ratio)) >= large)
+    fires_s = ok & (spend_p < level) & (np.abs(np.log(spend_ratio)) >= large)
     sign_v, sign_s = np.sign(np.log(visits_ratio)), np.sign(np.log(spend_ratio))
     # Visits halved while each visit costs more: overall usage (spend per day) decides.
     torn = fires_v & fires_s & (sign_v != sign_s)
     way = np.where(fires_v, sign_v, sign_s)
     way = np.where(torn & (usage_ratio != 1.0), np.sign(np.log(usage_ratio)), way)
-    direction = np.where(fires_v | fires_s, way, 0.0).astype(np.int64)
+
+    def full(values: FloatArray, fill: float = 0.0) -> FloatArray:
+        out = np.full(s.n_clients, fill, dtype=np.float64)
+        out[e] = values
+        return out
+
+    stopped = np.zeros(s.n_clients, dtype=bool)
+    stopped[e] = is_stopped
+    spend_ok = np.zeros(s.n_clients, dtype=bool)
+    spend_ok[e] = ok
+    direction = full(np.where(fires_v | fires_s, way, 0.0)).astype(np.int64)
+    visits_p, spend_p = full(visits_p, 1.0), full(spend_p, 1.0)
     return Trend(
         alpha=float(alpha),
         window_days=int(s.trend_window_days.max()) if s.n_clients else 0,
         eligible=eligible,
         visits_recent=s.trend_recent_n_days,
-        visits_baseline=n0.astype(np.int64),
-        visits_change=np.where(eligible, visits_ratio - 1.0, 0.0),
+        visits_baseline=n0_all.astype(np.int64),
+        visits_change=full(visits_ratio - 1.0),
         visits_p_value=visits_p,
-        spend_per_visit_change=np.where(spend_ok, spend_ratio - 1.0, 0.0),
+        spend_per_visit_change=full(np.where(ok, spend_ratio - 1.0, 0.0)),
         spend_p_value=spend_p,
-        usage_change=np.where(eligible, usage_ratio - 1.0, 0.0),
+        usage_change=full(usage_ratio - 1.0),
         p_value=np.minimum(1.0, 2.0 * np.minimum(visits_p, spend_p)),
         direction=direction,
         min_change=float(min_change),
         recent_window_days=s.trend_window_days,
-        visits_dispersion=np.where(eligible, phi, 0.0),
+        visits_dispersion=full(phi),
         stopped=stopped,
     )
