@@ -4,8 +4,12 @@ lapse score is the model's chance of no visit over the horizon."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from keepwarm import rhythm
 from keepwarm.rhythm import fit_population, score, summarise
+from keepwarm.rhythm.lapse import FEATURES, calibrate
+from keepwarm.rhythm.lapse import features as lapse_features
 
 
 def _regular_practice() -> tuple[np.ndarray, np.ndarray]:
@@ -69,3 +73,48 @@ def test_clumped_purchases_count_as_one_occasion_in_the_lapse_score() -> None:
     )
     one = score(alone, population).lapse_risk[301]
     assert abs(scores.lapse_risk[301] - one) < 0.05
+
+
+# --- the calibration on the business's own history ----------------------------------------------
+
+
+def _history(n: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features where the truth is known: not coming back grows with the silence in own gaps
+    (column 3) and not with the model's logit (column 0), which is noise here."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, len(FEATURES)))
+    truth = 1.0 / (1.0 + np.exp(-(0.3 + 1.5 * x[:, 3])))
+    return x, rng.random(n) < truth, truth
+
+
+def test_the_calibration_learns_which_evidence_matters_from_the_outcomes() -> None:
+    x, gone, _ = _history(6000)
+    cal = calibrate(x, gone)
+    assert cal is not None and cal.examples == 6000 and cal.not_back == int(gone.sum())
+    assert abs(cal.weights[3]) > 5 * abs(cal.weights[0])  # silence in own gaps, not the noise
+    fresh, _, fresh_truth = _history(2000, seed=6)
+    p = cal.apply(fresh)
+    assert np.all((p > 0) & (p < 1))
+    assert np.abs(p - fresh_truth).mean() < 0.03  # calibrated, not just ranked
+
+
+def test_without_enough_of_either_outcome_there_is_no_calibration() -> None:
+    x, _, _ = _history(400)
+    assert calibrate(x, np.zeros(400, dtype=bool)) is None
+    few = np.zeros(400, dtype=bool)
+    few[:29] = True
+    assert calibrate(x, few) is None
+    few[:30] = True
+    assert calibrate(x, few) is not None
+
+
+def test_features_are_finite_for_every_client_including_one_visit_and_silent_ones() -> None:
+    summary = rhythm.summarise(
+        np.array([0, 1, 1, 1]), np.array([10, 5, 12, 19]), np.array([100, 0, 50, 50]), 3, 400
+    )
+    risk = np.array([1.0, 0.0, 0.5])  # the extremes must not give infinite logits
+    x = lapse_features(summary, risk, typical_gap_days=30.0)
+    assert x.shape == (3, len(FEATURES)) and np.all(np.isfinite(x))
+    assert x[0, 4] == 1.0 and x[1, 4] == 0.0  # a single visit
+    assert x[0, 3] == pytest.approx(np.log1p(390 / 30))  # silence in the typical gap
+    assert x[1, 3] == pytest.approx(np.log1p(381 / 7))  # silence in own usual gaps

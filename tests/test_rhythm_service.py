@@ -241,11 +241,14 @@ def test_stored_rhythms_keep_each_number_in_its_own_column(practice, engine) -> 
     # Built by column name: swapping two expected-visit columns (or p_alive and lapse_risk)
     # anywhere between the engine and the card would break this.
     from keepwarm import rhythm as engine_rhythm
-    from keepwarm.services.rhythms import fit, load_activities
+    from keepwarm.services.rhythms import fit, load_activities, with_calibrated_lapse
 
     assert practice("rhythm", "--as-of", AS_OF.isoformat()).exit_code == 0
-    summary, population, _ = fit(load_activities(engine, AS_OF), check=False)
-    scores = engine_rhythm.score(summary, population)
+    data = load_activities(engine, AS_OF)
+    summary, population, _ = fit(data, check=False)
+    scores = with_calibrated_lapse(
+        data, summary, population, engine_rhythm.score(summary, population)
+    )
     with engine.connect() as conn:
         internal = conn.exec_driver_sql("SELECT id FROM clients ORDER BY id").scalars().all()
         row = conn.exec_driver_sql(
@@ -266,3 +269,45 @@ def test_stored_rhythms_keep_each_number_in_its_own_column(practice, engine) -> 
     assert card["expected_activities_90d"] == round(row[4], 3)
     assert card["expected_activities_365d"] == round(row[5], 3)
     assert card["p_alive"] == round(row[1], 4)
+
+
+def test_the_lapse_score_is_calibrated_on_the_businesss_own_history_when_it_is_long_enough() -> (
+    None
+):
+    import numpy as np
+
+    from keepwarm import rhythm as engine_rhythm
+    from keepwarm.services.rhythms import ActivityArrays, fit, with_calibrated_lapse
+
+    truth = engine_rhythm.BGNBDParams(
+        1.5, 6.0, 1.0, 6.0, 0.0, 7.0, engine_rhythm.FitDiagnostics(True, 0, 0, "", 0, 0, 0, False)
+    )
+    sim = engine_rhythm.simulate_activities(
+        truth, 2000, np.random.default_rng(11), as_of_day=720, cohort_days=200
+    )
+    start = dt.date(2024, 1, 1)
+    offset = (start - dt.date(1900, 1, 1)).days
+    data = ActivityArrays(
+        start + dt.timedelta(days=720),
+        np.arange(2000),
+        sim.client,
+        sim.day + offset,
+        sim.amount_cents,
+    )
+    summary, population, _ = fit(data, check=False)
+    model = engine_rhythm.score(summary, population)
+    calibrated = with_calibrated_lapse(data, summary, population, model)
+    seen = summary.has_activity
+    assert not np.allclose(calibrated.lapse_risk[seen], model.lapse_risk[seen])
+    assert np.all((calibrated.lapse_risk >= 0) & (calibrated.lapse_risk <= 1))
+    assert np.array_equal(calibrated.p_alive, model.p_alive)  # only the lapse score changes
+    short = ActivityArrays(
+        start + dt.timedelta(days=150),
+        np.arange(2000),
+        sim.client[sim.day <= 150],
+        sim.day[sim.day <= 150] + offset,
+        sim.amount_cents[sim.day <= 150],
+    )
+    s2, p2, _ = fit(short, check=False)
+    early = engine_rhythm.score(s2, p2)
+    assert with_calibrated_lapse(short, s2, p2, early) is early  # too little history to learn

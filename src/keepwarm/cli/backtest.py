@@ -107,6 +107,15 @@ def report_json(result: Backtest) -> dict[str, Any]:
     }
 
 
+def _by(measure: str, ours: float, theirs: float, sizes: tuple[int, ...]) -> str:
+    """' (0.4 of 20 clients)': how many clients a precision gap at a list size amounts to
+    (fractions: clients tied at the cut count at their expected share)."""
+    if measure == "auc":
+        return ""
+    k = dict(zip(("top 20", "top 50", "top 1%"), sizes, strict=True))[measure]
+    return f" ({(theirs - ours) * k:.1f} of {k:,} clients)"
+
+
 def _fmt(measure: str, value: float) -> str:
     return f"{value:.3f}" if measure == "auc" else f"{value:.0%}"
 
@@ -158,6 +167,7 @@ def report_lines(result: Backtest) -> list[str]:
         elif verdict is not None:
             misses = "; ".join(
                 f"{what}: {_fmt(what, ours)} against {_fmt(what, theirs)} for {name}"
+                + _by(what, ours, theirs, result.list_sizes[group])
                 for name, what, ours, theirs in result.behind(group)
             )
             lines.append(f"  keepwarm's lapse score does NOT beat every baseline: {misses}.")

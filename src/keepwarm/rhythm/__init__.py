@@ -20,9 +20,12 @@ from keepwarm.rhythm.bgnbd import BGNBDParams
 from keepwarm.rhythm.clv import customer_lifetime_value, discounted_expected_transactions
 from keepwarm.rhythm.compress import Compressed, compress, compress_summary
 from keepwarm.rhythm.gammagamma import GammaGammaParams
+from keepwarm.rhythm.lapse import LapseCalibration
+from keepwarm.rhythm.lapse import calibrate as calibrate_lapse
+from keepwarm.rhythm.lapse import features as lapse_features
 from keepwarm.rhythm.paretonbd import ParetoNBDParams
 from keepwarm.rhythm.population import MODELS, PopulationFit, fit_population, model_from_dict
-from keepwarm.rhythm.score import Scores, score
+from keepwarm.rhythm.score import LAPSE_DAYS, Scores, score
 from keepwarm.rhythm.simulate import (
     SimulatedActivities,
     simulate_activities,
@@ -33,12 +36,14 @@ from keepwarm.rhythm.summary import ClientSummary, summarise
 from keepwarm.rhythm.trend import Trend, trend
 
 __all__ = [
+    "LAPSE_DAYS",
     "MODELS",
     "BGNBDParams",
     "ClientSummary",
     "Compressed",
     "FitDiagnostics",
     "GammaGammaParams",
+    "LapseCalibration",
     "ParetoNBDParams",
     "PopulationFit",
     "Scores",
@@ -46,12 +51,14 @@ __all__ = [
     "SimulatedActivities",
     "Trend",
     "bgnbd",
+    "calibrate_lapse",
     "compress",
     "compress_summary",
     "customer_lifetime_value",
     "discounted_expected_transactions",
     "fit_population",
     "gammagamma",
+    "lapse_features",
     "model_from_dict",
     "paretonbd",
     "score",

@@ -17,7 +17,8 @@ rhythm is known) and on all clients with a visit, by
 The rankings:
 
 - ``keepwarm``: the lapse score exactly as on the list, ``lapse_risk``: the model's chance of
-  no activity in the next 90 days (:mod:`keepwarm.rhythm.score`), whatever horizon is tested.
+  no activity in the next 90 days (:mod:`keepwarm.rhythm.score`) calibrated on the history
+  before the day (:mod:`keepwarm.rhythm.lapse`), whatever horizon is tested.
 - ``days_since_last``: days since the last visit, the "last seen" column of any software.
 - ``overdue_fixed_interval``: a recall list with one fixed interval for everyone: 1 if the
   days since the last visit exceed the interval, else 0, listed in no particular order.
@@ -43,7 +44,12 @@ from sqlalchemy import Engine
 
 from keepwarm import rhythm
 from keepwarm.domain.errors import InvalidInput
-from keepwarm.services.rhythms import ActivityArrays, fit, load_activities
+from keepwarm.services.rhythms import (
+    ActivityArrays,
+    fit,
+    load_activities,
+    with_calibrated_lapse,
+)
 from keepwarm.store import reading
 from keepwarm.store.rhythms import activity_span, day_number
 
@@ -206,7 +212,8 @@ def backtest(
         )
     data = load_activities(engine, later)
     # `then` is the history as it stood on `as_of`: what the engine would have seen.
-    then, population, _ = fit(_until(data, as_of), check=False)
+    history = _until(data, as_of)
+    then, population, _ = fit(history, check=False)
     known = then.n_days >= 2
     if int(known.sum()) < MIN_REPEAT_CLIENTS:
         raise InvalidInput(
@@ -214,7 +221,9 @@ def backtest(
             f"at least {MIN_REPEAT_CLIENTS}"
         )
     after = data.summarise()
-    scores = rhythm.score(then, population)
+    # The lapse score exactly as the daily job computes it on `as_of`: the model's, then
+    # calibrated on the history before `as_of` (nothing after it).
+    scores = with_calibrated_lapse(history, then, population, rhythm.score(then, population))
     gone = then.has_activity & (after.n_days == then.n_days)
     interval = float(recall_days) if recall_days else float(population.typical_gap_days)
     candidates = _rankings(then, scores, interval)

@@ -8,6 +8,7 @@ only activities on or before it are used.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
@@ -107,6 +108,46 @@ def fit(
     return summary, population, holdout_check(calibration, summary, population.model_name, days)
 
 
+LAPSE_CALIBRATION_STEPS = 2
+"""How many horizons back the lapse score learns from the business's own history."""
+
+
+def with_calibrated_lapse(
+    data: ActivityArrays,
+    summary: rhythm.ClientSummary,
+    population: rhythm.PopulationFit,
+    scores: rhythm.Scores,
+) -> rhythm.Scores:
+    """`scores` with the lapse score calibrated on the business's own recent history
+    (:mod:`keepwarm.rhythm.lapse`): the clients as they stood one and two horizons before the
+    scoring day, and whether they came back within the horizon. Unchanged when the history is
+    too short or either outcome too rare."""
+    horizon = int(rhythm.LAPSE_DAYS)
+    typical = float(population.typical_gap_days)
+    first = int(data.day.min()) if data.day.size else summary.as_of_day
+    rows, outcomes = [], []
+    later = summary
+    for step in range(1, LAPSE_CALIBRATION_STEPS + 1):
+        day = summary.as_of_day - step * horizon
+        if day - first < horizon:
+            break
+        then = data.summarise(day)
+        risk = rhythm.score(then, population).lapse_risk
+        seen = then.has_activity
+        rows.append(rhythm.lapse_features(then, risk, typical)[seen])
+        outcomes.append((later.n_days == then.n_days)[seen])
+        later = then
+    if not rows:
+        return scores
+    calibration = rhythm.calibrate_lapse(np.vstack(rows), np.concatenate(outcomes))
+    if calibration is None:
+        return scores
+    now = calibration.apply(rhythm.lapse_features(summary, scores.lapse_risk, typical))
+    return dataclasses.replace(
+        scores, lapse_risk=np.where(summary.has_activity, now, scores.lapse_risk)
+    )
+
+
 def holdout_check(
     calibration: rhythm.ClientSummary, full: rhythm.ClientSummary, model_name: str, days: int
 ) -> dict[str, Any]:
@@ -193,6 +234,7 @@ def compute_rhythms(
     summary, population, holdout = fit(data, check=False)
     min_change = get_policy(engine).trend_min_change
     scores = rhythm.score(summary, population, trend_min_change=min_change)
+    scores = with_calibrated_lapse(data, summary, population, scores)
     seconds["learn"] = time.perf_counter() - started
     started = time.perf_counter()
     fit_row = describe_fit(population, summary, as_of, now, holdout)
