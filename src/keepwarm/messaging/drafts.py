@@ -8,10 +8,11 @@ HTML: whatever shows a draft on a web page escapes it there.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from keepwarm import explain
@@ -142,9 +143,16 @@ def check_templates(sources: Mapping[str, str]) -> None:
         render_template(source, context_for(facts, [signal], "Sam", today), f"templates.{key}")
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """A template compiled once per source: the daily job fills the same few templates for
+    thousands of clients (compiling each time was most of its time)."""
+    return _ENV.from_string(source)
+
+
 def render_template(source: str, context: DraftContext, name: str = "template") -> str:
     try:
-        text = _ENV.from_string(source).render(context.as_dict())
+        text = _compiled(source).render(context.as_dict())
     except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
         raise InvalidInput(f"template {name}: {exc}") from None
     return "\n".join(line.rstrip() for line in text.strip().splitlines())

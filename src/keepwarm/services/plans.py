@@ -130,12 +130,13 @@ def _write(
         conn, clients, clients.c.external_id, [a.client_id for a, _ in planned]
     )
     staff_ids = q.internal_ids(conn, staff, staff.c.name, [a.staff for a, _ in planned])
-    new_rows = []
+    new_rows, reopened = [], []
     for action, status in planned:
-        values = _values(action, facts[action.client_id], day, templates)
+        values = _values(action, facts[action.client_id], day, templates, waiting=status != "open")
+        values["staff_id"] = staff_ids.get(action.staff)
         before = earlier.pop(action.client_id, None)
         if before is not None:
-            q.reopen(conn, before.id, {**values, "staff_id": staff_ids.get(action.staff)}, status)
+            reopened.append({**values, "action_id": before.id, "status": status})
             continue
         new_rows.append(
             {
@@ -143,25 +144,35 @@ def _write(
                 "status": status,
                 "day": day,
                 "client_id": client_ids[action.client_id],
-                "staff_id": staff_ids.get(action.staff),
                 "created_at": now,
             }
         )
+    q.reopen_all(conn, reopened)
     q.insert_actions(conn, new_rows)
     q.retire(conn, [a.id for a in earlier.values() if a.status in ("open", "waiting")], now)
     return sum(1 for _, status in planned if status == "open")
 
 
 def _values(
-    action: PlannedAction, facts: ClientFacts, day: dt.date, templates: Mapping[str, str]
+    action: PlannedAction,
+    facts: ClientFacts,
+    day: dt.date,
+    templates: Mapping[str, str],
+    *,
+    waiting: bool = False,
 ) -> dict[str, object]:
+    """The stored columns of a planned action. A waiting action gets its draft when it comes
+    onto a list (writing drafts for a long queue every day would be most of the job's time)."""
     signals = [
         {"code": s.code.value, "explanation": s.explanation, "reason_key": s.reason_key}
         for s in action.signals
     ]
-    draft = (
-        _draft(facts, action, day, templates) if action.signals else _hug_draft(facts, action.staff)
-    )
+    if waiting:
+        draft = ""
+    elif action.signals:
+        draft = _draft(facts, action, day, templates)
+    else:
+        draft = _hug_draft(facts, action.staff)
     return {
         "priority": action.priority,
         "rank": action.rank,

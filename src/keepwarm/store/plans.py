@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from keepwarm.store.tables import actions, clients, plans, staff, touches
@@ -49,10 +49,15 @@ class StoredAction:
 
 
 def earlier_actions(conn: Connection) -> list[StoredAction]:
-    """Every open, waiting, snoozed or dismissed action (done ones are history)."""
+    """Every open, waiting, snoozed or dismissed action (done ones are history). Only the
+    columns the plan needs: a long queue of waiting actions is read every morning."""
     rows = conn.execute(
         select(
-            actions,
+            actions.c.id,
+            actions.c.status,
+            actions.c.reason_keys,
+            actions.c.snoozed_until,
+            actions.c.day,
             clients.c.external_id,
             clients.c.name.label("client_name"),
             staff.c.name.label("staff_name"),
@@ -155,10 +160,22 @@ def insert_actions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(actions), list(rows))
 
 
-def reopen(conn: Connection, action_id: int, values: dict[str, Any], status: str = "open") -> None:
-    """Bring an earlier action (open, waiting, or snoozed and now due) onto today's list, or
-    into its member's queue (`status` "waiting")."""
-    conn.execute(update(actions).where(actions.c.id == action_id).values(status=status, **values))
+def reopen_all(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Bring earlier actions (open, waiting, or snoozed and now due) onto today's lists or
+    into their members' queues: each row holds `action_id`, the new `status` and the new
+    values; one executemany for all of them."""
+    if not rows:
+        return
+    names = [k for k in rows[0] if k != "action_id"]
+    statement = (
+        update(actions)
+        .where(actions.c.id == bindparam("action_id"))
+        .values({name: bindparam(f"new_{name}") for name in names})
+    )
+    conn.execute(
+        statement,
+        [{"action_id": r["action_id"], **{f"new_{n}": r[n] for n in names}} for r in rows],
+    )
 
 
 def internal_ids(conn: Connection, table, column, values: Sequence[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
