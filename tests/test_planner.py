@@ -424,3 +424,15 @@ def test_a_pressing_reason_is_not_held_back_by_a_backlog_that_can_wait() -> None
     )
     assert ids(result.for_staff("Ann")) == ["lapse", "o0"]
     assert ids(result.waiting_for("Ann")) == ["o1", "o2"]
+
+
+def test_a_queue_holds_a_few_weeks_of_capacity_and_counts_the_rest() -> None:
+    team = (Staff(1, "Ann", None, 2, daily_capacity=1),)
+    many = [cand(client(f"c{i:02d}"), sig(SignalCode.CADENCE_OVERDUE, 0.4)) for i in range(30)]
+    result = planner.plan_day(many, team, POLICY, FRIDAY, week_done={})
+    kept = planner.QUEUE_DAYS * 1
+    assert len(result.for_staff("Ann")) == 1
+    assert len(result.waiting_for("Ann")) == kept
+    assert result.overflow == {"Ann": 30 - 1 - kept}
+    assert result.waiting_count("Ann") == 29
+    assert result.beyond == {f"c{i:02d}" for i in range(1 + kept, 30)}  # the lowest in line

@@ -82,6 +82,9 @@ SILENCE_BONUS = 0.2
 OTHER_SIGNAL_WEIGHT = 0.1
 HUG_URGENCY_MAX = 0.2
 HUG_SPAN_DAYS = 730
+QUEUE_DAYS = 20
+"""Each member's queue holds this many days of their capacity (four working weeks); what
+waits beyond it is counted (`Plan.overflow`) and joins the queue as it empties."""
 
 
 @dataclass(frozen=True)
@@ -354,11 +357,17 @@ def _assign(
             lists[who].append(item)
             need[who] -= 1
             load[who] += 1
+    kept = {
+        name: queue[: QUEUE_DAYS * max(allowed[name].daily_capacity, 1)]
+        for name, queue in queues.items()
+    }
     return Plan(
         as_of=today,
         actions=_actions(lists, policy, today, waiting=False),
         unassigned=tuple(unassigned),
-        waiting=_actions(queues, policy, today, waiting=True),
+        waiting=_actions(kept, policy, today, waiting=True),
+        overflow={n: len(q) - len(kept[n]) for n, q in queues.items() if len(q) > len(kept[n])},
+        beyond=frozenset(i.client_id for n, q in queues.items() for i in q[len(kept[n]) :]),
     )
 
 

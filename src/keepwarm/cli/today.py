@@ -34,6 +34,7 @@ from keepwarm.services.plans import (
     run_daily,
     snooze_action,
     todays_list,
+    waiting_beyond,
     waiting_list,
     week_quota,
 )
@@ -337,8 +338,11 @@ def waiting(
             console.print(f"Moved {moved} waiting action(s) from {staff} to {move_to}.")
             return
         queue = waiting_list(engine, staff)
+        beyond = waiting_beyond(engine, staff)
     if output == "json":
-        console.print_json(json.dumps({"waiting": [_json(a) for a in queue]}))
+        console.print_json(
+            json.dumps({"waiting": [_json(a) for a in queue], "beyond_the_queue": beyond})
+        )
         return
     if not queue:
         console.print("Nothing is waiting.", markup=False)
@@ -347,6 +351,11 @@ def waiting(
         console.print(
             f"{a.staff or 'Unassigned'} #{a.rank}: {a.client_name} ({a.client_id}) since "
             f"{a.day}: {reasons}",
+            markup=False,
+        )
+    for name, more in sorted(beyond.items()):
+        console.print(
+            f"{name}: {more:,} more beyond the queue (they join it as it empties).",
             markup=False,
         )
 

@@ -8,7 +8,8 @@ No database, no clock. A service builds `Candidate`s (facts + signals from
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from keepwarm.domain.signals import ClientFacts, Signal
 
@@ -76,14 +77,22 @@ class Plan:
     """The actions for one day, ordered by staff name then rank, and what waits.
 
     `waiting` holds real reasons that did not fit their member's capacity today, per member in
-    queue order: they come first on a later day. `unassigned` holds ids of clients that had to
-    be on the list (a cancellation) but found no active member of staff to take them.
+    queue order: they come first on a later day. A queue holds a few weeks of the member's
+    capacity; `overflow` counts, per member, what waits beyond it (`beyond`: those clients).
+    `unassigned` holds ids of clients that had to be on the list (a cancellation) but found no
+    active member of staff to take them.
     """
 
     as_of: dt.date
     actions: tuple[PlannedAction, ...]
     unassigned: tuple[str, ...] = ()
     waiting: tuple[PlannedAction, ...] = ()
+    overflow: Mapping[str, int] = field(default_factory=dict)
+    beyond: frozenset[str] = frozenset()  # the clients counted in `overflow`
+
+    def waiting_count(self, name: str) -> int:
+        """Everything that waits for one member: the queue and beyond."""
+        return len(self.waiting_for(name)) + self.overflow.get(name, 0)
 
     def waiting_for(self, name: str) -> tuple[PlannedAction, ...]:
         """One member of staff's queue, first to come first."""

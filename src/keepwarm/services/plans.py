@@ -75,11 +75,12 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
         with writing(engine) as conn:
             by_id = {f.client.id: f for f in facts}
             count = _write(conn, plan, by_id, day, now, policy.template_sources())
-            if not q.complete_day(conn, day, now, count):
+            if not q.complete_day(conn, day, now, count, dict(plan.overflow)):
                 raise _LostRace
     except _LostRace:
         return DailyRun(day, True, 0, 0)
-    return DailyRun(day, False, count, sum(1 for c in candidates if c.signals), len(plan.waiting))
+    waiting = len(plan.waiting) + sum(plan.overflow.values())
+    return DailyRun(day, False, count, sum(1 for c in candidates if c.signals), waiting)
 
 
 def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.date) -> Plan:
@@ -119,8 +120,9 @@ def _write(
 ) -> int:
     """Write today's actions (open) and the queue (waiting), re-reading the earlier actions
     inside this transaction: an action someone closed while the plan was being made is left as
-    it is, and so is its client; earlier open or waiting actions with no reason left today are
-    retired. Returns the number of actions on today's lists."""
+    it is, and so is its client; an earlier waiting action now beyond its member's queue is
+    dropped (it is counted in the plan's overflow); other earlier open or waiting actions with
+    no reason left today are retired. Returns the number of actions on today's lists."""
     live = ("open", "waiting", "snoozed")
     earlier = {a.client_id: a for a in q.earlier_actions(conn) if a.status in live}
     acted_on = q.clients_closed_since(conn, now)
@@ -149,7 +151,10 @@ def _write(
         )
     q.reopen_all(conn, reopened)
     q.insert_actions(conn, new_rows)
-    q.retire(conn, [a.id for a in earlier.values() if a.status in ("open", "waiting")], now)
+    stale = [a for a in earlier.values() if a.status in ("open", "waiting")]
+    beyond = {a.id for a in stale if a.status == "waiting" and a.client_id in plan.beyond}
+    q.drop(conn, sorted(beyond))
+    q.retire(conn, [a.id for a in stale if a.id not in beyond], now)
     return sum(1 for _, status in planned if status == "open")
 
 
@@ -258,6 +263,13 @@ def waiting_list(engine: Engine, staff_name: str | None = None) -> list[ListedAc
     with reading(engine) as conn:
         rows = q.waiting_actions(conn, staff_name)
     return _listed(rows)
+
+
+def waiting_beyond(engine: Engine, staff_name: str | None = None) -> dict[str, int]:
+    """Per member, how many real reasons wait beyond their queue (counted by the latest plan)."""
+    with reading(engine) as conn:
+        counts = q.overflow(conn)
+    return {k: v for k, v in counts.items() if staff_name is None or k == staff_name}
 
 
 def move_waiting(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from keepwarm.store.tables import actions, clients, plans, staff, touches
@@ -25,13 +25,20 @@ def claim_day(conn: Connection, day: dt.date, now: dt.datetime) -> bool:
     return done is not None
 
 
-def complete_day(conn: Connection, day: dt.date, now: dt.datetime, count: int) -> bool:
-    """Mark the day's plan built; False if another run completed it first (roll back then)."""
+def complete_day(
+    conn: Connection,
+    day: dt.date,
+    now: dt.datetime,
+    count: int,
+    overflow: dict[str, int] | None = None,
+) -> bool:
+    """Mark the day's plan built, with how many wait beyond each member's stored queue;
+    False if another run completed it first (roll back then)."""
     return bool(
         conn.execute(
             update(plans)
             .where(plans.c.day == day, plans.c.completed_at.is_(None))
-            .values(completed_at=now, actions=count)
+            .values(completed_at=now, actions=count, overflow=json.dumps(overflow or {}))
         ).rowcount
     )
 
@@ -101,7 +108,8 @@ def clients_closed_since(conn: Connection, since: dt.datetime) -> set[str]:
 
 
 def waiting_counts(conn: Connection) -> dict[str | None, int]:
-    """How many actions wait per member of staff (None: nobody)."""
+    """How many real reasons wait per member of staff (None: nobody): the stored queue and
+    what the latest plan counted beyond it."""
     rows = conn.execute(
         select(staff.c.name, func.count())
         .select_from(actions)
@@ -109,7 +117,30 @@ def waiting_counts(conn: Connection) -> dict[str | None, int]:
         .where(actions.c.status == "waiting")
         .group_by(staff.c.name)
     )
-    return {r[0]: int(r[1]) for r in rows}
+    counts: dict[str | None, int] = {r[0]: int(r[1]) for r in rows}
+    for name, more in overflow(conn).items():
+        counts[name] = counts.get(name, 0) + more
+    return counts
+
+
+def overflow(conn: Connection) -> dict[str, int]:
+    """Per member, how many wait beyond the stored queue, as the latest plan counted them."""
+    raw = conn.execute(
+        select(plans.c.overflow)
+        .where(plans.c.completed_at.is_not(None))
+        .order_by(plans.c.day.desc())
+        .limit(1)
+    ).scalar()
+    return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+
+
+def drop(conn: Connection, action_ids: Sequence[int]) -> None:
+    """Delete waiting actions that fell beyond their member's stored queue (bookkeeping, not
+    anyone's decision: they are counted, and come back into the queue as it empties)."""
+    if action_ids:
+        conn.execute(
+            delete(actions).where(actions.c.id.in_(list(action_ids)), actions.c.status == "waiting")
+        )
 
 
 def waiting_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:

@@ -214,6 +214,8 @@ plans = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
     Column("actions", Integer, nullable=False, server_default="0"),
+    # Per member, how many more real reasons wait beyond their stored queue (JSON).
+    Column("overflow", Text),
 )
 
 # A to-do for one member of staff about one client: open until done (a touch), snoozed until a
