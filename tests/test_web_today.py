@@ -62,6 +62,7 @@ def test_owner_sees_each_allowance_and_waiting_and_moves_the_queue(  # type: ign
     assert "4 a week, own; up to 5 a day, practice default" in sam
     assert "waiting" not in sam
     assert 'action="/today/waiting/move"' in html
+    assert '<option value="Sam" selected>Sam</option>' in html  # the one with the most room
     user = add_user(engine, "api@example.com", PASSWORD, "owner", now=NOW)
     caller = Api(web_app, create_token(engine, user.id, "test", now=NOW))
     assert caller.get("/api/v1/today").json()["waiting"] == {"Dana": waiting}
