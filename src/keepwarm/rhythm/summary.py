@@ -302,20 +302,30 @@ def summarise(
 
     gap_median, gap_iqr = _gap_statistics(p_client, p_day, n_days, offsets, has)
 
-    def tail(cutoff: IntArray | int) -> tuple[IntArray, IntArray, FloatArray]:
+    cum_sq = np.zeros(squares.size + 1, dtype=np.float64)
+    np.cumsum(squares, out=cum_sq[1:])
+
+    def first_after(cutoff: IntArray | int) -> IntArray:
+        # Index of each client's first purchase day after its cutoff. Days are sorted within a
+        # client, so the days after the cutoff are a suffix of the client's run: its length is
+        # a difference of one running count (no per-client search, no boolean selection).
+        after = p_day > (cutoff[p_client] if isinstance(cutoff, np.ndarray) else cutoff)
+        running = np.zeros(after.size + 1, dtype=np.int32)
+        np.cumsum(after, out=running[1:], dtype=np.int32)
+        return ends - (running[ends] - running[offsets]).astype(np.int64)
+
+    def tail(start: IntArray, cutoff: IntArray | int) -> tuple[IntArray, IntArray, FloatArray]:
         # Purchase days after the cutoff form the tail of each client's run; the first day
         # (which starts the client's observation) never counts as a repeat purchase.
-        in_window = p_day > (cutoff[p_client] if isinstance(cutoff, np.ndarray) else cutoff)
-        count = np.bincount(p_client[in_window], minlength=n_clients).astype(np.int64)
-        sq = np.bincount(p_client[in_window], weights=squares[in_window], minlength=n_clients)
         first_in = has & (first_day > cutoff)
         return (
-            count - first_in,
-            cum[ends] - cum[ends - count] - np.where(first_in, first_cents, 0),
-            np.maximum(sq - np.where(first_in, first_sq, 0.0), 0.0),
+            ends - start - first_in,
+            cum[ends] - cum[start] - np.where(first_in, first_cents, 0),
+            np.maximum(cum_sq[ends] - cum_sq[start] - np.where(first_in, first_sq, 0.0), 0.0),
         )
 
-    recent_n, recent_cents, recent_sq = tail(as_of_day - window_days)
+    recent_cutoff = as_of_day - window_days
+    recent_n, recent_cents, recent_sq = tail(first_after(recent_cutoff), recent_cutoff)
     repeat_n = np.maximum(n_days - 1, 0)
 
     trend_window = np.where(
@@ -324,17 +334,22 @@ def summarise(
         trend_max_days,
     ).astype(np.int64)
     trend_cutoff = as_of_day - trend_window
-    trend_n, trend_cents, trend_sq = tail(trend_cutoff)
-    # Squared gaps ending on baseline repeat days (the client's regularity before the window).
-    gap = np.zeros(p_day.shape, dtype=np.float64)
+    trend_start = first_after(trend_cutoff)
+    trend_n, trend_cents, trend_sq = tail(trend_start, trend_cutoff)
+    # The gaps ending on baseline repeat days (the client's regularity before the window): their
+    # sum telescopes to the last baseline day minus the first; their squares are a difference
+    # of one running sum (a client's first day has no gap).
+    cum_gap_sq = np.zeros(p_day.size + 1, dtype=np.int64)
+    gap_sq = cum_gap_sq[1:]  # the squared gaps, then summed in place
     if p_day.size:
-        gap[1:] = p_day[1:] - p_day[:-1]
-    in_base = p_day <= trend_cutoff[p_client]
-    in_base[offsets[has]] = False
-    base_gap = gap[in_base]
-    base_client = p_client[in_base]
-    base_gap_sum = np.bincount(base_client, weights=base_gap, minlength=n_clients)
-    base_gap_sq = np.bincount(base_client, weights=base_gap**2, minlength=n_clients)
+        np.subtract(p_day[1:], p_day[:-1], out=gap_sq[1:])
+        gap_sq[offsets[has]] = 0
+        np.multiply(gap_sq, gap_sq, out=gap_sq)
+        np.cumsum(gap_sq, out=gap_sq)
+    two_base = trend_start - offsets >= 2
+    base_gap_sum = np.zeros(n_clients, dtype=np.float64)
+    base_gap_sum[two_base] = p_day[trend_start[two_base] - 1] - first_day[two_base]
+    base_gap_sq = (cum_gap_sq[trend_start] - cum_gap_sq[offsets]).astype(np.float64)
 
     return ClientSummary(
         n_clients=int(n_clients),
