@@ -113,8 +113,9 @@ def test_the_plan_date_is_the_businesss_own_local_date(
     assert local_today(Policy(time_zone=zone), utc) == local
 
 
-def test_a_dismissal_made_while_the_plan_is_being_made_is_never_overwritten(
-    practice: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("act", ["done", "snoozed", "dismissed"])
+def test_an_action_taken_while_the_plan_is_being_made_is_never_overwritten(
+    act: str, practice: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from keepwarm.config import Settings
     from keepwarm.services import plans
@@ -122,18 +123,30 @@ def test_a_dismissal_made_while_the_plan_is_being_made_is_never_overwritten(
     settings = Settings(database_url=practice)
     first = dt.datetime.combine(AS_OF, dt.time(7), tzinfo=dt.UTC)
     plans.run_daily(engine, settings, day=AS_OF, now=first)
-    listed = plans.todays_list(engine)
-    target = next(a for a in listed if a.signals)
+    target = next(a for a in plans.todays_list(engine) if a.signals)
     next_day = AS_OF + dt.timedelta(days=1)
     started = dt.datetime.combine(next_day, dt.time(7), tzinfo=dt.UTC)
+    meanwhile = started + dt.timedelta(seconds=5)
     planning = plans._plan
 
     def plan_while_someone_acts(*args, **kwargs):  # type: ignore[no-untyped-def]
         made = planning(*args, **kwargs)
-        # The receptionist dismisses the action after the plan was read, before it is written.
-        plans.dismiss_action(
-            engine, target.id, reason="Moved away", now=started + dt.timedelta(seconds=5)
-        )
+        # Someone acts after the plan read the earlier actions, before it is written.
+        if act == "done":
+            plans.complete_action(
+                engine,
+                target.id,
+                channel="call",
+                outcome=None,
+                note=None,
+                day=next_day,
+                now=meanwhile,
+            )
+        elif act == "snoozed":
+            until = next_day + dt.timedelta(days=7)
+            plans.snooze_action(engine, target.id, until=until, today=next_day, now=meanwhile)
+        else:
+            plans.dismiss_action(engine, target.id, reason="Moved away", now=meanwhile)
         return made
 
     monkeypatch.setattr(plans, "_plan", plan_while_someone_acts)
@@ -144,4 +157,5 @@ def test_a_dismissal_made_while_the_plan_is_being_made_is_never_overwritten(
             "SELECT a.id, a.status FROM actions a JOIN clients c ON c.id = a.client_id "
             f"WHERE c.external_id = '{target.client_id}'"
         ).all()
-    assert [(row[0], row[1]) for row in rows] == [(target.id, "dismissed")]
+    # Still as the person left it, and no new open action for the client.
+    assert [(row[0], row[1]) for row in rows] == [(target.id, act)]
