@@ -103,6 +103,45 @@ def test_a_template_cannot_reach_outside_its_sandbox() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "loops",
+        ),
+        ("{{ 'x' * 100000000 }}", "over 20,000 long"),
+        ("{{ 100000000 * 'x' }}", "over 20,000 long"),
+        ("{% for i in range(3000) %}{{ 'abcdefghij' }}{% endfor %}", "over 20,000 characters"),
+        ("{{ 10 ** 100000 }}", "power over 100"),
+    ],
+)
+def test_a_template_that_would_hang_or_balloon_is_stopped(source: str, said: str) -> None:
+    facts = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=30))
+    with pytest.raises(InvalidInput, match=said):
+        render_draft(
+            facts,
+            [_signal(SignalCode.BIRTHDAY)],
+            "card",
+            staff="Dana",
+            today=TODAY,
+            templates={"birthday.letter": source},
+        )
+
+
+def test_ordinary_loops_and_repeats_still_work_in_a_template() -> None:
+    facts = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=30))
+    text = render_draft(
+        facts,
+        [_signal(SignalCode.BIRTHDAY)],
+        "card",
+        staff="Dana",
+        today=TODAY,
+        templates={"birthday.letter": "{% for i in range(3) %}{{ i }}{% endfor %} {{ '-' * 5 }}"},
+    )
+    assert text == "012 -----"
+
+
 def test_every_signal_has_a_letter_and_a_call_template() -> None:
     for code in SignalCode:
         if code is SignalCode.WIN_BACK:

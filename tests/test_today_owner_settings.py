@@ -93,6 +93,12 @@ def test_the_owners_template_is_used_for_the_draft(realtor) -> None:  # type: ig
         ("templates.anniversary.letter", "Hi {{ nickname }}", "nickname"),
         ("templates.anniversary.letter", "{{ 1 // 0 }}", "templates.anniversary.letter"),
         ("templates.anniversary.letter", "{{ ''.__class__.__mro__ }}", "templates.anniver"),
+        (
+            "templates.anniversary.letter",
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "loops more than",
+        ),
+        ("templates.anniversary.letter", "{{ 'x' * 100000000 }}", "over 20,000 long"),
         ("templates.anniversary.poem", "Roses", "choose letter or call"),
         ("templates.anniversaries.letter", "Hi", "no such signal"),
     ],

@@ -12,17 +12,17 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template, TemplateError
 
 from keepwarm import explain
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.model import Client, SignalCode
 from keepwarm.domain.signals import ClientFacts, Signal
+from keepwarm.messaging.sandbox import LimitedSandbox, render_limited
 from keepwarm.messaging.templates import DEFAULTS
 
 TALKING_POINT_CHANNELS = ("call", "visit", "meeting")
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
+_ENV = LimitedSandbox()
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def _compiled(source: str) -> Template:
 
 def render_template(source: str, context: DraftContext, name: str = "template") -> str:
     try:
-        text = _compiled(source).render(context.as_dict())
+        text = render_limited(_compiled(source), context.as_dict())
     except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
         raise InvalidInput(f"template {name}: {exc}") from None
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
