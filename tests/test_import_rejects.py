@@ -210,6 +210,12 @@ CASES: dict[str, Bad] = {
         [(None, None, "unknown encoding 'klingon'")],
         ("--encoding", "klingon"),
     ),
+    "a header line longer than 1 MiB": Bad(
+        "clients",
+        "id,name," + ",".join(f"column_{i:0250d}" for i in range(4201)) + "\n"
+        "X-1,Wide" + "," * 4201 + "\n",
+        [(1, None, "header too long")],
+    ),
     "ambiguous dates without a flag": Bad(
         "activities",
         "client_id,date\n1,03/04/2024\n2,05/06/2024\n",

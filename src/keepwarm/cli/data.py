@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -37,8 +38,14 @@ SHOWN_PROBLEMS = 50
 PROGRESS_FROM_BYTES = 256 * 1024  # roughly a few thousand rows
 
 FileArg = Annotated[
-    Path, typer.Argument(help="The CSV file to import.", show_default=False, dir_okay=False)
+    Path,
+    typer.Argument(
+        help="The CSV file to import; - reads standard input (e.g. from a pipe).",
+        show_default=False,
+        dir_okay=False,
+    ),
 ]
+STDIN = "-"
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Check the file and report; change nothing.")
 ]
@@ -95,7 +102,8 @@ def _run_import(
     with user_errors(), engine_for(db) as (settings, engine):
         if region:
             settings = settings.replace(region=region.strip().upper())
-        size = file.stat().st_size if file.is_file() else 0
+        from_stdin = str(file) == STDIN
+        size = file.stat().st_size if not from_stdin and file.is_file() else 0
         with Progress(
             TextColumn("Importing {task.description}"),
             BarColumn(),
@@ -105,7 +113,7 @@ def _run_import(
             transient=True,
             disable=size < PROGRESS_FROM_BYTES,
         ) as progress:
-            task = progress.add_task(file.name, total=size)
+            task = progress.add_task("standard input" if from_stdin else file.name, total=size)
 
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
@@ -114,12 +122,12 @@ def _run_import(
                 engine,
                 settings,
                 kind,
-                file,
+                sys.stdin.buffer if from_stdin else file,
                 today=today(),
                 now=now(),
                 options=options,
                 on_progress=advance,
-                filename=str(file),
+                filename="standard input" if from_stdin else str(file),
             )
     _print_report(report)
     if not report.ok:
@@ -158,7 +166,11 @@ def _print_report(report: ImportReport) -> None:
         console.print("New staff: " + ", ".join(report.new_staff), markup=False)
     if report.new_clients:
         console.print(f"New clients created for unknown ids: {report.new_clients:,}")
-    if report.changed == 0 and not report.dry_run:
+    if report.rows == 0:
+        console.print(
+            f"Nothing to import: {report.filename} has a header line but no rows.", markup=False
+        )
+    elif report.changed == 0 and not report.dry_run:
         console.print("Nothing changed: everything in the file was already here.")
 
 

@@ -7,10 +7,15 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import re
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from keepwarm.domain.model import ImportProblem, ProblemLog
 
@@ -122,6 +127,60 @@ class CsvSource:
                 on_progress(self.size, self.size)
 
 
+@contextmanager
+def regular_file(source: Path | BinaryIO, max_bytes: int) -> Iterator[Path]:
+    """A regular file holding `source`'s bytes, which can be read as often as needed.
+
+    Reading a file takes several passes (encoding, then rows), and a pipe, a FIFO,
+    /dev/stdin or standard input yields its data only once: such a source is read once into a
+    temporary file (deleted afterwards), up to `max_bytes`. A regular file, a folder or a
+    path that does not exist is passed through as it is, for `open_csv` to read or refuse."""
+    if isinstance(source, Path):
+        try:
+            mode = source.stat().st_mode
+        except OSError:
+            yield source
+            return
+        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+            yield source
+            return
+        try:
+            stream = source.open("rb")
+        except OSError as exc:
+            raise UnreadableFile([ImportProblem(None, None, exc.strerror or str(exc))]) from None
+        with stream, _spooled(stream, max_bytes) as path:
+            yield path
+        return
+    with _spooled(source, max_bytes) as path:
+        yield path
+
+
+@contextmanager
+def _spooled(stream: BinaryIO, max_bytes: int) -> Iterator[Path]:
+    fd, name = tempfile.mkstemp(prefix="keepwarm-import-", suffix=".csv")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            size = 0
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UnreadableFile(
+                        [
+                            ImportProblem(
+                                None,
+                                None,
+                                f"the file is more than the limit of {max_bytes:,} bytes "
+                                "(KEEPWARM_IMPORT_MAX_BYTES)",
+                            )
+                        ]
+                    )
+                out.write(chunk)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def _csv_reason(exc: csv.Error) -> str:
     message = str(exc)
     if "field larger than field limit" in message:
@@ -167,7 +226,19 @@ def open_csv(path: Path, *, encoding: str | None = None, limits: Limits | None =
         sha256 = _check_decodes(path, encoding)
     else:
         encoding, sha256 = _detect_encoding(path, head)
-    first_line = _first_line(head, encoding)
+    first_line, ended = _first_line(head, encoding)
+    if not ended and size > len(head):
+        # The first read holds no line end: the header runs past it (or this is not CSV).
+        raise UnreadableFile(
+            [
+                ImportProblem(
+                    1,
+                    None,
+                    f"header too long: the first line is longer than {_CHUNK:,} bytes; "
+                    "is this a CSV file with one line per row?",
+                )
+            ]
+        )
     delimiter = sniff_delimiter(first_line)
     header = _read_header(first_line, delimiter, limits.max_field)
     return CsvSource(path, encoding, delimiter, header, size, sha256, limits)
@@ -270,10 +341,12 @@ def _check_decodes(path: Path, encoding: str) -> str:
     return digest.hexdigest()
 
 
-def _first_line(head: bytes, encoding: str) -> str:
+def _first_line(head: bytes, encoding: str) -> tuple[str, bool]:
+    """The first line of `head`, and whether it ends within `head`."""
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     # Only CR and LF end a CSV line (str.splitlines would also split at form feeds, U+2028...).
-    return _LINE_END.split(text, maxsplit=1)[0]
+    parts = _LINE_END.split(text, maxsplit=1)
+    return parts[0], len(parts) > 1
 
 
 def sniff_delimiter(line: str) -> str:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Connection, Engine
 
@@ -19,7 +20,7 @@ from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind, ImportProblem, ImportReport, ProblemLog
 from keepwarm.ingest.columns import ColumnMap, match_columns
 from keepwarm.ingest.records import ParseOptions, RowParser, detect_date_order
-from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv
+from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, regular_file
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
@@ -60,11 +61,32 @@ class _Abandon(Exception):
         self.report = report
 
 
+def _limits(settings: Settings) -> Limits:
+    return Limits(settings.import_max_bytes, settings.import_max_rows, settings.import_max_field)
+
+
+def _shown(path: Path | BinaryIO, filename: str | None) -> str:
+    return filename or (str(path) if isinstance(path, Path) else "standard input")
+
+
+def _unreadable(kind: ImportKind, shown: str, dry_run: bool, exc: UnreadableFile) -> ImportReport:
+    return ImportReport(
+        kind=kind,
+        filename=shown,
+        dry_run=dry_run,
+        encoding="",
+        delimiter="",
+        rows=0,
+        problems=tuple(exc.problems),
+        problem_count=len(exc.problems),
+    )
+
+
 def import_file(
     engine: Engine,
     settings: Settings,
     kind: ImportKind,
-    path: Path,
+    path: Path | BinaryIO,
     *,
     today: dt.date,
     now: dt.datetime,
@@ -72,10 +94,33 @@ def import_file(
     on_progress: Progress | None = None,
     filename: str | None = None,
 ) -> ImportReport:
-    """Import one file of `kind`. The report's `problems` are empty when it was applied."""
+    """Import one file of `kind`. The report's `problems` are empty when it was applied.
+
+    `path` may be a pipe, a FIFO or /dev/stdin, or an open binary stream (standard input):
+    such a source is read once into a temporary file first (`regular_file`)."""
     options = options or ImportOptions()
-    shown = filename or str(path)
-    limits = Limits(settings.import_max_bytes, settings.import_max_rows, settings.import_max_field)
+    shown = _shown(path, filename)
+    try:
+        with regular_file(path, settings.import_max_bytes) as readable:
+            return _import_file(
+                engine, settings, kind, readable, today, now, options, on_progress, shown
+            )
+    except UnreadableFile as exc:
+        return _unreadable(kind, shown, options.dry_run, exc)
+
+
+def _import_file(
+    engine: Engine,
+    settings: Settings,
+    kind: ImportKind,
+    path: Path,
+    today: dt.date,
+    now: dt.datetime,
+    options: ImportOptions,
+    on_progress: Progress | None,
+    shown: str,
+) -> ImportReport:
+    limits = _limits(settings)
     base = {"kind": kind, "filename": shown, "dry_run": options.dry_run}
     try:
         source = open_csv(path, encoding=options.encoding, limits=limits)
@@ -156,7 +201,7 @@ def preview_file(
     engine: Engine,
     settings: Settings,
     kind: ImportKind,
-    path: Path,
+    path: Path | BinaryIO,
     *,
     today: dt.date,
     now: dt.datetime,
@@ -168,7 +213,38 @@ def preview_file(
     """A dry run of `import_file` (rolled back: nothing changes) plus the file's header, how
     each column maps to a field and its first `sample_rows` rows."""
     options = dataclasses.replace(options or ImportOptions(), dry_run=True)
-    limits = Limits(settings.import_max_bytes, settings.import_max_rows, settings.import_max_field)
+    shown = _shown(path, filename)
+    try:
+        with regular_file(path, settings.import_max_bytes) as readable:
+            return _preview_file(
+                engine,
+                settings,
+                kind,
+                readable,
+                today,
+                now,
+                options,
+                on_progress,
+                shown,
+                sample_rows,
+            )
+    except UnreadableFile as exc:
+        return ImportPreview(_unreadable(kind, shown, True, exc), (), (), (), 0)
+
+
+def _preview_file(
+    engine: Engine,
+    settings: Settings,
+    kind: ImportKind,
+    path: Path,
+    today: dt.date,
+    now: dt.datetime,
+    options: ImportOptions,
+    on_progress: Progress | None,
+    filename: str,
+    sample_rows: int,
+) -> ImportPreview:
+    limits = _limits(settings)
     header: tuple[str, ...] = ()
     mapping: tuple[tuple[str, str | None], ...] = ()
     sample: list[tuple[int, tuple[str, ...]]] = []
