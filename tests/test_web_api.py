@@ -418,3 +418,55 @@ def test_dates_in_bodies_are_checked(api, practice) -> None:  # type: ignore[no-
     answer = owner.post("/api/v1/clients", json={"name": "X", "birthday": "1990-02-30"})
     assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "birthday"]
     assert isinstance(dt.date.fromisoformat("1990-02-28"), dt.date)
+
+
+def test_any_client_id_is_read_changed_and_deleted(api) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+
+    from test_web_clients import ODD_IDS
+
+    owner = api()
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(ODD_IDS)
+    def check(client_id: str) -> None:
+        made = owner.post("/api/v1/clients", json={"id": client_id, "name": "Odd"})
+        assert made.status_code == 201, made.text
+        url = "/api/v1/clients/" + quote(made.json()["id"], safe="")
+        try:
+            assert owner.get(url).json()["client"]["id"] == made.json()["id"]
+            assert owner.patch(url, json={"name": "Odder"}).json()["name"] == "Odder"
+            assert owner.delete(url).status_code == 204
+            assert owner.get(url).status_code == 404
+        finally:
+            owner.delete(url)
+
+    check()
+    owner.post("/api/v1/clients", json={"id": "ACC/2024/7", "name": "Seven"})
+    assert owner.get("/api/v1/clients/ACC%2F2024%2F7").json()["client"]["name"] == "Seven"
+    assert owner.get("/api/v1/clients/ACC/2024/7").json()["client"]["name"] == "Seven"
+
+
+def test_dates_must_be_written_as_dates(api, practice) -> None:  # type: ignore[no-untyped-def]
+    owner = api()
+    touch = {"client_id": "C0", "channel": "call"}
+    activity = {"client_id": "C0", "amount": "5.00"}
+    for day in (0, 1700000000, "0", "1700000000", "2026-11-20T00:00:00", 20261120, None):
+        answer = owner.post("/api/v1/touches", json=touch | {"date": day})
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "date", day
+        answer = owner.post("/api/v1/activities", json=[activity | {"date": day}])
+        assert answer.status_code == 422, day
+        answer = owner.post("/api/v1/clients", json={"name": "N", "birthday": day})
+        assert answer.status_code == (201 if day is None else 422), day
+    for flag in ("yes", 1, "true"):
+        answer = owner.patch("/api/v1/clients/C0", json={"do_not_contact": flag})
+        assert answer.status_code == 422, flag
+    assert owner.post("/api/v1/touches", json=touch | {"date": "2026-11-20"}).status_code == 201
+    schema = owner.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert schema["TouchIn"]["properties"]["date"] == {
+        "type": "string",
+        "format": "date",
+        "title": "Date",
+    }

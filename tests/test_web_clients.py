@@ -4,11 +4,17 @@ Data comes in through keepwarm's own CSV import and daily run; only the clock is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import html
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
 
 from conftest import NOW, table_snapshot
 from keepwarm.domain.errors import InvalidInput, NotFound
@@ -293,3 +299,67 @@ def test_a_long_history_shows_the_latest_first_and_the_rest_on_request(cli, web,
     assert "?history=all" in listed
     whole = owner.get("/clients/LONG?history=all").text
     assert whole.count('<li class="timeline-activity">') == 60 and "?history=all" not in whole
+
+
+# Ids a business may use: a "/", "%", "?", "#", spaces, unicode, and ones that look like a
+# route's tail ("x/delete"). Not "." or "..": no URL can hold those as a path segment.
+ODD_IDS = st.builds(
+    lambda head, tail: head + tail,
+    st.sampled_from(["ACC/2024/7", "/", "%", "%2F", "?", "#", " ", "é", "a/delete", "x/touches"]),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8),
+).filter(lambda text: text.strip() not in ("", ".", ".."))
+
+
+def test_any_client_id_opens_edits_takes_a_touch_and_is_deleted_on_the_pages(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(ODD_IDS)
+    def check(client_id: str) -> None:
+        made = svc.create_client(engine, {"id": client_id, "name": "Odd Id"}, now=NOW)
+        try:
+            _open_edit_touch_delete(owner, engine, made.id)
+        finally:  # a failing example leaves nothing behind for the next one
+            with contextlib.suppress(NotFound):
+                svc.delete_client(engine, made.id)
+
+    check()
+
+
+def _open_edit_touch_delete(owner: Web, engine, client_id: str) -> None:  # type: ignore[no-untyped-def]
+    listed = owner.get("/clients", params={"q": "Odd Id"}).text
+    href = html.unescape(re.findall(r'<a href="(/clients/[^"]+)">Odd Id</a>', listed)[0])
+    assert href == "/clients/" + quote(client_id, safe="")
+    page = owner.get(href)
+    assert page.status_code == 200, (client_id, href)
+    assert str(escape(client_id)) in page.text
+    assert f'action="{href}/delete"' in page.text and f'action="{href}/touches"' in page.text
+    saved = owner.post(href, {"name": "Odd Renamed", "status": "active"})
+    assert saved.status_code == 303 and saved.headers["location"] == href + "?msg=saved"
+    assert svc.get_client(engine, client_id).name == "Odd Renamed"
+    touched = owner.post(href + "/touches", {"channel": "call", "note": "odd"})
+    assert touched.status_code == 303, touched.text
+    timeline = svc.client_timeline(engine, client_id, limit=5)
+    assert [e.kind for e in timeline] == ["touch"]
+    gone = owner.post(href + "/delete", {"confirm": "yes"})
+    assert gone.status_code == 303
+    with pytest.raises(NotFound):
+        svc.get_client(engine, client_id)
+    assert owner.get(href).status_code == 404
+
+
+def test_an_id_with_a_slash_is_one_client_however_the_url_writes_it(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    for client_id, name in (("ACC/2024/7", "Slash Seven"), ("A", "Plain A"), ("A/delete", "Tail")):
+        svc.create_client(engine, {"id": client_id, "name": name}, now=NOW)
+    assert "Slash Seven" in owner.get("/clients/ACC%2F2024%2F7").text
+    assert "Slash Seven" in owner.get("/clients/ACC/2024/7").text  # typed unescaped
+    assert "Tail" in owner.get("/clients/A%2Fdelete").text
+    # an escaped "/" stays in the id: this edits client "A/delete", and deletes nobody
+    answer = owner.post("/clients/A%2Fdelete", {"name": "Tail Two", "status": "active"})
+    assert (
+        answer.status_code == 303 and answer.headers["location"] == "/clients/A%2Fdelete?msg=saved"
+    )
+    assert svc.get_client(engine, "A/delete").name == "Tail Two"
+    assert svc.get_client(engine, "A").name == "Plain A"
+    assert owner.get("/clients/").status_code in (307, 404)

@@ -57,10 +57,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/today/waiting/move"): OWNER_PAGE,  # give one member's waiting actions to another
     # clients.py
     ("GET", "/clients"): PAGE,
-    ("GET", "/clients/{client_id}"): PAGE,
-    ("POST", "/clients/{client_id}"): PAGE,
-    ("POST", "/clients/{client_id}/touches"): PAGE,
-    ("POST", "/clients/{client_id}/delete"): OWNER_PAGE,
+    ("GET", "/clients/{client_id:path}"): PAGE,
+    ("POST", "/clients/{client_id:path}"): PAGE,
+    ("POST", "/clients/{client_id:path}/touches"): PAGE,
+    ("POST", "/clients/{client_id:path}/delete"): OWNER_PAGE,
     # imports.py
     ("GET", "/import"): PAGE,
     ("POST", "/import"): PAGE,
@@ -93,9 +93,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/clients"): API,
     ("POST", "/api/v1/clients"): API,
-    ("GET", "/api/v1/clients/{client_id}"): API,
-    ("PATCH", "/api/v1/clients/{client_id}"): API,
-    ("DELETE", "/api/v1/clients/{client_id}"): OWNER_API,
+    ("GET", "/api/v1/clients/{client_id:path}"): API,
+    ("PATCH", "/api/v1/clients/{client_id:path}"): API,
+    ("DELETE", "/api/v1/clients/{client_id:path}"): OWNER_API,
     ("GET", "/api/v1/today"): API,
     ("POST", "/api/v1/actions/{action_id}/done"): API,  # staff: their own list's
     ("POST", "/api/v1/actions/{action_id}/snooze"): API,

@@ -65,6 +65,7 @@ from keepwarm.web.api_models import (
     TouchOut,
 )
 from keepwarm.web.auth import api_user, business_today, clock, engine_of
+from keepwarm.web.clients import path_client
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -102,6 +103,11 @@ StatusName = StrEnum("StatusName", {name: name for name in client_service.STATUS
 SignalName = StrEnum("SignalName", {name: name for name in client_service.SIGNALS})  # type: ignore[misc]
 ActionId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The action's number.")]
 PathClientId = Annotated[ClientId, Path(description="The client's id (the business's own).")]
+
+
+def _path_id(request: Request) -> str:
+    """The client id as sent in the path: an id may hold "/" (sent as %2F) or "%"."""
+    return path_client(request, "/api/v1/clients/", actions=())[0]
 
 
 def _client(c: Client) -> ClientOut:
@@ -219,7 +225,7 @@ def create_client(request: Request, body: ClientIn, user: Caller) -> ClientOut |
 
 
 @router.get(
-    "/clients/{client_id}", tags=["clients"], response_model=ClientDetail, responses=NOT_FOUND
+    "/clients/{client_id:path}", tags=["clients"], response_model=ClientDetail, responses=NOT_FOUND
 )
 def get_client(
     request: Request,
@@ -228,6 +234,7 @@ def get_client(
     history: Annotated[int, Query(ge=0, le=1000, description="Timeline entries.")] = 100,
 ) -> ClientDetail:
     """One client, with their activities and touches (newest first)."""
+    client_id = _path_id(request)
     engine = engine_of(request)
     client = client_service.get_client(engine, client_id)
     timeline = client_service.client_timeline(engine, client_id, limit=history) if history else []
@@ -242,12 +249,13 @@ def get_client(
 
 
 @router.patch(
-    "/clients/{client_id}", tags=["clients"], response_model=ClientOut, responses=NOT_FOUND
+    "/clients/{client_id:path}", tags=["clients"], response_model=ClientOut, responses=NOT_FOUND
 )
 def update_client(
     request: Request, client_id: PathClientId, body: ClientPatch, user: Caller
 ) -> ClientOut | JSONResponse:
     """Change the fields sent; `null` clears one. Nothing changes on a bad value."""
+    client_id = _path_id(request)
     try:
         client = client_service.update_client(
             engine_of(request),
@@ -262,7 +270,7 @@ def update_client(
 
 
 @router.delete(
-    "/clients/{client_id}",
+    "/clients/{client_id:path}",
     tags=["clients"],
     status_code=204,
     response_class=Response,
@@ -270,7 +278,7 @@ def update_client(
 )
 def delete_client(request: Request, client_id: PathClientId, user: OwnerCaller) -> Response:
     """Delete a client with their activities, touches and actions (owner only)."""
-    client_service.delete_client(engine_of(request), client_id)
+    client_service.delete_client(engine_of(request), _path_id(request))
     return Response(status_code=204)
 
 

@@ -4,10 +4,12 @@ document shows."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Strict as StrictMode
 
 
 def _plain_text(value: str) -> str:
@@ -24,6 +26,22 @@ def _plain_text(value: str) -> str:
 Text = Annotated[str, Field(max_length=10_000), AfterValidator(_plain_text)]
 Short = Annotated[str, Field(max_length=200), AfterValidator(_plain_text)]
 ClientId = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """A date as the OpenAPI document says: a string, YYYY-MM-DD. Pydantic alone would also
+    read a number (or a string of digits) as seconds since 1970, and a datetime string."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
+StrictBool = Annotated[bool, StrictMode()]  # true or false, not "yes", 1 or "true"
 
 
 class Strict(BaseModel):
@@ -140,7 +158,7 @@ class DoneIn(Strict):
 
 
 class SnoozeIn(Strict):
-    until: dt.date = Field(description="The day the action comes back (after today).")
+    until: IsoDate = Field(description="The day the action comes back (after today).")
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"until": "2026-12-01"}]}
@@ -166,7 +184,7 @@ class ActionResult(BaseModel):
 
 class TouchIn(Strict):
     client_id: ClientId
-    date: dt.date
+    date: IsoDate
     channel: Short
     staff: Short | None = Field(None, description="Who made contact; staff users: themselves.")
     note: Text | None = None
@@ -206,7 +224,7 @@ ActionResult.model_rebuild()
 
 class ActivityIn(Strict):
     client_id: ClientId
-    date: dt.date
+    date: IsoDate
     amount: (
         Annotated[Decimal, Field(allow_inf_nan=False, max_digits=15, decimal_places=2)] | None
     ) = None
@@ -340,14 +358,14 @@ class ClientFields(Strict):
     email: Short | None = None
     phone: Short | None = None
     address: Text | None = None
-    birthday: dt.date | None = None
-    since: dt.date | None = None
+    birthday: IsoDate | None = None
+    since: IsoDate | None = None
     owner: Short | None = Field(None, description="The member of staff who looks after them.")
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
     status: ClientStatusName | None = None
-    cancelled_on: dt.date | None = None
-    next_due: dt.date | None = None
-    do_not_contact: bool | None = None
+    cancelled_on: IsoDate | None = None
+    next_due: IsoDate | None = None
+    do_not_contact: StrictBool | None = None
     notes: Text | None = None
 
 

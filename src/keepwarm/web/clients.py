@@ -7,7 +7,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -22,6 +22,12 @@ from keepwarm.web import auth
 from keepwarm.web.auth import CheckedForm, SignedIn, business_today, engine_of
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
 from keepwarm.web.render import render
+
+
+def client_path(client_id: str) -> str:
+    """A client id as one segment of a URL path: every reserved character escaped, "/" too."""
+    return quote(client_id, safe="")
+
 
 router = APIRouter(include_in_schema=False)
 
@@ -278,19 +284,67 @@ def _client_page(
 
 
 def _client_url(client_id: str, msg: str | None = None) -> str:
-    url = "/clients/" + quote(client_id, safe="")
+    url = "/clients/" + client_path(client_id)
     return url + (f"?msg={msg}" if msg else "")
 
 
-@router.get("/clients/{client_id}")
+@router.get("/clients/{client_id:path}")  # also an id typed with its "/" unescaped
 def client_page(
     request: Request, client_id: str, session: SignedIn, history: str | None = None
 ) -> Response:
+    client_id, _ = path_client(request, actions=())  # the id as sent (it may hold "%2F")
+    if not client_id:  # /clients/
+        return RedirectResponse("/clients", status_code=307)
     return _client_page(request, client_id, whole_history=history == "all")
 
 
-@router.post("/clients/{client_id}")
+def path_client(
+    request: Request, prefix: str = "/clients/", actions: tuple[str, ...] = ("touches", "delete")
+) -> tuple[str, str]:
+    """(client id, "touches" | "delete" | "") of a POST to /clients/..., read from the path as
+    sent: the id may hold "/" (sent as %2F), so `/clients/A%2Fdelete` edits client "A/delete"
+    while `/clients/A/delete` deletes client "A" (the decoded paths are the same)."""
+    raw = request.scope.get("raw_path")
+    root = request.scope.get("root_path", "").encode()
+    start = root + prefix.encode()
+    if not isinstance(raw, bytes) or not raw.startswith(start):
+        raise InvalidInput("the client's address could not be read")
+    parts = raw[len(start) :].decode("utf-8", "replace").split("/")
+    action = parts.pop() if len(parts) > 1 and parts[-1] in actions else ""
+    return unquote("/".join(parts)), action
+
+
+# Each POST route below reads its client and its action from the path as sent (_posted_to),
+# and hands a request meant for another on to it: the routes cannot tell them apart.
+@router.post("/clients/{client_id:path}/touches")
+def client_touch(
+    request: Request, client_id: str, session: SignedIn, form: CheckedForm
+) -> Response:
+    client_id, action = path_client(request)
+    if action != "touches":
+        return POSTS[action](request, client_id, session, form)
+    return _touch(request, client_id, session, form)
+
+
+@router.post("/clients/{client_id:path}/delete")
+def client_delete(
+    request: Request, client_id: str, session: SignedIn, form: CheckedForm
+) -> Response:
+    client_id, action = path_client(request)
+    if action != "delete":
+        return POSTS[action](request, client_id, session, form)
+    return _delete(request, client_id, session, form)
+
+
+@router.post("/clients/{client_id:path}")
 def client_edit(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
+    client_id, action = path_client(request)
+    if action:
+        return POSTS[action](request, client_id, session, form)
+    return _edit(request, client_id, session, form)
+
+
+def _edit(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
     values = {name: form.text(name) for name in EDITABLE}
     values["do_not_contact"] = "yes" if form.text("do_not_contact") else "no"
     try:
@@ -307,10 +361,7 @@ def client_edit(request: Request, client_id: str, session: SignedIn, form: Check
     return RedirectResponse(_client_url(client_id, "saved"), status_code=303)
 
 
-@router.post("/clients/{client_id}/touches")
-def client_touch(
-    request: Request, client_id: str, session: SignedIn, form: CheckedForm
-) -> Response:
+def _touch(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
     user = session.user
     staff = form.text("staff") if user.is_owner else user.staff
     today = business_today(request)
@@ -333,13 +384,13 @@ def client_touch(
     return RedirectResponse(_client_url(client_id, "touch"), status_code=303)
 
 
-@router.post("/clients/{client_id}/delete")
-def client_delete(
-    request: Request, client_id: str, session: SignedIn, form: CheckedForm
-) -> Response:
+def _delete(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
     if not session.user.is_owner:
         raise NotAllowed("only the owner can delete a client")
     if form.text("confirm") != "yes":
         raise InvalidInput("tick the box to confirm that the client and their history go")
     svc.delete_client(engine_of(request), client_id)
     return RedirectResponse("/clients?msg=deleted", status_code=303)
+
+
+POSTS = {"": _edit, "touches": _touch, "delete": _delete}
