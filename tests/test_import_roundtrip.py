@@ -174,3 +174,11 @@ def test_a_touch_recorded_by_hand_is_not_duplicated_by_reimporting_its_export(
     again = cli("import", "touches", str(path))
     assert "0 added" in flat(again.output), again.output
     assert table_snapshot(engine) == before
+
+
+def test_a_header_only_file_says_it_has_no_rows(cli, write_csv: Callable[..., Path]) -> None:
+    empty = write_csv("clients.csv", "id,name,email\n")
+    result = cli("import", "clients", str(empty))
+    assert result.exit_code == 0, result.output
+    assert "has a header line but no rows" in flat(result.output)
+    assert "already here" not in flat(result.output)

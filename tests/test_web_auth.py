@@ -134,6 +134,41 @@ def test_changing_the_password_ends_every_session(web_app, engine) -> None:  # t
     assert Web(web_app).sign_in("a@example.com", new).status_code == 303
 
 
+def test_a_new_password_or_disabling_revokes_the_users_api_tokens(web_app, engine) -> None:  # type: ignore[no-untyped-def]
+    user = add_user(engine, "a@example.com", PASSWORD, "owner", now=NOW)
+    add_user(engine, "b@example.com", PASSWORD, "owner", now=NOW)
+    other = users.create_token(
+        engine, users.user_by_email(engine, "b@example.com").id, "b", now=NOW
+    )
+    client = Web(web_app).client
+
+    def works(token: str) -> bool:
+        answer = client.get("/api/v1/clients", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code in (200, 401), answer.text
+        return answer.status_code == 200
+
+    # changing one's own password on the account page
+    token = users.create_token(engine, user.id, "laptop script", now=NOW)
+    assert works(token)
+    web = Web(web_app)
+    web.sign_in("a@example.com")
+    new = "purple elephants dance quietly"
+    answer = web.post("/account/password", {"current": PASSWORD, "new": new, "new2": new})
+    assert answer.status_code == 303
+    assert not works(token)
+    # an owner's reset or `keepwarm user password`
+    token = users.create_token(engine, user.id, "laptop script", now=NOW)
+    assert works(token)
+    users.set_password(engine, user.id, "seven orange kites drift slowly", now=NOW)
+    assert not works(token)
+    # disabling the user
+    token = users.create_token(engine, user.id, "laptop script", now=NOW)
+    assert works(token)
+    users.update_user(engine, user.id, active=False)
+    assert not works(token)
+    assert works(other)  # someone else's token is untouched
+
+
 def test_a_disabled_user_is_signed_out_at_once(web_app, web, engine) -> None:  # type: ignore[no-untyped-def]
     staff = web("dana@example.com", role="staff", staff="Dana")
     web("owner@example.com")

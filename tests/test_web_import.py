@@ -247,3 +247,13 @@ def test_stopping_the_server_deletes_unconfirmed_uploads(web_app, web) -> None: 
         (upload,) = web_app.state.imports.values()
         assert upload.path.exists()
     assert not upload.path.exists()
+
+
+def test_a_header_only_file_says_it_has_no_rows(web) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    location, page = preview_of(owner, "Customer ID,Name,Email\r\n")
+    assert 'id="confirm"' in page.text, page.text
+    owner.post(location + "/confirm")
+    done = owner.get(location).text
+    assert "the file has a header line but no rows" in done
+    assert "already here" not in done

@@ -196,15 +196,56 @@ def _failures(conn: Connection, column: object, value: str, since: dt.datetime) 
     ).scalar_one()
 
 
+def _serialise_attempts(conn: Connection, account: str, ip: str) -> None:
+    """Make concurrent sign-in attempts for one account or one address wait for each other
+    until this transaction ends. SQLite needs nothing more: every write transaction starts
+    with BEGIN IMMEDIATE, so writers already take turns. PostgreSQL takes transaction-level
+    advisory locks on hashes of the address and the account, always in that order (no
+    deadlock between two attempts)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for key in (f"keepwarm sign-in ip {ip}", f"keepwarm sign-in account {account}"):
+        lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        conn.execute(select(func.pg_advisory_xact_lock(lock)))
+
+
+def _throttled(conn: Connection, account: str, ip: str, now: dt.datetime) -> bool:
+    since = now - THROTTLE_WINDOW
+    by_account = _failures(conn, login_failures.c.email, account, since)
+    by_address = _failures(conn, login_failures.c.ip, ip, since)
+    return by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS
+
+
+def _refuse_throttled() -> SignInFailed:
+    minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+    return SignInFailed(f"too many failed attempts: try again in {minutes} minutes")
+
+
+def claim_attempt(engine: Engine, account: str, ip: str, *, now: dt.datetime) -> int:
+    """Count the recent failures and record this attempt as one, in one write transaction
+    that concurrent attempts for the account or the address wait for: raises SignInFailed
+    while throttled, else returns the id of the provisional failure (kept if the attempt
+    fails, removed by clear_attempts when it succeeds). So attempts in flight count too, and
+    no burst of parallel requests gets more than the limit checked."""
+    account, ip = account[:320], ip[:64]
+    with writing(engine) as conn:
+        _serialise_attempts(conn, account, ip)
+        if _throttled(conn, account, ip, now):
+            raise _refuse_throttled()
+        conn.execute(delete(login_failures).where(login_failures.c.at < now - dt.timedelta(1)))
+        return conn.execute(
+            insert(login_failures)
+            .values(email=account, ip=ip, at=now)
+            .returning(login_failures.c.id)
+        ).scalar_one()
+
+
 def check_throttle(engine: Engine, account: str, ip: str, *, now: dt.datetime) -> None:
     """Raise SignInFailed while the account or the address has too many recent failures."""
-    since = now - THROTTLE_WINDOW
     with reading(engine) as conn:
-        by_account = _failures(conn, login_failures.c.email, account, since)
-        by_address = _failures(conn, login_failures.c.ip, ip, since)
-    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
-        minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
-        raise SignInFailed(f"too many failed attempts: try again in {minutes} minutes")
+        throttled = _throttled(conn, account[:320], ip[:64], now)
+    if throttled:
+        raise _refuse_throttled()
 
 
 def record_failure(engine: Engine, account: str, ip: str, *, now: dt.datetime) -> None:
@@ -216,9 +257,14 @@ def record_failure(engine: Engine, account: str, ip: str, *, now: dt.datetime) -
 def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.datetime) -> User:
     """The user for these credentials. Raises SignInFailed for a wrong pair, a disabled user,
     or too many recent failures for the account or the address (then even the right password
-    waits until the window has passed)."""
+    waits until the window has passed).
+
+    The attempt is recorded as a failure before the password is verified (claim_attempt,
+    serialised per account and address), and the record is dropped only when it succeeds:
+    parallel requests cannot all be checked against the same count. The password's argon2
+    verification runs outside that write transaction, so no lock is held while it runs."""
     address = email.strip().lower()[:320]
-    check_throttle(engine, address, ip, now=now)
+    claim_attempt(engine, address, ip, now=now)
     with reading(engine) as conn:
         row = conn.execute(_user_select().where(users.c.email == address)).first()
     try:
@@ -227,8 +273,7 @@ def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        record_failure(engine, address, ip, now=now)
-        raise SignInFailed("wrong email or password")
+        raise SignInFailed("wrong email or password")  # the provisional failure stays
     with writing(engine) as conn:
         conn.execute(delete(login_failures).where(login_failures.c.email == address))
         if HASHER.check_needs_rehash(row.password_hash):  # type: ignore[union-attr]
@@ -242,7 +287,8 @@ def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.
 def change_password(
     engine: Engine, user_id: int, current: str, new: str, *, now: dt.datetime
 ) -> None:
-    """Change a password (the current one required); every session of the user ends."""
+    """Change a password (the current one required); every session and API token of the
+    user ends."""
     with reading(engine) as conn:
         row = conn.execute(select(users).where(users.c.id == user_id)).first()
     if row is None:
@@ -255,7 +301,8 @@ def change_password(
 
 
 def set_password(engine: Engine, user_id: int, new: str, *, now: dt.datetime) -> None:
-    """Set a password (owner's reset or the CLI); every session of the user ends."""
+    """Set a password (owner's reset or the CLI); every session and API token of the user
+    ends."""
     with reading(engine) as conn:
         email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar()
     if email is None:
@@ -268,7 +315,9 @@ def set_password(engine: Engine, user_id: int, new: str, *, now: dt.datetime) ->
             .where(users.c.id == user_id)
             .values(password_hash=hashed, password_changed_at=now)
         )
-        conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        # A new password is a fresh start: every session and API token of the user ends
+        # (tokens made before may have been made by whoever knew the old password).
+        _revoke_everything(conn, user_id)
 
 
 def user_by_email(engine: Engine, email: str) -> User:
