@@ -349,6 +349,32 @@ def test_import_size_limit_and_roles(engine, db_url, api) -> None:  # type: igno
     assert _upload(dana, "clients", "id,name\nC2,Bo\n").json()["added"] == 1
 
 
+def test_staff_may_import_only_their_own_touches_as_on_every_other_route(  # type: ignore[no-untyped-def]
+    api, practice, engine
+) -> None:
+    dana = api("dana@example.com", role="staff", staff="Dana")
+    before = table_snapshot(engine)
+    as_sam = "client_id,date,channel,staff\nC1,2026-11-20,call,Sam\nC0,2026-11-20,call,Dana\n"
+    refused = _upload(dana, "touches", as_sam).json()
+    assert not refused["ok"]
+    assert [(p["line"], p["column"]) for p in refused["problems"]] == [(2, "staff")]
+    assert "another member of staff" in refused["problems"][0]["reason"]
+    assert table_snapshot(engine) == before  # B's touch, action and weekly count unchanged
+    # Her own, or without a name (then hers); the owner may import anyone's.
+    mine = _upload(dana, "touches", "client_id,date,channel\nC0,2026-11-21,call\n").json()
+    assert mine["ok"] and mine["added"] == 1
+    with engine.connect() as conn:
+        who = (
+            conn.exec_driver_sql("SELECT s.name FROM touches t JOIN staff s ON s.id = t.staff_id")
+            .scalars()
+            .all()
+        )
+    assert who == ["Dana"]
+    assert _upload(api(), "touches", as_sam).json()["added"] == 2
+    nobody = api("temp@example.com", role="staff")  # a staff user who is no member of staff
+    assert not _upload(nobody, "touches", as_sam).json()["ok"]
+
+
 # --- clients --------------------------------------------------------------------------------
 
 

@@ -233,6 +233,20 @@ def test_staff_can_import(web, engine) -> None:  # type: ignore[no-untyped-def]
     assert find_clients(engine)[1] == 3
 
 
+def test_staff_importing_touches_may_name_only_themselves(web, engine) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    imported(owner, GOOD)  # the clients the touches are about (and staff Ben exists below)
+    ben = web("ben@example.com", role="staff", staff="Ben")
+    first = find_clients(engine)[0][0].client.id
+    touches = f"client_id,date,channel,staff\n{first},2026-11-20,call,Someone Else\n"
+    before = table_snapshot(engine)
+    location, page = preview_of(ben, touches, kind="touches", name="touches.csv")
+    assert 'id="confirm"' not in page.text
+    assert "another member of staff" in page.text
+    assert ben.post(location + "/confirm").status_code in (303, 400, 409)
+    assert table_snapshot(engine) == before
+
+
 def test_stopping_the_server_deletes_unconfirmed_uploads(web_app, web) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 

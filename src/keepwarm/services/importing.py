@@ -17,7 +17,7 @@ from typing import BinaryIO
 from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
-from keepwarm.domain.model import ImportKind, ImportProblem, ImportReport, ProblemLog
+from keepwarm.domain.model import ImportKind, ImportProblem, ImportReport, ProblemLog, User
 from keepwarm.ingest.columns import ColumnMap, match_columns
 from keepwarm.ingest.records import ParseOptions, RowParser, detect_date_order
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, regular_file
@@ -52,6 +52,9 @@ class ImportOptions:
     create_missing: bool = False
     dry_run: bool = False
     max_problems: int = 50
+    # A staff user importing: touches may name only this member ("" for a user who is not a
+    # member of staff), and a touch without one is theirs; None for the owner (no limit).
+    as_staff: str | None = None
 
 
 class _Abandon(Exception):
@@ -59,6 +62,13 @@ class _Abandon(Exception):
 
     def __init__(self, report: ImportReport) -> None:
         self.report = report
+
+
+def importing_as(user: User) -> str | None:
+    """`ImportOptions.as_staff` for a signed-in user: None for the owner (any member may be
+    named), else the member of staff they are ("" when they are none): the same rule as
+    recording a touch directly."""
+    return None if user.is_owner else (user.staff or "")
 
 
 def _limits(settings: Settings) -> Limits:
@@ -368,6 +378,8 @@ def _check_against_store(
         return
     if kind is ImportKind.ACTIVITIES:
         problems.extend(*m.duplicate_id_problems(conn, stage, "external_id", columns.header("id")))
+    if kind is ImportKind.TOUCHES and options.as_staff is not None and "staff" in columns.fields:
+        problems.extend(*m.foreign_staff_problems(conn, columns.header("staff"), options.as_staff))
     if not options.create_missing:
         problems.extend(*m.unknown_client_problems(conn, stage, columns.header("client_id")))
 
@@ -391,6 +403,8 @@ def _merge(
         m.number_repeated_rows(conn, stage)
         result = m.merge_activities(conn)
         return m.MergeResult(result.added, result.updated, new_clients)
+    if options.as_staff is not None:
+        m.claim_unsigned_touches(conn, options.as_staff)
     new_staff = (
         m.create_missing_staff(conn, stage, "staff", now) if "staff" in columns.fields else []
     )

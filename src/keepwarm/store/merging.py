@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Connection,
     Table,
+    and_,
     cast,
     exists,
     false,
@@ -80,6 +81,35 @@ def unknown_client_problems(
         )
         for line, value in rows
     ], total
+
+
+def foreign_staff_problems(
+    conn: Connection, header: str, as_staff: str
+) -> tuple[list[ImportProblem], int]:
+    """Rows of a touches file that name another member of staff than `as_staff` (a staff user
+    importing may record only their own touches, as on every other route)."""
+    s = STAGE_TOUCHES
+    other = and_(s.c.staff.is_not(None), s.c.staff != as_staff)
+    total = conn.execute(select(func.count()).select_from(s).where(other)).scalar_one()
+    rows = conn.execute(
+        select(s.c.line, s.c.staff).where(other).order_by(s.c.line).limit(PROBLEM_LIMIT)
+    ).all()
+    mine = f"your own ({as_staff})" if as_staff else "none: your user is not a member of staff"
+    return [
+        ImportProblem(
+            line,
+            header,
+            f"{value!r} is another member of staff; the touches you may record are {mine}",
+        )
+        for line, value in rows
+    ], total
+
+
+def claim_unsigned_touches(conn: Connection, as_staff: str) -> None:
+    """Touches without a member of staff, imported by a staff user, are theirs."""
+    if as_staff:
+        s = STAGE_TOUCHES
+        conn.execute(update(s).where(s.c.staff.is_(None)).values(staff=as_staff))
 
 
 def nameless_new_client_problems(conn: Connection, header: str) -> tuple[list[ImportProblem], int]:
@@ -304,9 +334,11 @@ def record_import(
 
 __all__ = [
     "MergeResult",
+    "claim_unsigned_touches",
     "create_missing_clients",
     "create_missing_staff",
     "duplicate_id_problems",
+    "foreign_staff_problems",
     "merge_activities",
     "merge_clients",
     "merge_touches",

@@ -26,7 +26,7 @@ from keepwarm.domain.model import Client, ImportKind, ImportReport, User
 from keepwarm.services import clients as client_service
 from keepwarm.services.activities import add_activities as add_activity_items
 from keepwarm.services.clients import InvalidValues
-from keepwarm.services.importing import ImportOptions, import_file
+from keepwarm.services.importing import ImportOptions, import_file, importing_as
 from keepwarm.services.people import list_staff, record_touch
 from keepwarm.services.plans import (
     ListedAction,
@@ -541,7 +541,9 @@ def import_upload(
             path,
             today=business_today(request),
             now=clock(),
-            options=ImportOptions(dry_run=dry_run, create_missing=create_missing),
+            options=ImportOptions(
+                dry_run=dry_run, create_missing=create_missing, as_staff=importing_as(user)
+            ),
             filename=name,
         )
     return _report(report)

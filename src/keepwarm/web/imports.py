@@ -24,9 +24,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotFound
-from keepwarm.domain.model import ImportKind, ImportReport
+from keepwarm.domain.model import ImportKind, ImportReport, User
 from keepwarm.ingest.values import DateOrder
-from keepwarm.services.importing import ImportOptions, ImportPreview, import_file, preview_file
+from keepwarm.services.importing import (
+    ImportOptions,
+    ImportPreview,
+    import_file,
+    importing_as,
+    preview_file,
+)
 from keepwarm.web.auth import (
     CheckedForm,
     Form,
@@ -168,7 +174,8 @@ def import_page(request: Request, session: SignedIn) -> Response:
     return _form_page(request)
 
 
-def _options(form: Form, kind: ImportKind) -> ImportOptions:
+def _options(form: Form, kind: ImportKind, user: User) -> ImportOptions:
+    """The form's choices; a staff user's touches file may name only them (as everywhere)."""
     order = form.text("dates")
     encoding = form.text("encoding")
     if order and order not in DATE_ORDERS:
@@ -181,6 +188,7 @@ def _options(form: Form, kind: ImportKind) -> ImportOptions:
         allow_future=form.text("allow_future") == "on",
         create_missing=kind is not ImportKind.CLIENTS and form.text("create_missing") == "on",
         max_problems=SHOWN_PROBLEMS,
+        as_staff=importing_as(user),
     )
 
 
@@ -192,7 +200,7 @@ def upload(request: Request, session: SignedIn, form: UploadForm) -> Response:
         kind = ImportKind(form.text("kind"))
     except ValueError:
         return _form_page(request, "kind: choose what the file holds", 400, **chosen)
-    options = _options(form, kind)
+    options = _options(form, kind, session.user)
     file = form.raw("file")
     name = getattr(file, "filename", None)
     if file is None or isinstance(file, str) or not name:
@@ -344,7 +352,7 @@ def change_options(
     item = _mine(request, upload_id, session.user.id)
     with item.lock:
         if item.status == "preview":
-            item.options = _options(form, item.kind)
+            item.options = _options(form, item.kind, session.user)
             _check(request, item)
     return RedirectResponse(f"/import/{item.id}", status_code=303)
 
