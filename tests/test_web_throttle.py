@@ -122,3 +122,36 @@ def test_parallel_attempts_from_one_address_are_throttled(db_url, engine) -> Non
         verdicts = _verdicts(_burst(base, burst))
         assert verdicts.count("checked") == users.MAX_FAILURES_PER_ADDRESS, verdicts
         assert verdicts.count("throttled") == 30 - users.MAX_FAILURES_PER_ADDRESS, verdicts
+
+
+def test_parallel_guesses_of_the_setup_code_are_throttled(db_url, engine) -> None:  # type: ignore[no-untyped-def]
+    with _server(db_url) as base:
+        clients = [
+            httpx.Client(base_url=base, follow_redirects=False, timeout=60) for _ in range(30)
+        ]
+        try:
+            tokens = [csrf_of(c.get("/setup").text, "/setup") for c in clients]
+            start = threading.Barrier(30)
+
+            def guess(i: int) -> httpx.Response:
+                start.wait()
+                form = {
+                    "csrf_token": tokens[i],
+                    "code": "00000000",
+                    "email": "owner@example.com",
+                    "password": PASSWORD,
+                    "password2": PASSWORD,
+                }
+                return clients[i].post("/setup", data=form)
+
+            with ThreadPoolExecutor(30) as pool:
+                answers = list(pool.map(guess, range(30)))
+        finally:
+            for c in clients:
+                c.close()
+    checked = sum("not the code" in a.text for a in answers)
+    throttled = sum(THROTTLED in a.text for a in answers)
+    assert (checked, throttled) == (
+        users.MAX_FAILURES_PER_ACCOUNT,
+        30 - users.MAX_FAILURES_PER_ACCOUNT,
+    )

@@ -240,18 +240,10 @@ def claim_attempt(engine: Engine, account: str, ip: str, *, now: dt.datetime) ->
         ).scalar_one()
 
 
-def check_throttle(engine: Engine, account: str, ip: str, *, now: dt.datetime) -> None:
-    """Raise SignInFailed while the account or the address has too many recent failures."""
-    with reading(engine) as conn:
-        throttled = _throttled(conn, account[:320], ip[:64], now)
-    if throttled:
-        raise _refuse_throttled()
-
-
-def record_failure(engine: Engine, account: str, ip: str, *, now: dt.datetime) -> None:
+def forgive_attempt(engine: Engine, attempt_id: int) -> None:
+    """Drop a provisional failure recorded by claim_attempt: the attempt turned out right."""
     with writing(engine) as conn:
-        conn.execute(insert(login_failures).values(email=account[:320], ip=ip[:64], at=now))
-        conn.execute(delete(login_failures).where(login_failures.c.at < now - dt.timedelta(1)))
+        conn.execute(delete(login_failures).where(login_failures.c.id == attempt_id))
 
 
 def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.datetime) -> User:

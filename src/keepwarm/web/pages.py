@@ -98,11 +98,13 @@ def setup_submit(request: Request, form: AnonymousForm) -> Response:
     email = form.text("email")
     error = ""
     try:
-        users.check_throttle(engine, "setup", client_ip(request), now=clock())
+        # Counted and recorded in one serialised transaction before the code is compared, so
+        # parallel guesses cannot all be checked against the same count (as for sign-in).
+        attempt = users.claim_attempt(engine, "setup", client_ip(request), now=clock())
         given = "".join(form.text("code").split())
         if code is None or not hmac.compare_digest(given.encode(), code.encode()):
-            users.record_failure(engine, "setup", client_ip(request), now=clock())
             raise InvalidInput("code: that is not the code `keepwarm serve` printed in its window")
+        users.forgive_attempt(engine, attempt)
         if form.text("password") != form.text("password2"):
             raise InvalidInput("password: the two passwords differ")
         user = users.add_user(
