@@ -140,14 +140,16 @@ class RowParser:
             "tags": _tags,
             "channel": _channel,
         }
-        self._finish = getattr(self, f"_{kind.value}")
+        self._finish: Callable[[int, dict[str, Any], ProblemLog], tuple[Any, ...] | None] = getattr(
+            self, f"_{kind.value}"
+        )
         self._has_name = bool({"name", "first_name", "last_name"} & columns.fields.keys())
         self._specs = [
             (field, index, header, self._convert.get(field), TEXT_LIMITS.get(field))
             for field, (index, header) in columns.fields.items()
         ]
 
-    def parse(self, line: int, row: list[str], problems: ProblemLog) -> tuple | None:
+    def parse(self, line: int, row: list[str], problems: ProblemLog) -> tuple[Any, ...] | None:
         """The typed record for `row`, or None after appending its problems."""
         values: dict[str, Any] = {}
         before = len(problems)
@@ -174,7 +176,9 @@ class RowParser:
 
     # --- per kind -------------------------------------------------------------------------
 
-    def _clients(self, line: int, v: dict[str, Any], problems: ProblemLog) -> tuple | None:
+    def _clients(
+        self, line: int, v: dict[str, Any], problems: ProblemLog
+    ) -> tuple[Any, ...] | None:
         if v.get("id") is None:
             problems.append(ImportProblem(line, self.columns.header("id"), "is empty"))
             return None
@@ -216,7 +220,9 @@ class RowParser:
             v.get("notes"),
         )
 
-    def _activities(self, line: int, v: dict[str, Any], problems: ProblemLog) -> tuple | None:
+    def _activities(
+        self, line: int, v: dict[str, Any], problems: ProblemLog
+    ) -> tuple[Any, ...] | None:
         if not self._required(line, v, ("client_id", "date"), problems):
             return None
         external_id = v.get("id")
@@ -244,7 +250,9 @@ class RowParser:
             key,
         )
 
-    def _touches(self, line: int, v: dict[str, Any], problems: ProblemLog) -> tuple | None:
+    def _touches(
+        self, line: int, v: dict[str, Any], problems: ProblemLog
+    ) -> tuple[Any, ...] | None:
         if not self._required(line, v, ("client_id", "date", "channel"), problems):
             return None
         channel = v["channel"]
@@ -372,11 +380,13 @@ def detect_date_order(
         return DateOrder.DAY_FIRST, []
     if month_first:
         return DateOrder.MONTH_FIRST, []
-    line, header, value = example or (None, None, "")
+    found_line: int | None = example[0] if example else None
+    found_header: str | None = example[1] if example else None
+    value = example[2] if example else ""
     return None, [
         ImportProblem(
-            line,
-            header,
+            found_line,
+            found_header,
             f"{value!r} could be day/month or month/day and no date in the file tells: "
             "run again with --dayfirst or --monthfirst",
         )

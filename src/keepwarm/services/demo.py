@@ -16,8 +16,9 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import ColumnElement, Engine, Table, func, inspect, select
 from sqlalchemy.engine import make_url
 
 from keepwarm.config import Settings
@@ -135,10 +136,13 @@ def _summarise(
 ) -> DemoSummary:
     count = func.count()
     with reading(engine) as conn:
-        statuses = dict(conn.execute(select(clients.c.status, count).group_by("status")).all())
+        statuses: dict[str, int] = dict(
+            conn.execute(select(clients.c.status, count).group_by("status")).all()
+        )
 
-        def how_many(table, *where) -> int:  # type: ignore[no-untyped-def]
-            return conn.execute(select(count).select_from(table).where(*where)).scalar_one()
+        def how_many(table: Table, *where: ColumnElement[bool]) -> int:
+            found: int = conn.execute(select(count).select_from(table).where(*where)).scalar_one()
+            return found
 
         first = conn.execute(select(func.min(activities.c.date))).scalar_one()
         personal = how_many(touches, touches.c.personal.is_(True))
@@ -205,7 +209,7 @@ def _sqlite_not_a_demo(path: Path) -> str | None:
         uri = path.resolve().as_uri() + "?mode=ro"
         with closing(sqlite3.connect(uri, uri=True)) as db:
 
-            def rows(sql: str) -> list[tuple]:
+            def rows(sql: str) -> list[tuple[Any, ...]]:
                 return db.execute(sql).fetchall()
 
             tables = {name for (name,) in rows("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -214,7 +218,7 @@ def _sqlite_not_a_demo(path: Path) -> str | None:
         return f"is not a keepwarm database ({exc})"
 
 
-def _not_a_demo(tables: set[str], rows: Callable[[str], list[tuple]]) -> str | None:
+def _not_a_demo(tables: set[str], rows: Callable[[str], list[tuple[Any, ...]]]) -> str | None:
     """Why a database with these tables is not an earlier demo, or None when it is one (or
     holds nothing at all)."""
     if not tables - {"alembic_version"}:
@@ -241,7 +245,7 @@ def _check_server_database(url: str) -> None:
         tables = set(inspect(engine).get_table_names())
         with reading(engine) as conn:
 
-            def rows(sql: str) -> list[tuple]:
+            def rows(sql: str) -> list[tuple[Any, ...]]:
                 return [tuple(r) for r in conn.exec_driver_sql(sql)]
 
             reason = _not_a_demo(tables, rows)

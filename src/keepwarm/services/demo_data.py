@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from faker import Faker
 
@@ -364,7 +364,7 @@ def _money(cents: int) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
-def _activity_rows(mk: _Maker, c: _Client) -> list[tuple]:
+def _activity_rows(mk: _Maker, c: _Client) -> list[tuple[Any, ...]]:
     """(date, client id, amount, quantity, kind, note) for each visit, with the odd free
     follow-up, product bought on the day, and refund."""
     rng, rows = mk.rng, []
@@ -396,7 +396,7 @@ _TOUCH_NOTES = {
 _OUTCOMES = {"Phone call": (("reached", 0.6), ("left_message", 0.3), ("no_answer", 0.1))}
 
 
-def _touch_rows(mk: _Maker, c: _Client) -> list[tuple]:
+def _touch_rows(mk: _Maker, c: _Client) -> list[tuple[Any, ...]]:
     """(date, client id, channel, staff, note, outcome): personal contacts by staff."""
     if c.story == Story.PROSPECT:
         return _prospect_touches(c)
@@ -419,7 +419,7 @@ def _touch_rows(mk: _Maker, c: _Client) -> list[tuple]:
     return rows
 
 
-def _one_touch(mk: _Maker, c: _Client, day: dt.date) -> tuple:
+def _one_touch(mk: _Maker, c: _Client, day: dt.date) -> tuple[Any, ...]:
     rng = mk.rng
     channel = mk.weighted([ch for ch, _ in _CHANNELS], [w for _, w in _CHANNELS])
     staff = c.owner if rng.random() < 0.85 else rng.choice(DEMO_STAFF).name
@@ -428,7 +428,7 @@ def _one_touch(mk: _Maker, c: _Client, day: dt.date) -> tuple:
     return (_open_day(day), c.id, channel, staff, rng.choice(_TOUCH_NOTES[channel]), outcome)
 
 
-def _birthday_cards(mk: _Maker, c: _Client, until: dt.date) -> list[tuple]:
+def _birthday_cards(mk: _Maker, c: _Client, until: dt.date) -> list[tuple[Any, ...]]:
     if not c.birthday or c.owner != DEMO_STAFF[0].name or mk.rng.random() < 0.4:
         return []
     cards = []
@@ -439,13 +439,13 @@ def _birthday_cards(mk: _Maker, c: _Client, until: dt.date) -> list[tuple]:
     return cards
 
 
-def _prospect_touches(c: _Client) -> list[tuple]:
+def _prospect_touches(c: _Client) -> list[tuple[Any, ...]]:
     note = "Enquired about back pain; sent the price list"
     taken_by = c.owner or DEMO_STAFF[0].name  # an unassigned enquiry reaches the front desk
     return [(c.since, c.id, "Phone call", taken_by, note, "interested")]
 
 
-def _newsletter_rows(mk: _Maker, planned: list[_Client]) -> list[tuple]:
+def _newsletter_rows(mk: _Maker, planned: list[_Client]) -> list[tuple[Any, ...]]:
     """Four quarterly newsletters to the clients who asked for them: bulk, not personal."""
     rows = []
     for quarter in range(4):

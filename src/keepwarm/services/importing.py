@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine
 
@@ -131,7 +131,7 @@ def _import_file(
     shown: str,
 ) -> ImportReport:
     limits = _limits(settings)
-    base = {"kind": kind, "filename": shown, "dry_run": options.dry_run}
+    base: dict[str, Any] = {"kind": kind, "filename": shown, "dry_run": options.dry_run}
     try:
         source = open_csv(path, encoding=options.encoding, limits=limits)
     except UnreadableFile as exc:
@@ -294,7 +294,7 @@ def _run(
     parse: ParseOptions,
     options: ImportOptions,
     now: dt.datetime,
-    base: dict,
+    base: dict[str, Any],
     notes: list[str],
     on_progress: Progress | None,
 ) -> ImportReport:
@@ -306,7 +306,7 @@ def _run(
             parser = RowParser(kind, columns, parse)
             create_stage(conn, stage)
             rows = rejected = field_problems = 0
-            batch: list[tuple] = []
+            batch: list[tuple[Any, ...]] = []
             for line, row in source.rows(problems, on_progress):
                 rows += 1
                 before = problems.count

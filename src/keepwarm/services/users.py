@@ -11,11 +11,23 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from zxcvbn import zxcvbn
 
 from keepwarm.domain.errors import InvalidInput, NotFound, SignInFailed
@@ -56,17 +68,17 @@ def check_password(password: str, email: str = "") -> None:
         raise InvalidInput(f"password: {hint.rstrip('.')}; try a few unrelated words")
 
 
-def _user(row: object) -> User:
+def _user(row: Row[Any]) -> User:
     return User(
-        row.id,  # type: ignore[attr-defined]
-        row.email,  # type: ignore[attr-defined]
-        Role(row.role),  # type: ignore[attr-defined]
-        row.staff_name,  # type: ignore[attr-defined]
-        bool(row.active),  # type: ignore[attr-defined]
+        row.id,
+        row.email,
+        Role(row.role),
+        row.staff_name,
+        bool(row.active),
     )
 
 
-def _user_select():  # type: ignore[no-untyped-def]
+def _user_select() -> Select[Any]:
     return select(users, staff.c.name.label("staff_name")).outerjoin(
         staff, staff.c.id == users.c.staff_id
     )
@@ -75,7 +87,7 @@ def _user_select():  # type: ignore[no-untyped-def]
 def _staff_id(conn: Connection, name: str | None) -> int | None:
     if not name:
         return None
-    found = conn.execute(select(staff.c.id).where(staff.c.name == name)).scalar()
+    found: int | None = conn.execute(select(staff.c.id).where(staff.c.name == name)).scalar()
     if found is None:
         raise NotFound(f"no member of staff called {name!r} (see `keepwarm staff list`)")
     return found
@@ -188,11 +200,11 @@ def _revoke_everything(conn: Connection, user_id: int) -> None:
     )
 
 
-def _failures(conn: Connection, column: object, value: str, since: dt.datetime) -> int:
+def _failures(conn: Connection, column: Column[Any], value: str, since: dt.datetime) -> int:
     return conn.execute(
         select(func.count())
         .select_from(login_failures)
-        .where(column == value, login_failures.c.at > since)  # type: ignore[operator]
+        .where(column == value, login_failures.c.at > since)
     ).scalar_one()
 
 
@@ -233,11 +245,12 @@ def claim_attempt(engine: Engine, account: str, ip: str, *, now: dt.datetime) ->
         if _throttled(conn, account, ip, now):
             raise _refuse_throttled()
         conn.execute(delete(login_failures).where(login_failures.c.at < now - dt.timedelta(1)))
-        return conn.execute(
+        failure_id: int = conn.execute(
             insert(login_failures)
             .values(email=account, ip=ip, at=now)
             .returning(login_failures.c.id)
         ).scalar_one()
+        return failure_id
 
 
 def forgive_attempt(engine: Engine, attempt_id: int) -> None:
@@ -264,15 +277,13 @@ def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.
         ok = row is not None and bool(row.active)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or row is None:  # ok is False whenever row is None
         raise SignInFailed("wrong email or password")  # the provisional failure stays
     with writing(engine) as conn:
         conn.execute(delete(login_failures).where(login_failures.c.email == address))
-        if HASHER.check_needs_rehash(row.password_hash):  # type: ignore[union-attr]
+        if HASHER.check_needs_rehash(row.password_hash):
             rehashed = HASHER.hash(password)
-            conn.execute(
-                update(users).where(users.c.id == row.id).values(password_hash=rehashed)  # type: ignore[union-attr]
-            )
+            conn.execute(update(users).where(users.c.id == row.id).values(password_hash=rehashed))
     return _user(row)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     delete,
     func,
     insert,
@@ -61,7 +62,7 @@ def client_filters(
             # the trigram index (migration 0008): name, email or phone containing the text
             terms = [text, *phone_digits]
             query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-            found = (
+            found: Select[Any] = (
                 select(literal_column("rowid"))
                 .select_from(text_index)
                 .where(literal_column("clients_fts").op("MATCH")(query))
@@ -198,7 +199,8 @@ def staff_id(conn: Connection, name: str) -> int | None:
 
 
 def insert_client(conn: Connection, values: Mapping[str, Any]) -> int:
-    return conn.execute(insert(clients).values(**values)).inserted_primary_key[0]  # type: ignore[index]
+    result: int = conn.execute(insert(clients).values(**values)).inserted_primary_key[0]  # type: ignore[index]
+    return result
 
 
 def update_client(conn: Connection, internal_id: int, values: Mapping[str, Any]) -> None:

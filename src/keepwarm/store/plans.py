@@ -91,9 +91,10 @@ def earlier_actions(conn: Connection) -> list[StoredAction]:
 
 def latest_planned_day(conn: Connection) -> dt.date | None:
     """The latest day whose plan is complete."""
-    return conn.execute(
+    result: dt.date | None = conn.execute(
         select(func.max(plans.c.day)).where(plans.c.completed_at.is_not(None))
     ).scalar_one()
+    return result
 
 
 def clients_closed_since(conn: Connection, since: dt.datetime) -> set[str]:

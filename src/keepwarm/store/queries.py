@@ -7,7 +7,7 @@ import operator
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Row, delete, func, insert, or_, select
+from sqlalchemy import Connection, CursorResult, Row, Select, delete, func, insert, or_, select
 
 from keepwarm.domain.model import (
     Activity,
@@ -99,7 +99,7 @@ def clients_from_result(result: CursorResult[Any]) -> list[tuple[int, Client]]:
     return out
 
 
-def client_select():  # type: ignore[no-untyped-def]
+def client_select() -> Select[Any]:
     return select(clients, _owner.c.name.label("owner_name")).outerjoin(
         _owner, _owner.c.id == clients.c.owner_id
     )
@@ -322,7 +322,7 @@ def insert_touch(
     staff_id: int | None,
     now: dt.datetime,
 ) -> int:
-    return conn.execute(
+    result: int = conn.execute(
         insert(touches).values(
             client_id=client_id,
             key=key,
@@ -335,6 +335,7 @@ def insert_touch(
             created_at=now,
         )
     ).inserted_primary_key[0]  # type: ignore[index]
+    return result
 
 
 def iter_clients(conn: Connection, batch: int = 5_000) -> Iterator[Client]:

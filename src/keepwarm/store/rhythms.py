@@ -89,7 +89,7 @@ def activity_span(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
 
 
 def save_fit(conn: Connection, fit: RhythmFit) -> int:
-    return conn.execute(
+    result: int = conn.execute(
         insert(rhythm_fits).values(
             as_of=fit.as_of,
             computed_at=fit.computed_at,
@@ -104,6 +104,7 @@ def save_fit(conn: Connection, fit: RhythmFit) -> int:
             holdout=None if fit.holdout is None else json.dumps(fit.holdout),
         )
     ).inserted_primary_key[0]  # type: ignore[index]
+    return result
 
 
 def replace_rhythms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -26,7 +26,7 @@ from keepwarm.store.bulk import bulk_insert
 _stage_metadata = MetaData()
 
 
-def _stage(name: str, *columns: Column) -> Table:
+def _stage(name: str, *columns: Column[Any]) -> Table:
     return Table(
         name,
         _stage_metadata,

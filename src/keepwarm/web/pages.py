@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -61,7 +62,9 @@ def _safe_next(target: str) -> str:
     return "/today"
 
 
-def _anonymous_page(request: Request, template: str, context: dict, status: int = 200) -> Response:
+def _anonymous_page(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> Response:
     token = pre_token(request)
     response = render(request, template, {**context, "pre_token": token}, status_code=status)
     _cookie(response, request, PRE_COOKIE, token, 3600)
