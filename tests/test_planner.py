@@ -434,5 +434,5 @@ def test_a_queue_holds_a_few_weeks_of_capacity_and_counts_the_rest() -> None:
     assert len(result.for_staff("Ann")) == 1
     assert len(result.waiting_for("Ann")) == kept
     assert result.overflow == {"Ann": 30 - 1 - kept}
-    assert result.waiting_count("Ann") == 29
+    assert result.waiting_count("Ann") == result.waiting_count() == 29
     assert result.beyond == {f"c{i:02d}" for i in range(1 + kept, 30)}  # the lowest in line

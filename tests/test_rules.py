@@ -96,6 +96,21 @@ def test_a_lapsing_client_shows_money_at_risk_even_when_likely_alive() -> None:
     assert signal.explanation.endswith("about $150 a month at risk")
 
 
+def test_a_cancelled_client_called_since_is_not_lapsing_nor_anything_else() -> None:
+    left = Client(
+        id="c1", name="Ann Lee", status=ClientStatus.CANCELLED, cancelled_on=d("2026-10-01")
+    )
+    gone = facts(left, rhythm=rhythm(trend_direction=-1, usage_change=-0.5))
+    assert rules.signals_for(gone, QUIET, TODAY) == ()  # called yesterday: nothing is left
+
+
+def test_a_lapse_is_pressing_only_when_newer_than_the_last_personal_contact() -> None:
+    called_after = facts(rhythm=rhythm(), last_personal_touch=d("2026-09-01"))
+    called_before = facts(rhythm=rhythm(), last_personal_touch=d("2026-08-01"))
+    assert only(SignalCode.LAPSING, rules.signals_for(called_before, QUIET, TODAY))[0].pressing
+    assert not only(SignalCode.LAPSING, rules.signals_for(called_after, QUIET, TODAY))[0].pressing
+
+
 def test_rising_usage_is_usage_up_with_its_percentage() -> None:
     up = rhythm(attention_after=None, trend_direction=1, usage_change=0.33)
     [signal] = rules.signals_for(facts(rhythm=up), QUIET, TODAY)

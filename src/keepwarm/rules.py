@@ -41,21 +41,18 @@ SUPERSEDED_BY_CANCELLATION = frozenset(
 def one_reason_per_fact(found: list[Signal], facts: ClientFacts) -> list[Signal]:
     """The same fact never gives two reasons:
 
-    - a client who cancelled is the cancellation's (not also lapsing, usage or cadence), and a
-      cancelled client is never "lapsing": they did not drift away, they left;
+    - a client who cancelled is the cancellation's (not also lapsing, usage or cadence; the
+      `lapsing` rule itself never flags a cancelled client: they did not drift away, they left);
     - a client who has gone quiet is `lapsing`, not also "usage down";
     - a lapse newer than the last personal contact is pressing (it comes through even for a
       client contacted a few days ago); an older one is not.
     """
     codes = {s.code for s in found}
-    cancelled = facts.client.status == ClientStatus.CANCELLED
     out = []
     for signal in found:
         if signal.code in SUPERSEDED_BY_CANCELLATION and SignalCode.CANCELLATION in codes:
             continue
-        if signal.code == SignalCode.LAPSING and cancelled:
-            continue
-        if signal.code == SignalCode.USAGE_DOWN and SignalCode.LAPSING in codes and not cancelled:
+        if signal.code == SignalCode.USAGE_DOWN and SignalCode.LAPSING in codes:
             continue
         if signal.code == SignalCode.LAPSING:
             signal = replace(signal, pressing=_new_lapse(facts))
@@ -157,9 +154,12 @@ def lapsing(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Sign
 
 
 def usage(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
-    """A significant trend against the client's own baseline (the rhythm's trend_direction)."""
+    """A significant trend against the client's own baseline (the rhythm's trend_direction);
+    never for a cancelled client, whose usage went down because they left."""
     rhythm = facts.rhythm
     if rhythm is None or not rhythm.trend_direction:
+        return
+    if facts.client.status == ClientStatus.CANCELLED:
         return
     up = rhythm.trend_direction > 0
     words = explain.trend_words(

@@ -90,8 +90,10 @@ class Plan:
     overflow: Mapping[str, int] = field(default_factory=dict)
     beyond: frozenset[str] = frozenset()  # the clients counted in `overflow`
 
-    def waiting_count(self, name: str) -> int:
-        """Everything that waits for one member: the queue and beyond."""
+    def waiting_count(self, name: str | None = None) -> int:
+        """Everything that waits, for one member or everyone: the queues and beyond."""
+        if name is None:
+            return len(self.waiting) + sum(self.overflow.values())
         return len(self.waiting_for(name)) + self.overflow.get(name, 0)
 
     def waiting_for(self, name: str) -> tuple[PlannedAction, ...]:

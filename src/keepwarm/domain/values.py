@@ -12,19 +12,31 @@ these numbers from here (and their words from `keepwarm.explain.worth`, `at_risk
 
 from __future__ import annotations
 
-from keepwarm.domain.model import Rhythm
+from typing import Protocol
 
 
-def yearly_value_cents(rhythm: Rhythm) -> int:
+class Numbers(Protocol):
+    """What the definitions read: a stored rhythm (`keepwarm.domain.model.Rhythm`) or the same
+    three columns of a listing row."""
+
+    @property
+    def monthly_value_cents(self) -> int: ...
+    @property
+    def at_risk_cents(self) -> int: ...
+    @property
+    def p_alive(self) -> float: ...
+
+
+def yearly_value_cents(rhythm: Numbers) -> int:
     """Twelve months of the monthly value, in cents (never negative)."""
     return max(rhythm.monthly_value_cents * 12, 0)
 
 
-def at_risk_cents(rhythm: Rhythm) -> int:
+def at_risk_cents(rhythm: Numbers) -> int:
     """The monthly value at risk if the client has gone, in cents a month."""
     return max(rhythm.at_risk_cents, 0)
 
 
-def chance_active(rhythm: Rhythm) -> float:
+def chance_active(rhythm: Numbers) -> float:
     """The chance the client is still active, 0..1."""
     return min(max(rhythm.p_alive, 0.0), 1.0)

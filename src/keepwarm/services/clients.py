@@ -97,10 +97,11 @@ class _Stored:
     p_alive: float
 
 
-def client_numbers(rhythm: Rhythm | _Stored) -> ClientNumbers:
-    r: Any = rhythm  # values reads only these three columns
+def client_numbers(rhythm: values.Numbers) -> ClientNumbers:
     return ClientNumbers(
-        values.yearly_value_cents(r), values.at_risk_cents(r), values.chance_active(r)
+        values.yearly_value_cents(rhythm),
+        values.at_risk_cents(rhythm),
+        values.chance_active(rhythm),
     )
 
 

@@ -79,8 +79,8 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
                 raise _LostRace
     except _LostRace:
         return DailyRun(day, True, 0, 0)
-    waiting = len(plan.waiting) + sum(plan.overflow.values())
-    return DailyRun(day, False, count, sum(1 for c in candidates if c.signals), waiting)
+    with_signals = sum(1 for c in candidates if c.signals)
+    return DailyRun(day, False, count, with_signals, plan.waiting_count())
 
 
 def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.date) -> Plan:
