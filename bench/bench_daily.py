@@ -23,10 +23,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
+from keepwarm.services.daily_job import run_daily
 from keepwarm.services.importing import import_file
-from keepwarm.services.people import add_staff
-from keepwarm.services.plans import run_daily, todays_list
 from keepwarm.services.rhythms import compute_rhythms
+from keepwarm.services.staff import add_staff
+from keepwarm.services.todays_list import todays_list
 from keepwarm.store import connect, migrate
 from simulated_practice import bgnbd, write_practice
 

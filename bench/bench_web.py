@@ -47,10 +47,11 @@ from sqlalchemy import text
 from bench_daily import AS_OF, OUT, make_files
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
+from keepwarm.services.daily_job import local_today, plan_made, run_daily
 from keepwarm.services.importing import import_file
-from keepwarm.services.people import add_staff, list_staff
-from keepwarm.services.plans import local_today, plan_made, run_daily, todays_list, week_quota
 from keepwarm.services.policy import get_policy
+from keepwarm.services.staff import add_staff, list_staff
+from keepwarm.services.todays_list import todays_list, week_quota
 from keepwarm.services.users import add_user, session_for, start_session, user_by_email
 from keepwarm.store import connect, migrate
 

@@ -216,15 +216,15 @@ class Site:
     server: LiveServer
 
     def client_count(self) -> int:
-        from keepwarm.services.people import find_clients
+        from keepwarm.services.clients import find_clients
 
         return find_clients(self.engine, limit=1)[1]
 
 
 def start_site(demo_file: Path, folder: Path, *, hostile: bool = False) -> Site:
     from keepwarm.config import Settings
+    from keepwarm.services.daily_job import run_daily
     from keepwarm.services.database import open_database
-    from keepwarm.services.plans import run_daily
     from keepwarm.services.users import add_user
     from keepwarm.web import create_app
 

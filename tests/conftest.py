@@ -168,7 +168,7 @@ def web_app(db_url: str, engine: sa.Engine):  # type: ignore[no-untyped-def]
 def web(web_app, engine: sa.Engine) -> Callable[..., object]:  # type: ignore[no-untyped-def]
     """web(email, role="owner", staff=None): a client signed in as a new user of that role
     (a staff member called `staff` is created first when it does not exist)."""
-    from keepwarm.services.people import add_staff, list_staff
+    from keepwarm.services.staff import add_staff, list_staff
     from keepwarm.services.users import add_user
     from web_support import PASSWORD, Web
 

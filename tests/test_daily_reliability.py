@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from keepwarm.domain.policy import Policy
-from keepwarm.services.plans import local_today
+from keepwarm.services.daily_job import local_today
 from test_signals_service import AS_OF, _write
 
 DAY = AS_OF.isoformat()
@@ -37,6 +37,20 @@ def practice(cli, db_url: str, tmp_path: Path) -> str:  # type: ignore[no-untype
     for kind, path in zip(("clients", "activities", "touches"), _write(tmp_path), strict=True):
         assert cli("import", kind, str(path)).exit_code == 0
     return db_url
+
+
+_DAY = sa.bindparam("day", type_=sa.Date)
+_ON_DAY_PLAN = sa.text(
+    "SELECT completed_at IS NOT NULL, actions FROM plans WHERE day = :day"
+).bindparams(_DAY)
+_ON_DAY_ACTIONS = sa.text("SELECT COUNT(*) FROM actions WHERE day = :day").bindparams(_DAY)
+_ON_DAY_COMPLETE = sa.text(
+    "SELECT COUNT(*) FROM plans WHERE day = :day AND completed_at IS NOT NULL"
+).bindparams(_DAY)
+_CLIENT_ACTIONS = sa.text(
+    "SELECT a.id, a.status FROM actions a JOIN clients c ON c.id = a.client_id "
+    "WHERE c.external_id = :client"
+)
 
 
 def _plan_state(engine: sa.Engine) -> tuple[list[tuple], list[tuple]]:
@@ -66,7 +80,8 @@ def test_a_run_killed_at_any_moment_leaves_one_complete_plan_after_a_rerun(
     started = time.perf_counter()
     assert _keepwarm(practice, "run-daily", "--as-of", "2026-06-29").wait(timeout=120) == 0
     duration = time.perf_counter() - started
-    reference = _plan_state(engine)[1]
+    first_actions = _plan_state(engine)[1]
+    assert first_actions  # the practice has clients to contact: the kills below hit real work
     rng = random.Random(5)
     for attempt in range(3):
         day = (AS_OF + dt.timedelta(days=attempt)).isoformat()
@@ -75,12 +90,8 @@ def test_a_run_killed_at_any_moment_leaves_one_complete_plan_after_a_rerun(
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         with engine.connect() as conn:  # whole or absent: never a half-written plan
-            done = conn.exec_driver_sql(
-                f"SELECT completed_at IS NOT NULL, actions FROM plans WHERE day = '{day}'"
-            ).all()
-            written = conn.exec_driver_sql(
-                f"SELECT COUNT(*) FROM actions WHERE day = '{day}'"
-            ).scalar()
+            done = conn.execute(_ON_DAY_PLAN, {"day": dt.date.fromisoformat(day)}).all()
+            written = conn.execute(_ON_DAY_ACTIONS, {"day": dt.date.fromisoformat(day)}).scalar()
         if done and done[0][0]:
             # Complete: its new actions are all there (carried-over ones keep their first day).
             assert done[0][1] > 0 and written <= done[0][1]
@@ -88,11 +99,14 @@ def test_a_run_killed_at_any_moment_leaves_one_complete_plan_after_a_rerun(
             assert written == 0  # actions and completion are one transaction
         assert _keepwarm(practice, "run-daily", "--as-of", day).wait(timeout=120) == 0
         with engine.connect() as conn:
-            complete = conn.exec_driver_sql(
-                f"SELECT COUNT(*) FROM plans WHERE day = '{day}' AND completed_at IS NOT NULL"
-            ).scalar()
+            complete = conn.execute(_ON_DAY_COMPLETE, {"day": dt.date.fromisoformat(day)}).scalar()
         assert complete == 1
-    assert reference
+    plans, actions = _plan_state(engine)
+    assert sorted(plans) == [
+        ((AS_OF + dt.timedelta(days=d)).isoformat(), True) for d in range(-1, 3)
+    ]
+    live = [a for a in actions if a[3] in ("open", "waiting", "snoozed")]
+    assert live and len({a[0] for a in live}) == len(live)  # still one live action per client
 
 
 @pytest.mark.parametrize(
@@ -118,22 +132,22 @@ def test_an_action_taken_while_the_plan_is_being_made_is_never_overwritten(
     act: str, practice: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from keepwarm.config import Settings
-    from keepwarm.services import plans
+    from keepwarm.services import actions, daily_job, todays_list
 
     settings = Settings(database_url=practice)
     first = dt.datetime.combine(AS_OF, dt.time(7), tzinfo=dt.UTC)
-    plans.run_daily(engine, settings, day=AS_OF, now=first)
-    target = next(a for a in plans.todays_list(engine) if a.signals)
+    daily_job.run_daily(engine, settings, day=AS_OF, now=first)
+    target = next(a for a in todays_list.todays_list(engine) if a.signals)
     next_day = AS_OF + dt.timedelta(days=1)
     started = dt.datetime.combine(next_day, dt.time(7), tzinfo=dt.UTC)
     meanwhile = started + dt.timedelta(seconds=5)
-    planning = plans._plan
+    planning = daily_job._plan
 
     def plan_while_someone_acts(*args, **kwargs):  # type: ignore[no-untyped-def]
         made = planning(*args, **kwargs)
         # Someone acts after the plan read the earlier actions, before it is written.
         if act == "done":
-            plans.complete_action(
+            actions.complete_action(
                 engine,
                 target.id,
                 channel="call",
@@ -144,18 +158,15 @@ def test_an_action_taken_while_the_plan_is_being_made_is_never_overwritten(
             )
         elif act == "snoozed":
             until = next_day + dt.timedelta(days=7)
-            plans.snooze_action(engine, target.id, until=until, today=next_day, now=meanwhile)
+            actions.snooze_action(engine, target.id, until=until, today=next_day, now=meanwhile)
         else:
-            plans.dismiss_action(engine, target.id, reason="Moved away", now=meanwhile)
+            actions.dismiss_action(engine, target.id, reason="Moved away", now=meanwhile)
         return made
 
-    monkeypatch.setattr(plans, "_plan", plan_while_someone_acts)
-    run = plans.run_daily(engine, settings, day=next_day, now=started)
+    monkeypatch.setattr(daily_job, "_plan", plan_while_someone_acts)
+    run = daily_job.run_daily(engine, settings, day=next_day, now=started)
     assert not run.already_planned
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT a.id, a.status FROM actions a JOIN clients c ON c.id = a.client_id "
-            f"WHERE c.external_id = '{target.client_id}'"
-        ).all()
+        rows = conn.execute(_CLIENT_ACTIONS, {"client": target.client_id}).all()
     # Still as the person left it, and no new open action for the client.
     assert [(row[0], row[1]) for row in rows] == [(target.id, act)]

@@ -19,8 +19,8 @@ from keepwarm.config import Settings
 from keepwarm.domain import values
 from keepwarm.domain.model import ImportKind
 from keepwarm.ingest.values import format_amount
+from keepwarm.services.daily_job import run_daily
 from keepwarm.services.importing import import_file
-from keepwarm.services.plans import run_daily
 from keepwarm.services.policy import get_policy
 from keepwarm.services.rhythms import client_rhythm, compute_rhythms
 from keepwarm.services.users import add_user, create_token

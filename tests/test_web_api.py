@@ -15,9 +15,10 @@ from fastapi.testclient import TestClient
 from conftest import NOW, TODAY, table_snapshot
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
+from keepwarm.services.clients import client_card
+from keepwarm.services.daily_job import run_daily
 from keepwarm.services.importing import import_file
-from keepwarm.services.people import add_staff, client_card
-from keepwarm.services.plans import run_daily
+from keepwarm.services.staff import add_staff
 from keepwarm.services.users import add_user, create_token, list_tokens, revoke_token
 from web_support import PASSWORD, Web
 

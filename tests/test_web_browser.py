@@ -199,7 +199,7 @@ def test_owner_signs_in_through_the_form_and_sees_todays_list(tab: Tab) -> None:
 
 
 def test_staff_see_only_their_own_list_and_no_settings(browser: Any, site: Site) -> None:
-    from keepwarm.services.plans import todays_list
+    from keepwarm.services.todays_list import todays_list
 
     tab = Tab(browser, site)
     try:
@@ -233,7 +233,7 @@ DOCS[("client", "desktop")] = "client-desktop.png"
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_screenshots_of_the_main_pages(browser: Any, site: Site, width: str) -> None:
-    from keepwarm.services.plans import todays_list
+    from keepwarm.services.todays_list import todays_list
 
     tab = Tab(browser, site, DESKTOP if width == "desktop" else PHONE)
     too_wide = []
@@ -256,7 +256,7 @@ def test_screenshots_of_the_main_pages(browser: Any, site: Site, width: str) -> 
 
 
 def test_done_with_a_note_leaves_the_list_and_shows_on_the_client_page(tab: Tab) -> None:
-    from keepwarm.services.plans import todays_list
+    from keepwarm.services.todays_list import todays_list
 
     tab.sign_in()
     page = tab.page
@@ -284,7 +284,7 @@ def test_done_with_a_note_leaves_the_list_and_shows_on_the_client_page(tab: Tab)
 
 
 def test_snooze_until_tomorrow_leaves_todays_list(tab: Tab) -> None:
-    from keepwarm.services.plans import todays_list
+    from keepwarm.services.todays_list import todays_list
 
     tab.sign_in()
     page = tab.page
@@ -357,7 +357,7 @@ def test_editing_a_template_updates_the_live_preview(tab: Tab) -> None:
     option = chooser.locator("option").nth(1)
     client_id = option.get_attribute("value")
     chooser.select_option(client_id)
-    from keepwarm.services.people import client_card
+    from keepwarm.services.clients import client_card
 
     name = client_card(tab.site.engine, client_id).client.name
     preview = page.locator("#preview-out")

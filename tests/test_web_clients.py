@@ -19,7 +19,7 @@ from markupsafe import escape
 from conftest import NOW, table_snapshot
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.services import clients as svc
-from keepwarm.services.plans import todays_list
+from keepwarm.services.todays_list import todays_list
 from web_support import Web
 
 XSS = "<script>alert(1)</script>"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import NOW, table_snapshot
-from keepwarm.services.people import find_clients
+from keepwarm.services.clients import find_clients
 from keepwarm.store import writing
 
 GOOD = (

@@ -178,7 +178,7 @@ def test_reports_on_an_empty_database(web) -> None:  # type: ignore[no-untyped-d
 
 
 def test_each_week_is_judged_by_the_quota_then_and_none_before_joining(web, engine) -> None:  # type: ignore[no-untyped-def]
-    from keepwarm.services.people import add_staff, update_staff
+    from keepwarm.services.staff import add_staff, update_staff
 
     owner = web()
     kim = add_staff(

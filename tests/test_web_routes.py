@@ -21,8 +21,8 @@ from starlette.routing import Mount
 import keepwarm.web
 from conftest import NOW
 from keepwarm.services import users
-from keepwarm.services.people import add_staff, list_staff
-from keepwarm.services.plans import todays_list
+from keepwarm.services.staff import add_staff, list_staff
+from keepwarm.services.todays_list import todays_list
 from keepwarm.services.users import add_user, create_token, start_session
 from test_web_api import build_practice
 from web_support import PASSWORD

@@ -17,8 +17,8 @@ from keepwarm.domain.model import ImportKind
 from keepwarm.messaging.templates import DEFAULTS
 from keepwarm.services import users
 from keepwarm.services.importing import import_file
-from keepwarm.services.people import list_staff
 from keepwarm.services.policy import get_policy
+from keepwarm.services.staff import list_staff
 from web_support import Web
 
 

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from conftest import NOW, TODAY
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
+from keepwarm.services.daily_job import run_daily
 from keepwarm.services.importing import import_file
-from keepwarm.services.people import add_staff
-from keepwarm.services.plans import run_daily, waiting_list
+from keepwarm.services.staff import add_staff
+from keepwarm.services.todays_list import waiting_list
 from keepwarm.services.users import add_user, create_token
 from test_web_api import Api
 from web_support import PASSWORD

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from keepwarm import __version__
-from keepwarm.cli import data, people
+from keepwarm.cli import clients, data, staff
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.backtest import backtest_command
 from keepwarm.cli.common import DbOption, console, settings_for, user_errors
@@ -42,13 +42,13 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(data.import_app, name="import")
 app.add_typer(data.export_app, name="export")
-app.add_typer(people.staff_app, name="staff")
+app.add_typer(staff.staff_app, name="staff")
 app.add_typer(policy_app, name="policy")
 app.add_typer(user_app, name="user")
 app.command("serve")(serve)
-app.command("clients")(people.clients)
-app.command("client")(people.client)
-app.command("touch")(people.touch)
+app.command("clients")(clients.clients)
+app.command("client")(clients.client)
+app.command("touch")(clients.touch)
 app.command("demo")(data.demo)
 app.command("rhythm")(rhythm_cli.rhythm)
 app.command("run-daily")(run_daily_command)

@@ -11,9 +11,10 @@ from rich.text import Text
 
 from keepwarm.cli.common import console, err_console, now, settings_for, today, user_errors
 from keepwarm.cli.today import print_listing
+from keepwarm.services.daily_job import run_daily
 from keepwarm.services.database import open_database
 from keepwarm.services.demo import DemoSummary, build_demo
-from keepwarm.services.plans import listing, run_daily
+from keepwarm.services.todays_list import listing
 
 
 def run_demo(db: str, seed: int) -> None:

@@ -22,23 +22,20 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.messaging.calendar import CalendarItem, calendar_feed
-from keepwarm.services.people import list_staff
-from keepwarm.services.plans import (
+from keepwarm.services.actions import complete_action, dismiss_action, snooze_action
+from keepwarm.services.daily_job import local_today, run_daily
+from keepwarm.services.policy import get_policy
+from keepwarm.services.staff import list_staff
+from keepwarm.services.todays_list import (
     ListedAction,
     Listing,
-    complete_action,
-    dismiss_action,
     listing,
-    local_today,
     move_waiting,
-    run_daily,
-    snooze_action,
     todays_list,
     waiting_beyond,
     waiting_list,
     week_quota,
 )
-from keepwarm.services.policy import get_policy
 
 AsOf = Annotated[
     str | None,

@@ -1,5 +1,6 @@
 """The words of DESIGN.md as plain types."""
 
+from keepwarm.domain.actions import Candidate, EarlierAction, Plan, PlannedAction
 from keepwarm.domain.errors import (
     ConfigError,
     DatabaseError,
@@ -23,7 +24,6 @@ from keepwarm.domain.model import (
     Touch,
     is_personal_channel,
 )
-from keepwarm.domain.plan import Candidate, EarlierAction, Plan, PlannedAction
 from keepwarm.domain.policy import FollowUpRule, Occasion, Policy
 from keepwarm.domain.signals import ClientFacts, Signal
 

@@ -20,6 +20,7 @@ from keepwarm.domain import values
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import (
     Client,
+    ClientCard,
     ClientStatus,
     ImportKind,
     ProblemLog,
@@ -30,7 +31,7 @@ from keepwarm.domain.policy import Policy
 from keepwarm.ingest.columns import ColumnMap
 from keepwarm.ingest.records import CLIENT_FIELDS, ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
-from keepwarm.services.plans import local_today
+from keepwarm.services.daily_job import local_today
 from keepwarm.store import client_pages as store
 from keepwarm.store import queries as q
 from keepwarm.store import reading, writing
@@ -494,3 +495,36 @@ def client_view(
         client_numbers(rhythm) if rhythm else None,
         policy.currency_symbol,
     )
+
+
+@dataclass(frozen=True)
+class ClientListItem:
+    client: Client
+    last_activity: dt.date | None
+    activity_count: int
+
+
+def find_clients(
+    engine: Engine, text: str | None = None, *, limit: int = 50, offset: int = 0
+) -> tuple[list[ClientListItem], int]:
+    with reading(engine) as conn:
+        rows, total = q.search_clients(conn, text, limit, offset)
+    return [ClientListItem(*row) for row in rows], total
+
+
+def client_card(engine: Engine, client_id: str, *, history: int = 20) -> ClientCard:
+    with reading(engine) as conn:
+        client = q.get_client(conn, client_id)
+        internal = q.client_internal_id(conn, client_id)
+        if client is None or internal is None:
+            raise NotFound(f"no client with id {client_id!r}")
+        count, total, first, last = q.activity_totals(conn, internal)
+        return ClientCard(
+            client=client,
+            activities=tuple(q.client_activities(conn, internal, history)),
+            activity_count=count,
+            total_cents=total,
+            first_activity=first,
+            last_activity=last,
+            touches=tuple(q.client_touches(conn, internal, history)),
+        )

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, KeepwarmError
 from keepwarm.domain.model import ImportKind, ImportReport, Staff
-from keepwarm.services import people
+from keepwarm.services import staff as staff_service
 from keepwarm.services.database import init_database, open_database
 from keepwarm.services.demo_data import (
     DEMO_STAFF,
@@ -98,10 +98,10 @@ def build_demo(
 
 
 def _add_staff(engine: Engine, now: dt.datetime) -> None:
-    existing = {s.name for s in people.list_staff(engine)}
+    existing = {s.name for s in staff_service.list_staff(engine)}
     for member in DEMO_STAFF:
         if member.name not in existing:
-            people.add_staff(
+            staff_service.add_staff(
                 engine,
                 member.name,
                 email=member.email,
@@ -160,7 +160,7 @@ def _summarise(
         practice=PRACTICE,
         location=_location(url),
         replaced=replaced,
-        staff=tuple(people.list_staff(engine)),
+        staff=tuple(staff_service.list_staff(engine)),
         first_activity=first,
         reports=reports,
         highlights=highlights,

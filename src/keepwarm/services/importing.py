@@ -24,7 +24,7 @@ from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, 
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
-from keepwarm.store.plans import close_touched_actions
+from keepwarm.store.actions import close_touched_actions
 from keepwarm.store.staging import (
     STAGE_ACTIVITIES,
     STAGE_CLIENTS,

@@ -14,7 +14,7 @@ from keepwarm.domain.model import Client
 from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import preview_template
 from keepwarm.messaging.templates import DEFAULTS
-from keepwarm.services.people import find_clients
+from keepwarm.services.clients import find_clients
 from keepwarm.store import queries as q
 from keepwarm.store import reading
 from keepwarm.store.tables import activities, touches

@@ -24,18 +24,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from keepwarm.domain.errors import InvalidInput, NotAllowed
 from keepwarm.domain.model import Client, ImportKind, ImportReport, User
 from keepwarm.services import clients as client_service
+from keepwarm.services.actions import check_may_act, complete_action, dismiss_action, snooze_action
 from keepwarm.services.activities import add_activities as add_activity_items
 from keepwarm.services.clients import InvalidValues
 from keepwarm.services.importing import ImportOptions, import_file, importing_as
-from keepwarm.services.people import list_staff, record_touch
-from keepwarm.services.plans import (
-    ListedAction,
-    check_may_act,
-    complete_action,
-    dismiss_action,
-    listing,
-    snooze_action,
-)
+from keepwarm.services.staff import list_staff
+from keepwarm.services.todays_list import ListedAction, listing
+from keepwarm.services.touches import record_touch
 from keepwarm.web.api_models import (
     ERRORS,
     NOT_FOUND,

@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound, SignInFailed
+from keepwarm.services.daily_job import local_today, run_daily
 from keepwarm.services.database import open_database
-from keepwarm.services.plans import local_today, run_daily
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import user_count
 from keepwarm.web import api, clients, imports, pages, reports, settings_pages

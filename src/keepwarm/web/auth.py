@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from keepwarm.domain.errors import NotAllowed
 from keepwarm.domain.model import User
-from keepwarm.services.plans import local_today
+from keepwarm.services.daily_job import local_today
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import Session, session_for, user_for_token
 

@@ -16,8 +16,9 @@ from keepwarm import explain
 from keepwarm.domain.errors import InvalidInput, NotAllowed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
-from keepwarm.services.people import list_staff, record_touch
 from keepwarm.services.policy import get_policy
+from keepwarm.services.staff import list_staff
+from keepwarm.services.touches import record_touch
 from keepwarm.web import auth
 from keepwarm.web.auth import CheckedForm, SignedIn, business_today, engine_of
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS

@@ -14,14 +14,8 @@ from keepwarm.domain.errors import InvalidInput, SignInFailed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
 from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.services import users
-from keepwarm.services.plans import (
-    check_may_act,
-    complete_action,
-    dismiss_action,
-    move_waiting,
-    snooze_action,
-    today_view,
-)
+from keepwarm.services.actions import check_may_act, complete_action, dismiss_action, snooze_action
+from keepwarm.services.todays_list import move_waiting, today_view
 from keepwarm.web.auth import (
     PRE_COOKIE,
     SESSION_COOKIE,

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from keepwarm.explain import money
-from keepwarm.services.plans import local_today
+from keepwarm.services.daily_job import local_today
 from keepwarm.services.policy import get_policy
 from keepwarm.services.reports import Reports, build_reports
 from keepwarm.web.auth import SignedIn, clock, engine_of

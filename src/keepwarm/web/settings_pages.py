@@ -15,9 +15,9 @@ from keepwarm.domain.model import Role
 from keepwarm.domain.quotas import allowance
 from keepwarm.messaging.templates import DEFAULTS
 from keepwarm.services import users
-from keepwarm.services.people import add_staff, list_staff, update_staff
-from keepwarm.services.plans import local_today
+from keepwarm.services.daily_job import local_today
 from keepwarm.services.policy import get_policy, set_template, update_policy
+from keepwarm.services.staff import add_staff, list_staff, update_staff
 from keepwarm.services.templates_preview import (
     client_name,
     preview,
