@@ -54,6 +54,20 @@ def _region(raw: str) -> str:
     return value
 
 
+def _log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {raw!r}")
+    return value
+
+
 def _symbol(raw: str) -> str:
     if not raw or len(raw) > 5:
         raise ValueError(f"expected a short currency symbol such as $ or €, got {raw!r}")
@@ -105,6 +119,21 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "Longest single CSV field an import accepts, in characters (default 100,000).",
     ),
+    Setting(
+        "log_level",
+        "KEEPWARM_LOG_LEVEL",
+        "INFO",
+        _log_level,
+        "How much the server and the daily job log: DEBUG, INFO (default), WARNING or ERROR. "
+        "The CLI logs only with --verbose.",
+    ),
+    Setting(
+        "log_format",
+        "KEEPWARM_LOG_FORMAT",
+        "text",
+        _log_format,
+        "How log lines are written: text (default) or json (one object per line).",
+    ),
 )
 
 
@@ -118,6 +147,8 @@ class Settings:
     import_max_bytes: int = 2 * 1024**3
     import_max_rows: int = 50_000_000
     import_max_field: int = 100_000
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
