@@ -301,3 +301,22 @@ login_failures = Table(
     Index(None, "email", "at"),
     Index(None, "ip", "at"),
 )
+
+# Imports confirmed in the browser, so that one running when the server stops is shown as
+# failed (or done, if its transaction had committed) after a restart, never left "importing".
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("filename", String(1000), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('importing', 'done', 'failed')", name="status_known"),
+    Index(None, "status"),
+)
