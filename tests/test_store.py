@@ -94,3 +94,23 @@ def test_client_search_has_its_text_index_on_each_backend(engine: sa.Engine) -> 
                 "SELECT count(*) FROM clients_fts WHERE clients_fts MATCH '\"ann\"'"
             ).scalar()
         assert hit == 0  # the full-text table exists and answers
+
+
+def test_a_read_transaction_is_one_snapshot_on_every_backend(engine: sa.Engine) -> None:
+    """A page reading several queries never mixes states: a write committed between two reads
+    of one `reading` block is not seen by the second (REPEATABLE READ on PostgreSQL)."""
+    import datetime as dt
+
+    from keepwarm.store import reading, writing
+    from keepwarm.store.tables import staff
+
+    count = sa.select(sa.func.count()).select_from(staff)
+    add = sa.insert(staff).values(name="Dana", created_at=dt.datetime.now(dt.UTC))
+    with reading(engine) as conn:
+        before = conn.execute(count).scalar_one()
+        with writing(engine) as other:
+            other.execute(add)
+        during = conn.execute(count).scalar_one()
+    with reading(engine) as conn:
+        after = conn.execute(count).scalar_one()
+    assert (before, during, after) == (0, 0, 1)

@@ -90,11 +90,19 @@ def writing(engine: Engine) -> Iterator[Connection]:
         raise DatabaseError(_describe(engine, exc)) from exc
 
 
+_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """One read transaction (a consistent snapshot)."""
+    """One read transaction (a consistent snapshot). SQLite's transactions are snapshots
+    already; PostgreSQL's default, READ COMMITTED, lets each statement see a different state,
+    so a page that reads several queries (today's list, a client's page) could mix the state
+    before and after a write. REPEATABLE READ gives every statement the transaction's first
+    snapshot; a read-only transaction at that level never fails to serialise."""
     try:
-        with engine.connect() as conn, conn.begin():
+        options = _SNAPSHOT if engine.dialect.name == "postgresql" else {}
+        with engine.connect().execution_options(**options) as conn, conn.begin():
             yield conn
     except OperationalError as exc:
         raise DatabaseError(_describe(engine, exc)) from exc
