@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from keepwarm.ingest.columns import ColumnMap, match_columns
 from keepwarm.ingest.records import ParseOptions, RowParser, detect_date_order
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, regular_file
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
+from keepwarm.logs import printable
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
 from keepwarm.store.actions import close_touched_actions
@@ -42,6 +45,7 @@ _STAGES = {
     ImportKind.TOUCHES: STAGE_TOUCHES,
 }
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,35 @@ def _unreadable(kind: ImportKind, shown: str, dry_run: bool, exc: UnreadableFile
     )
 
 
+def _log_import(report: ImportReport, started: float) -> None:
+    """One line per import: file, kind, rows, outcome (with the problem count) and duration."""
+    seconds = round(time.perf_counter() - started, 3)
+    if not report.ok:
+        outcome = f"refused: {report.problem_count} problem(s)"
+    elif report.dry_run:
+        outcome = "checked (dry run, nothing written)"
+    else:
+        outcome = f"imported: {report.added} added, {report.updated} updated"
+    log.info(
+        "import of %s %s: %d rows, %s, in %.2f s",
+        report.kind.value,
+        printable(report.filename),
+        report.rows,
+        outcome,
+        seconds,
+        extra={
+            "kind": report.kind.value,
+            "file": printable(report.filename),
+            "rows": report.rows,
+            "outcome": "refused" if not report.ok else "dry run" if report.dry_run else "imported",
+            "problems": report.problem_count,
+            "added": report.added,
+            "updated": report.updated,
+            "seconds": seconds,
+        },
+    )
+
+
 def import_file(
     engine: Engine,
     settings: Settings,
@@ -110,13 +143,17 @@ def import_file(
     such a source is read once into a temporary file first (`regular_file`)."""
     options = options or ImportOptions()
     shown = _shown(path, filename)
+    started = time.perf_counter()
+    log.debug("import of %s %s started", kind.value, printable(shown))
     try:
         with regular_file(path, settings.import_max_bytes) as readable:
-            return _import_file(
+            report = _import_file(
                 engine, settings, kind, readable, today, now, options, on_progress, shown
             )
     except UnreadableFile as exc:
-        return _unreadable(kind, shown, options.dry_run, exc)
+        report = _unreadable(kind, shown, options.dry_run, exc)
+    _log_import(report, started)
+    return report
 
 
 def _import_file(
