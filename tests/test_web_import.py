@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
 
 from conftest import NOW, table_snapshot
 from keepwarm.services.clients import find_clients
-from keepwarm.store import writing
+from keepwarm.services.import_runs import find_run
+from keepwarm.web.imports import ImportWorkers
 
 GOOD = (
     "Customer ID,Name,Email,Status,Favourite colour\r\n"
@@ -189,20 +191,28 @@ def test_large_files_run_in_the_background_with_progress(web, web_app, engine, b
     item = next(iter(web_app.state.imports.values()))
     assert item.path.exists()
 
-    # Hold the clients table so the import cannot finish until we let go: meanwhile the page
-    # shows progress and refreshes itself.
-    with writing(engine) as conn:  # SQLite: BEGIN IMMEDIATE holds the write lock
-        if backend == "postgresql":
-            conn.exec_driver_sql("LOCK TABLE clients IN EXCLUSIVE MODE")
+    # A pool of one thread, busy with other work: the confirmed import waits its turn while
+    # the page shows progress and refreshes itself, and the pool's bound refuses more work.
+    release = threading.Event()
+    web_app.state.import_workers = ImportWorkers(threads=1, queue=2)
+    web_app.state.import_workers.submit(lambda: release.wait(20) and None)
+    try:
         assert owner.post(location + "/confirm").status_code == 303
         running = owner.get(location)
         assert "<progress" in running.text
         assert '<meta http-equiv="refresh" content="2">' in running.text
         assert running.headers.get("refresh") == "2"
+        refused = upload(owner, content)
+        assert refused.status_code == 400
+        assert "already checking or importing several large files" in refused.text
+        assert list(web_app.state.imports) == [item.id]  # the refused upload left nothing
+    finally:
+        release.set()
     done = _wait(owner, location, "Imported clients")
     assert '<td id="added">200</td>' in done.text
     assert find_clients(engine)[1] == 200
     assert not item.path.exists()  # the temporary file is deleted when done
+    assert find_run(engine, item.id).status == "done"  # type: ignore[union-attr]
 
 
 def _wait(client, location: str, text: str):  # type: ignore[no-untyped-def]
@@ -271,3 +281,76 @@ def test_a_header_only_file_says_it_has_no_rows(web) -> None:  # type: ignore[no
     done = owner.get(location).text
     assert "the file has a header line but no rows" in done
     assert "already here" not in done
+
+
+def test_an_import_running_when_the_server_stops_is_shown_failed_after_a_restart(
+    web, web_app, engine, db_url
+) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+    from web_support import Web
+
+    from keepwarm.config import Settings
+    from keepwarm.web import create_app
+
+    owner = web()
+    web_app.state.import_background_bytes = 0
+    location = upload(owner, GOOD).headers["location"]
+    _wait(owner, location, "Preview of")
+    blocked = threading.Event()
+    web_app.state.import_workers = ImportWorkers(threads=1, queue=2)
+    web_app.state.import_workers.submit(lambda: blocked.wait(20) and None)
+    assert owner.post(location + "/confirm").status_code == 303
+    web_app.state.import_workers.shutdown()  # the server stops: the queued import never runs
+    blocked.set()
+
+    restarted = create_app(Settings(database_url=db_url))
+    with TestClient(restarted):  # start-up settles what the stopped server left running
+        again = Web(restarted)
+        assert again.sign_in("owner@example.com").status_code == 303
+        page = again.get(location)
+    assert page.status_code == 200
+    assert "Nothing imported from" in page.text
+    assert "nothing from it was saved" in page.text
+    assert find_clients(engine)[1] == 0
+    stranger = web("staff@example.com", role="staff", staff="Sam")
+    assert stranger.get(location).status_code == 404  # still only its uploader's
+
+
+def test_an_import_that_committed_before_the_server_stopped_is_shown_done(
+    engine, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from keepwarm.domain.model import ImportKind
+    from keepwarm.services.import_runs import settle_interrupted, start_run
+    from keepwarm.services.importing import import_file
+    from keepwarm.services.users import add_user
+    from web_support import PASSWORD
+
+    user = add_user(engine, "owner@example.com", PASSWORD, "owner", now=NOW)
+    path = tmp_path / "clients.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    start_run(
+        engine,
+        "run-1",
+        user_id=user.id,
+        kind=ImportKind.CLIENTS,
+        filename="clients.csv",
+        sha256=sha,
+        now=NOW,
+    )
+    start_run(
+        engine,
+        "run-2",
+        user_id=user.id,
+        kind=ImportKind.CLIENTS,
+        filename="other.csv",
+        sha256="0" * 64,
+        now=NOW,
+    )
+    report = import_file(engine, settings, ImportKind.CLIENTS, path, today=NOW.date(), now=NOW)
+    assert report.ok  # committed, but the server stopped before it recorded the end
+    assert settle_interrupted(engine, NOW) == 2
+    assert [find_run(engine, r).status for r in ("run-1", "run-2")] == ["done", "failed"]  # type: ignore[union-attr]
+    assert settle_interrupted(engine, NOW) == 0  # settled once

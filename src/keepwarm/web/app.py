@@ -16,6 +16,7 @@ from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound, SignInFailed
 from keepwarm.services.daily_job import local_today, run_daily
 from keepwarm.services.database import open_database
+from keepwarm.services.import_runs import settle_interrupted
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import user_count
 from keepwarm.web import api, clients, imports, pages, reports, settings_pages
@@ -81,12 +82,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        settle_interrupted(engine, clock())  # imports a stopped server left running
         if daily_job:
             threading.Thread(
                 target=_plan_each_day, args=(app, stop), name="keepwarm-daily", daemon=True
             ).start()
         yield
         stop.set()
+        app.state.import_workers.shutdown()
         for upload in list(app.state.imports.values()):  # unconfirmed uploads' temp files
             upload.forget_file()
         engine.dispose()
@@ -104,6 +107,7 @@ def create_app(
     app.state.settings = settings
     app.state.setup_code = setup_code
     app.state.imports = {}
+    app.state.import_workers = imports.ImportWorkers()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages, clients, imports, reports, settings_pages):
         app.include_router(module.router)

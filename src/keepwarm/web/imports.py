@@ -3,18 +3,25 @@
 An upload is saved to a private temporary file and kept in `app.state.imports` under a random
 id that only its uploader can open (anyone else gets 404). The preview lists every problem as
 `FILE:LINE: column: reason`; only a clean preview offers Confirm. Files larger than
-`BACKGROUND_BYTES` (or `app.state.import_background_bytes`) are checked and imported in a
-background thread while the page shows progress and refreshes itself.
+`BACKGROUND_BYTES` (or `app.state.import_background_bytes`) are checked and imported by a small
+bounded pool of threads (`ImportWorkers`) while the page shows progress and refreshes itself.
+
+A confirmed import is also recorded in the database (`services.import_runs`): if the server
+stops while it runs, the page shows it failed after the restart (nothing was saved: an import
+is one transaction), or done if its transaction had committed — never an upload that vanished.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import secrets
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Annotated, Any
@@ -26,6 +33,7 @@ from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import ImportKind, ImportReport, User
 from keepwarm.ingest.values import DateOrder
+from keepwarm.services.import_runs import find_run, finish_run, start_run
 from keepwarm.services.importing import (
     ImportOptions,
     ImportPreview,
@@ -44,11 +52,14 @@ from keepwarm.web.auth import (
 )
 from keepwarm.web.render import render
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 BACKGROUND_BYTES = 2 * 1024 * 1024  # larger files are checked and imported in a thread
 KEEP_SECONDS = 3600  # uploads left unconfirmed are forgotten (and their files deleted)
 SHOWN_PROBLEMS = 500
+WORKER_THREADS = 2  # large files checked or imported at once; the rest wait their turn
+WORKER_QUEUE = 8  # large files waiting or running at most; beyond that an upload is refused
 _CHUNK = 1 << 20
 KIND_LABELS = {
     ImportKind.CLIENTS: "Clients (one row per client)",
@@ -80,6 +91,7 @@ class Upload:
     filename: str
     path: Path
     size: int
+    sha256: str
     options: ImportOptions
     created: float = field(default_factory=time.monotonic)
     status: str = "checking"  # checking -> preview -> importing -> done | failed
@@ -91,6 +103,34 @@ class Upload:
 
     def forget_file(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class ImportWorkers:
+    """The bounded pool that checks and imports large files: `threads` at once, at most
+    `queue` accepted (running or waiting); beyond that `submit` refuses, so a burst of uploads
+    cannot pile up threads or memory. `shutdown` at server stop drops what has not started
+    (a confirmed import that never ran is settled as failed at the next start)."""
+
+    def __init__(self, threads: int = WORKER_THREADS, queue: int = WORKER_QUEUE) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="keepwarm-import")
+        self._slots = threading.BoundedSemaphore(queue)
+
+    def submit(self, work: Callable[[], None]) -> Future[None]:
+        if not self._slots.acquire(blocking=False):
+            raise InvalidInput(
+                "file: keepwarm is already checking or importing several large files; "
+                "try again in a few minutes"
+            )
+        try:
+            future = self._pool.submit(work)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _: self._slots.release())
+        return future
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _uploads(request: Request) -> dict[str, Upload]:
@@ -206,7 +246,7 @@ def upload(request: Request, session: SignedIn, form: UploadForm) -> Response:
     if file is None or isinstance(file, str) or not name:
         return _form_page(request, "file: choose a CSV file to upload", 400, **chosen)
     limit = _settings(request).import_max_bytes
-    path, size = _save(file.file, limit)  # type: ignore[attr-defined]
+    path, size, sha256 = _save(file.file, limit)  # type: ignore[attr-defined]
     if path is None:
         return _form_page(request, _too_large(limit), 413, **chosen)
     filename = PurePath(name.replace("\\", "/")).name[:200] or "upload.csv"
@@ -217,41 +257,41 @@ def upload(request: Request, session: SignedIn, form: UploadForm) -> Response:
         filename=filename,
         path=path,
         size=size,
+        sha256=sha256,
         options=options,
     )
     _uploads(request)[item.id] = item
-    _check(request, item)
+    try:
+        _check(request, item)
+    except InvalidInput:
+        _uploads(request).pop(item.id, None)
+        item.forget_file()
+        raise
     return RedirectResponse(f"/import/{item.id}", status_code=303)
 
 
-def _save(stream: Any, limit: int) -> tuple[Path | None, int]:
-    """Copy the upload to a new private temporary file (mode 0600). Over `limit` bytes the
-    file is deleted and (None, bytes read so far) returned."""
+def _save(stream: Any, limit: int) -> tuple[Path | None, int, str]:
+    """Copy the upload to a new private temporary file (mode 0600), with its SHA-256. Over
+    `limit` bytes the file is deleted and (None, bytes read so far, "") returned."""
     fd, name = tempfile.mkstemp(prefix="keepwarm-import-", suffix=".csv")
     path = Path(name)
     size = 0
+    digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > limit:
                     break
+                digest.update(chunk)
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     if size > limit:
         path.unlink(missing_ok=True)
-        return None, size
-    return path, size
-
-
-def _run(request: Request, item: Upload, work: Callable[[], None]) -> None:
-    """Run `work` now, or in a background thread for a large file."""
-    if item.size > _background_from(request):
-        threading.Thread(target=work, name=f"keepwarm-import-{item.id[:6]}", daemon=True).start()
-    else:
-        work()
+        return None, size, ""
+    return path, size, digest.hexdigest()
 
 
 def _progress(item: Upload) -> Callable[[int, int], None]:
@@ -261,15 +301,22 @@ def _progress(item: Upload) -> Callable[[int, int], None]:
     return on_progress
 
 
-def _check(request: Request, item: Upload) -> None:
-    """(Re)run the preview: a dry run that rolls back."""
+def _start(
+    request: Request,
+    item: Upload,
+    step: Callable[..., Any],
+    finished: Callable[[Any], None],
+    failed: Callable[[Exception], None],
+) -> None:
+    """Run `step` (preview_file or import_file) on the upload, then `finished(result)` or,
+    on an error, `failed(error)`: now for a small file, in the worker pool for a large one.
+    The upload's status says where it is; the page shows progress until it settles."""
     engine, settings = engine_of(request), _settings(request)
     today, now = business_today(request), clock()
-    item.status, item.progress, item.preview = "checking", (0, item.size), None
 
     def work() -> None:
         try:
-            item.preview = preview_file(
+            result = step(
                 engine,
                 settings,
                 item.kind,
@@ -280,12 +327,36 @@ def _check(request: Request, item: Upload) -> None:
                 on_progress=_progress(item),
                 filename=item.filename,
             )
-            item.status = "preview"
-        except Exception as exc:  # shown on the page; the file stays for another try
+        except Exception as exc:  # shown on the page, and logged with its traceback
+            log.exception("import of %s (%s) failed", item.filename, item.kind.value)
             item.error, item.status = _failure(exc), "failed"
-            item.forget_file()
+            failed(exc)
+            return
+        finished(result)
 
-    _run(request, item, work)
+    if item.size > _background_from(request):
+        _workers(request).submit(work)
+    else:
+        work()
+
+
+def _workers(request: Request) -> ImportWorkers:
+    return request.app.state.import_workers  # type: ignore[no-any-return]
+
+
+def _check(request: Request, item: Upload) -> None:
+    """(Re)run the preview: a dry run that rolls back. After an error the file is deleted."""
+    before = item.status, item.progress, item.preview
+    item.status, item.progress, item.preview = "checking", (0, item.size), None
+
+    def finished(preview: ImportPreview) -> None:
+        item.preview, item.status = preview, "preview"
+
+    try:
+        _start(request, item, preview_file, finished, lambda _: item.forget_file())
+    except InvalidInput:  # the pool is full: nothing started, the upload is as it was
+        item.status, item.progress, item.preview = before
+        raise
 
 
 def _failure(exc: Exception) -> str:
@@ -294,6 +365,8 @@ def _failure(exc: Exception) -> str:
 
 @router.get("/import/{upload_id}")
 def upload_page(request: Request, upload_id: str, session: SignedIn) -> Response:
+    if upload_id not in _uploads(request):
+        return _settled_page(request, upload_id, session.user.id)
     item = _mine(request, upload_id, session.user.id)
     if item.status in ("checking", "importing"):
         done, total = item.progress
@@ -302,6 +375,15 @@ def upload_page(request: Request, upload_id: str, session: SignedIn) -> Response
     if item.status == "preview" and item.preview is not None:
         return render(request, "import_preview.html", _preview_context(item))
     return render(request, "import_done.html", _report_context(item))
+
+
+def _settled_page(request: Request, upload_id: str, user_id: int) -> Response:
+    """An import this server process no longer holds (it restarted): as recorded."""
+    run = find_run(engine_of(request), upload_id)
+    if run is None or run.user_id != user_id:
+        raise NotFound("no such upload: it may have expired, or it is someone else's")
+    context = {"item": run, "settled": True, "report": None, "problems": [], "hidden": 0}
+    return render(request, "import_done.html", context)
 
 
 def _problem_lines(report: ImportReport) -> list[str]:
@@ -364,30 +446,37 @@ def confirm(request: Request, upload_id: str, session: SignedIn, form: CheckedFo
         if item.status != "preview" or item.preview is None or not item.preview.report.ok:
             return RedirectResponse(f"/import/{item.id}", status_code=303)
         item.status, item.progress = "importing", (0, item.size)
-    engine, settings = engine_of(request), _settings(request)
-    today, now = business_today(request), clock()
+    engine = engine_of(request)
+    start_run(
+        engine,
+        item.id,
+        user_id=item.user_id,
+        kind=item.kind,
+        filename=item.filename,
+        sha256=item.sha256,
+        now=clock(),
+    )
 
-    def work() -> None:
-        try:
-            item.report = import_file(
-                engine,
-                settings,
-                item.kind,
-                item.path,
-                today=today,
-                now=now,
-                options=item.options,
-                on_progress=_progress(item),
-                filename=item.filename,
-            )
-            item.status = "done" if item.report.ok else "failed"
-        except Exception as exc:
-            item.error, item.status = _failure(exc), "failed"
-        finally:
-            item.forget_file()
+    def finished(report: ImportReport) -> None:
+        item.report, item.status = report, "done" if report.ok else "failed"
+        message = "" if report.ok else f"{report.problem_count:,} problem(s)"
+        _settle(engine, item, ok=report.ok, message=message)
 
-    _run(request, item, work)
+    def failed(exc: Exception) -> None:
+        _settle(engine, item, ok=False, message=item.error)
+
+    try:
+        _start(request, item, import_file, finished, failed)
+    except InvalidInput:  # the pool is full: nothing started, the preview stands
+        item.status = "preview"
+        finish_run(engine, item.id, ok=False, message="not started: keepwarm was busy", now=clock())
+        raise
     return RedirectResponse(f"/import/{item.id}", status_code=303)
+
+
+def _settle(engine: Any, item: Upload, *, ok: bool, message: str) -> None:
+    item.forget_file()
+    finish_run(engine, item.id, ok=ok, message=message, now=clock())
 
 
 @router.post("/import/{upload_id}/cancel")
