@@ -287,10 +287,10 @@ def test_an_import_running_when_the_server_stops_is_shown_failed_after_a_restart
     web, web_app, engine, db_url
 ) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
-    from web_support import Web
 
     from keepwarm.config import Settings
     from keepwarm.web import create_app
+    from web_support import Web
 
     owner = web()
     web_app.state.import_background_bytes = 0
