@@ -24,7 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from keepwarm.domain.errors import InvalidInput, NotAllowed
 from keepwarm.domain.model import Client, ImportKind, ImportReport, User
 from keepwarm.services import clients as client_service
-from keepwarm.services.actions import check_may_act, complete_action, dismiss_action, snooze_action
+from keepwarm.services.actions import Dismiss, Done, Snooze, act
 from keepwarm.services.activities import add_activities as add_activity_items
 from keepwarm.services.clients import InvalidValues
 from keepwarm.services.importing import ImportOptions, import_file, importing_as
@@ -336,16 +336,11 @@ ACTION_ERRORS = {**NOT_FOUND}
 )
 def action_done(request: Request, action_id: ActionId, body: DoneIn, user: Caller) -> ActionResult:
     """Mark an action done: records the touch (by the action's member of staff) and closes it."""
-    check_may_act(engine_of(request), user, action_id)
-    touch = complete_action(
-        engine_of(request),
-        action_id,
-        channel=body.channel or None,
-        outcome=body.outcome,
-        note=body.note,
-        day=business_today(request),
-        now=clock(),
+    step = Done(body.channel or None, body.outcome, body.note)
+    touch = act(
+        engine_of(request), action_id, step, by=user, day=business_today(request), now=clock()
     )
+    assert touch is not None  # Done always records one
     return ActionResult(id=action_id, status="done", touch=TouchOut(**vars(touch)))
 
 
@@ -359,10 +354,8 @@ def action_snooze(
     request: Request, action_id: ActionId, body: SnoozeIn, user: Caller
 ) -> ActionResult:
     """Put an action away until a later day, when the daily plan brings it back."""
-    check_may_act(engine_of(request), user, action_id)
-    snooze_action(
-        engine_of(request), action_id, until=body.until, today=business_today(request), now=clock()
-    )
+    step = Snooze(body.until)
+    act(engine_of(request), action_id, step, by=user, day=business_today(request), now=clock())
     return ActionResult(id=action_id, status="snoozed")
 
 
@@ -376,8 +369,8 @@ def action_dismiss(
     request: Request, action_id: ActionId, body: DismissIn, user: Caller
 ) -> ActionResult:
     """Drop an action: it does not come back for the same reasons until they change."""
-    check_may_act(engine_of(request), user, action_id)
-    dismiss_action(engine_of(request), action_id, reason=body.reason, now=clock())
+    step = Dismiss(body.reason)
+    act(engine_of(request), action_id, step, by=user, day=business_today(request), now=clock())
     return ActionResult(id=action_id, status="dismissed")
 
 

@@ -14,13 +14,14 @@ from keepwarm.domain.errors import InvalidInput, SignInFailed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
 from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.services import users
-from keepwarm.services.actions import check_may_act, complete_action, dismiss_action, snooze_action
-from keepwarm.services.todays_list import move_waiting, today_view
+from keepwarm.services.actions import Dismiss, Done, Snooze, Step, act
+from keepwarm.services.todays_list import ListedAction, move_waiting, today_view
 from keepwarm.web.auth import (
     PRE_COOKIE,
     SESSION_COOKIE,
     AnonymousForm,
     CheckedForm,
+    Form,
     Owner,
     SignedIn,
     business_today,
@@ -220,7 +221,7 @@ def today_page(request: Request, session: SignedIn, staff: str | None = None) ->
     return render(request, "today.html", context)
 
 
-def _view(action):  # type: ignore[no-untyped-def]
+def _view(action: ListedAction) -> dict[str, object]:
     first_line = action.draft.splitlines()[0] if action.draft else ""
     subject = "A note from us" if first_line.startswith("Dear") else "Hello"
     query = urlencode({"subject": subject, "body": action.draft}, quote_via=quote)
@@ -235,42 +236,37 @@ def _back(form_staff: str, msg: str) -> Response:
 
 @router.post("/actions/{action_id}/done")
 def action_done(request: Request, action_id: int, session: SignedIn, form: CheckedForm) -> Response:
-    check_may_act(engine_of(request), session.user, action_id)
-    complete_action(
-        engine_of(request),
-        action_id,
-        channel=form.text("channel") or None,
-        outcome=form.text("outcome") or None,
-        note=form.text("note") or None,
-        day=business_today(request),
-        now=clock(),
+    step = Done(
+        form.text("channel") or None, form.text("outcome") or None, form.text("note") or None
     )
-    return _back(form.text("staff"), "done")
+    return _act(request, action_id, session, form, step, "done")
 
 
 @router.post("/actions/{action_id}/snooze")
 def action_snooze(
     request: Request, action_id: int, session: SignedIn, form: CheckedForm
 ) -> Response:
-    check_may_act(engine_of(request), session.user, action_id)
     try:
         until = dt.date.fromisoformat(form.text("until"))
     except ValueError:
         raise InvalidInput("snooze until: choose a date") from None
-    snooze_action(
-        engine_of(request), action_id, until=until, today=business_today(request), now=clock()
-    )
-    return _back(form.text("staff"), "snoozed")
+    return _act(request, action_id, session, form, Snooze(until), "snoozed")
 
 
 @router.post("/actions/{action_id}/dismiss")
 def action_dismiss(
     request: Request, action_id: int, session: SignedIn, form: CheckedForm
 ) -> Response:
-    check_may_act(engine_of(request), session.user, action_id)
-    reason = form.text("reason") or "dismissed"
-    dismiss_action(engine_of(request), action_id, reason=reason, now=clock())
-    return _back(form.text("staff"), "dismissed")
+    step = Dismiss(form.text("reason") or "dismissed")
+    return _act(request, action_id, session, form, step, "dismissed")
+
+
+def _act(
+    request: Request, action_id: int, session: users.Session, form: Form, step: Step, said: str
+) -> Response:
+    day, now = business_today(request), clock()
+    act(engine_of(request), action_id, step, by=session.user, day=day, now=now)
+    return _back(form.text("staff"), said)
 
 
 @router.post("/today/waiting/move")
