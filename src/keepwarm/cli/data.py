@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -79,12 +81,12 @@ CreateMissing = Annotated[
 def _run_import(
     kind: ImportKind,
     file: Path,
-    db: str | None,
-    dry_run: bool,
-    encoding: str | None,
-    dayfirst: bool,
-    monthfirst: bool,
-    region: str | None,
+    db: str | None = None,
+    dry_run: bool = False,
+    encoding: str | None = None,
+    dayfirst: bool = False,
+    monthfirst: bool = False,
+    region: str | None = None,
     allow_future: bool = False,
     create_missing: bool = False,
 ) -> None:
@@ -174,82 +176,72 @@ def _print_report(report: ImportReport) -> None:
         console.print("Nothing changed: everything in the file was already here.")
 
 
-@import_app.command("clients")
-def import_clients(
-    file: FileArg,
-    db: DbOption = None,
-    dry_run: DryRun = False,
-    encoding: Encoding = None,
-    dayfirst: DayFirst = False,
-    monthfirst: MonthFirst = False,
-    region: Region = None,
-) -> None:
-    """Import or update clients: id, name (or first_name + last_name), email, phone, address,
+# Each import command's options: the ones every file has, then its own. The commands are made
+# from this table, so an option is declared once and means the same for every kind of file.
+_COMMON_OPTIONS: dict[str, tuple[object, object]] = {
+    "file": (FileArg, inspect.Parameter.empty),
+    "db": (DbOption, None),
+    "dry_run": (DryRun, False),
+    "encoding": (Encoding, None),
+    "dayfirst": (DayFirst, False),
+    "monthfirst": (MonthFirst, False),
+}
+_OWN_OPTIONS: dict[str, tuple[object, object]] = {
+    "region": (Region, None),
+    "allow_future": (AllowFuture, False),
+    "create_missing": (CreateMissing, False),
+}
+IMPORT_COMMANDS: dict[ImportKind, tuple[tuple[str, ...], str]] = {
+    ImportKind.CLIENTS: (
+        ("region",),
+        """Import or update clients: id, name (or first_name + last_name), email, phone, address,
     birthday, since, owner, tags, status, cancelled_on, next_due, do_not_contact, notes.
 
     Example: keepwarm import clients clients.csv --dry-run
-    """
-    _run_import(ImportKind.CLIENTS, file, db, dry_run, encoding, dayfirst, monthfirst, region)
-
-
-@import_app.command("activities")
-def import_activities(
-    file: FileArg,
-    db: DbOption = None,
-    dry_run: DryRun = False,
-    encoding: Encoding = None,
-    dayfirst: DayFirst = False,
-    monthfirst: MonthFirst = False,
-    allow_future: AllowFuture = False,
-    create_missing: CreateMissing = False,
-) -> None:
-    """Import visits, purchases or usage: client_id, date, and optionally id, amount,
+    """,
+    ),
+    ImportKind.ACTIVITIES: (
+        ("allow_future", "create_missing"),
+        """Import visits, purchases or usage: client_id, date, and optionally id, amount,
     quantity, kind, note.
 
     Example: keepwarm import activities visits.csv --dayfirst
-    """
-    _run_import(
-        ImportKind.ACTIVITIES,
-        file,
-        db,
-        dry_run,
-        encoding,
-        dayfirst,
-        monthfirst,
-        None,
-        allow_future,
-        create_missing,
-    )
-
-
-@import_app.command("touches")
-def import_touches(
-    file: FileArg,
-    db: DbOption = None,
-    dry_run: DryRun = False,
-    encoding: Encoding = None,
-    dayfirst: DayFirst = False,
-    monthfirst: MonthFirst = False,
-    allow_future: AllowFuture = False,
-    create_missing: CreateMissing = False,
-) -> None:
-    """Import past personal contacts: client_id, date, channel, and optionally staff, note,
+    """,
+    ),
+    ImportKind.TOUCHES: (
+        ("allow_future", "create_missing"),
+        """Import past personal contacts: client_id, date, channel, and optionally staff, note,
     outcome.
 
     Example: keepwarm import touches calls.csv
-    """
-    _run_import(
-        ImportKind.TOUCHES,
-        file,
-        db,
-        dry_run,
-        encoding,
-        dayfirst,
-        monthfirst,
-        None,
-        allow_future,
-        create_missing,
+    """,
+    ),
+}
+
+
+def _import_command(kind: ImportKind, own: tuple[str, ...], doc: str) -> Callable[..., None]:
+    """The `keepwarm import KIND` command: the common options plus the kind's own."""
+    options = {**_COMMON_OPTIONS, **{name: _OWN_OPTIONS[name] for name in own}}
+
+    def command(**chosen: Any) -> None:
+        _run_import(kind, **chosen)
+
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint
+            )
+            for name, (hint, default) in options.items()
+        ]
     )
+    command.__annotations__ = {name: hint for name, (hint, _) in options.items()}
+    command.__doc__ = doc
+    command.__name__ = f"import_{kind.value}"
+    return command
+
+
+for _kind, (_own, _doc) in IMPORT_COMMANDS.items():
+    import_app.command(_kind.value)(_import_command(_kind, _own, _doc))
 
 
 def _export(kind: ImportKind, file: Path, db: str | None) -> None:
