@@ -227,3 +227,25 @@ def test_a_touch_date_that_is_not_a_date_is_refused(cli) -> None:
     result = cli("touch", "C-1", "--date", "yesterday")
     assert result.exit_code == 2
     assert "'yesterday' is not a date like 2024-03-05" in flat(result.output)
+
+
+@pytest.mark.parametrize(
+    ("kind", "own", "not_own"),
+    [
+        ("clients", ["--region"], ["--allow-future", "--create-missing"]),
+        ("activities", ["--allow-future", "--create-missing"], ["--region"]),
+        ("touches", ["--allow-future", "--create-missing"], ["--region"]),
+    ],
+)
+def test_each_import_command_has_the_common_options_and_only_its_own(
+    kind: str, own: list[str], not_own: list[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from keepwarm.cli.app import app
+
+    shown = CliRunner().invoke(app, ["import", kind, "--help"], terminal_width=200).output
+    for option in ["--db", "--dry-run", "--encoding", "--dayfirst", "--monthfirst", *own]:
+        assert option in shown, option
+    for option in not_own:
+        assert option not in shown, option
