@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from dataclasses import replace
 
+import builders
 from keepwarm import planner, rules
 from keepwarm.domain import (
     Candidate,
@@ -28,28 +29,17 @@ TEAM = (Staff(1, "Ann", None, 2), Staff(2, "Bo", None, 2))
 
 
 def rhythm(monthly_cents: int = 0, clv_cents: int = 0) -> Rhythm:
-    return Rhythm(
+    return builders.rhythm(
         as_of=TUESDAY,
         activities=10,
         last_activity=dt.date(2026, 8, 1),
         days_since_last=115,
-        usual_gap_days=15.0,
         silence_ratio=7.0,
         p_alive=0.1,
-        expected_30=0.1,
-        expected_90=0.3,
-        expected_365=1.0,
         expected_spend_cents=5000,
         monthly_value_cents=monthly_cents,
         at_risk_cents=monthly_cents,
         clv_cents=clv_cents,
-        attention_after=dt.date(2026, 8, 20),
-        trend_direction=0,
-        usage_change=None,
-        visits_change=None,
-        spend_change=None,
-        trend_p_value=None,
-        explanation="",
     )
 
 

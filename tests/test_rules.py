@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+import builders
 from keepwarm import rules
 from keepwarm.domain import (
     Activity,
@@ -33,30 +34,7 @@ def d(text: str) -> dt.date:
 
 
 def rhythm(**changes: object) -> Rhythm:
-    base = Rhythm(
-        as_of=TODAY,
-        activities=20,
-        last_activity=d("2026-07-24"),
-        days_since_last=123,
-        usual_gap_days=15.0,
-        silence_ratio=8.2,
-        p_alive=0.04,
-        expected_30=0.1,
-        expected_90=0.3,
-        expected_365=1.0,
-        expected_spend_cents=7500,
-        monthly_value_cents=15000,
-        at_risk_cents=15000,
-        clv_cents=20000,
-        attention_after=d("2026-08-20"),
-        trend_direction=0,
-        usage_change=None,
-        visits_change=None,
-        spend_change=None,
-        trend_p_value=None,
-        explanation="",
-    )
-    return replace(base, **changes)
+    return builders.rhythm(**{"as_of": TODAY, **changes})
 
 
 def facts(client: Client | None = None, **changes: object) -> ClientFacts:
