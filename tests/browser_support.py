@@ -304,3 +304,13 @@ def screenshot(page: Any, name: str, docs_name: str | None = None) -> Path:
 def overflow(page: Any) -> int:
     """How many pixels the page is wider than the viewport (0: no sideways scrolling)."""
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+def until(page: Any, condition: Any, what: str, timeout: float = 10.0) -> None:
+    """Wait until `condition()` holds, letting the page deliver its events meanwhile (the
+    watchers are fed by them); fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        page.wait_for_timeout(10)  # hand control to Playwright so events arrive

@@ -43,6 +43,7 @@ from browser_support import (
     screenshot,
     sign_in,
     start_site,
+    until,
 )
 
 pytestmark = pytest.mark.slow
@@ -156,17 +157,21 @@ def test_the_watch_sees_a_csp_violation_and_a_dialog(tab: Tab) -> None:
     )
     tab.page.evaluate("() => alert('hi')")
     assert tab.page.evaluate("() => window.ran") is None  # the inline script was refused
-    tab.page.wait_for_timeout(100)
-    assert tab.watch.dialogs and "hi" in tab.watch.dialogs[0]
-    assert len(tab.watch.csp) >= 2, tab.watch.csp  # the inline style and the inline script
+    until(tab.page, lambda: tab.watch.dialogs, "the alert was seen")
+    assert "hi" in tab.watch.dialogs[0]
+    # the inline style and the inline script
+    until(tab.page, lambda: len(tab.watch.csp) >= 2, f"two CSP refusals: {tab.watch.csp}")
     with pytest.raises(AssertionError):
         tab.watch.assert_clean()
     # Markup that escaped escaping is found in the page, and its handler is refused.
     tab.page.evaluate(f"() => {{ document.querySelector('main').innerHTML += {IMG!r}; }}")
     with pytest.raises(AssertionError, match="img"):
         _no_markup_ran(tab, "the sign-in page")
-    tab.page.wait_for_timeout(100)
-    assert any("inline event handler" in m or "script-src" in m for m in tab.watch.csp[2:])
+    until(
+        tab.page,
+        lambda: any("inline event handler" in m or "script-src" in m for m in tab.watch.csp[2:]),
+        f"the injected handler refused: {tab.watch.csp}",
+    )
     assert len(tab.watch.dialogs) == 1  # alert(2) never ran
 
 
