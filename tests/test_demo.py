@@ -148,6 +148,8 @@ def test_the_practice_has_three_staff_with_quotas_and_about_three_hundred_client
     assert 250 <= count <= 350
     assert built.summary.clients == count
     assert [m.name for m in built.summary.staff] == sorted(name for name, _, _ in members)
+    quota = {name: q for name, _, q in members}
+    assert built.summary.weekly_quotas == tuple(quota[m.name] for m in built.summary.staff)
 
 
 def test_the_history_goes_back_about_three_years_and_never_into_the_future(

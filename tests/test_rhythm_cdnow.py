@@ -22,6 +22,7 @@ import pytest
 from keepwarm.rhythm import (
     BGNBDParams,
     ClientSummary,
+    Compressed,
     GammaGammaParams,
     ParetoNBDParams,
     PopulationFit,
@@ -33,6 +34,7 @@ from keepwarm.rhythm import (
     score,
     summarise,
 )
+from keepwarm.rhythm import population as population_module
 
 DATA = Path(__file__).parent / "data" / "cdnow_sample.txt"
 
@@ -168,6 +170,45 @@ def test_a_holdout_check_judges_models_on_repeat_visits_after_calibration(
     assert all(0 < m < 2 for m in maes.values())
     assert chosen.model_name == min(maes, key=lambda n: maes[n])
     assert "best predicted repeat visits" in chosen.reason
+
+
+def test_when_no_model_can_be_fitted_on_the_calibration_days_the_log_likelihood_decides(
+    cdnow: tuple[np.ndarray, np.ndarray, np.ndarray],
+    calibration: ClientSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, day, cents = cdnow
+    full = summarise(client, day, cents, 2357, _day("19980630"))
+    plain = fit_population(full)
+    # Both refits on the calibration days fail; the fits on the full history do not.
+    calibration_data: list[Compressed] = []
+    real_compress = population_module.compress_summary
+    real_fit_one = population_module._fit_one
+
+    def compress(summary: ClientSummary, mask: object = None) -> Compressed:
+        data = real_compress(summary, mask)
+        if summary is calibration:
+            calibration_data.append(data)
+        return data
+
+    def fit_one(name: str, data: Compressed, start: object) -> object:
+        if any(data is c for c in calibration_data):
+            raise FloatingPointError(f"{name} overflowed")
+        return real_fit_one(name, data, start)
+
+    monkeypatch.setattr(population_module, "compress_summary", compress)
+    monkeypatch.setattr(population_module, "_fit_one", fit_one)
+    chosen = fit_population(full, calibration=calibration)
+
+    assert calibration_data, "the calibration days were never fitted"
+    assert not chosen.fallback
+    assert chosen.holdout_mae == ()
+    assert chosen.model == plain.model == max(plain.candidates, key=lambda m: m.log_likelihood)
+    assert chosen.reason == plain.reason
+    assert "its log-likelihood" in chosen.reason
+    assert "BG/NBD could not be fitted on the calibration days: bgnbd overflowed" in chosen.notes
+    assert any("Pareto/NBD could not be fitted on the calibration days" in n for n in chosen.notes)
+    assert any("chosen by log-likelihood" in n for n in chosen.notes)
 
 
 def test_scores_on_cdnow_are_finite_and_consistent(

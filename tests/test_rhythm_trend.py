@@ -5,6 +5,8 @@ at most ``alpha`` of the time."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,27 @@ def test_without_enough_history_no_trend_is_claimed() -> None:
     assert t.p_value.tolist() == [1.0, 1.0, 1.0]
     for values in (t.visits_change, t.spend_per_visit_change, t.usage_change):
         assert values.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_changing_a_trend_result_leaves_the_summary_as_it_was() -> None:
+    n = 40
+    client, day, cents = _clients(n, period=7, days=CHANGE + 201, seed=11, rate_factor=1.5)
+    summary = summarise(client, day, cents, n, CHANGE + 200)
+    saved = {
+        f.name: getattr(summary, f.name).copy()
+        for f in dataclasses.fields(summary)
+        if isinstance(getattr(summary, f.name), np.ndarray)
+    }
+    result = trend(summary)
+    assert result.visits_recent.any() and result.recent_window_days.any()
+    arrays = [
+        getattr(result, f.name)
+        for f in dataclasses.fields(result)
+        if isinstance(getattr(result, f.name), np.ndarray)
+    ]
+    for values in arrays:
+        values[...] = 0
+    for name, before in saved.items():
+        np.testing.assert_array_equal(getattr(summary, name), before, err_msg=name)
+    again = trend(summary)
+    assert again.visits_recent.any() and again.recent_window_days.any()

@@ -71,7 +71,7 @@ def _grid(rows: list[tuple[str, str]], *, label_style: str, text_style: str = ""
 
 def _facts(s: DemoSummary) -> list[tuple[str, str]]:
     where = s.location + (" (previous demo replaced)" if s.replaced else "")
-    low, high = min(m.weekly_quota for m in s.staff), max(m.weekly_quota for m in s.staff)
+    low, high = min(s.weekly_quotas), max(s.weekly_quotas)
     each = str(low) if low == high else f"{low}-{high}"
     staff = ", ".join(m.name for m in s.staff)
     active = s.clients - s.prospects - s.cancelled

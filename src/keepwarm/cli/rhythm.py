@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from types import TracebackType
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from keepwarm.cli.common import (
@@ -76,7 +77,7 @@ def rhythm(
 class _progress:
     """A Rich progress bar fed by the service's (stage, done, total) callbacks."""
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> _progress:
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -85,7 +86,7 @@ class _progress:
             transient=True,
         )
         self.bar.__enter__()
-        self.tasks: dict[str, Any] = {}
+        self.tasks: dict[str, TaskID] = {}
         return self
 
     def __call__(self, stage: str, done: int, total: int) -> None:
@@ -95,8 +96,13 @@ class _progress:
             self.tasks[stage] = self.bar.add_task(stage, total=total or None)
         self.bar.update(self.tasks[stage], completed=done)
 
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)  # type: ignore[arg-type]
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.bar.__exit__(exc_type, exc, traceback)
 
 
 def _model_sentence(fit: RhythmFit) -> str:
@@ -104,8 +110,12 @@ def _model_sentence(fit: RhythmFit) -> str:
 
 
 def report_json(fit: RhythmFit) -> dict[str, Any]:
-    model = fit.population.get("model", {})
-    params = {k: v for k, v in model.items() if k not in ("model", "diagnostics", "log_likelihood")}
+    model = fit.population.get("model")
+    params = (
+        {k: v for k, v in model.items() if k not in ("model", "diagnostics", "log_likelihood")}
+        if isinstance(model, dict)
+        else {}
+    )
     return {
         "as_of": fit.as_of.isoformat(),
         "model": fit.model,
@@ -155,7 +165,8 @@ def _print_report(fit: RhythmFit, output: str) -> None:
         markup=False,
     )
     table = Table("Repeat visits before", "Clients", "Predicted (mean)", "Actual (mean)")
-    for row in holdout["by_frequency"]:
+    by_frequency = holdout.get("by_frequency")
+    for row in by_frequency if isinstance(by_frequency, list) else []:
         table.add_row(
             row["repeat_visits_before"],
             f"{row['clients']:,}",

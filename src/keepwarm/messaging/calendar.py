@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from icalendar import Calendar, Event
 
@@ -37,4 +38,5 @@ def calendar_feed(
         event.add("description", item.description)
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
-    return cal.to_ical()
+    # icalendar's to_ical() has no return annotation; it returns the feed's bytes.
+    return cast(bytes, cal.to_ical())

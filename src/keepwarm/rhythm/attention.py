@@ -53,7 +53,7 @@ class Silence:
 
 def lomax_quantile(shape: FloatArray, scale: FloatArray, q: float) -> FloatArray:
     """``w`` with ``P(W > w) = 1 - q`` for ``P(W > w) = (scale / (scale + w))^shape``."""
-    return scale * np.expm1(-np.log1p(-q) / shape)
+    return np.asarray(scale * np.expm1(-np.log1p(-q) / shape), dtype=np.float64)
 
 
 def silence(

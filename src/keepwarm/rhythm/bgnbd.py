@@ -21,7 +21,7 @@ accuracy and then fails, so they are computed as an average over ``p ~ Beta`` in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -153,7 +153,7 @@ def log_likelihood(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -
         + dc[repeat]
         + (r + xs[repeat]) * (np.log(alpha + ts[repeat]) - np.log(alpha + txs[repeat]))
     )
-    return head + np.logaddexp(a1, a2)
+    return cast(FloatArray, head + np.logaddexp(a1, a2))
 
 
 def _dropout(a: float, b: float, xv: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -245,8 +245,8 @@ def _negative_mean_ll(theta: FloatArray, lay: Layout) -> tuple[float, FloatArray
     l_T = log_t[lay.T_index]
     l_diff = log_t[lay.tx_index] - l_T
     softplus, p2 = _softplus_and_sigmoid(dc[xi] - rx * l_diff)  # p2: share of "dropped out"
-    wx = np.bincount(xi, weights=w, minlength=xv.size)
-    wp2 = np.bincount(xi, weights=w * p2, minlength=xv.size)
+    wx = np.bincount(xi, weights=w, minlength=xv.size).astype(np.float64, copy=False)
+    wp2 = np.bincount(xi, weights=w * p2, minlength=xv.size).astype(np.float64, copy=False)
     wrx = w * rx
     total = wsum(wx, c_head + c1) - wsum(wrx, l_T) + wsum(w, softplus) + n * r * np.log(alpha)
     if not np.isfinite(total):
@@ -319,7 +319,7 @@ def p_alive(params: BGNBDParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> 
             - np.log(np.maximum(b + xs - 1, 1e-300))
             + (r + xs) * (np.log(alpha + ts) - np.log(alpha + txs))
         )
-    return np.where(xs > 0, expit(-log_odds), 1.0)
+    return np.asarray(np.where(xs > 0, expit(-log_odds), 1.0), dtype=np.float64)
 
 
 def _bracket_off_one(
@@ -333,7 +333,7 @@ def _bracket_off_one(
     """
     power = np.exp((a - 1) * log1mz)
     hyp = hyp2f1(a + b - 1 - r, a - 1, a + b - 1 + c_shift, z)
-    return (1.0 - power * hyp) / (a - 1)
+    return np.asarray((1.0 - power * hyp) / (a - 1), dtype=np.float64)
 
 
 def _bracket(
@@ -347,7 +347,7 @@ def _bracket(
     return 0.5 * (lo + hi)
 
 
-def _beta_average(a: float, b: FloatArray, k: FloatArray, tau: FloatArray) -> FloatArray:
+def _beta_average(a: float, b: FloatArray, k: FloatArray | float, tau: FloatArray) -> FloatArray:
     """``E[(1 - (1 + p tau)^-k) / p]`` over ``p ~ Beta(a, b)`` (elementwise in ``b, k, tau``).
 
     This is what the expectations' hypergeometric brackets are: given ``p``, a client with

@@ -14,6 +14,8 @@ is computed once per distinct ``(x, T)`` pair and multiplied by each client's P(
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -55,7 +57,7 @@ def discounted_expected_transactions(
     # einsum, not ``@``: multi-threaded BLAS is slow for this shape on small busy machines.
     per_pair = np.einsum("i,ij->j", discount, np.diff(cumulative, axis=0))
     alive = model.p_alive(xs, txs, ts) if p_alive is None else np.asarray(p_alive).ravel()
-    return (per_pair[inverse] * alive).reshape(shape)
+    return cast(FloatArray, (per_pair[inverse] * alive).reshape(shape))
 
 
 def customer_lifetime_value(

@@ -70,7 +70,9 @@ def compress(
     rows = np.stack([xs, txs, ts], axis=1)
     unique, inverse = np.unique(rows, axis=0, return_inverse=True)
     inverse = inverse.ravel().astype(np.int64)
-    weight = np.bincount(inverse, weights=w, minlength=unique.shape[0])
+    weight = np.bincount(inverse, weights=w, minlength=unique.shape[0]).astype(
+        np.float64, copy=False
+    )
     return Compressed(
         x=unique[:, 0].copy(),
         t_x=unique[:, 1].copy(),

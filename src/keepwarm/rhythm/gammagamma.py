@@ -21,7 +21,7 @@ as ``q log(px)`` plus a small remainder, see ``_log_gamma_ratio``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -96,7 +96,7 @@ def log_likelihood(
         p, q, gamma = (float(v) for v in params)
     xs, ms = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(x, mean_spend))
     px = p * xs
-    return (
+    density = (
         gammaln(px + q)
         - gammaln(px)
         - gammaln(q)
@@ -105,6 +105,7 @@ def log_likelihood(
         + px * np.log(xs)
         - (px + q) * np.log(gamma + ms * xs)
     )
+    return cast(FloatArray, density)
 
 
 # Above this argument log Γ(z+q) - log Γ(z) - q log z comes from Stirling's series (its

@@ -41,7 +41,8 @@ def _log_odds_dropped(
     """``log(a/(b+x)) + (r+x) log((α+T)/(α+t_x))``: the odds of "dropped out after the last
     purchase" against "still alive"."""
     r, alpha, a, b = params
-    return np.log(a) - np.log(b + xs) + (r + xs) * (np.log(alpha + ts) - np.log(alpha + txs))
+    odds = np.log(a) - np.log(b + xs) + (r + xs) * (np.log(alpha + ts) - np.log(alpha + txs))
+    return np.asarray(odds, dtype=np.float64)
 
 
 def p_alive(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> FloatArray:

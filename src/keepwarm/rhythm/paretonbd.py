@@ -42,7 +42,7 @@ would cancel to nothing when ``β`` is huge.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -289,7 +289,7 @@ def log_likelihood(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -
     r, alpha, s, beta = _unpack(params)
     xs, txs, ts = _arrays(x, t_x, T)
     _, bracket = _rows(r, alpha, s, beta, xs, txs, ts)
-    return gammaln(r + xs) - gammaln(r) + r * np.log(alpha) + bracket
+    return cast(FloatArray, gammaln(r + xs) - gammaln(r) + r * np.log(alpha) + bracket)
 
 
 # Relative step for the central differences of the hypergeometric terms: truncation error
@@ -361,7 +361,9 @@ def _objective(
     v = -rx * log_a[lay.tx_index] - log_b[lay.tx_index] + log_q[lay.tx_pair]
     bracket = fast_logaddexp(u, v)
     head = gammaln(r + lay.x_values) - gammaln(r)
-    wx = np.bincount(lay.x_index, weights=w, minlength=lay.x_values.size)
+    wx = np.bincount(lay.x_index, weights=w, minlength=lay.x_values.size).astype(
+        np.float64, copy=False
+    )
     total = wsum(w, bracket) + wsum(wx, head) + n * r * np.log(alpha)
     if not np.isfinite(total):
         return FAILED, np.zeros(4)

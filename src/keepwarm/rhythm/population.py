@@ -3,8 +3,9 @@
 ``fit_population`` fits both repeat-purchase models on the compressed statistics and keeps
 the one with the higher log-likelihood (both have four parameters, so this is also the AIC
 and BIC choice), or, when a calibration summary is given, the one that better predicts each
-client's repeat purchase days after the calibration date (mean absolute error). It then fits
-Gamma-Gamma on the repeat buyers' mean repeat spend.
+client's repeat purchase days after the calibration date (mean absolute error; when no model
+can be fitted on the calibration days, the log-likelihood decides and ``notes`` says so). It
+then fits Gamma-Gamma on the repeat buyers' mean repeat spend.
 
 A population fit is not trusted when there are too few clients or repeat buyers, when it did
 not converge (the criterion is in :class:`~keepwarm.rhythm.FitDiagnostics`: a small
@@ -154,7 +155,8 @@ def _distrust(model: RepeatModel, data: Compressed) -> str | None:
             np.asarray([model.log_likelihood]),
         ]
         by_age = model.expected_transactions(ages)
-        expected = wsum(np.bincount(count.ravel(), weights=data.weight), by_age)
+        per_age = np.bincount(count.ravel(), weights=data.weight).astype(np.float64, copy=False)
+        expected = wsum(per_age, by_age)
     if not all(np.all(np.isfinite(c)) for c in checks) or not np.isfinite(expected):
         return f"{label} gives non-finite predictions on this data (degenerate fit)"
     if np.any((alive < 0) | (alive > 1)):
@@ -289,7 +291,8 @@ def fit_population(
         models: which repeat-purchase models to try, from :data:`MODELS`.
         calibration: optionally the same clients summarised at an earlier day; both
             models are then also fitted on it and judged by how well they predict the
-            repeat purchase days between that day and ``summary.as_of_day``.
+            repeat purchase days between that day and ``summary.as_of_day`` (by their
+            log-likelihood when neither can be fitted on it).
         min_clients, min_repeat_buyers: below these a population fit is not attempted.
 
     Raises:
@@ -303,7 +306,7 @@ def fit_population(
     n_repeat = int(np.count_nonzero(summary.frequency > 0))
     gap = _typical_gap(summary)
     active = summary.has_activity
-    mean_spend = float(max(np.mean(summary.mean_spend[active]), 0.0)) if active.any() else 0.0
+    mean_spend = max(float(np.mean(summary.mean_spend[active])), 0.0) if active.any() else 0.0
     notes: list[str] = []
     spend, spend_note = _fit_spend(summary, min_repeat_buyers)
     if spend_note:
@@ -360,10 +363,9 @@ def fit_population(
     if not trusted:
         return fallback("no population model could be trusted", tuple(fitted))
 
-    maes: tuple[tuple[str, float], ...] = ()
+    scores: list[tuple[str, float]] = []
     if calibration is not None and len(trusted) > 1 and calibration.has_activity.any():
         cal_data = compress_summary(calibration)
-        scores = []
         for model in trusted:
             try:
                 cal_model = _fit_one(model.name, cal_data, None)
@@ -373,7 +375,12 @@ def fit_population(
                 )
                 continue
             scores.append((model.name, _holdout_mae(cal_model, calibration, summary)))
-        maes = tuple(scores)
+        if not scores:
+            notes.append(
+                "no holdout check: no model could be fitted on the calibration days, so the "
+                "model was chosen by log-likelihood"
+            )
+    if scores:
         best_name = min(scores, key=lambda item: item[1])[0]
         chosen = next(m for m in trusted if m.name == best_name)
         others = ", ".join(f"{_LABEL[n]} {e:.3f}" for n, e in scores)
@@ -404,5 +411,5 @@ def fit_population(
         mean_spend_cents=mean_spend,
         n_clients=n_clients,
         n_repeat_buyers=n_repeat,
-        holdout_mae=maes,
+        holdout_mae=tuple(scores),
     )

@@ -286,7 +286,7 @@ def summarise(
     n_days = np.bincount(p_client, minlength=n_clients).astype(np.int64)
     has = n_days > 0
     offsets = (np.cumsum(n_days) - n_days).astype(np.int64)
-    ends = offsets + n_days
+    ends: IntArray = offsets + n_days
     first_day = np.full(n_clients, -1, dtype=np.int64)
     last_day = np.full(n_clients, -1, dtype=np.int64)
     first_cents = np.zeros(n_clients, dtype=np.int64)

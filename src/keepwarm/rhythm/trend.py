@@ -69,7 +69,8 @@ _MIN_SPEND_CV = 0.05  # relative spread floor: fixed prices are not infinitely p
 class Trend:
     """Per-client trend statistics. Changes are relative (+0.35 = +35%) and 0.0 where they
     cannot be computed; p-values (against "no change") are 1.0 where a test was not run.
-    ``window_days`` is the longest recent window; ``recent_window_days`` each client's own."""
+    ``window_days`` is the longest recent window; ``recent_window_days`` each client's own.
+    Every array is the result's own: changing one leaves the summary as it was."""
 
     alpha: float
     window_days: int
@@ -108,7 +109,7 @@ def _visit_p_value(
     se = np.sqrt(var / (4 * n**2 * share * (1 - share)))
     seen = np.arcsin(np.sqrt((n1 + 0.375) / (n + 0.75)))
     z = (seen - np.arcsin(np.sqrt(share))) / se
-    return np.minimum(1.0, 2.0 * ndtr(-np.abs(z)))
+    return np.asarray(np.minimum(1.0, 2.0 * ndtr(-np.abs(z))), dtype=np.float64)
 
 
 def _spend_p_value(
@@ -120,7 +121,7 @@ def _spend_p_value(
     df = np.maximum(n1 + n0 - 2, 1)
     cv2 = np.maximum(ss / df, _MIN_SPEND_CV**2)
     t = np.log(m1 / m0) / np.sqrt(cv2 * (1 / n1 + 1 / n0))
-    return np.minimum(1.0, 2.0 * stdtr(df, -np.abs(t)))
+    return np.asarray(np.minimum(1.0, 2.0 * stdtr(df, -np.abs(t))), dtype=np.float64)
 
 
 def trend(
@@ -207,7 +208,7 @@ def trend(
         alpha=float(alpha),
         window_days=int(s.trend_window_days.max()) if s.n_clients else 0,
         eligible=eligible,
-        visits_recent=s.trend_recent_n_days,
+        visits_recent=s.trend_recent_n_days.copy(),
         visits_baseline=n0_all.astype(np.int64),
         visits_change=full(visits_ratio - 1.0),
         visits_p_value=visits_p,
@@ -217,7 +218,7 @@ def trend(
         p_value=np.minimum(1.0, 2.0 * np.minimum(visits_p, spend_p)),
         direction=direction,
         min_change=float(min_change),
-        recent_window_days=s.trend_window_days,
+        recent_window_days=s.trend_window_days.copy(),
         visits_dispersion=full(phi),
         stopped=stopped,
     )

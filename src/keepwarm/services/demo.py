@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, KeepwarmError
 from keepwarm.domain.model import ImportKind, ImportReport, Staff
+from keepwarm.domain.quotas import allowance
 from keepwarm.services import staff as staff_service
 from keepwarm.services.database import init_database, open_database
 from keepwarm.services.demo_data import (
@@ -34,6 +35,7 @@ from keepwarm.services.demo_data import (
     generate_practice,
 )
 from keepwarm.services.importing import import_file
+from keepwarm.services.policy import get_policy
 from keepwarm.services.rhythms import RhythmRun, compute_rhythms
 from keepwarm.store import connect, reading
 from keepwarm.store.tables import activities, clients, touches
@@ -47,6 +49,7 @@ class DemoSummary:
     location: str  # the SQLite file's path, or the database URL without its password
     replaced: bool  # an earlier demo (or an empty database file) was there and was replaced
     staff: tuple[Staff, ...]
+    weekly_quotas: tuple[int, ...]  # the quota in force for each of `staff` (own or default)
     clients: int
     prospects: int
     cancelled: int
@@ -146,25 +149,29 @@ def _summarise(
 
         first = conn.execute(select(func.min(activities.c.date))).scalar_one()
         personal = how_many(touches, touches.c.personal.is_(True))
-        numbers = {
-            "clients": sum(statuses.values()),
-            "prospects": statuses.get("prospect", 0),
-            "cancelled": statuses.get("cancelled", 0),
-            "do_not_contact": how_many(clients, clients.c.do_not_contact.is_(True)),
-            "with_recall": how_many(clients, clients.c.next_due.is_not(None)),
-            "activities": how_many(activities),
-            "personal_touches": personal,
-            "bulk_touches": how_many(touches) - personal,
-        }
+        do_not_contact = how_many(clients, clients.c.do_not_contact.is_(True))
+        with_recall = how_many(clients, clients.c.next_due.is_not(None))
+        n_activities = how_many(activities)
+        bulk = how_many(touches) - personal
+    staff = tuple(staff_service.list_staff(engine))
+    policy = get_policy(engine)
     return DemoSummary(
         practice=PRACTICE,
         location=_location(url),
         replaced=replaced,
-        staff=tuple(staff_service.list_staff(engine)),
+        staff=staff,
+        weekly_quotas=tuple(allowance(member, policy).weekly_quota for member in staff),
+        clients=sum(statuses.values()),
+        prospects=statuses.get("prospect", 0),
+        cancelled=statuses.get("cancelled", 0),
+        do_not_contact=do_not_contact,
+        with_recall=with_recall,
+        activities=n_activities,
         first_activity=first,
+        personal_touches=personal,
+        bulk_touches=bulk,
         reports=reports,
         highlights=highlights,
-        **numbers,
     )
 
 

@@ -169,9 +169,8 @@ def _by_month(risk_days: list[tuple[dt.date, int, int]], today: dt.date) -> tupl
     clients: dict[dt.date | None, int] = defaultdict(int)
     cents: dict[dt.date | None, int] = defaultdict(int)
     for day, count, amount in risk_days:
-        key: dt.date | None = day.replace(day=1)
-        if key < months[0]:
-            key = None
+        began = day.replace(day=1)
+        key = None if began < months[0] else began
         clients[key] += count
         cents[key] += amount
     out = [RiskMonth(None, clients[None], cents[None])] if None in clients else []

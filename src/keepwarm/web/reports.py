@@ -68,7 +68,8 @@ class Chart:
 
 def _nice_step(top: float, whole: bool) -> float:
     raw = max(top, 1e-9) / 4
-    magnitude = 10 ** math.floor(math.log10(raw))
+    # int ** int is typed Any: a float for negative exponents, an int otherwise.
+    magnitude: float = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     return max(step, 1) if whole else step
 
