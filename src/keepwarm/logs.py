@@ -31,10 +31,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _JSON_FIELDS = "{levelname}{name}{message}"
 _JSON_NAMES = {"levelname": "level", "name": "logger"}
 _LOGGED = "_keepwarm_logged"
-
-# Loggers whose records could carry what must never be logged, whatever the level asked for:
-# SQLAlchemy's engine logs each statement's parameters (password hashes, notes) at INFO.
-_ALWAYS_QUIET = ("sqlalchemy",)
+_OURS = ("keepwarm", "uvicorn.error")
 
 
 def configure_logging(
@@ -60,6 +57,7 @@ def configure_logging(
         return handler
     handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(formatter(settings.log_format))
+    handler.addFilter(_OursOrWarnings())
     handler.addFilter(_NotTwice())
     handler.set_name(HANDLER_NAME)
     root.addHandler(handler)
@@ -67,8 +65,6 @@ def configure_logging(
     root.setLevel(max(level, logging.WARNING))
     logging.getLogger("keepwarm").setLevel(level)
     logging.getLogger("uvicorn.error").setLevel(level)
-    for name in _ALWAYS_QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
     return handler
 
 
@@ -113,6 +109,15 @@ class _Stderr(logging.StreamHandler[IO[str]]):
     @stream.setter
     def stream(self, value: IO[str]) -> None:
         pass  # always the current sys.stderr
+
+
+class _OursOrWarnings(logging.Filter):
+    """keepwarm's records and the server's (uvicorn.error) at the level their loggers let
+    through; any other library's at WARNING or above only, even when something lowers the root
+    logger's level (SQLAlchemy's INFO lines carry each statement's parameters)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith(_OURS)
 
 
 class _NotTwice(logging.Filter):

@@ -12,7 +12,14 @@ from keepwarm import __version__
 from keepwarm.cli import clients, data, staff
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.backtest import backtest_command
-from keepwarm.cli.common import DbOption, console, settings_for, user_errors
+from keepwarm.cli.common import (
+    DbOption,
+    VerboseOption,
+    console,
+    settings_for,
+    start_logging,
+    user_errors,
+)
 from keepwarm.cli.policy import policy_app
 from keepwarm.cli.today import (
     calendar,
@@ -73,8 +80,10 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """keepwarm: every morning, whom to contact today, why, and what to say."""
+    start_logging(verbose)
 
 
 @app.command()

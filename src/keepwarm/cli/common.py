@@ -1,4 +1,4 @@
-"""What every command shares: settings, the database option, dates, errors and output."""
+"""What every command shares: settings, the database option, dates, errors, output and logs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from keepwarm.config import Settings, load_settings
 from keepwarm.domain.errors import KeepwarmError
+from keepwarm.logs import configure_logging
 from keepwarm.services.database import open_database
 
 # Soft wrap: messages carry paths and commands people copy; the terminal wraps, not Rich.
@@ -30,6 +31,26 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Log what keepwarm does (steps, counts, durations) to stderr, at "
+        "KEEPWARM_LOG_LEVEL (INFO unless set). Put it before the command: "
+        "keepwarm --verbose run-daily.",
+    ),
+]
+
+
+def start_logging(verbose: bool) -> None:
+    """The CLI is silent unless --verbose: then log lines go to stderr at the settings' level,
+    in their format, and the command's own output (stdout) stays as it is."""
+    with user_errors():
+        settings = load_settings(os.environ) if verbose else Settings()
+        configure_logging(settings, verbose=verbose)
 
 
 def database_url(db: str | None) -> str | None:

@@ -149,5 +149,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        log_level="warning",
+        log_config=None,  # the app configures logging from the settings (keepwarm.logs)
+        log_level=None,
+        access_log=False,  # the app logs each request itself
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +34,8 @@ from keepwarm.store import actions as q
 from keepwarm.store import reading, writing
 from keepwarm.store.tables import clients, staff
 
+log = logging.getLogger(__name__)
+
 
 class _LostRace(Exception):
     """Another run completed this day's plan first: roll back, change nothing."""
@@ -52,6 +56,7 @@ def local_today(policy: Policy, now: dt.datetime) -> dt.date:
 
 
 def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datetime) -> DailyRun:
+    started = time.perf_counter()
     with writing(engine) as conn:
         latest = q.latest_planned_day(conn)
         if latest is not None and day < latest:
@@ -61,12 +66,21 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
                 "`keepwarm backtest --as-of` to replay a past day)"
             )
         if q.claim_day(conn, day, now):
+            log.info("daily job %s: already planned", day, extra={"day": str(day)})
             return DailyRun(day, True, 0, 0)
+    step = time.perf_counter()
     learned = compute_rhythms(engine, settings, as_of=day, now=now)
+    _step(day, "rhythms learned", step, clients=learned.clients, activities=learned.activities)
+    step = time.perf_counter()
     policy = get_policy(engine)
     facts = client_facts(engine, day, learned.rhythms)
     candidates = [Candidate(f, signals_for(f, policy, day)) for f in facts]
+    with_signals = sum(1 for c in candidates if c.signals)
+    _step(day, "signals", step, clients=len(candidates), clients_with_signals=with_signals)
+    step = time.perf_counter()
     plan = _plan(engine, candidates, policy, day)
+    _step(day, "plan", step, actions=len(plan.actions), waiting=plan.waiting_count())
+    step = time.perf_counter()
     try:
         with writing(engine) as conn:
             by_id = {f.client.id: f for f in facts}
@@ -74,9 +88,33 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
             if not q.complete_day(conn, day, now, count, dict(plan.overflow)):
                 raise _LostRace
     except _LostRace:
+        log.info("daily job %s: already planned by another run; nothing written", day)
         return DailyRun(day, True, 0, 0)
-    with_signals = sum(1 for c in candidates if c.signals)
-    return DailyRun(day, False, count, with_signals, plan.waiting_count())
+    _step(day, "write", step, actions=count)
+    result = DailyRun(day, False, count, with_signals, plan.waiting_count())
+    _step(
+        day,
+        "done",
+        started,
+        actions=result.actions,
+        waiting=result.waiting,
+        clients_with_signals=result.clients_with_signals,
+    )
+    return result
+
+
+def _step(day: dt.date, name: str, started: float, **counts: int) -> None:
+    """One line per step of the daily job: its counts and how long it took."""
+    seconds = round(time.perf_counter() - started, 3)
+    shown = "".join(f", {key.replace('_', ' ')} {value}" for key, value in counts.items())
+    log.info(
+        "daily job %s: %s in %.2f s%s",
+        day,
+        name,
+        seconds,
+        shown,
+        extra={"day": str(day), "step": name, "seconds": seconds, **counts},
+    )
 
 
 def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.date) -> Plan:

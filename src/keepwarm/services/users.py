@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,11 @@ from zxcvbn import zxcvbn
 
 from keepwarm.domain.errors import InvalidInput, NotFound, SignInFailed
 from keepwarm.domain.model import Role, User
+from keepwarm.logs import printable
 from keepwarm.store import reading, writing
 from keepwarm.store.tables import api_tokens, login_failures, sessions, staff, users
 
+log = logging.getLogger(__name__)
 HASHER = PasswordHasher()  # argon2id with argon2-cffi's current recommended parameters
 MIN_PASSWORD_LENGTH = 10
 IDLE_TIMEOUT = dt.timedelta(hours=12)
@@ -243,6 +246,12 @@ def claim_attempt(engine: Engine, account: str, ip: str, *, now: dt.datetime) ->
     with writing(engine) as conn:
         _serialise_attempts(conn, account, ip)
         if _throttled(conn, account, ip, now):
+            log.warning(
+                "refused an attempt for %s from %s: too many failed attempts (throttled)",
+                printable(account),
+                ip,
+                extra={"user": printable(account), "ip": ip, "refusal": "throttled"},
+            )
             raise _refuse_throttled()
         conn.execute(delete(login_failures).where(login_failures.c.at < now - dt.timedelta(1)))
         failure_id: int = conn.execute(
@@ -278,12 +287,26 @@ def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or row is None:  # ok is False whenever row is None
+        why = "no such user" if row is None else "wrong password" if row.active else "disabled"
+        log.warning(
+            "sign-in failed for %s from %s: %s",
+            printable(address),
+            ip,
+            why,
+            extra={"user": printable(address), "ip": ip, "outcome": "failed", "reason": why},
+        )
         raise SignInFailed("wrong email or password")  # the provisional failure stays
     with writing(engine) as conn:
         conn.execute(delete(login_failures).where(login_failures.c.email == address))
         if HASHER.check_needs_rehash(row.password_hash):
             rehashed = HASHER.hash(password)
             conn.execute(update(users).where(users.c.id == row.id).values(password_hash=rehashed))
+    log.info(
+        "signed in: %s from %s",
+        address,
+        ip,
+        extra={"user": address, "ip": ip, "outcome": "signed in"},
+    )
     return _user(row)
 
 

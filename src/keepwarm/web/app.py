@@ -1,8 +1,11 @@
-"""The ASGI app: routers, templates, static files, security headers and error pages."""
+"""The ASGI app: routers, templates, static files, security headers, the request log and
+error pages."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,16 +17,18 @@ from fastapi.staticfiles import StaticFiles
 
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound, SignInFailed
+from keepwarm.logs import mark_logged, printable
 from keepwarm.services.daily_job import local_today, run_daily
 from keepwarm.services.database import open_database
 from keepwarm.services.import_runs import settle_interrupted
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import user_count
 from keepwarm.web import api, clients, imports, pages, reports, settings_pages
-from keepwarm.web.auth import ApiUnauthorized, CsrfFailed, LoginRequired, clock
+from keepwarm.web.auth import ApiUnauthorized, CsrfFailed, LoginRequired, clock, refused
 from keepwarm.web.render import render
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -71,6 +76,47 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class RequestLog:
+    """One line per request: method, path (never the query string: it can carry tokens),
+    status and duration in ms; an unhandled error is logged first, with its traceback, and
+    passed on (the server answers 500). Nothing of the headers or body is read. Plain ASGI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        method, path = scope["method"], printable(scope["path"])
+        status = 500  # unless a response starts
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_status)
+        except Exception as exc:
+            log.exception("unhandled error in %s %s", method, path)
+            mark_logged(exc)
+            raise
+        finally:
+            ms = round((time.perf_counter() - started) * 1000, 1)
+            log.log(
+                logging.WARNING if status >= 500 else logging.INFO,
+                "%s %s %d %.1f ms",
+                method,
+                path,
+                status,
+                ms,
+                extra={"method": method, "path": path, "status": status, "duration_ms": ms},
+            )
+
+
 def create_app(
     settings: Settings, *, setup_code: str | None = None, daily_job: bool = False
 ) -> FastAPI:
@@ -113,7 +159,8 @@ def create_app(
         app.include_router(module.router)
     app.include_router(api.router)
     _error_pages(app)
-    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog)  # outermost: it sees every error
     return app
 
 
@@ -123,8 +170,8 @@ def _plan_each_day(app: FastAPI, stop: threading.Event) -> None:
             engine = app.state.engine
             day = local_today(get_policy(engine), clock())
             run_daily(engine, app.state.settings, day=day, now=clock())
-        except Exception as exc:  # keep serving; the next check tries again
-            print(f"keepwarm: the daily plan failed and will be retried: {exc}", flush=True)
+        except Exception:  # keep serving; the next check tries again
+            log.exception("the daily plan failed; it is retried in five minutes")
         stop.wait(300)
 
 
@@ -135,6 +182,7 @@ def _is_api(request: Request) -> bool:
 def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
+        log.debug("not signed in: %s %s", request.method, printable(request.url.path))
         if _is_api(request):
             return JSONResponse({"detail": "sign in or send an API token"}, status_code=401)
         if user_count(request.app.state.engine) == 0:
@@ -164,6 +212,7 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        refused(request, str(exc))
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=403)
         return render(

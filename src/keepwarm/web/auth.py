@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import secrets
 from collections.abc import Mapping
 from typing import Annotated
@@ -17,12 +18,15 @@ from sqlalchemy import Engine
 
 from keepwarm.domain.errors import NotAllowed
 from keepwarm.domain.model import User
+from keepwarm.logs import printable
 from keepwarm.services.daily_job import local_today
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import Session, session_for, user_for_token
 
 SESSION_COOKIE = "kw_session"
 PRE_COOKIE = "kw_pre"  # the CSRF token of forms shown before signing in (sign-in, setup)
+
+log = logging.getLogger(__name__)
 
 
 def clock() -> dt.datetime:
@@ -94,6 +98,7 @@ async def checked_form(request: Request) -> Form:
     session = signed_in(request)
     form = await request.form()
     if not _same(form.get("csrf_token"), session.csrf):
+        refused(request, "a form without its session's CSRF token")
         raise CsrfFailed
     return Form(form)
 
@@ -102,8 +107,26 @@ async def checked_anonymous_form(request: Request) -> Form:
     """A sign-in or setup form: its token must match the cookie set when it was shown."""
     form = await request.form()
     if not _same(form.get("csrf_token"), request.cookies.get(PRE_COOKIE)):
+        refused(request, "a sign-in or setup form without its CSRF token")
         raise CsrfFailed
     return Form(form)
+
+
+def refused(request: Request, why: str) -> None:
+    """Log a refusal: the method and path, who asked (when known) and why, in the rule's own
+    words; never the value of a token, cookie or form field."""
+    state = request.state._state
+    user = state["session"].user if state.get("session") else state.get("api_user")
+    who = user.email if user is not None else "someone not signed in"
+    path = printable(request.url.path)
+    log.warning(
+        "refused %s %s to %s: %s",
+        request.method,
+        path,
+        who,
+        why,
+        extra={"method": request.method, "path": path, "user": who, "refusal": why},
+    )
 
 
 def _same(given: object, expected: str | None) -> bool:
@@ -130,10 +153,13 @@ def api_user(request: Request) -> User:
     if header.lower().startswith("bearer "):
         user = user_for_token(engine_of(request), header[7:].strip())
         if user is None:
+            refused(request, "an unknown or revoked API token")
             raise ApiUnauthorized
+        request.state.api_user = user
         return user
     session = current_session(request)
     if session is None or request.method not in ("GET", "HEAD"):
+        refused(request, "no API token" if session is None else "a browser session's write")
         raise ApiUnauthorized
     return session.user
 
