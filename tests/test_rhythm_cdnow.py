@@ -172,15 +172,19 @@ def test_a_holdout_check_judges_models_on_repeat_visits_after_calibration(
     assert "best predicted repeat visits" in chosen.reason
 
 
-def test_when_no_model_can_be_fitted_on_the_calibration_days_the_log_likelihood_decides(
+@pytest.mark.parametrize("failing", [("bgnbd", "pareto_nbd"), ("bgnbd",), ("pareto_nbd",)])
+def test_unless_every_model_is_fitted_on_the_calibration_days_the_log_likelihood_decides(
+    failing: tuple[str, ...],
     cdnow: tuple[np.ndarray, np.ndarray, np.ndarray],
     calibration: ClientSummary,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A holdout check needs every model refitted: one survivor alone is compared with
+    nothing, so it must not be said to have "best predicted" anything."""
     client, day, cents = cdnow
     full = summarise(client, day, cents, 2357, _day("19980630"))
     plain = fit_population(full)
-    # Both refits on the calibration days fail; the fits on the full history do not.
+    # The refits of `failing` on the calibration days fail; the fits on the full history do not.
     calibration_data: list[Compressed] = []
     real_compress = population_module.compress_summary
     real_fit_one = population_module._fit_one
@@ -192,7 +196,7 @@ def test_when_no_model_can_be_fitted_on_the_calibration_days_the_log_likelihood_
         return data
 
     def fit_one(name: str, data: Compressed, start: object) -> object:
-        if any(data is c for c in calibration_data):
+        if name in failing and any(data is c for c in calibration_data):
             raise FloatingPointError(f"{name} overflowed")
         return real_fit_one(name, data, start)
 
@@ -206,8 +210,12 @@ def test_when_no_model_can_be_fitted_on_the_calibration_days_the_log_likelihood_
     assert chosen.model == plain.model == max(plain.candidates, key=lambda m: m.log_likelihood)
     assert chosen.reason == plain.reason
     assert "its log-likelihood" in chosen.reason
-    assert "BG/NBD could not be fitted on the calibration days: bgnbd overflowed" in chosen.notes
-    assert any("Pareto/NBD could not be fitted on the calibration days" in n for n in chosen.notes)
+    said = {
+        "bgnbd": "BG/NBD could not be fitted on the calibration days",
+        "pareto_nbd": "Pareto/NBD could not be fitted on the calibration days",
+    }
+    for name, words in said.items():
+        assert any(words in n for n in chosen.notes) == (name in failing)
     assert any("chosen by log-likelihood" in n for n in chosen.notes)
 
 

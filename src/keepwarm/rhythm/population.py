@@ -375,11 +375,13 @@ def fit_population(
                 )
                 continue
             scores.append((model.name, _holdout_mae(cal_model, calibration, summary)))
-        if not scores:
+        if len(scores) < 2:
+            # One refit alone compares nothing: choose as without a calibration day.
             notes.append(
-                "no holdout check: no model could be fitted on the calibration days, so the "
-                "model was chosen by log-likelihood"
+                "no holdout check: not every model could be fitted on the calibration days, "
+                "so the model was chosen by log-likelihood"
             )
+            scores = []
     if scores:
         best_name = min(scores, key=lambda item: item[1])[0]
         chosen = next(m for m in trusted if m.name == best_name)
