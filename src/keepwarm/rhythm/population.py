@@ -3,8 +3,8 @@
 ``fit_population`` fits both repeat-purchase models on the compressed statistics and keeps
 the one with the higher log-likelihood (both have four parameters, so this is also the AIC
 and BIC choice), or, when a calibration summary is given, the one that better predicts each
-client's repeat purchase days after the calibration date (mean absolute error; when no model
-can be fitted on the calibration days, the log-likelihood decides and ``notes`` says so). It
+client's repeat purchase days after the calibration date (mean absolute error; when any model
+cannot be fitted on the calibration days, the log-likelihood decides and ``notes`` says so). It
 then fits Gamma-Gamma on the repeat buyers' mean repeat spend.
 
 A population fit is not trusted when there are too few clients or repeat buyers, when it did
@@ -292,7 +292,7 @@ def fit_population(
         calibration: optionally the same clients summarised at an earlier day; both
             models are then also fitted on it and judged by how well they predict the
             repeat purchase days between that day and ``summary.as_of_day`` (by their
-            log-likelihood when neither can be fitted on it).
+            log-likelihood when either cannot be fitted on it).
         min_clients, min_repeat_buyers: below these a population fit is not attempted.
 
     Raises:
