@@ -20,16 +20,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 from typing import IO
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from keepwarm.config import Settings
 
 HANDLER_NAME = "keepwarm"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_JSON_FIELDS = "{levelname}{name}{message}"
-_JSON_NAMES = {"levelname": "level", "name": "logger"}
+_JSON_FIELDS = "{asctime}{levelname}{name}{message}"
+_JSON_NAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
 _LOGGED = "_keepwarm_logged"
 _OURS = ("keepwarm", "uvicorn.error")
 
@@ -70,16 +72,21 @@ def configure_logging(
 
 def formatter(log_format: str) -> logging.Formatter:
     """Text: `time LEVEL logger: message` (and the traceback, if any, on the lines after).
-    JSON: one object per line with time (ISO 8601, UTC), level, logger, message, the extra
+    JSON: one object per line with time (ISO 8601 in UTC, to the millisecond), level, logger,
+    message, the extra
     fields the call passed, and exc_info (the traceback) when there is one."""
     if log_format == "json":
-        return JsonFormatter(
+        json_lines = JsonFormatter(
             _JSON_FIELDS,
             style="{",
             rename_fields=_JSON_NAMES,
-            timestamp="time",
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's, with ANSI codes
             json_ensure_ascii=False,
         )
+        json_lines.converter = time.gmtime
+        json_lines.default_time_format = "%Y-%m-%dT%H:%M:%S"
+        json_lines.default_msec_format = "%s.%03dZ"
+        return json_lines
     return logging.Formatter(TEXT_FORMAT)
 
 

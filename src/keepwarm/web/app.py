@@ -16,9 +16,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from keepwarm.config import Settings
-from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound, SignInFailed
+from keepwarm.domain.errors import (
+    InvalidInput,
+    KeepwarmError,
+    NotAllowed,
+    NotFound,
+    SignInFailed,
+)
 from keepwarm.logs import mark_logged, printable
-from keepwarm.services.daily_job import local_today, run_daily
+from keepwarm.services.daily_job import local_today, plan_made, run_daily
 from keepwarm.services.database import open_database
 from keepwarm.services.import_runs import settle_interrupted
 from keepwarm.services.policy import get_policy
@@ -169,7 +175,10 @@ def _plan_each_day(app: FastAPI, stop: threading.Event) -> None:
         try:
             engine = app.state.engine
             day = local_today(get_policy(engine), clock())
-            run_daily(engine, app.state.settings, day=day, now=clock())
+            if not plan_made(engine, day):  # else nothing to do (and nothing to log) till then
+                run_daily(engine, app.state.settings, day=day, now=clock())
+        except KeepwarmError as exc:  # said in words (a newer day planned, an old schema)
+            log.warning("the daily plan was not made: %s; it is retried in five minutes", exc)
         except Exception:  # keep serving; the next check tries again
             log.exception("the daily plan failed; it is retried in five minutes")
         stop.wait(300)
