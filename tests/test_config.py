@@ -6,6 +6,7 @@ import pytest
 
 from keepwarm.config import SETTINGS, Settings, load_settings
 from keepwarm.domain.errors import ConfigError
+from keepwarm.ingest.source import Limits
 
 
 def test_no_environment_means_a_sqlite_file_here() -> None:
@@ -19,6 +20,16 @@ def test_the_register_and_the_settings_type_agree() -> None:
     for setting in SETTINGS:
         assert getattr(defaults, setting.field) == setting.default
         assert setting.help
+
+
+def test_the_import_limits_default_to_the_settings() -> None:
+    defaults = Settings()
+    limits = Limits()
+    assert (limits.max_bytes, limits.max_rows, limits.max_field) == (
+        defaults.import_max_bytes,
+        defaults.import_max_rows,
+        defaults.import_max_field,
+    )
 
 
 def test_a_plain_postgresql_url_uses_psycopg() -> None:

@@ -1,17 +1,72 @@
-"""The docs match the code: the quick start, CI, every setting, every command."""
+"""The docs match the code: the quick start, CI, every setting, every policy key, every command.
+
+The README's tables of settings and of policy keys are generated from their registers
+(keepwarm.config.SETTINGS, keepwarm.domain.policy_keys.POLICY_KEYS); the tests below fail when
+they drift. `KEEPWARM_UPDATE_DOCS=1 .venv/bin/pytest tests/test_docs.py` rewrites them."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 
+import pytest
 import typer.main
 
 from keepwarm.cli import app
 from keepwarm.config import SETTINGS
+from keepwarm.domain.policy_keys import POLICY_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+UPDATE_DOCS = os.environ.get("KEEPWARM_UPDATE_DOCS", "") == "1"
+
+
+def settings_table() -> list[str]:
+    """The README's table of environment variables, from the settings' register."""
+    return [
+        "| Variable | Default | Meaning |",
+        "| --- | --- | --- |",
+        *(f"| `{s.env}` | `{s.default}` | {s.help} |" for s in SETTINGS),
+    ]
+
+
+def policy_table() -> list[str]:
+    """The README's table of policy keys, from the policy's register."""
+    rows = ["| Key | Default | Meaning |", "| --- | --- | --- |"]
+    for key in POLICY_KEYS.values():
+        default = json.dumps(key.default, ensure_ascii=False)
+        what = f" ({key.expected})" if key.numeric else ""
+        rows.append(f"| `{key.name}` | `{default}` | {key.help}{what} |")
+    return rows
+
+
+def _table_lines(text: str, header: str) -> tuple[int, int]:
+    """(first, end) line numbers of the table that starts with `header` in `text`."""
+    lines = text.splitlines()
+    start = lines.index(header)
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return start, end
+
+
+@pytest.mark.parametrize("table", [settings_table, policy_table], ids=["settings", "policy"])
+def test_the_readme_tables_are_the_registers(table) -> None:  # type: ignore[no-untyped-def]
+    expected = table()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert expected[0] in text.splitlines(), f"the README has no table headed {expected[0]!r}"
+    start, end = _table_lines(text, expected[0])
+    lines = text.splitlines()
+    if UPDATE_DOCS and lines[start:end] != expected:
+        lines[start:end] = expected
+        (ROOT / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return
+    assert lines[start:end] == expected, (
+        "the README's table differs from the register; "
+        "KEEPWARM_UPDATE_DOCS=1 .venv/bin/pytest tests/test_docs.py rewrites it"
+    )
 
 
 def _quick_start_commands() -> list[str]:
@@ -38,6 +93,17 @@ def test_every_setting_is_documented_with_its_default() -> None:
         )
         assert row is not None, f"{setting.env} is not in the README"
         assert f"`{setting.default}`" in row, f"{setting.env}: default not documented"
+
+
+def test_every_policy_key_is_documented_with_its_default_and_help() -> None:
+    section = README.split("## Your practice's policy", 1)[1].split("\n## ", 1)[0]
+    for key in POLICY_KEYS.values():
+        row = next(
+            (line for line in section.splitlines() if line.startswith(f"| `{key.name}`")), None
+        )
+        assert row is not None, f"policy key {key.name} is not in the README"
+        assert f"`{json.dumps(key.default, ensure_ascii=False)}`" in row, key.name
+        assert key.help and key.help in row, key.name
 
 
 def _leaf_commands(group: typer.Typer, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -189,7 +189,9 @@ def _policy_form(html: str) -> dict[str, str]:
     """The policy form's fields as the page shows them (a browser submitting it unchanged)."""
     form = html[html.find('action="/settings/policy"') :]
     fields = dict(
-        re.findall(r'<input id="[^"]*" name="([^"]+)" type="text"[^>]*value="([^"]*)"', form)
+        re.findall(
+            r'<input id="[^"]*" name="([^"]+)" type="(?:text|number)"[^>]*value="([^"]*)"', form
+        )
     )
     for name in ("key_purchases", "holiday_names"):
         found = re.search(rf'name="{name}" rows="\d+">([^<]*)</textarea>', form)
@@ -203,10 +205,14 @@ def test_a_policy_change_is_saved_and_a_bad_value_is_refused_by_name(
 ) -> None:  # type: ignore[no-untyped-def]
     owner = web()
     fields = _policy_form(owner.get("/settings/policy").text)
-    assert fields["weekly_quota"] == "2" and fields["cadence_tag_0"] == "key"
-    fields |= {"weekly_quota": "4", "time_zone": "Europe/London", "cadence_days_0": "21"}
-    fields |= {"cadence_tag_2": "vip", "cadence_days_2": "14", "recall_remove_0": "on"}
-    fields |= {"occasion_month_0": "3", "occasion_day_0": "1", "occasion_name_0": "Spring"}
+    assert fields["weekly_quota"] == "2" and fields["cadence_days_key_0"] == "key"
+    fields |= {"weekly_quota": "4", "time_zone": "Europe/London", "cadence_days_value_0": "21"}
+    fields |= {
+        "cadence_days_key_2": "vip",
+        "cadence_days_value_2": "14",
+        "recall_days_remove_0": "on",
+    }
+    fields |= {"occasions_month_0": "3", "occasions_day_0": "1", "occasions_name_0": "Spring"}
     fields |= {"key_purchases": "house purchase\nwedding", "holiday_names": "christmas"}
     saved = owner.post("/settings/policy", fields)
     assert saved.status_code == 303, saved.text
@@ -222,10 +228,10 @@ def test_a_policy_change_is_saved_and_a_bad_value_is_refused_by_name(
     fields = _policy_form(owner.get("/settings/policy").text)
     for change, words in [
         ({"weekly_quota": "-3"}, "weekly_quota must be a whole number"),
-        ({"cadence_days_1": "soon"}, "cadence_days.prospect"),
+        ({"cadence_days_value_1": "soon"}, "cadence_days.prospect"),
         ({"time_zone": "Mars/Olympus"}, "time_zone"),
-        ({"occasion_month_0": "2", "occasion_day_0": "30"}, "occasions[0]"),
-        ({"follow_thank_0": "x"}, "follow_ups.purchase.thank_you_within_days"),
+        ({"occasions_month_0": "2", "occasions_day_0": "30"}, "occasions[0]"),
+        ({"follow_ups_thank_you_within_days_0": "x"}, "follow_ups.purchase.thank_you_within_days"),
     ]:
         bad = owner.post("/settings/policy", fields | change)
         assert bad.status_code == 400 and words in bad.text, (change, bad.text)

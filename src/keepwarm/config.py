@@ -9,14 +9,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from keepwarm.domain.errors import ConfigError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One documented setting: its environment variable, default and meaning."""
+    """One documented setting: its environment variable, default, parser and meaning."""
 
     field: str
     env: str
@@ -74,84 +76,64 @@ def _symbol(raw: str) -> str:
     return raw
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "database_url",
-        "KEEPWARM_DATABASE_URL",
-        "sqlite:///keepwarm.db",
-        _url,
-        "Where keepwarm keeps its data. Default: the SQLite file keepwarm.db in the current "
-        "folder. For PostgreSQL: postgresql://user@host/dbname.",
-    ),
-    Setting(
-        "region",
-        "KEEPWARM_REGION",
-        "US",
-        _region,
-        "Country used to read phone numbers written without an international prefix "
-        "(two letters, e.g. US, GB, DE).",
-    ),
-    Setting(
-        "currency_symbol",
-        "KEEPWARM_CURRENCY_SYMBOL",
-        "$",
-        _symbol,
-        "How money is written in explanations and lists (e.g. $, €, £, CHF ).",
-    ),
-    Setting(
-        "import_max_bytes",
-        "KEEPWARM_IMPORT_MAX_BYTES",
-        2 * 1024**3,
-        _positive_int,
-        "Largest CSV file an import accepts, in bytes (default 2 GiB).",
-    ),
-    Setting(
-        "import_max_rows",
-        "KEEPWARM_IMPORT_MAX_ROWS",
-        50_000_000,
-        _positive_int,
-        "Most data rows an import accepts (default 50,000,000).",
-    ),
-    Setting(
-        "import_max_field",
-        "KEEPWARM_IMPORT_MAX_FIELD",
-        100_000,
-        _positive_int,
-        "Longest single CSV field an import accepts, in characters (default 100,000).",
-    ),
-    Setting(
-        "log_level",
-        "KEEPWARM_LOG_LEVEL",
-        "INFO",
-        _log_level,
-        "How much the server and the daily job log: DEBUG, INFO (default), WARNING or ERROR. "
-        "The CLI logs only with --verbose.",
-    ),
-    Setting(
-        "log_format",
-        "KEEPWARM_LOG_FORMAT",
-        "text",
-        _log_format,
-        "How log lines are written: text (default) or json (one object per line).",
-    ),
-)
+def _setting(default: T, parse: Callable[[str], T], help: str) -> T:
+    """A field of Settings: its default, how its variable's text is read, what it means."""
+    return dataclasses.field(default=default, metadata={"parse": parse, "help": help})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """keepwarm's configuration; build it with `load_settings`."""
+    """keepwarm's configuration; build it with `load_settings`. Each field is one setting, read
+    from the variable KEEPWARM_<FIELD> (see SETTINGS)."""
 
-    database_url: str = "sqlite:///keepwarm.db"
-    region: str = "US"
-    currency_symbol: str = "$"
-    import_max_bytes: int = 2 * 1024**3
-    import_max_rows: int = 50_000_000
-    import_max_field: int = 100_000
-    log_level: str = "INFO"
-    log_format: str = "text"
+    database_url: str = _setting(
+        "sqlite:///keepwarm.db",
+        _url,
+        "Where keepwarm keeps its data. For PostgreSQL: `postgresql://user@host/dbname`.",
+    )
+    region: str = _setting(
+        "US",
+        _region,
+        "Country used to read phone numbers written without an international prefix.",
+    )
+    currency_symbol: str = _setting(
+        "$", _symbol, "How money is written in explanations and lists (e.g. `€`, `£`)."
+    )
+    import_max_bytes: int = _setting(
+        2 * 1024**3,
+        _positive_int,
+        "Largest CSV file an import accepts, in bytes (2 GiB).",
+    )
+    import_max_rows: int = _setting(50_000_000, _positive_int, "Most data rows an import accepts.")
+    import_max_field: int = _setting(
+        100_000,
+        _positive_int,
+        "Longest single CSV field an import accepts, in characters.",
+    )
+    log_level: str = _setting(
+        "INFO",
+        _log_level,
+        "How much the server and the daily job log: `DEBUG`, `INFO`, `WARNING` or `ERROR`. "
+        "The CLI logs only with `--verbose`.",
+    )
+    log_format: str = _setting(
+        "text",
+        _log_format,
+        "How log lines are written: `text`, or `json` for one JSON object per line.",
+    )
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(
+        f.name, f"KEEPWARM_{f.name.upper()}", f.default, f.metadata["parse"], f.metadata["help"]
+    )
+    for f in dataclasses.fields(Settings)
+)
+"""The register of settings, derived from Settings: each one's variable, default and help
+(the README's table is checked against it)."""
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from keepwarm.config import Settings
 from keepwarm.domain.model import ImportProblem, ProblemLog
 
 _CHUNK = 1 << 20
@@ -49,11 +50,17 @@ class _Undecodable(UnreadableFile):
     """The bytes are not text in the encoding tried (as opposed to text holding NUL bytes)."""
 
 
+_DEFAULTS = Settings()
+
+
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = 2 * 1024**3
-    max_rows: int = 50_000_000
-    max_field: int = 100_000
+    """How large a file, how many rows and how long a field an import accepts; the defaults
+    are the settings' (KEEPWARM_IMPORT_MAX_BYTES, _ROWS, _FIELD)."""
+
+    max_bytes: int = _DEFAULTS.import_max_bytes
+    max_rows: int = _DEFAULTS.import_max_rows
+    max_field: int = _DEFAULTS.import_max_field
 
 
 @dataclass(frozen=True)

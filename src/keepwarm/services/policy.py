@@ -1,11 +1,12 @@
 """The business's policy: read it (defaults until changed) and change one setting at a time.
 
-A change is validated by building the whole Policy from the edited document, so a bad value is
-refused with the key it belongs to and nothing is saved.
+A change is validated by building the whole Policy from the edited document (the model reads
+what was typed), so a bad value is refused with the key it belongs to and nothing is saved.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.policy import RENAMED, Policy
+from keepwarm.domain.policy_keys import scalar_at
 from keepwarm.messaging.drafts import check_templates
 from keepwarm.store import reading, writing
 from keepwarm.store.policy import load_policy_data, save_policy_data
@@ -38,9 +40,16 @@ def get_policy(engine: Engine) -> Policy:
     return Policy() if data is None else Policy.from_dict(data)
 
 
-def parse_value(raw: str) -> Any:
-    """A value typed at the command line: JSON when it reads as JSON (30, true, null,
-    {"key": 30}, [..]), otherwise the text itself."""
+def parse_value(key: str, raw: str) -> Any:
+    """A value typed at the command line for `key`: the text itself for a key that holds one
+    number or text (the model reads it: "30", "Europe/London"); JSON for a list or a map
+    ('["house purchase"]', '{"vip": 14}'), else the text, for the model to refuse by name.
+    `null` for a key inside a group (cadence_days.vip) is None: remove it."""
+    path = key.strip().split(".")
+    if len(path) > 1 and raw.strip() == "null":
+        return None
+    if scalar_at(path):
+        return raw
     try:
         return json.loads(raw)
     except ValueError:
@@ -50,12 +59,12 @@ def parse_value(raw: str) -> Any:
 def edited(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     """A copy of `data` with `key` (dotted for nested settings, e.g. cadence_days.key) set to
     `value`; a nested key set to None is removed."""
-    out = json.loads(json.dumps(data))
+    out = copy.deepcopy(data)
     *path, last = key.split(".")
     node = out
     for part in path:
         if part not in node and value is not None:
-            node[part] = {}  # a new group (e.g. templates.birthday); from_dict checks its name
+            node[part] = {}  # a new group (e.g. templates.birthday); the model checks its name
         if not isinstance(node.get(part), dict):
             raise InvalidInput(f"{key}: {part!r} is not a group of settings")
         node = node[part]
@@ -73,7 +82,7 @@ def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) ->
         raise InvalidInput(f"policy: {top} is now called {RENAMED[top]}")
     with writing(engine) as conn:
         data = Policy.from_dict(load_policy_data(conn) or {}).to_dict()
-        policy = Policy.from_dict(edited(data, key.strip(), parse_value(raw)))
+        policy = Policy.from_text(edited(data, key.strip(), parse_value(key, raw)))
         check_templates(policy.template_sources())
         _save(conn, policy, now)
     return policy
@@ -91,12 +100,13 @@ def save_policy(engine: Engine, data: dict[str, Any], *, now: dt.datetime) -> Po
 
 def update_policy(engine: Engine, changes: dict[str, Any], *, now: dt.datetime) -> Policy:
     """Replace the top-level settings in `changes` (whole values: a map given here is the new
-    map) in the stored policy, validated as a whole, in one transaction; settings not named in
-    `changes` (e.g. the templates) keep their stored values."""
+    map; values may be text as typed in a form, read by the model) in the stored policy,
+    validated as a whole, in one transaction; settings not named in `changes` (e.g. the
+    templates) keep their stored values. A bad value raises PolicyError naming its key."""
     with writing(engine) as conn:
         data = Policy.from_dict(load_policy_data(conn) or {}).to_dict()
-        data.update(json.loads(json.dumps(changes)))
-        policy = Policy.from_dict(data)
+        data.update(changes)
+        policy = Policy.from_text(data)
         check_templates(policy.template_sources())
         _save(conn, policy, now)
     return policy

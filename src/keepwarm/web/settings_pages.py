@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import Role
+from keepwarm.domain.policy import PolicyError
+from keepwarm.domain.policy_keys import PolicyKey, sections
 from keepwarm.domain.quotas import allowance
 from keepwarm.messaging.templates import DEFAULTS
 from keepwarm.services import users
@@ -200,139 +202,118 @@ def token_revoke(request: Request, token_id: int, session: Owner, form: CheckedF
 
 
 # --- policy -----------------------------------------------------------------------------------
+# The form is drawn from the policy's register (keepwarm.domain.policy_keys): a section per
+# register section, an input per key, a table per map or list of records; what is typed goes
+# to the model as text and the model alone decides what is acceptable.
 
-TEXT_FIELDS = (
-    ("time_zone", "Time zone", "e.g. Europe/London or America/New_York"),
-    ("country", "Country", "two letters, for public holidays; empty for none"),
-    ("currency_symbol", "Currency symbol", ""),
-)
-NUMBER_FIELDS = (
-    ("weekly_quota", "Weekly quota", "personal touches per staff member per week"),
-    ("daily_capacity", "Daily capacity", "actions per staff member per day"),
-    ("recent_contact_days", "Recently contacted (days)", "not listed again within, unless urgent"),
-    ("default_cadence_days", "Default cadence (days)", "longest silence for untagged clients"),
-    ("due_lead_days", "Due: days ahead", "how early a due visit comes up"),
-    ("birthday_lead_days", "Birthday: days ahead", ""),
-    ("anniversary_lead_days", "Anniversary: days ahead", ""),
-    ("holiday_lead_days", "Holiday: days ahead", ""),
-    ("welcome_days", "Welcome within (days)", "of a new client's first visit"),
-    ("feedback_after_days", "Ask for feedback after (days)", ""),
-    ("feedback_window_days", "Feedback window (days)", ""),
-    ("feedback_period_days", "Ask for feedback at most every (days)", ""),
-    ("lapsing_min_activities", "Gone quiet: at least this many visits", ""),
-    ("notice_days", "Notice period (days)", "after a cancellation"),
-    ("trend_min_change", "Usage change worth a signal", "a fraction: 0.25 is 25%"),
-)
-ROWS = {  # group: (policy key, fields of a row)
-    "cadence": ("cadence_days", ("tag", "days")),
-    "recall": ("recall_days", ("kind", "days")),
-    "follow": ("follow_ups", ("kind", "thank", "after", "window")),
-    "occasion": ("occasions", ("month", "day", "name")),
-}
 BLANK_ROWS = 2
 MAX_ROWS = 500
 
 
+def _cells(key: PolicyKey, row: Any) -> tuple[str, ...]:
+    """One table row as the form's text, in the order of `key.columns`."""
+    name, value = row if key.keyed else (None, row)
+    cells = [] if name is None else [name]
+    if isinstance(value, dict):
+        cells += [str(value[c.name]) for c in key.columns if c.name != "key"]
+    else:
+        cells.append(str(value))
+    return tuple(cells)
+
+
 def _policy_view(data: dict[str, Any]) -> dict[str, Any]:
     """The form's values (text) from a policy document."""
-    follow = data["follow_ups"]
-    return {
-        "fields": {k: str(data[k]) for k, _, _ in (*TEXT_FIELDS, *NUMBER_FIELDS)},
-        "cadence": [(k, str(v)) for k, v in data["cadence_days"].items()],
-        "recall": [(k, str(v)) for k, v in data["recall_days"].items()],
-        "follow": [
-            (
-                k,
-                str(r["thank_you_within_days"]),
-                str(r["check_in_after_days"]),
-                str(r["check_in_window_days"]),
-            )
-            for k, r in follow.items()
-        ],
-        "occasion": [(str(o["month"]), str(o["day"]), o["name"]) for o in data["occasions"]],
-        "key_purchases": "\n".join(data["key_purchases"]),
-        "holiday_names": "\n".join(data["holiday_names"]),
-    }
+    view: dict[str, Any] = {}
+    for _, keys in sections():
+        for key in keys:
+            value = data[key.name]
+            if key.kind == "table":
+                rows = value.items() if key.keyed else value
+                view[key.name] = [_cells(key, row) for row in rows]
+            elif key.kind == "lines":
+                view[key.name] = "\n".join(value)
+            else:
+                view[key.name] = str(value)
+    return view
 
 
 def _form_view(form: Form) -> dict[str, Any]:
     """The form's values as submitted (text; removed and empty rows left out)."""
-    view: dict[str, Any] = {
-        "fields": {k: form.text(k) for k, _, _ in (*TEXT_FIELDS, *NUMBER_FIELDS)},
-        "key_purchases": form.text("key_purchases"),
-        "holiday_names": form.text("holiday_names"),
-    }
-    for group, (_, names) in ROWS.items():
-        rows = []
-        for i in range(MAX_ROWS):
-            if form.raw(f"{group}_{names[0]}_{i}") is None:
-                break
-            row = tuple(form.text(f"{group}_{n}_{i}") for n in names)
-            if form.text(f"{group}_remove_{i}") != "on" and any(row):
-                rows.append(row)
-        view[group] = rows
+    view: dict[str, Any] = {}
+    for _, keys in sections():
+        for key in keys:
+            if key.kind != "table":
+                view[key.name] = form.text(key.name)
+                continue
+            rows = []
+            for i in range(MAX_ROWS):
+                if form.raw(f"{key.name}_{key.columns[0].name}_{i}") is None:
+                    break
+                row = tuple(form.text(f"{key.name}_{c.name}_{i}") for c in key.columns)
+                if form.text(f"{key.name}_remove_{i}") != "on" and any(row):
+                    rows.append(row)
+            view[key.name] = rows
     return view
 
 
-def _number(text: str) -> int | float | str:
-    """A number when the text is one; else the text, for the policy to refuse by key."""
-    if re.fullmatch(r"-?\d{1,9}", text):
-        return int(text)
-    if re.fullmatch(r"-?\d{0,9}\.\d{1,9}", text):
-        return float(text)
-    return text
+def _table(key: PolicyKey, rows: list[tuple[str, ...]]) -> Any:
+    """A table's rows as the policy document holds them: a map keyed by the first column, or
+    a list; a record's fields by name, a plain value as it is."""
+    fields = [c.name for c in key.columns if c.name != "key"]
 
+    def value(cells: tuple[str, ...]) -> Any:
+        return dict(zip(fields, cells, strict=True)) if fields != ["value"] else cells[0]
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _keyed(key: str, rows: list[tuple[str, ...]], what: str) -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for row in rows:
-        name, *rest = row
+    if not key.keyed:
+        return [value(row) for row in rows]
+    out: dict[str, Any] = {}
+    what = key.columns[0].label.lower()
+    for name, *rest in rows:
         if not name:
-            raise InvalidInput(f"policy: {key}: a row has no {what}")
+            raise PolicyError([(key.name, f"policy: {key.name}: a row has no {what}")])
         if name in out:
-            raise InvalidInput(f"policy: {key}.{name} appears twice")
-        out[name] = tuple(rest)
+            raise PolicyError([(key.name, f"policy: {key.name}.{name} appears twice")])
+        out[name] = value(tuple(rest))
     return out
 
 
 def _policy_changes(view: dict[str, Any]) -> dict[str, Any]:
-    """The policy settings the form edits, as a document for `update_policy`."""
-    fields = view["fields"]
-    changes: dict[str, Any] = {k: fields[k] for k, _, _ in TEXT_FIELDS}
-    changes.update({k: _number(fields[k]) for k, _, _ in NUMBER_FIELDS})
-    cadence = _keyed("cadence_days", view["cadence"], "tag")
-    changes["cadence_days"] = {k: _number(v[0]) for k, v in cadence.items()}
-    recall = _keyed("recall_days", view["recall"], "kind of activity")
-    changes["recall_days"] = {k: _number(v[0]) for k, v in recall.items()}
-    follow = _keyed("follow_ups", view["follow"], "kind of activity")
-    changes["follow_ups"] = {
-        k: {
-            "thank_you_within_days": _number(t),
-            "check_in_after_days": _number(a),
-            "check_in_window_days": _number(w),
-        }
-        for k, (t, a, w) in follow.items()
-    }
-    changes["occasions"] = [
-        {"month": _number(m), "day": _number(d), "name": n} for m, d, n in view["occasion"]
-    ]
-    changes["key_purchases"] = _lines(view["key_purchases"])
-    changes["holiday_names"] = _lines(view["holiday_names"])
+    """The policy settings the form edits, as typed, as a document for `update_policy`."""
+    changes: dict[str, Any] = {}
+    for _, keys in sections():
+        for key in keys:
+            text = view[key.name]
+            if key.kind == "table":
+                changes[key.name] = _table(key, text)
+            elif key.kind == "lines":
+                changes[key.name] = [line.strip() for line in text.splitlines() if line.strip()]
+            else:
+                changes[key.name] = text
     return changes
 
 
 def _policy_page(
-    request: Request, view: dict[str, Any], error: str = "", status: int = 200
+    request: Request, view: dict[str, Any], error: PolicyError | None = None, status: int = 200
 ) -> Response:
+    """The form; a refused one shows each problem next to its key, and at the top those that
+    belong to no key on the form."""
+    on_form = {key.name for _, keys in sections() for key in keys}
+    problems: dict[str, list[str]] = {}
+    elsewhere = []
+    for path, message in error.problems if error else ():
+        key = re.split(r"[.\[]", path, maxsplit=1)[0]
+        if key in on_form:
+            problems.setdefault(key, []).append(message)
+        else:
+            elsewhere.append(message)
+    if problems:
+        n = len(problems)
+        elsewhere.append(f"{n} {'setting needs' if n == 1 else 'settings need'} fixing below")
     context = {
         "view": view,
-        "error": error,
-        "text_fields": TEXT_FIELDS,
-        "number_fields": NUMBER_FIELDS,
+        "error": "; ".join(elsewhere),
+        "problems": {k: "; ".join(v) for k, v in problems.items()},
+        "sections": sections(),
         "blank": range(BLANK_ROWS),
     }
     return render(request, "settings_policy.html", context, status_code=status)
@@ -348,8 +329,10 @@ def policy_save(request: Request, session: Owner, form: CheckedForm) -> Response
     view = _form_view(form)
     try:
         update_policy(engine_of(request), _policy_changes(view), now=clock())
+    except PolicyError as exc:
+        return _policy_page(request, view, exc, 400)
     except InvalidInput as exc:
-        return _policy_page(request, view, str(exc), 400)
+        return _policy_page(request, view, PolicyError([("", str(exc))]), 400)
     return _redirect("/settings/policy")
 
 
