@@ -205,6 +205,39 @@ def test_a_touch_is_recorded_and_shown_on_the_client_card(
     assert "C-1042" in found.output
 
 
+def test_clients_are_found_as_the_clients_page_finds_them(
+    cli, engine: sa.Engine, write_csv: Callable[..., Path]
+) -> None:
+    from keepwarm.services.clients import find_clients
+
+    people = (
+        "id,name,email,phone\n"
+        "C-1042,Anna Smith,anna@example.com,(415) 555-0123\n"
+        "C-1043,Bo Berg,bo@shop.example,\n"
+    )
+    assert cli("import", "clients", str(write_csv("c.csv", people))).exit_code == 0
+    visits = "client_id,date\nC-1042,2025-01-05\nC-1042,2025-02-07\n"
+    assert cli("import", "activities", str(write_csv("a.csv", visits))).exit_code == 0
+
+    def found(text: str) -> list[str]:
+        result = cli("clients", text)
+        assert result.exit_code == 0, result.output
+        return [cid for cid in ("C-1042", "C-1043") if cid in result.output]
+
+    assert found("smith") == found("SMI") == ["C-1042"]  # part of a name, any case
+    assert found("shop.example") == ["C-1043"]  # part of an email
+    assert found("c-1043") == ["C-1043"]  # a whole id
+    assert found("C-104") == []  # not part of one
+    assert found("415 555 0123") == found("5550123") == ["C-1042"]  # a phone, however written
+    assert "No clients match." in cli("clients", "nobody").output
+    items, total = find_clients(engine)  # what the command lists: by name, with the visits
+    assert total == 2
+    assert [(i.client.id, i.last_activity, i.activity_count) for i in items] == [
+        ("C-1042", dt.date(2025, 2, 7), 2),
+        ("C-1043", None, 0),
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -9,14 +9,16 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from conftest import NOW, TODAY, table_snapshot
 from keepwarm.config import Settings
-from keepwarm.domain.model import ImportKind
-from keepwarm.services.importing import ImportOptions, import_file
+from keepwarm.domain.model import ImportKind, ImportReport, ProblemCode
+from keepwarm.ingest.values import DateOrder
+from keepwarm.services.importing import ImportOptions, import_file, preview_file
 
 PRACTICE = {
     ImportKind.CLIENTS: "id,name,owner\n1,Ann Archer,Dana\n2,Bo Berg,Dana\n3,Cy Cole,\n",
@@ -235,20 +237,77 @@ CASES: dict[str, Bad] = {
 }
 
 
+P = ProblemCode
+# What kind of problem each case is: the code a program acts on, whatever the reason's words.
+CODES: dict[str, ProblemCode] = {
+    "unterminated quote": P.MALFORMED_ROW,
+    "stray quote inside a quoted field": P.MALFORMED_ROW,
+    "too many fields": P.WRONG_FIELD_COUNT,
+    "too few fields": P.WRONG_FIELD_COUNT,
+    "NUL byte in a plain file": P.NUL_BYTE,
+    "huge field": P.MALFORMED_ROW,
+    "random bytes": P.UNDECODABLE,
+    "an Excel workbook": P.NOT_CSV,
+    "spam where a date should be": P.INVALID_VALUE,
+    "impossible date": P.INVALID_VALUE,
+    "future activity date": P.FUTURE_DATE,
+    "empty date": P.EMPTY_VALUE,
+    "unknown client id": P.UNKNOWN_CLIENT,
+    "unknown client id in touches": P.UNKNOWN_CLIENT,
+    "a line counted after a note spanning two lines": P.INVALID_VALUE,
+    "duplicate client ids": P.DUPLICATE_ID,
+    "duplicate activity ids": P.DUPLICATE_ID,
+    "invalid email": P.INVALID_VALUE,
+    "invalid phone": P.INVALID_VALUE,
+    "a region phone numbers cannot be read in": P.PHONE_REGION,
+    "unknown status": P.INVALID_VALUE,
+    "birthday in the future": P.FUTURE_DATE,
+    "empty id": P.EMPTY_VALUE,
+    "empty name": P.NO_NAME,
+    "id too long": P.TOO_LONG,
+    "first and last name too long together": P.TOO_LONG,
+    "a new client in a file without names": P.NEW_CLIENT_WITHOUT_NAME,
+    "unknown channel": P.INVALID_VALUE,
+    "amount that is not money": P.INVALID_VALUE,
+    "amount too large to store": P.INVALID_VALUE,
+    "missing required column": P.MISSING_COLUMN,
+    "no id column": P.MISSING_COLUMN,
+    "two columns meaning the same field": P.DUPLICATE_COLUMN,
+    "empty file": P.EMPTY_FILE,
+    "byte limit": P.TOO_LARGE,
+    "row limit": P.TOO_MANY_ROWS,
+    "undecodable byte in a UTF-8 file": P.UNDECODABLE,
+    "undecodable byte with the encoding named": P.UNDECODABLE,
+    "unknown encoding name": P.UNKNOWN_ENCODING,
+    "a header line longer than 1 MiB": P.HEADER_TOO_LONG,
+    "ambiguous dates without a flag": P.DATE_ORDER_UNKNOWN,
+    "dates in both orders": P.DATE_ORDERS_MIXED,
+    "a month-first date in a day-first file": P.INVALID_VALUE,
+}
+
+
 def _problem_lines(stderr: str, path: Path) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith(f"{path}:")]
 
 
-@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+@pytest.mark.parametrize("name", list(CASES))
 def test_a_bad_file_is_refused_by_line_and_changes_nothing(
-    case: Bad,
+    name: str,
     practice: sa.Engine,
     cli,
     write_csv: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name, value in case.env.items():
-        monkeypatch.setenv(name, value)
+    case = CASES[name]
+    for variable, value in case.env.items():
+        monkeypatch.setenv(variable, value)
+    reports: list[ImportReport] = []  # what the command's import reported, codes and all
+
+    def import_and_keep(*args: Any, **kwargs: Any) -> ImportReport:
+        reports.append(import_file(*args, **kwargs))
+        return reports[-1]
+
+    monkeypatch.setattr("keepwarm.cli.data.import_file", import_and_keep)
     path = write_csv(f"bad-{case.kind}.csv", case.content)
     before = table_snapshot(practice)
     with practice.connect() as conn:
@@ -265,9 +324,26 @@ def test_a_bad_file_is_refused_by_line_and_changes_nothing(
         assert line.startswith(prefix), (line, prefix)
         assert reason in line[len(prefix) :], (line, reason)
     assert "Nothing imported" in result.stderr
+    assert {p.code for p in reports[0].problems} == {CODES[name]}
     assert table_snapshot(practice) == before
     with practice.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM imports").scalar() == imports_before
+
+
+def test_an_ambiguous_date_is_a_coded_problem_naming_its_column_and_value(
+    practice: sa.Engine, settings: Settings, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("visits.csv", "client_id,Visit Date\n1,03/04/2024\n2,05/06/2024\n")
+    preview = preview_file(practice, settings, ImportKind.ACTIVITIES, path, today=TODAY, now=NOW)
+    (problem,) = preview.report.problems
+    assert problem.code is ProblemCode.DATE_ORDER_UNKNOWN
+    assert (problem.line, problem.field, problem.value) == (2, "Visit Date", "03/04/2024")
+    assert preview.needs_date_order
+    told = ImportOptions(date_order=DateOrder.DAY_FIRST)
+    again = preview_file(
+        practice, settings, ImportKind.ACTIVITIES, path, today=TODAY, now=NOW, options=told
+    )
+    assert again.report.ok and not again.needs_date_order
 
 
 def test_one_bad_row_among_many_good_ones_changes_nothing(

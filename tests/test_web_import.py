@@ -122,8 +122,11 @@ def test_ambiguous_dates_offer_a_choice_and_rerun_the_preview(web, engine) -> No
     imported(owner, GOOD)
     touches = "client,date,channel\r\nC1,03/04/2026,call\r\nC2,05/06/2026,card\r\n"
     location, page = preview_of(owner, touches, kind="touches", name="touches.csv")
-    assert "could be day/month or month/day" in page.text
-    assert "choose the date order below" in page.text
+    assert (
+        "touches.csv:2: date: &#39;03/04/2026&#39; could be day/month or month/day and no date"
+        " in the file tells: choose the date order below and check again"
+    ) in page.text
+    assert "--dayfirst" not in page.text  # the command line's remedy is not this page's
     assert 'id="confirm"' not in page.text
     owner.post(location + "/options", {"dates": "dayfirst"})
     again = owner.get(location)

@@ -19,6 +19,7 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.domain import values
+from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import ClientCard, Rhythm
 from keepwarm.ingest.values import format_amount
 from keepwarm.services import clients as client_service
@@ -27,12 +28,14 @@ from keepwarm.services import rhythms, touches
 
 def clients(
     text: Annotated[
-        str | None, typer.Argument(help="Part of a name, id, email or phone number.")
+        str | None,
+        typer.Argument(help="Part of a name or email, a whole id, or a phone number."),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
     db: DbOption = None,
 ) -> None:
-    """List clients, or search them by name, id, email or phone.
+    """List clients, or search them by name, id, email or phone (as the Clients page does:
+    part of a name or email, a client's whole id, a phone number written any way).
 
     Example: keepwarm clients smith
     """
@@ -157,25 +160,28 @@ def _print_rhythm(r: Rhythm | None) -> None:
         )
 
 
+# Shown in the card's first line (or not at all: the name says them).
+_IN_HEADING = ("id", "name", "first_name", "last_name", "status")
+
+
+def _card_text(f: ClientField, value: Any) -> str:
+    """A field's value on the card ("" for none, which is left out)."""
+    if f.kind is FieldKind.TAGS:
+        return ", ".join(value)
+    if f.kind is FieldKind.FLAG:
+        return "YES" if value else ""
+    if f.kind in DATE_KINDS:
+        return value.isoformat() if value else ""
+    return str(value) if value else ""
+
+
 def _print_card(card: ClientCard) -> None:
     c = card.client
     console.print(f"[bold]{c.name}[/]  (id {c.id}, {c.status.value})")
-    details = [
-        ("Email", c.email),
-        ("Phone", c.phone),
-        ("Address", c.address),
-        ("Birthday", c.birthday and c.birthday.isoformat()),
-        ("Client since", c.since and c.since.isoformat()),
-        ("Owner", c.owner),
-        ("Tags", ", ".join(c.tags)),
-        ("Cancelled on", c.cancelled_on and c.cancelled_on.isoformat()),
-        ("Next due", c.next_due and c.next_due.isoformat()),
-        ("Do not contact", "YES" if c.do_not_contact else None),
-        ("Notes", c.notes),
-    ]
-    for label, value in details:
-        if value:
-            console.print(f"  {label}: {value}", markup=False)
+    for f in CLIENT_FIELDS:
+        shown = _card_text(f, getattr(c, f.name))
+        if shown and f.name not in _IN_HEADING:
+            console.print(f"  {f.label}: {shown}", markup=False)
     console.print(
         f"  Activities: {card.activity_count:,}, total {format_amount(card.total_cents)}"
         + (f", last on {card.last_activity}" if card.last_activity else ""),

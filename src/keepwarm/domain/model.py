@@ -6,6 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# A client's fields are declared once, in keepwarm.domain.fields (the register).
+from keepwarm.domain.fields import Client as Client
+from keepwarm.domain.fields import ClientStatus as ClientStatus
+
 
 class SignalCode(StrEnum):
     """Why a client needs attention now. A stable contract shared by CLI JSON, API and UI."""
@@ -41,12 +45,6 @@ SIGNAL_LABELS: dict[SignalCode, str] = {
     SignalCode.CADENCE_OVERDUE: "Time to say hello",
     SignalCode.WIN_BACK: "Win back",
 }
-
-
-class ClientStatus(StrEnum):
-    ACTIVE = "active"
-    PROSPECT = "prospect"
-    CANCELLED = "cancelled"
 
 
 class ImportKind(StrEnum):
@@ -90,28 +88,6 @@ class Staff:
 
 
 @dataclass(frozen=True)
-class Client:
-    """A client or prospect, as the business knows them. `id` is the business's own id."""
-
-    id: str
-    name: str
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    birthday: dt.date | None = None
-    since: dt.date | None = None
-    owner: str | None = None
-    tags: tuple[str, ...] = ()
-    status: ClientStatus = ClientStatus.ACTIVE
-    cancelled_on: dt.date | None = None
-    next_due: dt.date | None = None
-    do_not_contact: bool = False
-    notes: str | None = None
-
-
-@dataclass(frozen=True)
 class Activity:
     client_id: str
     date: dt.date
@@ -149,13 +125,56 @@ class ClientCard:
     touches: tuple[Touch, ...]
 
 
+class ProblemCode(StrEnum):
+    """What kind of problem an import found: a stable contract for code to act on (the CLI,
+    the API and the Import page), where the reason's words are for people and may change."""
+
+    # the file as a whole
+    NO_SUCH_FILE = "no_such_file"
+    NOT_A_FILE = "not_a_file"
+    CANNOT_OPEN = "cannot_open"  # the system refused (permissions, a device error...)
+    TOO_LARGE = "too_large"
+    EMPTY_FILE = "empty_file"
+    NOT_CSV = "not_csv"  # a workbook, a PDF, a picture
+    UNKNOWN_ENCODING = "unknown_encoding"  # the encoding named is not one Python knows
+    UNDECODABLE = "undecodable"  # bytes that are not text in the encoding
+    NUL_BYTE = "nul_byte"
+    HEADER_TOO_LONG = "header_too_long"
+    BAD_HEADER = "bad_header"  # the header line is not CSV, or names no column
+    # rows as CSV
+    MALFORMED_ROW = "malformed_row"  # bad quoting, a field over the size limit
+    WRONG_FIELD_COUNT = "wrong_field_count"
+    TOO_MANY_ROWS = "too_many_rows"
+    # columns
+    DUPLICATE_COLUMN = "duplicate_column"
+    MISSING_COLUMN = "missing_column"
+    PHONE_REGION = "phone_region"  # phones cannot be read in the region configured
+    # values
+    INVALID_VALUE = "invalid_value"  # not a date, an amount, an email, a status...
+    FUTURE_DATE = "future_date"
+    TOO_LONG = "too_long"
+    EMPTY_VALUE = "empty_value"  # a value every row needs is empty
+    NO_NAME = "no_name"
+    DATE_ORDERS_MIXED = "date_orders_mixed"  # some dates put the day first, others the month
+    DATE_ORDER_UNKNOWN = "date_order_unknown"  # no date tells whether the day comes first
+    # rows against each other and the store
+    DUPLICATE_ID = "duplicate_id"
+    UNKNOWN_CLIENT = "unknown_client"
+    OTHER_STAFF = "other_staff"  # a staff user's file names another member of staff
+    NEW_CLIENT_WITHOUT_NAME = "new_client_without_name"
+
+
 @dataclass(frozen=True)
 class ImportProblem:
-    """One reason a file (or one of its rows) cannot be imported: `FILE:LINE: field: reason`."""
+    """One reason a file (or one of its rows) cannot be imported: `FILE:LINE: field: reason`.
+    `field` is the column as the file writes it; `code` says what kind of problem it is and
+    `value` holds the cell (as written) it is about, where there is one."""
 
     line: int | None
     field: str | None
     reason: str
+    code: ProblemCode
+    value: str | None = None
 
     def format(self, filename: str) -> str:
         where = f"{filename}:{self.line}" if self.line is not None else filename

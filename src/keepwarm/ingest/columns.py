@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from keepwarm.domain.model import ImportKind, ImportProblem
+from keepwarm.domain.fields import CLIENT_FIELDS, CLIENT_ID_ALIASES, FieldKind
+from keepwarm.domain.model import ImportKind, ImportProblem, ProblemCode
 
 
 def normalise_header(name: str) -> str:
@@ -14,103 +15,19 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
-_CLIENT_ID = (
-    "clientid",
-    "customerid",
-    "customer",
-    "client",
-    "customerno",
-    "customernumber",
-    "clientnumber",
-    "clientno",
-    "patientid",
-    "patientnumber",
-    "patient",
-    "accountid",
-    "accountnumber",
-    "memberid",
-    "membernumber",
-)
+def _client_aliases() -> dict[str, tuple[str, ...]]:
+    """Each client field's header spellings: its own name, then its aliases (the register's)."""
+    out = {}
+    for f in CLIENT_FIELDS:
+        own = normalise_header(f.name)
+        out[f.name] = (own, *(a for a in f.csv_aliases if a != own))
+    return out
+
 
 ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
-    ImportKind.CLIENTS: {
-        "id": ("id", "externalid", "reference", "ref", *_CLIENT_ID),
-        "name": (
-            "name",
-            "fullname",
-            "clientname",
-            "customername",
-            "patientname",
-            "displayname",
-            "contactname",
-            "contact",
-        ),
-        "first_name": ("firstname", "first", "givenname", "forename"),
-        "last_name": ("lastname", "last", "surname", "familyname"),
-        "email": ("email", "emailaddress", "mail", "emails"),
-        "phone": (
-            "phone",
-            "phonenumber",
-            "telephone",
-            "tel",
-            "mobile",
-            "cell",
-            "cellphone",
-            "mobilephone",
-            "mobilenumber",
-        ),
-        "address": ("address", "streetaddress", "postaladdress", "street", "mailingaddress"),
-        "birthday": ("birthday", "dob", "dateofbirth", "birthdate", "born"),
-        "since": (
-            "since",
-            "clientsince",
-            "customersince",
-            "patientsince",
-            "joined",
-            "joindate",
-            "startdate",
-            "created",
-            "createdon",
-            "firstvisit",
-        ),
-        "owner": (
-            "owner",
-            "staff",
-            "accountmanager",
-            "assignedto",
-            "provider",
-            "advisor",
-            "adviser",
-            "agent",
-            "clientowner",
-        ),
-        "tags": ("tags", "tag", "labels", "segment", "segments", "groups", "group"),
-        "status": ("status", "state", "clientstatus"),
-        "cancelled_on": (
-            "cancelledon",
-            "canceledon",
-            "cancellationdate",
-            "cancelleddate",
-            "canceldate",
-            "noticedate",
-            "terminationdate",
-        ),
-        "next_due": (
-            "nextdue",
-            "recall",
-            "recalldate",
-            "nextrecall",
-            "duedate",
-            "nextduedate",
-            "renewal",
-            "renewaldate",
-            "nextcheckup",
-        ),
-        "do_not_contact": ("donotcontact", "dnc", "optout", "nocontact", "optedout"),
-        "notes": ("notes", "note", "comments", "comment", "remarks"),
-    },
+    ImportKind.CLIENTS: _client_aliases(),
     ImportKind.ACTIVITIES: {
-        "client_id": _CLIENT_ID,
+        "client_id": CLIENT_ID_ALIASES,
         "date": (
             "date",
             "activitydate",
@@ -161,7 +78,7 @@ ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
         "note": ("note", "notes", "description", "comment", "comments", "memo"),
     },
     ImportKind.TOUCHES: {
-        "client_id": _CLIENT_ID,
+        "client_id": CLIENT_ID_ALIASES,
         "date": ("date", "contactdate", "touchdate", "contactedon", "when"),
         "channel": ("channel", "method", "medium", "contacttype", "via", "type", "kind"),
         "staff": ("staff", "by", "user", "employee", "contactedby", "owner", "who"),
@@ -171,7 +88,7 @@ ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
 }
 
 REQUIRED: dict[ImportKind, tuple[str, ...]] = {
-    ImportKind.CLIENTS: ("id",),
+    ImportKind.CLIENTS: tuple(f.name for f in CLIENT_FIELDS if f.kind is FieldKind.ID),
     ImportKind.ACTIVITIES: ("client_id", "date"),
     ImportKind.TOUCHES: ("client_id", "date", "channel"),
 }
@@ -208,7 +125,10 @@ def match_columns(
         elif field in fields:
             problems.append(
                 ImportProblem(
-                    1, written, f"means {field}, like column {fields[field][1]!r}: keep only one"
+                    1,
+                    written,
+                    f"means {field}, like column {fields[field][1]!r}: keep only one",
+                    ProblemCode.DUPLICATE_COLUMN,
                 )
             )
         else:
@@ -217,7 +137,12 @@ def match_columns(
         if field not in fields:
             known = ", ".join(ALIASES[kind][field][:4])
             problems.append(
-                ImportProblem(1, None, f"no {field} column (a column named e.g. {known})")
+                ImportProblem(
+                    1,
+                    None,
+                    f"no {field} column (a column named e.g. {known})",
+                    ProblemCode.MISSING_COLUMN,
+                )
             )
     # A clients file without a name column is fine for updates (id, phone); rows that would
     # add a client are checked against the store once staged (merging.nameless_new_clients).

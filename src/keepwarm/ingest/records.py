@@ -1,7 +1,9 @@
 """Turning one CSV row into one typed record, collecting every problem in the row.
 
-Records are plain tuples in the column order of the store's staging tables
-(`keepwarm.store.staging`), which stage them as they are.
+A record is a dict keyed by the columns of the store's staging table for its kind
+(`keepwarm.store.staging`), "line" (the row's line in the file) first: named, so a value can
+only land in the column it is for. A client record's keys are the client's fields (the
+register, `keepwarm.domain.fields`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from keepwarm.domain.fields import CLIENT_FIELD, CLIENT_FIELDS, DATE_KINDS, FieldKind
 from keepwarm.domain.model import (
     BULK_CHANNELS,
     PERSONAL_CHANNELS,
     ClientStatus,
     ImportKind,
     ImportProblem,
+    ProblemCode,
     ProblemLog,
 )
 from keepwarm.ingest.columns import ColumnMap
@@ -34,47 +38,19 @@ from keepwarm.ingest.values import (
     shown,
 )
 
-# A client record's fields, in the order `RowParser` returns them; also the columns of an
-# export, so that an export imports back to the same data.
-CLIENT_FIELDS = (
-    "id",
-    "name",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address",
-    "birthday",
-    "since",
-    "owner",
-    "tags",
-    "status",
-    "cancelled_on",
-    "next_due",
-    "do_not_contact",
-    "notes",
-)
+Record = dict[str, Any]
 
-# Which record fields a file column fills (clients' name is put together from several).
-CLIENT_COLUMNS_TO_FIELDS = {
-    "id": "external_id",
-    "name": "name",
-    "first_name": "first_name",
-    "last_name": "last_name",
+# The longest text each kind's plain text fields may hold (clients': the register's).
+TEXT_LIMITS: dict[ImportKind, dict[str, int]] = {
+    ImportKind.CLIENTS: {
+        f.name: f.max_length
+        for f in CLIENT_FIELDS
+        if f.max_length is not None and f.kind in (FieldKind.ID, FieldKind.TEXT, FieldKind.STAFF)
+    },
+    ImportKind.ACTIVITIES: {"client_id": 200, "id": 200, "kind": 200},
+    ImportKind.TOUCHES: {"client_id": 200, "staff": 200, "outcome": 200},
 }
-
-TEXT_LIMITS = {
-    "id": 200,
-    "client_id": 200,
-    "name": 400,
-    "first_name": 200,
-    "last_name": 200,
-    "email": 320,
-    "owner": 200,
-    "staff": 200,
-    "kind": 200,
-    "outcome": 200,
-}
+NAME_LIMIT = CLIENT_FIELD["name"].max_length or 0
 
 _STATUS = {
     "active": ClientStatus.ACTIVE,
@@ -118,6 +94,18 @@ class ParseOptions:
     dates_as_text: bool = False
 
 
+class FutureDate(ValueError):
+    """A date after today where only past dates make sense."""
+
+
+# What a client record holds for a field the row leaves empty, by kind (others: None).
+_EMPTY: dict[FieldKind, Any] = {
+    FieldKind.TAGS: "",
+    FieldKind.STATUS: ClientStatus.ACTIVE,
+    FieldKind.FLAG: False,
+}
+
+
 class RowParser:
     """Parses rows of one file once its columns are known."""
 
@@ -125,31 +113,39 @@ class RowParser:
         self.kind = kind
         self.columns = columns
         self.options = options
-        self._convert: dict[str, Callable[[str], Any]] = {
-            "date": self._event_date,
-            "birthday": self._birthday,
-            "since": self._any_date,
-            "cancelled_on": self._any_date,
-            "next_due": self._any_date,
-            "amount": parse_amount,
-            "quantity": parse_quantity,
-            "email": parse_email,
-            "phone": lambda raw: parse_phone(raw, options.region),
-            "do_not_contact": parse_bool,
-            "status": _status,
-            "tags": _tags,
-            "channel": _channel,
-        }
-        self._finish: Callable[[int, dict[str, Any], ProblemLog], tuple[Any, ...] | None] = getattr(
+        convert = self._client_converters() if kind is ImportKind.CLIENTS else self._converters()
+        self._finish: Callable[[int, dict[str, Any], ProblemLog], Record | None] = getattr(
             self, f"_{kind.value}"
         )
         self._has_name = bool({"name", "first_name", "last_name"} & columns.fields.keys())
+        limits = TEXT_LIMITS[kind]
         self._specs = [
-            (field, index, header, self._convert.get(field), TEXT_LIMITS.get(field))
+            (field, index, header, convert.get(field), limits.get(field))
             for field, (index, header) in columns.fields.items()
         ]
 
-    def parse(self, line: int, row: list[str], problems: ProblemLog) -> tuple[Any, ...] | None:
+    def _converters(self) -> dict[str, Callable[[str], Any]]:
+        return {
+            "date": self._event_date,
+            "amount": parse_amount,
+            "quantity": parse_quantity,
+            "channel": _channel,
+        }
+
+    def _client_converters(self) -> dict[str, Callable[[str], Any]]:
+        region = self.options.region
+        by_kind: dict[FieldKind, Callable[[str], Any]] = {
+            FieldKind.EMAIL: parse_email,
+            FieldKind.PHONE: lambda raw: parse_phone(raw, region),
+            FieldKind.DATE: self._any_date,
+            FieldKind.BIRTHDAY: self._birthday,
+            FieldKind.TAGS: _tags,
+            FieldKind.STATUS: _status,
+            FieldKind.FLAG: parse_bool,
+        }
+        return {f.name: by_kind[f.kind] for f in CLIENT_FIELDS if f.kind in by_kind}
+
+    def parse(self, line: int, row: list[str], problems: ProblemLog) -> Record | None:
         """The typed record for `row`, or None after appending its problems."""
         values: dict[str, Any] = {}
         before = len(problems)
@@ -162,67 +158,67 @@ class RowParser:
                 raw = restore(raw)
             if convert is None:
                 if limit is not None and len(raw) > limit:
-                    problems.append(ImportProblem(line, header, f"longer than {limit} characters"))
+                    problems.append(
+                        ImportProblem(
+                            line, header, f"longer than {limit} characters", ProblemCode.TOO_LONG
+                        )
+                    )
                     continue
                 values[field] = raw
                 continue
             try:
                 values[field] = convert(raw)
             except ValueError as exc:
-                problems.append(ImportProblem(line, header, str(exc)))
+                code = (
+                    ProblemCode.FUTURE_DATE
+                    if isinstance(exc, FutureDate)
+                    else ProblemCode.INVALID_VALUE
+                )
+                problems.append(ImportProblem(line, header, str(exc), code, raw))
         if len(problems) > before:
             return None
         return self._finish(line, values, problems)
 
     # --- per kind -------------------------------------------------------------------------
 
-    def _clients(
-        self, line: int, v: dict[str, Any], problems: ProblemLog
-    ) -> tuple[Any, ...] | None:
+    def _clients(self, line: int, v: dict[str, Any], problems: ProblemLog) -> Record | None:
         if v.get("id") is None:
-            problems.append(ImportProblem(line, self.columns.header("id"), "is empty"))
+            problems.append(
+                ImportProblem(line, self.columns.header("id"), "is empty", ProblemCode.EMPTY_VALUE)
+            )
             return None
         parts = (v.get("first_name"), v.get("last_name"))
         name = v.get("name") or " ".join(p for p in parts if p) or None
         field = "name" if "name" in self.columns.fields else "first_name"
         if not name and self._has_name:
-            problems.append(ImportProblem(line, self.columns.header(field), "no name given"))
+            problems.append(
+                ImportProblem(
+                    line, self.columns.header(field), "no name given", ProblemCode.NO_NAME
+                )
+            )
             return None
-        if name and len(name) > TEXT_LIMITS["name"]:
+        if name and len(name) > NAME_LIMIT:
             # first_name and last_name fit their own limits but not, together, the name's.
             problems.append(
                 ImportProblem(
                     line,
                     self.columns.header(field),
-                    f"the name is longer than {TEXT_LIMITS['name']} characters",
+                    f"the name is longer than {NAME_LIMIT} characters",
+                    ProblemCode.TOO_LONG,
                 )
             )
             return None
-        status = v.get("status")
-        if status is None and v.get("cancelled_on") is not None:
-            status = ClientStatus.CANCELLED
-        return (
-            v["id"],
-            name,
-            v.get("first_name"),
-            v.get("last_name"),
-            v.get("email"),
-            v.get("phone"),
-            v.get("address"),
-            v.get("birthday"),
-            v.get("since"),
-            v.get("owner"),
-            v.get("tags") or "",
-            (status or ClientStatus.ACTIVE).value,
-            v.get("cancelled_on"),
-            v.get("next_due"),
-            bool(v.get("do_not_contact")),
-            v.get("notes"),
-        )
+        record: Record = {"line": line}
+        for f in CLIENT_FIELDS:
+            value = v.get(f.name)
+            record[f.name] = _EMPTY.get(f.kind) if value is None else value
+        record["name"] = name
+        if v.get("status") is None and v.get("cancelled_on") is not None:
+            record["status"] = ClientStatus.CANCELLED  # notice given: no longer a client
+        record["status"] = record["status"].value
+        return record
 
-    def _activities(
-        self, line: int, v: dict[str, Any], problems: ProblemLog
-    ) -> tuple[Any, ...] | None:
+    def _activities(self, line: int, v: dict[str, Any], problems: ProblemLog) -> Record | None:
         if not self._required(line, v, ("client_id", "date"), problems):
             return None
         external_id = v.get("id")
@@ -238,45 +234,47 @@ class RowParser:
             key = fingerprint_key(fingerprint, 1)
         else:
             fingerprint, key = None, "id:" + external_id
-        return (
-            v["client_id"],
-            external_id,
-            fingerprint,
-            v["date"],
-            v.get("amount"),
-            v.get("quantity"),
-            v.get("kind"),
-            v.get("note"),
-            key,
-        )
+        return {
+            "line": line,
+            "client_ext": v["client_id"],
+            "external_id": external_id,
+            "fingerprint": fingerprint,
+            "date": v["date"],
+            "amount_cents": v.get("amount"),
+            "quantity": v.get("quantity"),
+            "kind": v.get("kind"),
+            "note": v.get("note"),
+            "key": key,
+        }
 
-    def _touches(
-        self, line: int, v: dict[str, Any], problems: ProblemLog
-    ) -> tuple[Any, ...] | None:
+    def _touches(self, line: int, v: dict[str, Any], problems: ProblemLog) -> Record | None:
         if not self._required(line, v, ("client_id", "date", "channel"), problems):
             return None
         channel = v["channel"]
         fingerprint = fingerprint_of(
             v["client_id"], v["date"], channel, v.get("staff"), v.get("note"), v.get("outcome")
         )
-        return (
-            v["client_id"],
-            fingerprint,
-            v["date"],
-            channel,
-            v.get("staff"),
-            v.get("note"),
-            v.get("outcome"),
-            channel in PERSONAL_CHANNELS,
-            fingerprint_key(fingerprint, 1),
-        )
+        return {
+            "line": line,
+            "client_ext": v["client_id"],
+            "fingerprint": fingerprint,
+            "date": v["date"],
+            "channel": channel,
+            "staff": v.get("staff"),
+            "note": v.get("note"),
+            "outcome": v.get("outcome"),
+            "personal": channel in PERSONAL_CHANNELS,
+            "key": fingerprint_key(fingerprint, 1),
+        }
 
     def _required(
         self, line: int, v: dict[str, Any], fields: tuple[str, ...], problems: ProblemLog
     ) -> bool:
         missing = [f for f in fields if v.get(f) is None]
         for field in missing:
-            problems.append(ImportProblem(line, self.columns.header(field), "is empty"))
+            problems.append(
+                ImportProblem(line, self.columns.header(field), "is empty", ProblemCode.EMPTY_VALUE)
+            )
         return not missing
 
     # --- converters that need the options ----------------------------------------------------
@@ -290,7 +288,7 @@ class RowParser:
     def _event_date(self, raw: str) -> dt.date | str:
         value = parse_date(raw, self.options.date_order)
         if value > self.options.today and not self.options.allow_future:
-            raise ValueError(
+            raise FutureDate(
                 f"{value.isoformat()} is in the future (today is {self.options.today.isoformat()});"
                 " use --allow-future if the file lists booked appointments"
             )
@@ -301,7 +299,7 @@ class RowParser:
     def _birthday(self, raw: str) -> dt.date | str:
         value = parse_date(raw, self.options.date_order)
         if value > self.options.today:
-            raise ValueError(f"{value.isoformat()} is in the future")
+            raise FutureDate(f"{value.isoformat()} is in the future")
         return self._out(value)
 
 
@@ -341,7 +339,7 @@ def _channel(raw: str) -> str:
     raise ValueError(f"{shown(raw)} is not a channel ({allowed})")
 
 
-DATE_FIELDS = ("date", "birthday", "since", "cancelled_on", "next_due")
+DATE_FIELDS = ("date", *(f.name for f in CLIENT_FIELDS if f.kind in DATE_KINDS))
 
 
 def detect_date_order(
@@ -369,11 +367,19 @@ def detect_date_order(
             break
     if day_first and month_first:
         return None, [
-            ImportProblem(day_first[0], day_first[1], f"{day_first[2]!r} puts the day first"),
+            ImportProblem(
+                day_first[0],
+                day_first[1],
+                f"{day_first[2]!r} puts the day first",
+                ProblemCode.DATE_ORDERS_MIXED,
+                day_first[2],
+            ),
             ImportProblem(
                 month_first[0],
                 month_first[1],
                 f"{month_first[2]!r} puts the month first: the file mixes date orders",
+                ProblemCode.DATE_ORDERS_MIXED,
+                month_first[2],
             ),
         ]
     if day_first:
@@ -389,5 +395,7 @@ def detect_date_order(
             found_header,
             f"{value!r} could be day/month or month/day and no date in the file tells: "
             "run again with --dayfirst or --monthfirst",
+            ProblemCode.DATE_ORDER_UNKNOWN,
+            value,
         )
     ]

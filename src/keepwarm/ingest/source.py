@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from keepwarm.config import Settings
-from keepwarm.domain.model import ImportProblem, ProblemLog
+from keepwarm.domain.model import ImportProblem, ProblemCode, ProblemLog
 
 _CHUNK = 1 << 20
 _BOMS = (
@@ -98,7 +98,11 @@ class CsvSource:
                 except csv.Error as exc:
                     # Name the line where the faulty row starts: an unclosed quote is only
                     # noticed at the end of the file, many lines after the row that opened it.
-                    problems.append(ImportProblem(last_line + 1, None, _csv_reason(exc)))
+                    problems.append(
+                        ImportProblem(
+                            last_line + 1, None, _csv_reason(exc), ProblemCode.MALFORMED_ROW
+                        )
+                    )
                     last_line = reader.line_num
                     continue
                 line = last_line + 1
@@ -113,7 +117,12 @@ class CsvSource:
                         row = row[:width]
                     else:
                         problems.append(
-                            ImportProblem(line, None, f"expected {width} fields, found {len(row)}")
+                            ImportProblem(
+                                line,
+                                None,
+                                f"expected {width} fields, found {len(row)}",
+                                ProblemCode.WRONG_FIELD_COUNT,
+                            )
                         )
                         continue
                 count += 1
@@ -124,6 +133,7 @@ class CsvSource:
                             None,
                             f"more than {self.limits.max_rows:,} rows: split the file "
                             "or raise KEEPWARM_IMPORT_MAX_ROWS",
+                            ProblemCode.TOO_MANY_ROWS,
                         )
                     )
                     return
@@ -154,7 +164,7 @@ def regular_file(source: Path | BinaryIO, max_bytes: int) -> Iterator[Path]:
         try:
             stream = source.open("rb")
         except OSError as exc:
-            raise UnreadableFile([ImportProblem(None, None, exc.strerror or str(exc))]) from None
+            raise _cannot_open(exc) from None
         with stream, _spooled(stream, max_bytes) as path:
             yield path
         return
@@ -179,6 +189,7 @@ def _spooled(stream: BinaryIO, max_bytes: int) -> Iterator[Path]:
                                 None,
                                 f"the file is more than the limit of {max_bytes:,} bytes "
                                 "(KEEPWARM_IMPORT_MAX_BYTES)",
+                                ProblemCode.TOO_LARGE,
                             )
                         ]
                     )
@@ -186,6 +197,12 @@ def _spooled(stream: BinaryIO, max_bytes: int) -> Iterator[Path]:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def _cannot_open(exc: OSError) -> UnreadableFile:
+    return UnreadableFile(
+        [ImportProblem(None, None, exc.strerror or str(exc), ProblemCode.CANNOT_OPEN)]
+    )
 
 
 def _csv_reason(exc: csv.Error) -> str:
@@ -205,11 +222,15 @@ def open_csv(path: Path, *, encoding: str | None = None, limits: Limits | None =
         with path.open("rb") as fh:
             head = fh.read(_CHUNK)
     except FileNotFoundError:
-        raise UnreadableFile([ImportProblem(None, None, "no such file")]) from None
+        raise UnreadableFile(
+            [ImportProblem(None, None, "no such file", ProblemCode.NO_SUCH_FILE)]
+        ) from None
     except IsADirectoryError:
-        raise UnreadableFile([ImportProblem(None, None, "is a folder, not a file")]) from None
+        raise UnreadableFile(
+            [ImportProblem(None, None, "is a folder, not a file", ProblemCode.NOT_A_FILE)]
+        ) from None
     except OSError as exc:
-        raise UnreadableFile([ImportProblem(None, None, exc.strerror or str(exc))]) from None
+        raise _cannot_open(exc) from None
     if size > limits.max_bytes:
         raise UnreadableFile(
             [
@@ -218,15 +239,25 @@ def open_csv(path: Path, *, encoding: str | None = None, limits: Limits | None =
                     None,
                     f"the file is {size:,} bytes, more than the limit of {limits.max_bytes:,} "
                     "(KEEPWARM_IMPORT_MAX_BYTES)",
+                    ProblemCode.TOO_LARGE,
                 )
             ]
         )
     if not head.strip():
-        raise UnreadableFile([ImportProblem(None, None, "the file is empty")])
+        raise UnreadableFile(
+            [ImportProblem(None, None, "the file is empty", ProblemCode.EMPTY_FILE)]
+        )
     for magic, what in _NOT_CSV:
         if head.startswith(magic):
             raise UnreadableFile(
-                [ImportProblem(None, None, f"this is {what}, not CSV: save it as CSV (UTF-8)")]
+                [
+                    ImportProblem(
+                        None,
+                        None,
+                        f"this is {what}, not CSV: save it as CSV (UTF-8)",
+                        ProblemCode.NOT_CSV,
+                    )
+                ]
             )
     if encoding is not None:
         encoding = _codec_name(encoding)
@@ -243,6 +274,7 @@ def open_csv(path: Path, *, encoding: str | None = None, limits: Limits | None =
                     None,
                     f"header too long: the first line is longer than {_CHUNK:,} bytes; "
                     "is this a CSV file with one line per row?",
+                    ProblemCode.HEADER_TOO_LONG,
                 )
             ]
         )
@@ -256,7 +288,14 @@ def _codec_name(name: str) -> str:
         info = codecs.lookup(name)
     except LookupError:
         raise UnreadableFile(
-            [ImportProblem(None, None, f"unknown encoding {name!r} (try utf-8, cp1252, latin-1)")]
+            [
+                ImportProblem(
+                    None,
+                    None,
+                    f"unknown encoding {name!r} (try utf-8, cp1252, latin-1)",
+                    ProblemCode.UNKNOWN_ENCODING,
+                )
+            ]
         ) from None
     return "utf-8-sig" if info.name == "utf-8" else info.name
 
@@ -281,6 +320,7 @@ def _detect_encoding(path: Path, head: bytes) -> tuple[str, str]:
                     None,
                     "the file is neither UTF-8 nor Windows-1252 text; if it is CSV, name its "
                     "encoding with --encoding",
+                    ProblemCode.UNDECODABLE,
                 )
             ]
         ) from None
@@ -320,6 +360,7 @@ def _check_decodes(path: Path, encoding: str) -> str:
                             None,
                             f"byte 0x{bad} cannot be read as {encoding}; "
                             "name the file's encoding with --encoding (e.g. cp1252)",
+                            ProblemCode.UNDECODABLE,
                         )
                     ]
                 ) from None
@@ -335,6 +376,7 @@ def _check_decodes(path: Path, encoding: str) -> str:
                                 None,
                                 "contains a NUL byte (binary data, not CSV text; a UTF-16 file "
                                 "without a byte order mark needs --encoding utf-16)",
+                                ProblemCode.NUL_BYTE,
                             )
                         )
                     offset = text.find("\n", offset)
@@ -379,8 +421,12 @@ def _read_header(first_line: str, delimiter: str, max_field: int) -> tuple[str, 
     try:
         fields = next(csv.reader([first_line], delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration):
-        raise UnreadableFile([ImportProblem(1, None, "the header line is not valid CSV")]) from None
+        raise UnreadableFile(
+            [ImportProblem(1, None, "the header line is not valid CSV", ProblemCode.BAD_HEADER)]
+        ) from None
     header = tuple(field.strip() for field in fields)
     if not any(header):
-        raise UnreadableFile([ImportProblem(1, None, "the first line has no column names")])
+        raise UnreadableFile(
+            [ImportProblem(1, None, "the first line has no column names", ProblemCode.BAD_HEADER)]
+        )
     return header

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from keepwarm.domain import values
 from keepwarm.domain.errors import InvalidInput, NotFound
+from keepwarm.domain.fields import CLIENT_FIELD, CLIENT_FIELD_NAMES, FieldKind
 from keepwarm.domain.model import (
     Client,
     ClientCard,
@@ -29,7 +30,7 @@ from keepwarm.domain.model import (
 )
 from keepwarm.domain.policy import Policy
 from keepwarm.ingest.columns import ColumnMap
-from keepwarm.ingest.records import CLIENT_FIELDS, ParseOptions, RowParser
+from keepwarm.ingest.records import ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
 from keepwarm.services.daily_job import local_today
 from keepwarm.store import client_pages as store
@@ -46,8 +47,7 @@ MAX_PAGE = 500
 # Up to this many matches, sorting them beats walking the name index to find them.
 FEW = 20_000
 
-_RECORD = CLIENT_FIELDS  # in the order of the import's record tuple
-FIELDS = frozenset(_RECORD)
+FIELDS = frozenset(CLIENT_FIELD_NAMES)  # the register's (keepwarm.domain.fields)
 
 
 class InvalidValues(InvalidInput):
@@ -264,7 +264,7 @@ def _parse(values: Mapping[str, str | None], *, now: dt.datetime, region: str) -
     unknown = sorted(set(values) - FIELDS)
     if unknown:
         raise InvalidValues({name: "is not a client field" for name in unknown})
-    present = [f for f in _RECORD if f in values]
+    present = [f for f in CLIENT_FIELD_NAMES if f in values]
     columns = ColumnMap({f: (i, f) for i, f in enumerate(present)}, ())
     parser = RowParser(ImportKind.CLIENTS, columns, ParseOptions(now.date(), region))
     problems = ProblemLog()
@@ -281,37 +281,25 @@ def _parse(values: Mapping[str, str | None], *, now: dt.datetime, region: str) -
         for problem in problems.sorted():
             errors.setdefault(problem.field or "id", problem.reason)
         raise InvalidValues(errors)
-    parsed = dict(zip(_RECORD, record, strict=True))
-    return {f: parsed[f] for f in present} | (
+    return {f: record[f] for f in present} | (
         # The import marks a client who gave notice cancelled when no status is given.
-        {"status": parsed["status"]}
-        if "status" not in values and parsed.get("cancelled_on") is not None
+        {"status": record["status"]}
+        if "status" not in values and record.get("cancelled_on") is not None
         else {}
     )
 
 
 def _columns(conn: Any, parsed: Mapping[str, Any]) -> dict[str, Any]:
-    """Table columns for the parsed fields (the owner's staff id instead of their name)."""
+    """Table columns for the parsed fields (a member of staff's id instead of their name)."""
     out: dict[str, Any] = {}
-    for field, value in parsed.items():
-        if field == "id":
-            out["external_id"] = value
-        elif field == "owner":
-            if value is None:
-                out["owner_id"] = None
-                continue
+    for name, value in parsed.items():
+        field = CLIENT_FIELD[name]
+        if field.kind is FieldKind.STAFF and value is not None:
             found = store.staff_id(conn, value)
             if found is None:
-                raise InvalidValues({"owner": f"there is no staff member called {value!r}"})
-            out["owner_id"] = found
-        elif field == "tags":
-            out["tags"] = value or ""
-        elif field == "status":
-            out["status"] = value.value if isinstance(value, ClientStatus) else value
-        elif field == "do_not_contact":
-            out["do_not_contact"] = bool(value)
-        else:
-            out[field] = value
+                raise InvalidValues({name: f"there is no staff member called {value!r}"})
+            value = found
+        out[field.column] = value
     return out
 
 
@@ -507,8 +495,28 @@ class ClientListItem:
 def find_clients(
     engine: Engine, text: str | None = None, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[ClientListItem], int]:
+    """Whole clients matching `text` as the Clients list's search box matches it (through the
+    same indexes, see `search_clients`), by name, each with their last activity date and number
+    of activities; and how many match in all."""
+    text = (text or "").strip() or None
     with reading(engine) as conn:
-        rows, total = q.search_clients(conn, text, limit, offset)
+        where = store.client_filters(
+            engine.dialect.name,
+            text=text,
+            phone_digits=_phone_digits(text) if text else [],
+            signal=None,
+            tag=None,
+            owner=None,
+            status=None,
+        )
+        total = store.count_clients(conn, where)
+        rows = (
+            store.clients_by_name(
+                conn, where, limit=limit, offset=offset, few=bool(where) and total <= FEW
+            )
+            if offset < total
+            else []
+        )
     return [ClientListItem(*row) for row in rows], total
 
 

@@ -11,17 +11,20 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
+from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import Activity, Client, ImportKind, Touch
-from keepwarm.ingest.records import CLIENT_FIELDS
 from keepwarm.ingest.values import format_amount, neutralise
 from keepwarm.store import queries as q
 from keepwarm.store import reading
 
+# The register's exported fields (keepwarm.domain.fields), in its order.
+_CLIENT_COLUMNS = tuple(f for f in CLIENT_FIELDS if f.exported)
 HEADERS: dict[ImportKind, tuple[str, ...]] = {
-    ImportKind.CLIENTS: CLIENT_FIELDS,
+    ImportKind.CLIENTS: tuple(f.name for f in _CLIENT_COLUMNS),
     ImportKind.ACTIVITIES: ("client_id", "date", "id", "amount", "quantity", "kind", "note"),
     ImportKind.TOUCHES: ("client_id", "date", "channel", "staff", "note", "outcome"),
 }
@@ -41,25 +44,24 @@ def _quantity(value: float | None) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+def _writer(f: ClientField) -> Callable[[Any], str]:
+    """How a field is written so that the import reads it back to the same value."""
+    if f.kind in DATE_KINDS:
+        return _date
+    if f.kind is FieldKind.TAGS:
+        return lambda tags: _text(";".join(tags))
+    if f.kind is FieldKind.STATUS:
+        return lambda status: str(status.value)
+    if f.kind is FieldKind.FLAG:
+        return lambda flag: "yes" if flag else "no"
+    return _text
+
+
+_CLIENT_WRITERS = tuple((f.name, _writer(f)) for f in _CLIENT_COLUMNS)
+
+
 def _client_row(c: Client) -> list[str]:
-    return [
-        _text(c.id),
-        _text(c.name),
-        _text(c.first_name),
-        _text(c.last_name),
-        _text(c.email),
-        _text(c.phone),
-        _text(c.address),
-        _date(c.birthday),
-        _date(c.since),
-        _text(c.owner),
-        _text(";".join(c.tags)),
-        c.status.value,
-        _date(c.cancelled_on),
-        _date(c.next_due),
-        "yes" if c.do_not_contact else "no",
-        _text(c.notes),
-    ]
+    return [write(getattr(c, name)) for name, write in _CLIENT_WRITERS]
 
 
 def _activity_row(a: Activity) -> list[str]:

@@ -19,9 +19,17 @@ from typing import Any, BinaryIO
 from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
-from keepwarm.domain.model import ImportKind, ImportProblem, ImportReport, ProblemLog, User
+from keepwarm.domain.fields import CLIENT_FIELDS, FieldKind
+from keepwarm.domain.model import (
+    ImportKind,
+    ImportProblem,
+    ImportReport,
+    ProblemCode,
+    ProblemLog,
+    User,
+)
 from keepwarm.ingest.columns import ColumnMap, match_columns
-from keepwarm.ingest.records import ParseOptions, RowParser, detect_date_order
+from keepwarm.ingest.records import ParseOptions, Record, RowParser, detect_date_order
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, regular_file
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.logs import printable
@@ -189,6 +197,7 @@ def _import_file(
                 columns.header("phone"),
                 f"cannot read phone numbers in region {settings.region!r}: name the country "
                 "with --region or KEEPWARM_REGION as two letters (US, GB, DE...)",
+                ProblemCode.PHONE_REGION,
             )
         )
     base |= {
@@ -241,7 +250,7 @@ class ImportPreview:
     @property
     def needs_date_order(self) -> bool:
         """The file's numeric dates fit both day/month and month/day: the user must choose."""
-        return any("could be day/month or month/day" in p.reason for p in self.report.problems)
+        return any(p.code is ProblemCode.DATE_ORDER_UNKNOWN for p in self.report.problems)
 
 
 def preview_file(
@@ -343,7 +352,7 @@ def _run(
             parser = RowParser(kind, columns, parse)
             create_stage(conn, stage)
             rows = rejected = field_problems = 0
-            batch: list[tuple[Any, ...]] = []
+            batch: list[Record] = []
             for line, row in source.rows(problems, on_progress):
                 rows += 1
                 before = problems.count
@@ -352,7 +361,7 @@ def _run(
                     rejected += 1
                     field_problems += problems.count - before
                     continue
-                batch.append((line, *record))
+                batch.append(record)
                 if len(batch) >= BATCH:
                     stage_rows(conn, stage, batch)
                     batch.clear()
@@ -410,7 +419,7 @@ def _check_against_store(
 ) -> None:
     stage = _STAGES[kind]
     if kind is ImportKind.CLIENTS:
-        problems.extend(*m.duplicate_id_problems(conn, stage, "external_id", columns.header("id")))
+        problems.extend(*m.duplicate_id_problems(conn, stage, "id", columns.header("id")))
         problems.extend(*m.nameless_new_client_problems(conn, columns.header("id")))
         return
     if kind is ImportKind.ACTIVITIES:
@@ -430,9 +439,12 @@ def _merge(
 ) -> m.MergeResult:
     stage = _STAGES[kind]
     if kind is ImportKind.CLIENTS:
-        new_staff = (
-            m.create_missing_staff(conn, stage, "owner", now) if "owner" in columns.fields else []
-        )
+        new_staff = [
+            name
+            for f in CLIENT_FIELDS
+            if f.kind is FieldKind.STAFF and f.name in columns.fields
+            for name in m.create_missing_staff(conn, stage, f.name, now)
+        ]
         result = m.merge_clients(conn, _client_fields_present(columns), now)
         return m.MergeResult(result.added, result.updated, 0, tuple(new_staff))
     new_clients = m.create_missing_clients(conn, stage, now) if options.create_missing else 0
@@ -452,12 +464,10 @@ def _merge(
 
 
 def _client_fields_present(columns: ColumnMap) -> set[str]:
-    present = {"external_id"}
-    for field in columns.fields:
-        if field in ("name", "first_name", "last_name"):
-            present |= {"name", field}
-        elif field != "id":
-            present.add(field)
+    """The client fields a file sets: its columns, and the name when it has a part of one."""
+    present = {"id", *columns.fields}
+    if present & {"first_name", "last_name"}:
+        present.add("name")
     return present
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -13,32 +14,38 @@ def bulk_insert(
     conn: Connection,
     table: str,
     columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Sequence[Mapping[str, Any]],
     *,
-    date_columns: Sequence[int] = (),
+    date_columns: Sequence[str] = (),
 ) -> None:
-    """Insert `rows` (values in `columns` order) into `table`. On SQLite, values at
-    `date_columns` are written as ISO text, the way SQLAlchemy stores dates there."""
+    """Insert `rows`, each a mapping from column name to value holding every one of `columns`
+    (a missing name is a KeyError: a value never lands in another column). On SQLite, values
+    of `date_columns` are written as ISO text, the way SQLAlchemy stores dates there."""
     if not rows:
         return
+    pick = operator.itemgetter(*columns)
+    ordered: Iterable[Sequence[Any]] = (
+        map(pick, rows) if len(columns) > 1 else ((row[columns[0]],) for row in rows)
+    )
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for values in ordered:
+                copy.write_row(values)
         return
     if date_columns:
-        rows = [tuple(_dates_as_text(row, date_columns)) for row in rows]
+        at = [columns.index(name) for name in date_columns]
+        ordered = (_dates_as_text(values, at) for values in ordered)
     placeholders = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(rows)
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(ordered)
     )
 
 
-def _dates_as_text(row: Sequence[Any], date_columns: Sequence[int]) -> list[Any]:
+def _dates_as_text(row: Sequence[Any], date_columns: Sequence[int]) -> tuple[Any, ...]:
     out = list(row)
     for index in date_columns:
         value = out[index]
         if isinstance(value, dt.date):
             out[index] = value.isoformat()
-    return out
+    return tuple(out)

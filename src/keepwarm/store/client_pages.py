@@ -26,7 +26,9 @@ from sqlalchemy import (
     table as sql_table,
 )
 
+from keepwarm.domain.model import Client
 from keepwarm.domain.policy import Policy
+from keepwarm.store.queries import client_select, clients_from_result
 from keepwarm.store.report_queries import lapsing_clause
 from keepwarm.store.tables import actions, activities, clients, rhythms, staff, touches
 
@@ -192,6 +194,32 @@ def page_of_clients(
         row["last_activity"] = last.get(row["id"])
         row["open_signals"] = tuple(codes.get(row["id"], ()))
     return rows
+
+
+def clients_by_name(
+    conn: Connection,
+    where: list[ColumnElement[bool]],
+    *,
+    limit: int,
+    offset: int,
+    few: bool = False,
+) -> list[tuple[Client, dt.date | None, int]]:
+    """A page of whole clients matching `where`, by name ignoring case, each with the date of
+    their last activity and their number of activities. `few`: as for `page_of_clients`."""
+    key: ColumnElement[Any] = func.lower(clients.c.name)
+    if few:
+        key = key + literal("")  # sort the few matches rather than walk the name index
+    page = client_select().where(*where).order_by(key, clients.c.id).limit(limit).offset(offset)
+    found = clients_from_result(conn.execute(page))
+    stats: dict[int, tuple[dt.date | None, int]] = {}
+    if found:
+        rows = conn.execute(
+            select(activities.c.client_id, func.max(activities.c.date), func.count())
+            .where(activities.c.client_id.in_([internal for internal, _ in found]))
+            .group_by(activities.c.client_id)
+        )
+        stats = {internal: (last, count) for internal, last, count in rows}
+    return [(client, *stats.get(internal, (None, 0))) for internal, client in found]
 
 
 def staff_id(conn: Connection, name: str) -> int | None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    ScalarSelect,
     Table,
     and_,
     cast,
     exists,
-    false,
     func,
     insert,
     literal,
@@ -21,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import String as SAString
 
-from keepwarm.domain.model import ImportProblem
+from keepwarm.domain.fields import CLIENT_FIELDS, ClientField, FieldKind
+from keepwarm.domain.model import ImportProblem, ProblemCode
 from keepwarm.store.staging import STAGE_ACTIVITIES, STAGE_CLIENTS, STAGE_TOUCHES
 from keepwarm.store.tables import activities, clients, imports, staff, touches
 
@@ -57,7 +60,13 @@ def duplicate_id_problems(
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.limit(PROBLEM_LIMIT)).all()
     return [
-        ImportProblem(line, header, f"{value!r} already appears at line {first_line}")
+        ImportProblem(
+            line,
+            header,
+            f"{value!r} already appears at line {first_line}",
+            ProblemCode.DUPLICATE_ID,
+            value,
+        )
         for line, value, first_line in rows
     ], total
 
@@ -78,6 +87,8 @@ def unknown_client_problems(
             line,
             header,
             f"no client with id {value!r} (import clients first, or use --create-missing)",
+            ProblemCode.UNKNOWN_CLIENT,
+            value,
         )
         for line, value in rows
     ], total
@@ -100,6 +111,8 @@ def foreign_staff_problems(
             line,
             header,
             f"{value!r} is another member of staff; the touches you may record are {mine}",
+            ProblemCode.OTHER_STAFF,
+            value,
         )
         for line, value in rows
     ], total
@@ -115,10 +128,10 @@ def claim_unsigned_touches(conn: Connection, as_staff: str) -> None:
 def nameless_new_client_problems(conn: Connection, header: str) -> tuple[list[ImportProblem], int]:
     """Rows of a clients file without a name column whose id is not a client yet."""
     s = STAGE_CLIENTS
-    where = (s.c.name.is_(None), ~exists().where(clients.c.external_id == s.c.external_id))
+    where = (s.c.name.is_(None), ~_known_client(s))
     total = conn.execute(select(func.count()).select_from(s).where(*where)).scalar_one()
     rows = conn.execute(
-        select(s.c.line, s.c.external_id).where(*where).order_by(s.c.line).limit(PROBLEM_LIMIT)
+        select(s.c.line, s.c.id).where(*where).order_by(s.c.line).limit(PROBLEM_LIMIT)
     ).all()
     return [
         ImportProblem(
@@ -126,13 +139,16 @@ def nameless_new_client_problems(conn: Connection, header: str) -> tuple[list[Im
             header,
             f"{value!r} is not a client yet, and the file has no name column "
             "(name, or first_name and last_name) to add them",
+            ProblemCode.NEW_CLIENT_WITHOUT_NAME,
+            value,
         )
         for line, value in rows
     ], total
 
 
 def create_missing_clients(conn: Connection, stage: Table, now: dt.datetime) -> int:
-    """Add a bare client (named by its id) for each unknown client id in the stage."""
+    """Add a bare client (named by its id) for each unknown client id in the stage; every
+    other field is empty or its default."""
     missing = (
         select(stage.c.client_ext)
         .where(~exists().where(clients.c.external_id == stage.c.client_ext))
@@ -141,13 +157,10 @@ def create_missing_clients(conn: Connection, stage: Table, now: dt.datetime) -> 
     )
     result = conn.execute(
         insert(clients).from_select(
-            ["external_id", "name", "tags", "status", "do_not_contact", "created_at", "updated_at"],
+            ["external_id", "name", "created_at", "updated_at"],
             select(
                 missing.c.client_ext,
                 missing.c.client_ext,
-                literal(""),
-                literal("active"),
-                false(),
                 literal(now, clients.c.created_at.type),
                 literal(now, clients.c.updated_at.type),
             ),
@@ -207,7 +220,7 @@ def number_repeated_rows(conn: Connection, stage: Table) -> int:
     ).rowcount
 
 
-def _client_id_of(stage: Table):  # type: ignore[no-untyped-def]
+def _client_id_of(stage: Table) -> ScalarSelect[Any]:
     return select(clients.c.id).where(clients.c.external_id == stage.c.client_ext).scalar_subquery()
 
 
@@ -272,34 +285,46 @@ def merge_touches(conn: Connection, now: dt.datetime) -> MergeResult:
     return MergeResult(added=added)
 
 
+def _known_client(s: Table) -> ColumnElement[bool]:
+    """Whether the staged client row's id is a client's already."""
+    return exists().where(clients.c.external_id == s.c.id)
+
+
+def _staged_value(s: Table, f: ClientField) -> ColumnElement[Any]:
+    """The staged value of field `f` as its `clients` column stores it (a member of staff,
+    staged by name, as their id)."""
+    if f.kind is FieldKind.STAFF:
+        return select(staff.c.id).where(staff.c.name == s.c[f.name]).scalar_subquery()
+    return s.c[f.name]
+
+
 def merge_clients(conn: Connection, present: set[str], now: dt.datetime) -> MergeResult:
-    """Insert new clients; update existing ones, but only in the columns the file has."""
+    """Insert new clients; update existing ones, but only in the fields the file has (`present`
+    names them: fields of the register, keepwarm.domain.fields)."""
     s = STAGE_CLIENTS
-    owner_id = select(staff.c.id).where(staff.c.name == s.c.owner).scalar_subquery()
-    plain = [f for f in present if f not in ("external_id", "owner")]
-    values = {f: s.c[f] for f in plain}
-    differences = [clients.c[f].is_distinct_from(s.c[f]) for f in plain]
-    if "owner" in present:
-        values["owner_id"] = owner_id
-        differences.append(clients.c.owner_id.is_distinct_from(owner_id))
+    values: dict[str, ColumnElement[Any]] = {}
+    differences: list[ColumnElement[bool]] = []
+    for f in CLIENT_FIELDS:
+        if f.name in present and f.kind is not FieldKind.ID:
+            staged = _staged_value(s, f)
+            values[f.column] = staged
+            differences.append(clients.c[f.column].is_distinct_from(staged))
     updated = 0
     if differences:
         updated = conn.execute(
             update(clients)
-            .where(clients.c.external_id == s.c.external_id, or_(*differences))
+            .where(clients.c.external_id == s.c.id, or_(*differences))
             .values(**values, updated_at=now)
         ).rowcount
-    columns = [c.name for c in s.columns if c.name not in ("line", "key", "owner")]
     added = conn.execute(
         insert(clients).from_select(
-            [*columns, "owner_id", "created_at", "updated_at"],
+            [*(f.column for f in CLIENT_FIELDS), "created_at", "updated_at"],
             select(
-                *(s.c[c] for c in columns),
-                owner_id,
+                *(_staged_value(s, f) for f in CLIENT_FIELDS),
                 literal(now, clients.c.created_at.type),
                 literal(now, clients.c.updated_at.type),
             )
-            .where(~exists().where(clients.c.external_id == s.c.external_id))
+            .where(~_known_client(s))
             .order_by(s.c.line),
         )
     ).rowcount

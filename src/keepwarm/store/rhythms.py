@@ -20,11 +20,7 @@ DAY_ZERO = dt.date(1900, 1, 1)
 _CHUNK = 200_000
 
 RHYTHM_COLUMNS = tuple(c.name for c in rhythms.columns)
-_DATE_COLUMNS = tuple(
-    i
-    for i, name in enumerate(RHYTHM_COLUMNS)
-    if name in ("as_of", "last_activity", "attention_after")
-)
+_DATE_COLUMNS = ("as_of", "last_activity", "attention_after")
 
 
 def day_number(day: dt.date) -> int:
@@ -120,9 +116,8 @@ def replace_rhythms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None
     if rows and set(rows[0]) != set(RHYTHM_COLUMNS):
         unknown = sorted(set(rows[0]) ^ set(RHYTHM_COLUMNS))
         raise ValueError(f"rhythm rows do not match the rhythms columns: {unknown}")
-    ordered = [tuple(row[name] for name in RHYTHM_COLUMNS) for row in rows]
     conn.execute(delete(rhythms))
-    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, ordered, date_columns=_DATE_COLUMNS)
+    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, rows, date_columns=_DATE_COLUMNS)
 
 
 def _fit(row: Any) -> RhythmFit:

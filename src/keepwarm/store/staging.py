@@ -4,7 +4,7 @@ whole merge happens inside the caller's one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -21,41 +21,38 @@ from sqlalchemy import (
     Text,
 )
 
+from keepwarm.domain.fields import ALWAYS_SET, CLIENT_FIELDS, FieldKind
 from keepwarm.store.bulk import bulk_insert
+from keepwarm.store.tables import client_value_type
 
 _stage_metadata = MetaData()
 
 
-def _stage(name: str, *columns: Column[Any]) -> Table:
+def _stage(name: str, *columns: Column[Any], keyed: bool = True) -> Table:
     return Table(
         name,
         _stage_metadata,
         Column("line", Integer, primary_key=True),
         *columns,
-        Column("key", String(250)),
+        *([Column("key", String(250))] if keyed else []),
         prefixes=["TEMPORARY"],
     )
 
 
+# One column per field of the register (keepwarm.domain.fields), named as the field: the id
+# as written in the file, the owner by name. The name is NULL when the file has no name
+# column: such rows may only update existing clients.
 STAGE_CLIENTS = _stage(
     "kw_stage_clients",
-    Column("external_id", String(200), nullable=False),
-    # NULL when the file has no name column: it may only update existing clients.
-    Column("name", String(400)),
-    Column("first_name", String(200)),
-    Column("last_name", String(200)),
-    Column("email", String(320)),
-    Column("phone", String(40)),
-    Column("address", Text),
-    Column("birthday", Date),
-    Column("since", Date),
-    Column("owner", String(200)),
-    Column("tags", Text, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("cancelled_on", Date),
-    Column("next_due", Date),
-    Column("do_not_contact", Boolean, nullable=False),
-    Column("notes", Text),
+    *(
+        Column(
+            f.name,
+            client_value_type(f),
+            nullable=f.kind not in (FieldKind.ID, *ALWAYS_SET),
+        )
+        for f in CLIENT_FIELDS
+    ),
+    keyed=False,
 )
 STAGE_ACTIVITIES = _stage(
     "kw_stage_activities",
@@ -90,11 +87,11 @@ def drop_stage(conn: Connection, stage: Table) -> None:
     stage.drop(conn, checkfirst=True)
 
 
-def stage_rows(conn: Connection, stage: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Append records (line first, then the stage's columns; clients have no key). On SQLite
-    the records' dates must already be ISO text (see wants_dates_as_text)."""
-    names = [c.name for c in stage.columns if c.name != "key" or stage is not STAGE_CLIENTS]
-    bulk_insert(conn, stage.name, names, rows)
+def stage_rows(conn: Connection, stage: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append records, each a mapping with every one of the stage's column names (see
+    keepwarm.ingest.records). On SQLite the records' dates must already be ISO text (see
+    wants_dates_as_text)."""
+    bulk_insert(conn, stage.name, [c.name for c in stage.columns], rows)
 
 
 def wants_dates_as_text(conn: Connection) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -22,6 +24,9 @@ from sqlalchemy import (
     func,
     true,
 )
+from sqlalchemy.types import TypeEngine
+
+from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, ClientStatus, FieldKind
 
 metadata = MetaData(
     naming_convention={
@@ -48,29 +53,48 @@ staff = Table(
     CheckConstraint("weekly_quota >= 0", name="quota_not_negative"),
 )
 
+
+def client_value_type(f: ClientField) -> TypeEngine[Any]:
+    """The SQL type of a client field's value as an import reads it (a member of staff by
+    name); also the type of its column in the import's staging table."""
+    if f.kind in DATE_KINDS:
+        return Date()
+    if f.kind is FieldKind.FLAG:
+        return Boolean()
+    if f.kind is FieldKind.STATUS:
+        return String(20)
+    return String(f.max_length) if f.max_length is not None else Text()
+
+
+def _client_column(f: ClientField) -> Column[Any]:
+    """The `clients` column of a field of the register (keepwarm.domain.fields)."""
+    if f.kind is FieldKind.STAFF:
+        return Column(f.column, Integer, ForeignKey("staff.id", ondelete="SET NULL"))
+    defaults: dict[FieldKind, Any] = {
+        FieldKind.TAGS: "",
+        FieldKind.STATUS: ClientStatus.ACTIVE.value,
+        FieldKind.FLAG: false(),
+    }
+    return Column(
+        f.column,
+        client_value_type(f),
+        nullable=f.optional,
+        unique=f.kind is FieldKind.ID or None,
+        server_default=defaults.get(f.kind),
+    )
+
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in ClientStatus)
+
+# One column per field of the register, in its order, between the internal id and the times.
 clients = Table(
     "clients",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("external_id", String(200), nullable=False, unique=True),
-    Column("name", String(400), nullable=False),
-    Column("first_name", String(200)),
-    Column("last_name", String(200)),
-    Column("email", String(320)),
-    Column("phone", String(40)),
-    Column("address", Text),
-    Column("birthday", Date),
-    Column("since", Date),
-    Column("owner_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
-    Column("tags", Text, nullable=False, server_default=""),
-    Column("status", String(20), nullable=False, server_default="active"),
-    Column("cancelled_on", Date),
-    Column("next_due", Date),
-    Column("do_not_contact", Boolean, nullable=False, server_default=false()),
-    Column("notes", Text),
+    *(_client_column(f) for f in CLIENT_FIELDS),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    CheckConstraint("status IN ('active', 'prospect', 'cancelled')", name="status_known"),
+    CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
     Index(None, "owner_id"),
     Index(None, "status"),
     Index(None, "next_due"),

@@ -58,6 +58,7 @@ from keepwarm.web.api_models import (
     TodayOut,
     TouchIn,
     TouchOut,
+    client_out,
 )
 from keepwarm.web.auth import api_user, business_today, clock, engine_of
 from keepwarm.web.clients import path_client
@@ -106,24 +107,7 @@ def _path_id(request: Request) -> str:
 
 
 def _client(c: Client) -> ClientOut:
-    return ClientOut(
-        id=c.id,
-        name=c.name,
-        first_name=c.first_name,
-        last_name=c.last_name,
-        email=c.email,
-        phone=c.phone,
-        address=c.address,
-        birthday=c.birthday,
-        since=c.since,
-        owner=c.owner,
-        tags=list(c.tags),
-        status=str(c.status),
-        cancelled_on=c.cancelled_on,
-        next_due=c.next_due,
-        do_not_contact=bool(c.do_not_contact),
-        notes=c.notes,
-    )
+    return client_out(c)
 
 
 def _as_text(value: object) -> str | None:
@@ -480,7 +464,8 @@ def _report(report: ImportReport) -> ImportReportOut:
         new_staff=list(report.new_staff),
         problem_count=report.problem_count,
         problems=[
-            ImportProblemOut(line=p.line, column=p.field, reason=p.reason) for p in report.problems
+            ImportProblemOut(line=p.line, column=p.field, reason=p.reason, code=p.code)
+            for p in report.problems
         ],
         columns=dict(report.columns),
         ignored_columns=list(report.ignored_columns),

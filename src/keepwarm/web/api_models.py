@@ -5,11 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    create_model,
+)
 from pydantic import Strict as StrictMode
+
+from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, Example, FieldKind
+from keepwarm.domain.model import Client, ProblemCode
 
 
 def _plain_text(value: str) -> str:
@@ -268,6 +280,7 @@ class ImportProblemOut(BaseModel):
     line: int | None
     column: str | None
     reason: str
+    code: ProblemCode = Field(description="What kind of problem: stable, unlike `reason`.")
 
 
 class ImportReportOut(BaseModel):
@@ -305,7 +318,12 @@ class ImportReportOut(BaseModel):
                     "new_staff": [],
                     "problem_count": 1,
                     "problems": [
-                        {"line": 3, "column": "date", "reason": "'31/02/2026' is not a date"}
+                        {
+                            "line": 3,
+                            "column": "date",
+                            "reason": "'31/02/2026' is not a real date",
+                            "code": "invalid_value",
+                        }
                     ],
                     "columns": {"client_id": "Customer", "date": "Date"},
                     "ignored_columns": [],
@@ -328,45 +346,74 @@ def _tag(value: str) -> str:
 Tag = Annotated[str, Field(max_length=100), AfterValidator(_plain_text), AfterValidator(_tag)]
 ClientStatusName = Literal["active", "prospect", "cancelled"]
 
-_CLIENT_EXAMPLE = {
-    "id": "C-1042",
-    "name": "Maria Lopez",
-    "first_name": "Maria",
-    "last_name": "Lopez",
-    "email": "maria@example.com",
-    "phone": "+15035550101",
-    "address": "12 Elm Street, Portland",
-    "birthday": "1984-03-05",
-    "since": "2019-06-01",
-    "owner": "Dana Reyes",
-    "tags": ["regular", "vip"],
-    "status": "active",
-    "cancelled_on": None,
-    "next_due": "2027-01-15",
-    "do_not_contact": False,
-    "notes": "Prefers mornings",
+
+def _example(value: Example) -> JsonValue:
+    return list(value) if isinstance(value, tuple) else value
+
+
+_CLIENT_EXAMPLE: dict[str, JsonValue] = {f.name: _example(f.example) for f in CLIENT_FIELDS}
+
+
+def _text_type(f: ClientField) -> Any:
+    return Annotated[str, Field(max_length=f.max_length or 10_000), AfterValidator(_plain_text)]
+
+
+def _input_type(f: ClientField) -> Any:
+    """What the API accepts for a field: text is read exactly as a CSV import reads it."""
+    if f.kind in DATE_KINDS:
+        return IsoDate
+    if f.kind is FieldKind.TAGS:
+        return Annotated[list[Tag], Field(max_length=50)]
+    if f.kind is FieldKind.STATUS:
+        return ClientStatusName
+    if f.kind is FieldKind.FLAG:
+        return StrictBool
+    return _text_type(f)
+
+
+def _output_type(f: ClientField) -> Any:
+    value: Any = {
+        FieldKind.TAGS: list[str],
+        FieldKind.FLAG: bool,
+        FieldKind.DATE: dt.date,
+        FieldKind.BIRTHDAY: dt.date,
+    }.get(f.kind, str)
+    return value | None if f.optional else value
+
+
+def _field_info(f: ClientField, default: Any) -> Any:
+    return Field(default, description=f.help or None)
+
+
+_INPUTS = {
+    f.name: (_input_type(f) | None, _field_info(f, None))
+    for f in CLIENT_FIELDS
+    if f.kind is not FieldKind.ID
 }
 
 
-class ClientFields(Strict):
-    """A client's fields as given: text is read exactly as a CSV import reads it (phones in
-    the configured region, emails checked, names split or joined)."""
+class _ClientOutBase(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CLIENT_EXAMPLE]})
 
-    name: Short | None = None
-    first_name: Short | None = None
-    last_name: Short | None = None
-    email: Short | None = None
-    phone: Short | None = None
-    address: Text | None = None
-    birthday: IsoDate | None = None
-    since: IsoDate | None = None
-    owner: Short | None = Field(None, description="The member of staff who looks after them.")
-    tags: Annotated[list[Tag], Field(max_length=50)] | None = None
-    status: ClientStatusName | None = None
-    cancelled_on: IsoDate | None = None
-    next_due: IsoDate | None = None
-    do_not_contact: StrictBool | None = None
-    notes: Text | None = None
+
+# The client models' fields come from the register (keepwarm.domain.fields). mypy cannot see
+# fields made at run time, so it checks these as their base classes.
+if TYPE_CHECKING:
+    ClientFields = Strict
+    ClientOut = _ClientOutBase
+else:
+    ClientFields = create_model(
+        "ClientFields",
+        __base__=Strict,
+        __doc__="A client's fields as given: text is read exactly as a CSV import reads it "
+        "(phones in the configured region, emails checked, names split or joined).",
+        **_INPUTS,
+    )
+    ClientOut = create_model(
+        "ClientOut",
+        __base__=_ClientOutBase,
+        **{f.name: (_output_type(f), _field_info(f, ...)) for f in CLIENT_FIELDS},
+    )
 
 
 class ClientIn(ClientFields):
@@ -391,25 +438,21 @@ class ClientPatch(ClientFields):
     )
 
 
-class ClientOut(BaseModel):
-    id: str
-    name: str
-    first_name: str | None
-    last_name: str | None
-    email: str | None
-    phone: str | None
-    address: str | None
-    birthday: dt.date | None
-    since: dt.date | None
-    owner: str | None
-    tags: list[str]
-    status: str
-    cancelled_on: dt.date | None
-    next_due: dt.date | None
-    do_not_contact: bool
-    notes: str | None
+# How a client's values are written in JSON (a status as its name, tags as a list).
+_OUT: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.TAGS: list,
+    FieldKind.STATUS: str,
+    FieldKind.FLAG: bool,
+}
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_CLIENT_EXAMPLE]})
+
+def client_out(c: Client) -> ClientOut:
+    """The API's view of a client, field by field of the register."""
+    return ClientOut(**{f.name: _OUT.get(f.kind, _same)(getattr(c, f.name)) for f in CLIENT_FIELDS})
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class TimelineOut(BaseModel):

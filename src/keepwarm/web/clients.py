@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwarm import explain
 from keepwarm.domain.errors import InvalidInput, NotAllowed
+from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
 from keepwarm.services.policy import get_policy
@@ -40,7 +41,12 @@ COLUMNS = (  # sortable columns: (sort key, heading, the first click's direction
     ("attention", "Attention from", "asc"),
     ("value", "Value", "desc"),
 )
-EDITABLE = ("name", "email", "phone", "address", "tags", "owner", "status", "notes")
+# The Edit form: the register's editable fields (keepwarm.domain.fields), in its order.
+FORM_FIELDS = tuple(f for f in CLIENT_FIELDS if f.editable)
+INPUT_TYPES = {FieldKind.EMAIL: "email", FieldKind.PHONE: "tel", FieldKind.DATE: "date"}
+INPUT_TYPES[FieldKind.BIRTHDAY] = "date"
+# Fields the client page shows elsewhere than among the contact facts (heading, notes...).
+SHOWN_APART = ("id", "name", "first_name", "last_name", "status", "do_not_contact", "notes")
 CHART_DAYS = 730
 
 
@@ -95,16 +101,14 @@ def clients_page(
             params.pop("page")
         return "/clients?" + urlencode(params)
 
-    headers = []
+    headers: list[dict[str, str | None]] = []
     for key, heading, first in COLUMNS:
         active = key == sort
         flip = ("desc" if direction == "asc" else "asc") if active else first
         aria = ("ascending" if direction == "asc" else "descending") if active else None
         arrow = ("▲" if direction == "asc" else "▼") if active else ""
-        headers.append(
-            {"key": key, "heading": heading, "href": link(sort=key, dir=flip, page=1)}
-            | {"aria": aria, "arrow": arrow}
-        )
+        href = link(sort=key, dir=flip, page=1)
+        headers.append({"key": key, "heading": heading, "href": href, "aria": aria, "arrow": arrow})
     first_shown = (number - 1) * PAGE + 1 if rows else 0
     context = {
         "rows": rows,
@@ -211,18 +215,57 @@ def _days(value: float) -> str:
     return "1 day" if whole == 1 else f"{whole} days"
 
 
+def _form_text(f: ClientField, value: Any) -> str:
+    """A field's value as its form input holds it ("" for none; a ticked box is "yes")."""
+    if f.kind is FieldKind.TAGS:
+        return "; ".join(value)
+    if f.kind is FieldKind.FLAG:
+        return "yes" if value else ""
+    if value is None:
+        return ""
+    return value.isoformat() if f.kind in DATE_KINDS else str(value)
+
+
 def _form_values(client: Client) -> dict[str, str]:
-    return {
-        "name": client.name,
-        "email": client.email or "",
-        "phone": client.phone or "",
-        "address": client.address or "",
-        "tags": "; ".join(client.tags),
-        "owner": client.owner or "",
-        "status": client.status.value,
-        "notes": client.notes or "",
-        "do_not_contact": "yes" if client.do_not_contact else "",
-    }
+    return {f.name: _form_text(f, getattr(client, f.name)) for f in FORM_FIELDS}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line of the client's contact facts: a label and its value (a link, or tags)."""
+
+    name: str
+    label: str
+    text: str
+    href: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def _facts(client: Client) -> list[Fact]:
+    """The client's fields for the page's Contact list; a date only when there is one."""
+    out = []
+    for f in CLIENT_FIELDS:
+        value = getattr(client, f.name)
+        if f.name in SHOWN_APART or (f.kind in DATE_KINDS and value is None):
+            continue
+        if f.kind in DATE_KINDS:
+            text = f"{value:%-d %B}" if f.kind is FieldKind.BIRTHDAY else value.isoformat()
+        elif f.kind is FieldKind.FLAG:
+            text = "yes" if value else "no"
+        elif f.kind is FieldKind.STAFF:
+            text = value or "unassigned"
+        elif f.kind is FieldKind.TAGS:
+            text = "" if value else "–"  # the tags themselves are shown as pills
+        else:
+            text = value or "–"
+        href = None
+        if value and f.kind is FieldKind.EMAIL:
+            href = f"mailto:{quote(value)}"
+        elif value and f.kind is FieldKind.PHONE:
+            href = f"tel:{value}"
+        tags = value if f.kind is FieldKind.TAGS else ()
+        out.append(Fact(f.name, f.label, str(text), href, tags))
+    return out
 
 
 HISTORY_FIRST = 40  # timeline entries shown at first
@@ -268,6 +311,9 @@ def _client_page(
         "team": view.team,
         "statuses": svc.STATUSES,
         "values": values or _form_values(client),
+        "form_fields": FORM_FIELDS,
+        "input_types": INPUT_TYPES,
+        "facts": _facts(client),
         "errors": errors or {},
         "channels": PERSONAL_CHANNELS,
         "outcomes": OUTCOMES,
@@ -277,8 +323,6 @@ def _client_page(
         "money": money,
         "is_owner": bool(user and user.is_owner),
         "my_staff": user.staff if user else None,
-        "mailto": f"mailto:{quote(client.email)}" if client.email else None,
-        "tel": f"tel:{client.phone}" if client.phone else None,
         "days": _days,
     }
     return render(request, "client.html", context, status_code=status_code)
@@ -346,8 +390,9 @@ def client_edit(request: Request, client_id: str, session: SignedIn, form: Check
 
 
 def _edit(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
-    values = {name: form.text(name) for name in EDITABLE}
-    values["do_not_contact"] = "yes" if form.text("do_not_contact") else "no"
+    ticked = {f.name: bool(form.text(f.name)) for f in FORM_FIELDS if f.kind is FieldKind.FLAG}
+    values = {f.name: form.text(f.name) for f in FORM_FIELDS if f.name not in ticked}
+    values |= {name: "yes" if on else "no" for name, on in ticked.items()}
     try:
         svc.update_client(
             engine_of(request),
@@ -357,7 +402,7 @@ def _edit(request: Request, client_id: str, session: SignedIn, form: CheckedForm
             region=request.app.state.settings.region,
         )
     except svc.InvalidValues as exc:
-        shown = values | {"do_not_contact": "yes" if form.text("do_not_contact") else ""}
+        shown = values | {name: "yes" if on else "" for name, on in ticked.items()}
         return _client_page(request, client_id, values=shown, errors=exc.errors, status_code=400)
     return RedirectResponse(_client_url(client_id, "saved"), status_code=303)
 

@@ -13,6 +13,7 @@ is one transaction), or done if its transaction had committed — never an uploa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -31,7 +32,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotFound
-from keepwarm.domain.model import ImportKind, ImportReport, User
+from keepwarm.domain.model import ImportKind, ImportProblem, ImportReport, ProblemCode, User
 from keepwarm.ingest.values import DateOrder
 from keepwarm.services.import_runs import find_run, finish_run, start_run
 from keepwarm.services.importing import (
@@ -78,7 +79,6 @@ DATE_ORDERS = {
     DateOrder.DAY_FIRST.value: "Day first (31/12/2025)",
     DateOrder.MONTH_FIRST.value: "Month first (12/31/2025)",
 }
-_CLI_HINT = "run again with --dayfirst or --monthfirst"
 
 
 @dataclass
@@ -386,11 +386,20 @@ def _settled_page(request: Request, upload_id: str, user_id: int) -> Response:
     return render(request, "import_done.html", context)
 
 
+def _problem_line(problem: ImportProblem, filename: str) -> str:
+    """`FILE:LINE: column: reason`, in this page's words where it offers the remedy (the
+    reasons name the command line's options)."""
+    if problem.code is ProblemCode.DATE_ORDER_UNKNOWN:
+        problem = dataclasses.replace(
+            problem,
+            reason=f"{problem.value!r} could be day/month or month/day and no date in the "
+            "file tells: choose the date order below and check again",
+        )
+    return problem.format(filename)
+
+
 def _problem_lines(report: ImportReport) -> list[str]:
-    return [
-        p.format(report.filename).replace(_CLI_HINT, "choose the date order below and check again")
-        for p in report.problems
-    ]
+    return [_problem_line(p, report.filename) for p in report.problems]
 
 
 def _preview_context(item: Upload) -> dict[str, Any]:
