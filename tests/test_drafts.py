@@ -4,14 +4,15 @@ the owner's templates when they have written one, and a sandbox around what they
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.model import Client, SignalCode
-from keepwarm.domain.policy import Policy
+from keepwarm.domain.policy import TEMPLATE_FORMS, Policy
 from keepwarm.domain.signals import ClientFacts, Signal
-from keepwarm.messaging.drafts import render_draft, template_key
+from keepwarm.messaging.drafts import draft_for, render_draft, template_key
 from keepwarm.messaging.templates import DEFAULTS
 from keepwarm.rules import signals_for
 
@@ -169,3 +170,91 @@ def test_a_key_purchase_anniversary_draft_names_the_purchase() -> None:
     assert "It is 2 years since your house purchase with us" in draft
     call = render_draft(facts, found, "call", staff="Dana", today=TODAY)
     assert "2 years since their house purchase" in call
+
+
+# --- drafts per channel ------------------------------------------------------------------------
+
+CLIENT_CHANNELS = ("email", "card", "letter", "sms")
+FORBIDDEN = ("chance", "risk", "priority", "score", "probab", "$", "value", "urgency")
+# what the rules write, numbers and all: none of it may reach a message to the client
+INTERNAL = "usually every 2 weeks; last visit 122 days ago (8x the usual gap); 4% chance "
+INTERNAL += "still active; about $150 a month at risk; priority 6.09 = value 4.44 x urgency 1.37"
+
+
+def _generated_practice() -> list[ClientFacts]:
+    """Clients of a generated practice (tests/scenarios), as the drafts see them."""
+    from scenarios import stories
+
+    out = []
+    for person in stories.busy_practice().clients[:12]:
+        dates = sorted(v.date for v in person.visits)
+        kinds = {v.kind: v.date for v in person.visits}
+        client = Client(
+            id=person.id,
+            name=f"{person.first} {person.last}",
+            first_name=person.first,
+            phone="+15035550100",
+            since=person.since,
+            next_due=person.next_due,
+        )
+        out.append(
+            ClientFacts(
+                client,
+                first_activity=dates[0] if dates else None,
+                last_activity=dates[-1] if dates else None,
+                last_activity_kind=person.visits[-1].kind if person.visits else None,
+                last_by_kind=kinds,
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("code", list(SignalCode))
+def test_every_client_facing_draft_greets_signs_off_and_keeps_internal_numbers_out(
+    code: SignalCode,
+) -> None:
+    practice = _generated_practice()
+    assert len(practice) == 12
+    for facts in practice:
+        first, staff = facts.client.first_name, "Ana Ortiz"
+        said = f"Christmas on Fri 25 Dec; {INTERNAL}" if code is SignalCode.HOLIDAY else INTERNAL
+        signals = [Signal(code, said, 0.8, f"{code.value}:2026")]
+        for channel in CLIENT_CHANNELS:
+            draft = draft_for(facts, signals, channel, staff=staff, today=TODAY)
+            assert draft.for_client
+            text = f"{draft.subject}\n{draft.text}"
+            assert first and first in draft.text, (code, channel, draft.text)
+            assert staff in draft.text, (code, channel, draft.text)
+            assert not re.search(r"\d\s*%", text), (code, channel, text)
+            lowered = text.lower()
+            assert not [w for w in FORBIDDEN if w in lowered], (code, channel, text)
+            if channel == "email":
+                assert draft.subject.strip() and draft.subject != "Hello"
+            else:
+                assert draft.subject == ""
+        call = draft_for(facts, signals, "call", staff=staff, today=TODAY)
+        assert not call.for_client and call.text.startswith(f"Call {facts.client.name}")
+        assert "4% chance" in call.text  # talking points for staff keep the numbers
+
+
+def test_a_client_on_the_list_without_a_known_reason_gets_a_hello_and_the_note_in_the_call() -> (
+    None
+):
+    facts = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=30))
+    email = draft_for(facts, [], "email", staff="Dana", today=TODAY, notes=("ask about glasses",))
+    assert email.subject == "Thinking of you, Anna"
+    assert email.text.startswith("Dear Anna,") and email.text.endswith("Dana")
+    assert "glasses" not in email.text  # a note for staff stays with staff
+    call = draft_for(facts, [], "call", staff="Dana", today=TODAY, notes=("ask about glasses",))
+    assert "- Why: ask about glasses" in call.text
+
+
+def test_the_owners_subject_and_text_are_used_and_a_broken_one_gives_way_to_the_default() -> None:
+    facts = _facts("Anna Smith", "check-up", TODAY - dt.timedelta(days=30))
+    mine = {"birthday.subject": "Many happy returns, {{ first_name }}", "birthday.sms": "{{ x }}"}
+    signals = [_signal(SignalCode.BIRTHDAY)]
+    email = draft_for(facts, signals, "email", staff="Dana", today=TODAY, templates=mine)
+    assert email.subject == "Many happy returns, Anna"
+    sms = draft_for(facts, signals, "sms", staff="Dana", today=TODAY, templates=mine)
+    assert sms.text == "Hi Anna, happy birthday from all of us! - Dana"
+    assert {k.split(".")[1] for k in DEFAULTS} == set(TEMPLATE_FORMS)

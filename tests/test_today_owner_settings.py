@@ -99,7 +99,7 @@ def test_the_owners_template_is_used_for_the_draft(realtor) -> None:  # type: ig
             "loops more than",
         ),
         ("templates.anniversary.letter", "{{ 'x' * 100000000 }}", "over 20,000 long"),
-        ("templates.anniversary.poem", "Roses", "choose letter or call"),
+        ("templates.anniversary.poem", "Roses", "choose letter, subject, sms or call"),
         ("templates.anniversaries.letter", "Hi", "no such signal"),
     ],
 )

@@ -98,12 +98,14 @@ def _signal(value: str) -> str:
     return value
 
 
-TEMPLATE_FORMS = ("letter", "call")
+TEMPLATE_FORMS = ("letter", "subject", "sms", "call")
+"""The forms of a draft template: a letter (a card, a letter, an email's body), an email's
+subject line, a text message (SMS), and a call's talking points for staff."""
 
 
 def _template_form(value: str) -> str:
     if value not in TEMPLATE_FORMS:
-        raise ValueError("choose letter or call")
+        raise ValueError("choose letter, subject, sms or call")
     return value
 
 

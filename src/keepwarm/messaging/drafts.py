@@ -1,6 +1,12 @@
 """Personal drafts: a message (or, for calls, talking points) for one action, rendered from
 the template for its most urgent signal with what is known about the client.
 
+`draft_for` is the one function that writes the draft of an action for a channel: talking
+points for staff on a call, visit or meeting; a message written to the client (a greeting with
+their first name, a sentence from their history, a sign-off with the staff member's name, and
+a subject line for an email) on every other channel. The Today page, the printable letter,
+`keepwarm today` and the API all show what it writes.
+
 Templates are Jinja2, rendered in a sandbox because the owner edits them. Plain text, no
 HTML: whatever shows a draft on a web page escapes it there.
 """
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,10 +26,36 @@ from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.model import Client, SignalCode
 from keepwarm.domain.signals import ClientFacts, Signal
 from keepwarm.messaging.sandbox import LimitedSandbox, render_limited
-from keepwarm.messaging.templates import DEFAULTS
+from keepwarm.messaging.templates import DEFAULTS, HELLO
+
+log = logging.getLogger(__name__)
 
 TALKING_POINT_CHANNELS = ("call", "visit", "meeting")
+"""Channels where staff speak to the client: the draft is talking points for staff."""
+_FORM_OF_CHANNEL = {"sms": "sms"}
 _ENV = LimitedSandbox()
+
+
+def form_for(channel: str) -> str:
+    """The template form a channel's draft is written from: "call" (talking points), "sms",
+    or "letter" (a card, a letter, an email's body, a note)."""
+    if channel in TALKING_POINT_CHANNELS:
+        return "call"
+    return _FORM_OF_CHANNEL.get(channel, "letter")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The draft of one action for one channel; `subject` is set for an email only."""
+
+    channel: str
+    text: str
+    subject: str = ""
+
+    @property
+    def for_client(self) -> bool:
+        """Written to the client (never internal numbers), not talking points for staff."""
+        return form_for(self.channel) != "call"
 
 
 @dataclass(frozen=True)
@@ -46,12 +79,16 @@ class DraftContext:
 
 
 def template_key(signal: Signal, channel: str) -> str:
-    kind = "call" if channel in TALKING_POINT_CHANNELS else "letter"
-    return f"{signal.code.value}.{kind}"
+    """The template a channel's draft is written from: "<signal>.<form>"."""
+    return f"{signal.code.value}.{form_for(channel)}"
 
 
 def context_for(
-    facts: ClientFacts, signals: Sequence[Signal], staff: str | None, today: dt.date
+    facts: ClientFacts,
+    signals: Sequence[Signal],
+    staff: str | None,
+    today: dt.date,
+    notes: Sequence[str] = (),
 ) -> DraftContext:
     client = facts.client
     first = client.first_name or client.name.split()[0]
@@ -76,7 +113,7 @@ def context_for(
         years="a year" if years == 1 else f"{years} years",
         occasion=occasion,
         purchase=purchase.replace("_", " "),
-        reasons=tuple(s.explanation for s in signals),
+        reasons=(*(s.explanation for s in signals), *notes),
     )
 
 
@@ -107,6 +144,45 @@ def _since(days: int | None) -> str:
     return f"{months} months" if months < 24 else f"{round(days / 365.25)} years"
 
 
+def draft_for(
+    facts: ClientFacts,
+    signals: Sequence[Signal],
+    channel: str,
+    *,
+    staff: str | None,
+    today: dt.date,
+    templates: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
+) -> Draft:
+    """The draft of an action for `channel`: the template of its most urgent signal in the
+    channel's form (and its subject line for an email), the owner's own version when
+    `templates` has one; `HELLO` without signals (a hug; a reason no template knows, whose
+    explanation comes in `notes`). An owner's template that cannot render for this client
+    gives way to keepwarm's own (templates are checked when saved: a safety net)."""
+    context = context_for(facts, signals, staff, today, notes)
+    text = _written(signals, form_for(channel), context, templates)
+    subject = _written(signals, "subject", context, templates) if channel == "email" else ""
+    return Draft(channel, text, " ".join(subject.split()))
+
+
+def _written(
+    signals: Sequence[Signal],
+    form: str,
+    context: DraftContext,
+    templates: Mapping[str, str] | None,
+) -> str:
+    if not signals:
+        return render_template(HELLO[form], context, f"hello.{form}")
+    key = f"{signals[0].code.value}.{form}"
+    own = (templates or {}).get(key)
+    if own:
+        try:
+            return render_template(own, context, key)
+        except InvalidInput as exc:
+            log.warning("the owner's template %s cannot render: %s", key, exc)
+    return render_template(DEFAULTS[key], context, key)
+
+
 def render_draft(
     facts: ClientFacts,
     signals: Sequence[Signal],
@@ -116,8 +192,9 @@ def render_draft(
     today: dt.date,
     templates: Mapping[str, str] | None = None,
 ) -> str:
-    """The draft for an action: the template of its most urgent signal for `channel`, the
-    owner's own version when `templates` has one. Raises InvalidInput for a broken template."""
+    """The draft's text for an action: the template of its most urgent signal for `channel`,
+    the owner's own version when `templates` has one. Raises InvalidInput for a broken
+    template (`draft_for` falls back to the default instead)."""
     if not signals:
         raise ValueError("a draft needs at least one signal")
     key = template_key(signals[0], channel)

@@ -1,8 +1,19 @@
-"""keepwarm's default draft templates: one per signal for letters (card, email, SMS) and one
-per signal for calls and visits (talking points, not a letter). The owner can replace any of
-them; these are what a new practice starts with."""
+"""keepwarm's default draft templates, per signal and per form (see `TEMPLATE_FORMS`):
+
+- `letter`: written to the client, for a card, a letter and an email's body;
+- `subject`: an email's subject line;
+- `sms`: a short text message to the client;
+- `call`: talking points for staff (a call, a visit, a meeting), where numbers may appear.
+
+What goes to the client never carries internal numbers (chances, values, priorities). The
+owner can replace any of them on Settings > Message templates; these are what a new practice
+starts with. `HELLO` is the draft for a client on the list without a reason a template
+knows (a "hug" for the weekly habit, a reminder): not editable.
+"""
 
 from __future__ import annotations
+
+from keepwarm.domain.policy import TEMPLATE_FORMS
 
 SIGN_OFF = "\n\nWarm regards,\n{{ staff }}"
 
@@ -56,6 +67,55 @@ _LETTER_OPENINGS = {
         "It has been a while since we were last in touch, and we were thinking of you. "
         "How are you doing?"
     ),
+    "win_back": (
+        "It has been a while since we last saw you, and we would love to welcome you back. "
+        "Whenever you are ready, just reply or call us to find a time that suits you."
+    ),
+    "reminder": (
+        "We said we would be back in touch, and here we are. How are you doing? If there is "
+        "anything we can do for you, just reply or call us."
+    ),
+}
+
+_SUBJECTS = {
+    "lapsing": "We miss you, {{ first_name }}",
+    "usage_up": "Making sure we still fit what you need, {{ first_name }}",
+    "usage_down": "How could we do better for you, {{ first_name }}?",
+    "cancellation": "Thank you, {{ first_name }}",
+    "due": "Your {{ usual or 'appointment' }} is due{% if due %} on {{ due }}{% endif %}",
+    "birthday": "Happy birthday, {{ first_name }}!",
+    "anniversary": "{% if purchase %}{{ years|capitalize }} since your {{ purchase }}: "
+    "how is it going?{% else %}Thank you for {{ years }} with us, {{ first_name }}{% endif %}",
+    "holiday": "Warm wishes for {{ occasion or 'the holidays' }}, {{ first_name }}",
+    "welcome": "Welcome, {{ first_name }}",
+    "follow_up": "Thank you for your {{ usual or 'visit' }}, {{ first_name }}",
+    "feedback": "How was your {{ usual or 'visit' }}, {{ first_name }}?",
+    "cadence_overdue": "Thinking of you, {{ first_name }}",
+    "win_back": "We would love to see you again, {{ first_name }}",
+    "reminder": "Keeping in touch, {{ first_name }}",
+}
+
+_TEXTS = {
+    "lapsing": "we have not seen you for {{ since_last }} and we miss you. Reply or call us "
+    "to find a time that suits you.",
+    "usage_up": "thank you for coming in so often lately! Could we have a quick chat about "
+    "what you need now?",
+    "usage_down": "we have missed you lately. If anything could suit you better, we would love "
+    "to hear it.",
+    "cancellation": "thank you for your time with us. Could we call you to hear how we could "
+    "have done better?",
+    "due": "your {{ usual or 'appointment' }} is due{% if due %} on {{ due }}{% endif %}. "
+    "Reply and we will find a time that suits you.",
+    "birthday": "happy birthday from all of us!",
+    "anniversary": "{% if purchase %}{{ years }} since your {{ purchase }}: we hope it is going "
+    "well!{% else %}thank you for {{ years }} with us!{% endif %}",
+    "holiday": "warm wishes for {{ occasion or 'the holidays' }} from all of us!",
+    "welcome": "welcome, and thank you for choosing us! Any questions, just reply.",
+    "follow_up": "thank you for your recent {{ usual or 'visit' }}. Any questions, just reply.",
+    "feedback": "how did your recent {{ usual or 'visit' }} go? A quick reply would help us a lot.",
+    "cadence_overdue": "we were thinking of you. How are you doing?",
+    "win_back": "we would love to see you again. Reply or call us whenever you are ready.",
+    "reminder": "we said we would be back in touch: how are you doing? Any questions, just reply.",
 }
 
 _CALL_POINTS = {
@@ -74,6 +134,8 @@ _CALL_POINTS = {
     "follow_up": "Check in after their recent {{ usual or 'visit' }}: how is it going?",
     "feedback": "Ask how their last {{ usual or 'visit' }} went and what we could do better.",
     "cadence_overdue": "Just say hello: it has been a while since anyone here was in touch.",
+    "win_back": "They left a while ago: say we miss them and would love to welcome them back.",
+    "reminder": "You asked to be reminded to contact them: your note is below.",
 }
 
 LETTER = "Dear {{ first_name }},\n\n{opening}" + SIGN_OFF
@@ -84,10 +146,28 @@ CALL = (
     "- Note what they say when you mark this done."
 )
 
-DEFAULTS: dict[str, str] = {
-    **{
-        f"{code}.letter": LETTER.replace("{opening}", text)
-        for code, text in _LETTER_OPENINGS.items()
-    },
-    **{f"{code}.call": CALL.replace("{point}", text) for code, text in _CALL_POINTS.items()},
+SMS = "Hi {{ first_name }}, {text} - {{ staff }}"
+
+_FORMS: dict[str, tuple[str, dict[str, str]]] = {
+    "letter": (LETTER.replace("{opening}", "{text}"), _LETTER_OPENINGS),
+    "subject": ("{text}", _SUBJECTS),
+    "sms": (SMS, _TEXTS),
+    "call": (CALL.replace("{point}", "{text}"), _CALL_POINTS),
 }
+assert tuple(_FORMS) == TEMPLATE_FORMS, "one default per template form"
+
+DEFAULTS: dict[str, str] = {
+    f"{code}.{form}": frame.replace("{text}", text)
+    for form, (frame, texts) in _FORMS.items()
+    for code, text in texts.items()
+}
+"""Every default template by key, "<signal>.<form>" ("lapsing.letter", "due.subject", ...)."""
+
+HELLO: dict[str, str] = {
+    "letter": "Dear {{ first_name }},\n\nWe were just thinking of you and wanted to say hello. "
+    "How are you doing? It would be lovely to hear from you." + SIGN_OFF,
+    "subject": "Thinking of you, {{ first_name }}",
+    "sms": SMS.replace("{text}", "we were just thinking of you. How are you doing?"),
+    "call": CALL.replace("{point}", "Just say hello and ask how they are doing."),
+}
+"""The draft for a client on the list without a reason the templates know, by form."""

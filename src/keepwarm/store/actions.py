@@ -222,8 +222,8 @@ def open_actions(conn: Connection, staff_name: str | None = None) -> list[Any]:
     return _listing(conn, "open", staff_name)
 
 
-def _listing(conn: Connection, status: str, staff_name: str | None) -> list[Any]:
-    query = (
+def _listing_select() -> Any:
+    return (
         select(
             actions,
             clients.c.external_id,
@@ -234,6 +234,17 @@ def _listing(conn: Connection, status: str, staff_name: str | None) -> list[Any]
         )
         .join(clients, clients.c.id == actions.c.client_id)
         .outerjoin(staff, staff.c.id == actions.c.staff_id)
+    )
+
+
+def action_listing(conn: Connection, action_id: int) -> Any | None:
+    """One action (any status) with what a list shows of it."""
+    return conn.execute(_listing_select().where(actions.c.id == action_id)).first()
+
+
+def _listing(conn: Connection, status: str, staff_name: str | None) -> list[Any]:
+    query = (
+        _listing_select()
         .where(actions.c.status == status)
         .order_by(staff.c.name, actions.c.rank, actions.c.id)
     )

@@ -338,7 +338,12 @@ def policy_save(request: Request, session: Owner, form: CheckedForm) -> Response
 
 # --- message templates ------------------------------------------------------------------------
 
-FORMS = {"letter": "Letter, card, email or text", "call": "Call or visit: talking points"}
+FORMS = {
+    "letter": "Letter, card or email: the message",
+    "subject": "Email: the subject line",
+    "sms": "Text message (SMS)",
+    "call": "Call or visit: talking points",
+}
 
 
 def _slot(code: str, form: str) -> tuple[str, str]:
