@@ -212,25 +212,33 @@ def _print_card(card: ClientCard) -> None:
 def touch(
     client_id: Annotated[str, typer.Argument(help="The client's id.")],
     channel: Annotated[
-        str, typer.Option(help="call, card, email, sms, visit, gift, meeting or note.")
+        str,
+        typer.Option(
+            help="call, card, email, sms, visit, gift, meeting or note (personal contacts); "
+            "newsletter, invoice, receipt or mailing are recorded but are not personal."
+        ),
     ] = "call",
     note: Annotated[str | None, typer.Option(help="What was said or done.")] = None,
     outcome: Annotated[str | None, typer.Option(help="e.g. reached, left_message, booked.")] = None,
     staff: Annotated[str | None, typer.Option(help="Who made the contact.")] = None,
-    date: Annotated[str | None, typer.Option(help="When (YYYY-MM-DD); default today.")] = None,
+    date: Annotated[
+        str | None, typer.Option(help="When (YYYY-MM-DD, not after today); default today.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Record a personal contact with a client.
 
-    Example: keepwarm touch C-1042 --channel call --staff Dana --note "Asked about her knee"
+    Example: keepwarm touch C-1042 --channel call --staff "Dana Reyes" --note "Asked about her knee"
     """
-    when = parse_date_option(date, "--date") or today()
+    current = today()
+    when = parse_date_option(date, "--date") or current
     with user_errors(), engine_for(db) as (_, engine):
         recorded = touches.record_touch(
             engine,
             client_id,
             channel=channel,
             date=when,
+            today=current,
             staff=staff,
             note=note,
             outcome=outcome,

@@ -25,7 +25,7 @@ from keepwarm.messaging.calendar import CalendarItem, calendar_feed
 from keepwarm.services.actions import complete_action, dismiss_action, snooze_action
 from keepwarm.services.daily_job import local_today, run_daily
 from keepwarm.services.policy import get_policy
-from keepwarm.services.staff import list_staff
+from keepwarm.services.staff import staff_named
 from keepwarm.services.todays_list import (
     ListedAction,
     Listing,
@@ -36,6 +36,7 @@ from keepwarm.services.todays_list import (
     waiting_list,
     week_quota,
 )
+from keepwarm.services.touches import personal_channel, touch_date
 
 AsOf = Annotated[
     str | None,
@@ -80,6 +81,8 @@ def today(
     with user_errors(), engine_for(db) as (settings, engine):
         current = local_today(get_policy(engine), now())
         day = parse_date_option(as_of, "--as-of") or current
+        if staff is not None:
+            staff_named(engine, staff)  # an unknown name is an error, not an empty list
         if day == current:
             run_daily(engine, settings, day=day, now=now())
         shown = listing(engine, day, staff)
@@ -199,7 +202,11 @@ ActionId = Annotated[int, typer.Argument(help="The action's number, as `keepwarm
 def done(
     action_id: ActionId,
     channel: Annotated[
-        str | None, typer.Option(help="How you made contact (default: the suggested channel).")
+        str | None,
+        typer.Option(
+            help="How you made contact, a personal channel: call, card, email, sms, visit, "
+            "gift, meeting or note (default: the suggested channel)."
+        ),
     ] = None,
     outcome: Annotated[str | None, typer.Option(help="e.g. reached, left_message, booked.")] = None,
     note: Annotated[str | None, typer.Option(help="What was said or done.")] = None,
@@ -213,7 +220,10 @@ def done(
     Example: keepwarm done 12 --channel call --outcome reached --note "Booked for Tuesday"
     """
     with user_errors(), engine_for(db) as (_, engine):
-        day = parse_date_option(on, "--on") or local_today(get_policy(engine), now())
+        current = local_today(get_policy(engine), now())
+        day = touch_date(parse_date_option(on, "--on") or current, current)
+        if channel is not None:
+            channel = personal_channel(channel)
         touch = complete_action(
             engine, action_id, channel=channel, outcome=outcome, note=note, day=day, now=now()
         )
@@ -369,8 +379,7 @@ def calendar(
     with user_errors(), engine_for(db) as (settings, engine):
         current = local_today(get_policy(engine), now())
         day = parse_date_option(as_of, "--as-of") or current
-        if staff not in {m.name for m in list_staff(engine)}:
-            raise fail(f"no staff member called {staff!r} (see `keepwarm staff list`)")
+        staff_named(engine, staff)
         if day == current:
             run_daily(engine, settings, day=day, now=now())
         listed = todays_list(engine, staff)

@@ -98,6 +98,14 @@ class FutureDate(ValueError):
     """A date after today where only past dates make sense."""
 
 
+def not_in_future(value: dt.date, today: dt.date) -> dt.date:
+    """`value`, or FutureDate when it is after `today`: the one rule for the date of an
+    activity or a touch, whether imported or recorded by hand."""
+    if value > today:
+        raise FutureDate(f"{value.isoformat()} is in the future (today is {today.isoformat()})")
+    return value
+
+
 # What a client record holds for a field the row leaves empty, by kind (others: None).
 _EMPTY: dict[FieldKind, Any] = {
     FieldKind.TAGS: "",
@@ -129,7 +137,7 @@ class RowParser:
             "date": self._event_date,
             "amount": parse_amount,
             "quantity": parse_quantity,
-            "channel": _channel,
+            "channel": parse_channel,
         }
 
     def _client_converters(self) -> dict[str, Callable[[str], Any]]:
@@ -287,11 +295,13 @@ class RowParser:
 
     def _event_date(self, raw: str) -> dt.date | str:
         value = parse_date(raw, self.options.date_order)
-        if value > self.options.today and not self.options.allow_future:
-            raise FutureDate(
-                f"{value.isoformat()} is in the future (today is {self.options.today.isoformat()});"
-                " use --allow-future if the file lists booked appointments"
-            )
+        if not self.options.allow_future:
+            try:
+                not_in_future(value, self.options.today)
+            except FutureDate as exc:
+                raise FutureDate(
+                    f"{exc}; use --allow-future if the file lists booked appointments"
+                ) from None
         if self.options.dates_as_text and len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
             return raw  # already the canonical ISO text
         return self._out(value)
@@ -330,7 +340,10 @@ def _tags(raw: str) -> str:
     return ";".join(sorted(seen.values(), key=str.lower))
 
 
-def _channel(raw: str) -> str:
+def parse_channel(raw: str) -> str:
+    """A channel as stored (aliases such as "phone call" read as "call"): a personal one
+    (PERSONAL_CHANNELS) or a bulk one (BULK_CHANNELS), the same for an import and a touch
+    recorded by hand; ValueError naming the channels otherwise."""
     text = raw.strip().lower()
     text = CHANNEL_ALIASES.get(text, text)
     if text in PERSONAL_CHANNELS or text in BULK_CHANNELS:

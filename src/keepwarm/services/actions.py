@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
 from keepwarm.domain.model import Touch, User
-from keepwarm.services.touches import add_touch, normalise_channel
+from keepwarm.services.touches import add_touch, personal_channel
 from keepwarm.store import actions as q
 from keepwarm.store import writing
 
@@ -79,7 +79,7 @@ def _apply(conn: Connection, row: Any, step: Step, day: dt.date, now: dt.datetim
             touch = Touch(
                 row.external_id,
                 day,
-                normalise_channel(channel or row.channel),
+                personal_channel(channel or row.channel),
                 row.staff_name,
                 (note or "").strip() or None,
                 (outcome or "").strip() or None,

@@ -64,6 +64,22 @@ def list_staff(engine: Engine) -> list[Staff]:
         return q.list_staff(conn)
 
 
+def unknown_staff(name: str, members: list[Staff]) -> NotFound:
+    """The error for a name that is no member of staff, naming the ones there are."""
+    known = ", ".join(m.name for m in members) or "none yet: `keepwarm staff add NAME`"
+    return NotFound(f"no staff member called {name!r} (staff: {known})")
+
+
+def staff_named(engine: Engine, name: str) -> Staff:
+    """The member of staff called `name` (exactly, as files and lists write it); NotFound
+    naming the staff there are otherwise."""
+    members = list_staff(engine)
+    for member in members:
+        if member.name == name:
+            return member
+    raise unknown_staff(name, members)
+
+
 def update_staff(
     engine: Engine,
     staff_id: int,

@@ -7,24 +7,46 @@ import datetime as dt
 from sqlalchemy import Connection, Engine
 
 from keepwarm.domain.errors import InvalidInput, NotFound
-from keepwarm.domain.model import (
-    BULK_CHANNELS,
-    PERSONAL_CHANNELS,
-    Touch,
+from keepwarm.domain.model import PERSONAL_CHANNELS, Touch
+from keepwarm.ingest.records import (
+    FutureDate,
+    fingerprint_key,
+    fingerprint_of,
+    not_in_future,
+    parse_channel,
 )
-from keepwarm.ingest.records import CHANNEL_ALIASES, fingerprint_key, fingerprint_of
 from keepwarm.store import queries as q
 from keepwarm.store import writing
 from keepwarm.store.actions import close_touched_actions
 
 
 def normalise_channel(channel: str) -> str:
-    text = CHANNEL_ALIASES.get(channel.strip().lower(), channel.strip().lower())
-    if text not in PERSONAL_CHANNELS and text not in BULK_CHANNELS:
+    """The channel as stored: the import's rule (personal or bulk, aliases read), so a touch
+    recorded by hand is one an import of the same line would accept."""
+    try:
+        return parse_channel(channel)
+    except ValueError as exc:
+        raise InvalidInput(f"channel: {exc}") from None
+
+
+def personal_channel(channel: str) -> str:
+    """The channel of an action done: only a personal contact does an action (a newsletter,
+    an invoice or a receipt does not take a client off the list)."""
+    text = normalise_channel(channel)
+    if text not in PERSONAL_CHANNELS:
         raise InvalidInput(
-            f"{channel!r} is not a channel ({', '.join((*PERSONAL_CHANNELS, *BULK_CHANNELS))})"
+            f"channel: {channel.strip()!r} is not a personal contact; an action is done by "
+            f"{', '.join(PERSONAL_CHANNELS)}"
         )
     return text
+
+
+def touch_date(date: dt.date, today: dt.date) -> dt.date:
+    """The date of a touch recorded by hand: the import's rule, never after today."""
+    try:
+        return not_in_future(date, today)
+    except FutureDate as exc:
+        raise InvalidInput(f"date: {exc}; a touch records a contact already made") from None
 
 
 def _cell(value: str | None) -> str | None:
@@ -42,9 +64,13 @@ def record_touch(
     note: str | None = None,
     outcome: str | None = None,
     now: dt.datetime,
+    today: dt.date | None = None,
 ) -> Touch:
     """Record a contact with a client. Its key is the same content fingerprint an import of
-    the exported touch would compute, so export and re-import never duplicate it."""
+    the exported touch would compute, so export and re-import never duplicate it. With
+    `today`, a date after it is refused (InvalidInput), as an import refuses it."""
+    if today is not None:
+        touch_date(date, today)
     touch = Touch(
         client_id, date, normalise_channel(channel), _cell(staff), _cell(note), _cell(outcome)
     )
