@@ -310,7 +310,9 @@ def test_the_cli_creates_users_and_tokens(bare_cli, cli) -> None:  # type: ignor
         "user", "add", "a@example.com", "--role", "owner", "--password-stdin", input=PASSWORD + "\n"
     )
     assert added.exit_code == 0, added.output
-    weak = cli("user", "add", "b@example.com", "--password-stdin", input="password\n")
+    weak = cli(
+        "user", "add", "b@example.com", "--role", "owner", "--password-stdin", input="password\n"
+    )
     assert weak.exit_code == 1 and "password" in weak.output
     listed = cli("user", "list")
     assert "a@example.com  owner" in listed.output and "b@example.com" not in listed.output

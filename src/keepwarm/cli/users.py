@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from keepwarm.cli.common import DbOption, console, engine_for, now, settings_for, user_errors
+from keepwarm.cli.common import (
+    DbOption,
+    console,
+    engine_for,
+    fail,
+    now,
+    settings_for,
+    user_errors,
+)
 from keepwarm.services import users as service
 
 user_app = typer.Typer(
@@ -41,6 +49,11 @@ def add(
 
     Example: keepwarm user add dana@example.com --role staff --staff "Dana Reyes"
     """
+    if role == "staff" and not (staff or "").strip():  # before asking for the password
+        raise fail(
+            "--staff: a user with the staff role needs the member of staff whose list they "
+            'work, e.g. --staff "Dana Reyes" (see `keepwarm staff list`)'
+        )
     with user_errors(), engine_for(db) as (_, engine):
         user = service.add_user(
             engine, email, _password(password_stdin), role, staff_name=staff, now=now()

@@ -96,6 +96,15 @@ def _staff_id(conn: Connection, name: str | None) -> int | None:
     return found
 
 
+def _check_link(role: Role, staff_id: int | None) -> None:
+    """A staff user works a list, so they are linked to the member of staff whose list it is."""
+    if role is Role.STAFF and staff_id is None:
+        raise InvalidInput(
+            "staff member: a user with the staff role needs the member of staff whose list "
+            "they work (add them under Settings → Staff or `keepwarm staff add` first)"
+        )
+
+
 def user_count(engine: Engine) -> int:
     with reading(engine) as conn:
         return conn.execute(select(func.count()).select_from(users)).scalar_one()
@@ -124,8 +133,9 @@ def add_user(
     now: dt.datetime,
     first_owner: bool = False,
 ) -> User:
-    """A new user. With `first_owner`, only while no user exists yet (the first-run setup),
-    checked in the same transaction so two setups at once cannot both succeed."""
+    """A new user; a staff user names their member of staff (`staff_name`). With
+    `first_owner`, only while no user exists yet (the first-run setup), checked in the same
+    transaction so two setups at once cannot both succeed."""
     address = normalise_email(email)
     check_password(password, address)
     try:
@@ -138,12 +148,14 @@ def add_user(
             raise InvalidInput("keepwarm is already set up: sign in instead")
         if conn.execute(select(users.c.id).where(users.c.email == address)).first():
             raise InvalidInput(f"email: a user with {address} already exists")
+        staff_id = _staff_id(conn, staff_name)
+        _check_link(role, staff_id)
         new_id = conn.execute(
             insert(users).values(
                 email=address,
                 password_hash=hashed,
                 role=role.value,
-                staff_id=_staff_id(conn, staff_name),
+                staff_id=staff_id,
                 active=True,
                 created_at=now,
                 password_changed_at=now,
@@ -161,19 +173,24 @@ def update_user(
     active: bool | None = None,
 ) -> User:
     """Change a user's role, staff member or whether they may sign in; disabling revokes every
-    session and token at once. The last active owner cannot be demoted or disabled."""
+    session and token at once. The last active owner cannot be demoted or disabled, and a staff
+    user keeps a member of staff."""
     with writing(engine) as conn:
         row = conn.execute(_user_select().where(users.c.id == user_id)).first()
         if row is None:
             raise NotFound(f"no user {user_id}")
         values: dict[str, object] = {}
+        new_role = Role(row.role)
         if role is not None:
             try:
-                values["role"] = Role(role).value
+                new_role = Role(role)
             except ValueError:
                 raise InvalidInput(f"role: choose owner or staff, not {role!r}") from None
+            values["role"] = new_role.value
+        staff_id = row.staff_id if staff_name is None else _staff_id(conn, staff_name or None)
         if staff_name is not None:
-            values["staff_id"] = _staff_id(conn, staff_name or None)
+            values["staff_id"] = staff_id
+        _check_link(new_role, staff_id)
         if active is not None:
             values["active"] = active
         losing_owner = row.role == "owner" and (

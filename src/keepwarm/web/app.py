@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from keepwarm.config import Settings
@@ -161,6 +161,12 @@ def create_app(
     app.state.imports = {}
     app.state.import_workers = imports.ImportWorkers()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """The icon browsers ask for by this name (the pages link the same SVG)."""
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     for module in (pages, clients, imports, reports, settings_pages):
         app.include_router(module.router)
     app.include_router(api.router)
@@ -214,7 +220,7 @@ def _error_pages(app: FastAPI) -> None:
             "error.html",
             {
                 "title": "This form has expired",
-                "message": "Go back, reload the page and try again.",
+                "problem": "Go back, reload the page and try again.",
             },
             status_code=403,
         )
@@ -225,7 +231,7 @@ def _error_pages(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=403)
         return render(
-            request, "error.html", {"title": "Not for you", "message": str(exc)}, status_code=403
+            request, "error.html", {"title": "Not for you", "problem": str(exc)}, status_code=403
         )
 
     @app.exception_handler(NotFound)
@@ -233,7 +239,7 @@ def _error_pages(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=404)
         return render(
-            request, "error.html", {"title": "Not found", "message": str(exc)}, status_code=404
+            request, "error.html", {"title": "Not found", "problem": str(exc)}, status_code=404
         )
 
     @app.exception_handler(InvalidInput)
@@ -243,7 +249,7 @@ def _error_pages(app: FastAPI) -> None:
         return render(
             request,
             "error.html",
-            {"title": "That did not work", "message": str(exc)},
+            {"title": "That did not work", "problem": str(exc)},
             status_code=400,
         )
 

@@ -193,9 +193,18 @@ def change_password(request: Request, session: SignedIn, form: CheckedForm) -> R
 # --- today ------------------------------------------------------------------------------------
 
 
+UNLINKED = {
+    "title": "Today",
+    "problem": "Your account is not linked to a member of staff — ask the owner to choose "
+    "yours under Settings → Users, and your list will show here.",
+}
+
+
 @router.get("/today")
 def today_page(request: Request, session: SignedIn, staff: str | None = None) -> Response:
     user = session.user
+    if not user.is_owner and not user.staff:  # an old database's staff user linked to nobody
+        return render(request, "error.html", UNLINKED)
     # the owner sees everyone's list or switches to one member's; staff see their own only
     view = today_view(
         engine_of(request),

@@ -29,6 +29,7 @@ MESSAGES = {
     "saved": "Saved.",
     "imported": "Imported.",
     "token_revoked": "Token revoked.",
+    "token_created": "Token created.",
     "deleted": "The client and their history are deleted.",
     "moved": "Moved: the waiting actions come first on their new member's next lists.",
 }

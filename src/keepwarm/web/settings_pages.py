@@ -3,6 +3,7 @@ with a live preview on a real client."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import Role
-from keepwarm.domain.policy import PolicyError
+from keepwarm.domain.policy import Policy, PolicyError
 from keepwarm.domain.policy_keys import PolicyKey, sections
 from keepwarm.domain.quotas import allowance
 from keepwarm.messaging.templates import DEFAULTS
@@ -143,7 +144,7 @@ def _users_page(request: Request, error: str = "", status: int = 200, **extra: A
 
 @router.get("/users")
 def users_page(request: Request, session: Owner) -> Response:
-    return _users_page(request, session=session)
+    return _users_page(request, session=session, new_token=_take_token(request, session))
 
 
 @router.post("/users")
@@ -189,10 +190,39 @@ def user_password(request: Request, user_id: int, session: Owner, form: CheckedF
     return _redirect("/settings/users")
 
 
+# A new token waits here, under its session's CSRF token, for the one page that shows it: the
+# form redirects (so a reload creates nothing) and the secret never travels in a URL. Held in
+# memory (one server process, as for uploads); a token never fetched is dropped after a while.
+_FRESH_TOKEN_WAIT = dt.timedelta(minutes=10)
+
+
+def _fresh_tokens(request: Request) -> dict[str, tuple[str, dt.datetime]]:
+    state = request.app.state
+    if not hasattr(state, "fresh_tokens"):
+        state.fresh_tokens = {}
+    return state.fresh_tokens  # type: ignore[no-any-return]
+
+
+def _hold_token(request: Request, session: Any, token: str) -> None:
+    waiting = _fresh_tokens(request)
+    now = clock()
+    for key, (_, at) in list(waiting.items()):
+        if now - at > _FRESH_TOKEN_WAIT:
+            del waiting[key]
+    waiting[session.csrf] = (token, now)
+
+
+def _take_token(request: Request, session: Any) -> str:
+    """The token made by this session's last form, once; "" afterwards."""
+    held = _fresh_tokens(request).pop(session.csrf, None)
+    return held[0] if held and clock() - held[1] <= _FRESH_TOKEN_WAIT else ""
+
+
 @router.post("/tokens")
 def token_create(request: Request, session: Owner, form: CheckedForm) -> Response:
     token = users.create_token(engine_of(request), session.user.id, form.text("name"), now=clock())
-    return _users_page(request, session=session, new_token=token)  # shown this once
+    _hold_token(request, session, token)
+    return _redirect("/settings/users", "token_created")
 
 
 @router.post("/tokens/{token_id}/revoke")
@@ -268,28 +298,62 @@ def _table(key: PolicyKey, rows: list[tuple[str, ...]]) -> Any:
         return [value(row) for row in rows]
     out: dict[str, Any] = {}
     what = key.columns[0].label.lower()
+    problems = []
     for name, *rest in rows:
         if not name:
-            raise PolicyError([(key.name, f"policy: {key.name}: a row has no {what}")])
-        if name in out:
-            raise PolicyError([(key.name, f"policy: {key.name}.{name} appears twice")])
-        out[name] = value(tuple(rest))
+            problems.append((key.name, f"policy: {key.name}: a row has no {what}"))
+        elif name in out:
+            problems.append((key.name, f"policy: {key.name}.{name} appears twice"))
+        else:
+            out[name] = value(tuple(rest))
+    if problems:
+        raise PolicyError(problems)
     return out
 
 
-def _policy_changes(view: dict[str, Any]) -> dict[str, Any]:
-    """The policy settings the form edits, as typed, as a document for `update_policy`."""
+def _policy_changes(view: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The policy settings the form edits, as typed, as a document for `update_policy`, and
+    the problems of tables that cannot even be read as one (left out of the document)."""
     changes: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for _, keys in sections():
         for key in keys:
             text = view[key.name]
             if key.kind == "table":
-                changes[key.name] = _table(key, text)
+                try:
+                    changes[key.name] = _table(key, text)
+                except PolicyError as exc:
+                    problems += exc.problems
             elif key.kind == "lines":
                 changes[key.name] = [line.strip() for line in text.splitlines() if line.strip()]
             else:
                 changes[key.name] = text
-    return changes
+    return changes, problems
+
+
+_PATH = re.compile(r"(?P<key>\w+)(?:\.(?P<name>[^.\[\s:]+)|\[(?P<row>\d+)\])?(?:\.(?P<field>\w+))?")
+
+
+def _in_words(path: str, message: str) -> str:
+    """A problem as the form's reader says it: the setting's label from the register (and the
+    row and column of a table) in place of the internal name, "policy: cadence_days.vip must
+    be ..." -> 'Cadences by tag, tag "vip": must be ...'."""
+    text = message.removeprefix("policy: ")
+    found = _PATH.match(path)
+    key = next(
+        (k for _, keys in sections() for k in keys if found and k.name == found["key"]), None
+    )
+    if found is None or key is None or not text.startswith(path):
+        return text
+    where = key.label
+    if found["name"] is not None and key.columns:
+        where += f', {key.columns[0].label.lower()} "{found["name"]}"'
+    if found["row"] is not None:
+        where += f", row {int(found['row']) + 1}"
+    column = next((c for c in key.columns if c.name == found["field"]), None)
+    if column is not None:
+        where += f", {column.label.lower()}"
+    return f"{where}: {text[len(path) :].lstrip(': ')}"
 
 
 def _policy_page(
@@ -303,7 +367,7 @@ def _policy_page(
     for path, message in error.problems if error else ():
         key = re.split(r"[.\[]", path, maxsplit=1)[0]
         if key in on_form:
-            problems.setdefault(key, []).append(message)
+            problems.setdefault(key, []).append(_in_words(path, message))
         else:
             elsewhere.append(message)
     if problems:
@@ -327,8 +391,16 @@ def policy_page(request: Request, session: Owner) -> Response:
 @router.post("/policy")
 def policy_save(request: Request, session: Owner, form: CheckedForm) -> Response:
     view = _form_view(form)
+    engine = engine_of(request)
+    changes, unreadable = _policy_changes(view)
     try:
-        update_policy(engine_of(request), _policy_changes(view), now=clock())
+        if unreadable:  # check the rest too, so every problem shows at once
+            try:
+                Policy.from_text(get_policy(engine).to_dict() | changes)
+            except PolicyError as exc:
+                unreadable += exc.problems
+            raise PolicyError(unreadable)
+        update_policy(engine, changes, now=clock())
     except PolicyError as exc:
         return _policy_page(request, view, exc, 400)
     except InvalidInput as exc:
