@@ -111,3 +111,19 @@ def test_done_with_a_personal_channel_by_its_alias_closes_the_action(practice, e
     result = practice("done", str(action["id"]), "--channel", "Phone call")
     assert result.exit_code == 0, result.output
     assert "Done: call" in result.output
+
+
+def test_an_export_into_a_missing_folder_is_one_clear_error(one_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "missing" / "dir" / "x.csv"
+    result = one_client("export", "clients", str(target))
+    assert result.exit_code != 0
+    assert f"there is no folder {target.parent}" in flat(result.output)
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "missing").exists()
+
+
+def test_an_export_into_an_existing_folder_writes_the_file(one_client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "x.csv"
+    result = one_client("export", "clients", str(target))
+    assert result.exit_code == 0, result.output
+    assert "C-1,Ann" in target.read_text(encoding="utf-8-sig")

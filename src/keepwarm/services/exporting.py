@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import Activity, Client, ImportKind, Touch
 from keepwarm.ingest.values import format_amount, neutralise
@@ -90,7 +91,8 @@ def _touch_row(t: Touch) -> list[str]:
 
 def export_csv(engine: Engine, kind: ImportKind, path: Path) -> int:
     """Write every record of `kind` to `path` (UTF-8 with BOM, so spreadsheets open it right);
-    returns the number of rows written."""
+    returns the number of rows written. A folder that does not exist or cannot be written is
+    InvalidInput naming it, and nothing is written."""
     rows: Callable[..., Iterable[list[str]]]
     if kind is ImportKind.CLIENTS:
         rows = lambda conn: map(_client_row, q.iter_clients(conn))  # noqa: E731
@@ -99,7 +101,14 @@ def export_csv(engine: Engine, kind: ImportKind, path: Path) -> int:
     else:
         rows = lambda conn: map(_touch_row, q.iter_touches(conn))  # noqa: E731
     folder = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if not folder.is_dir():
+        raise InvalidInput(f"there is no folder {folder}: create it first, or write elsewhere")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder: name the file to write, e.g. {path / 'x.csv'}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write in the folder {folder}: {exc.strerror}") from None
     count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh, reading(engine) as conn:
