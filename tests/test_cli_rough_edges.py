@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shlex
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -127,3 +131,26 @@ def test_an_export_into_an_existing_folder_writes_the_file(one_client, tmp_path)
     result = one_client("export", "clients", str(target))
     assert result.exit_code == 0, result.output
     assert "C-1,Ann" in target.read_text(encoding="utf-8-sig")
+
+
+def test_serve_on_a_busy_port_fails_before_printing_anything_else(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "practice.db"
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    keepwarm = [sys.executable, "-m", "keepwarm.cli"]
+    assert subprocess.run([*keepwarm, "init", "--db", str(db)], env=env).returncode == 0
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = subprocess.run(
+            [*keepwarm, "serve", "--port", str(port), "--db", str(db)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode != 0
+    assert run.stdout == ""  # no "running at", no one-time code
+    assert flat(run.stderr) == (
+        f"Error: port {port} is in use: stop the other program or use --port"
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import socket
 import sys
 from typing import Annotated
 
@@ -125,6 +127,29 @@ def token(
     console.print(secret, markup=False, soft_wrap=True)
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before anything is printed when the server could not listen: bind the address
+    once, as the server will (with SO_REUSEADDR, so a port left in TIME_WAIT by a stopped
+    server counts as free), then let it go."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise fail(f"cannot listen on {host!r}: not an address of this computer") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise fail(f"port {port} is in use: stop the other program or use --port") from None
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise fail(
+                    f"port {port} needs administrator rights: use --port with a number above 1023"
+                ) from None
+            raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (only this computer).")] = (
         "127.0.0.1"
@@ -138,6 +163,7 @@ def serve(
     """
     import uvicorn
 
+    _check_port(host, port)
     with user_errors():
         settings = settings_for(db)
         with engine_for(db) as (_, engine):
