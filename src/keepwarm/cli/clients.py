@@ -29,13 +29,16 @@ from keepwarm.services import rhythms, touches
 def clients(
     text: Annotated[
         str | None,
-        typer.Argument(help="Part of a name or email, a whole id, or a phone number."),
+        typer.Argument(
+            help="Words found in a name, email or id (any order, accents ignored), or a phone."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
     db: DbOption = None,
 ) -> None:
     """List clients, or search them by name, id, email or phone (as the Clients page does:
-    part of a name or email, a client's whole id, a phone number written any way).
+    every word inside the name, email or id, in any order, accents and case ignored; or a
+    phone number written any way).
 
     Example: keepwarm clients smith
     """

@@ -161,12 +161,13 @@ def search_clients(
 ) -> tuple[list[ClientRow], int]:
     """A page of clients matching every filter given, and how many match in all.
 
-    `text` matches the name or email (case-insensitive, anywhere), the client's id exactly, or
-    the phone in any format; `signal` a signal code on the client's open action; `tag` one of
-    their tags; `owner` a staff name; `status` active, prospect or cancelled. `sort` is name,
-    last_activity, attention (when their silence becomes unusual) or value (lifetime value);
-    the rhythm sorts use the rhythm stored by the last `keepwarm rhythm` / daily run.
-    `signal` lapsing ("Gone quiet") lists exactly the clients Reports counts as lapsing
+    `text` matches when each of its words is inside the client's name, email or id, in any
+    order, accents and case ignored (keepwarm.domain.search), or the phone in any format;
+    `signal` a signal code on the client's open action; `tag` one of their tags; `owner` a
+    staff name; `status` active, prospect or cancelled. `sort` is name, last_activity,
+    attention (when their silence becomes unusual) or value (lifetime value); the rhythm
+    sorts use the rhythm stored by the last `keepwarm rhythm` / daily run. `signal` lapsing
+    ("Gone quiet") lists exactly the clients Reports counts as lapsing
     (keepwarm.store.report_queries.lapsing_clause), as of today (`now`) in the policy's zone."""
     text = (text or "").strip() or None
     tag = (tag or "").strip() or None

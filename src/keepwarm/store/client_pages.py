@@ -11,31 +11,22 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
     delete,
     func,
     insert,
     literal,
-    literal_column,
-    or_,
     select,
-    union,
     update,
-)
-from sqlalchemy import (
-    table as sql_table,
 )
 
 from keepwarm.domain.model import Client
 from keepwarm.domain.policy import Policy
+from keepwarm.store.client_search import refresh_search_text, text_condition
 from keepwarm.store.queries import client_select, clients_from_result
 from keepwarm.store.report_queries import lapsing_clause
 from keepwarm.store.tables import actions, activities, clients, rhythms, staff, touches
 
 _owner = staff.alias("owner")
-# SQLite's trigram full-text index of clients (migration 0008); not in `metadata`, since it is
-# SQLite's own kind of table and PostgreSQL has none.
-text_index = sql_table("clients_fts")
 
 
 def _like(text: str) -> str:
@@ -59,33 +50,9 @@ def client_filters(
     (`lapsing_clause`), not the open actions'."""
     where: list[ColumnElement[bool]] = []
     if text:
-        ids = [text, text.upper(), text.lower()]
-        if dialect == "sqlite" and len(text) >= 3 and all(len(d) >= 3 for d in phone_digits):
-            # the trigram index (migration 0008): name, email or phone containing the text
-            terms = [text, *phone_digits]
-            query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-            found: Select[Any] = (
-                select(literal_column("rowid"))
-                .select_from(text_index)
-                .where(literal_column("clients_fts").op("MATCH")(query))
-            )
-            where.append(or_(clients.c.id.in_(found), clients.c.external_id.in_(ids)))
-        else:
-            pattern = f"%{_like(text)}%"
-            like = "like" if dialect == "sqlite" else "ilike"  # SQLite's LIKE ignores case
-            matches = [
-                getattr(clients.c.name, like)(pattern, escape="\\"),
-                getattr(clients.c.email, like)(pattern, escape="\\"),
-                clients.c.external_id.in_(ids),
-                *(clients.c.phone.like(f"%{d}%") for d in phone_digits),
-            ]
-            if dialect == "postgresql" and len(text) >= 3:
-                # one branch per index (trigram indexes, migration 0009; the id's unique
-                # index): as a single OR, the planner reads every client instead
-                branches = [select(clients.c.id).where(m) for m in matches]
-                where.append(clients.c.id.in_(union(*branches)))
-            else:
-                where.append(or_(*matches))
+        found = text_condition(dialect, text, phone_digits)
+        if found is not None:
+            where.append(found)
     if status:
         where.append(clients.c.status == status)
     if owner:
@@ -228,11 +195,17 @@ def staff_id(conn: Connection, name: str) -> int | None:
 
 def insert_client(conn: Connection, values: Mapping[str, Any]) -> int:
     result: int = conn.execute(insert(clients).values(**values)).inserted_primary_key[0]  # type: ignore[index]
+    refresh_search_text(conn)
     return result
 
 
 def update_client(conn: Connection, internal_id: int, values: Mapping[str, Any]) -> None:
-    conn.execute(update(clients).where(clients.c.id == internal_id).values(**values))
+    conn.execute(
+        update(clients)
+        .where(clients.c.id == internal_id)
+        .values(**values, search_text=None)  # refilled from the new values below
+    )
+    refresh_search_text(conn)
 
 
 def delete_client(conn: Connection, internal_id: int) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     update,
@@ -25,6 +26,7 @@ from sqlalchemy import String as SAString
 
 from keepwarm.domain.fields import CLIENT_FIELDS, ClientField, FieldKind
 from keepwarm.domain.model import ImportProblem, ProblemCode
+from keepwarm.store.client_search import SEARCHED, refresh_search_text
 from keepwarm.store.staging import STAGE_ACTIVITIES, STAGE_CLIENTS, STAGE_TOUCHES
 from keepwarm.store.tables import activities, clients, imports, staff, touches
 
@@ -166,6 +168,7 @@ def create_missing_clients(conn: Connection, stage: Table, now: dt.datetime) -> 
             ),
         )
     )
+    refresh_search_text(conn)
     return result.rowcount
 
 
@@ -309,6 +312,8 @@ def merge_clients(conn: Connection, present: set[str], now: dt.datetime) -> Merg
             staged = _staged_value(s, f)
             values[f.column] = staged
             differences.append(clients.c[f.column].is_distinct_from(staged))
+    if present & SEARCHED:
+        values["search_text"] = null()  # refilled below (keepwarm.store.client_search)
     updated = 0
     if differences:
         updated = conn.execute(
@@ -328,6 +333,7 @@ def merge_clients(conn: Connection, present: set[str], now: dt.datetime) -> Merg
             .order_by(s.c.line),
         )
     ).rowcount
+    refresh_search_text(conn)
     return MergeResult(added=added, updated=updated)
 
 

@@ -92,6 +92,9 @@ clients = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     *(_client_column(f) for f in CLIENT_FIELDS),
+    # What the search box matches: name, email and id folded (keepwarm.domain.search); NULL
+    # until keepwarm.store.client_search fills it in, in the transaction that wrote the client.
+    Column("search_text", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
@@ -343,4 +346,16 @@ import_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     CheckConstraint("status IN ('importing', 'done', 'failed')", name="status_known"),
     Index(None, "status"),
+)
+
+# Private calendar feeds: one per user, the URL's random token stored as its SHA-256 (never the
+# token itself). Revoked by deleting the row (migration 0014).
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id"),
 )

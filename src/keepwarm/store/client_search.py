@@ -1,0 +1,110 @@
+"""The client search's stored text and its conditions. Never commits.
+
+Every write to a client's name, email or id leaves `clients.search_text` NULL (a new client)
+or sets it NULL (a changed one); `refresh_search_text`, called in the same transaction, folds
+it (keepwarm.domain.search). A query matches when each of its terms is inside that text: on
+SQLite through the trigram full-text table (migration 0014; terms under three characters,
+which a trigram cannot find, by LIKE over the matches), on PostgreSQL through the pg_trgm
+index of the text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    union,
+    update,
+)
+from sqlalchemy import table as sql_table
+
+from keepwarm.domain.search import search_terms, search_text
+from keepwarm.store.tables import clients
+
+# SQLite's trigram full-text table of clients' search text and phone (migration 0014); not in
+# `metadata`, since it is SQLite's own kind of table.
+text_index = sql_table("clients_fts")
+_BATCH = 5_000
+SEARCHED = frozenset({"id", "name", "email"})  # the fields the search text is made of
+
+
+def refresh_search_text(conn: Connection) -> int:
+    """Fill in the search text of every client that has none; returns how many."""
+    rows = conn.execute(
+        select(clients.c.id, clients.c.external_id, clients.c.name, clients.c.email).where(
+            clients.c.search_text.is_(None)
+        )
+    ).all()
+    statement = (
+        update(clients)
+        .where(clients.c.id == bindparam("internal"))
+        .values(search_text=bindparam("text"))
+    )
+    for start in range(0, len(rows), _BATCH):
+        batch = rows[start : start + _BATCH]
+        conn.execute(
+            statement,
+            [
+                {"internal": i, "text": search_text(ext, name, email)}
+                for i, ext, name, email in batch
+            ],
+        )
+    return len(rows)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+
+
+def _contains(term: str) -> ColumnElement[bool]:
+    return clients.c.search_text.like(f"%{_like(term)}%", escape="\\")
+
+
+def _fts(query: str) -> Select[Any]:
+    return (
+        select(literal_column("rowid"))
+        .select_from(text_index)
+        .where(literal_column("clients_fts").op("MATCH")(query))
+    )
+
+
+def _phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def text_condition(
+    dialect: str, text: str, phone_digits: Sequence[str]
+) -> ColumnElement[bool] | None:
+    """Clients whose search text holds every term of `text` (any order, accents and case
+    ignored), or whose phone holds one of `phone_digits`. None: `text` has no terms."""
+    terms = search_terms(text)
+    if not terms and not phone_digits:
+        return None
+    long = [t for t in terms if len(t) >= 3]
+    short = [t for t in terms if len(t) < 3]
+    named: ColumnElement[bool] | None = None
+    if terms:
+        if dialect == "sqlite" and long:
+            query = "{search_text} : (" + " AND ".join(_phrase(t) for t in long) + ")"
+            named = and_(clients.c.id.in_(_fts(query)), *(_contains(t) for t in short))
+        else:
+            named = and_(*(_contains(t) for t in terms))
+    phoned: list[ColumnElement[bool]] = []
+    for digits in phone_digits:
+        if dialect == "sqlite" and len(digits) >= 3:
+            phoned.append(clients.c.id.in_(_fts("{phone} : " + _phrase(digits))))
+        else:
+            phoned.append(clients.c.phone.like(f"%{digits}%"))
+    branches = [b for b in (named, *phoned) if b is not None]
+    if dialect == "postgresql" and len(branches) > 1:
+        # one branch per index: as a single OR, the planner reads every client instead
+        return clients.c.id.in_(union(*(select(clients.c.id).where(b) for b in branches)))
+    return or_(*branches)
