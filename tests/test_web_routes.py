@@ -55,6 +55,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/actions/{action_id}/snooze"): PAGE,
     ("POST", "/actions/{action_id}/dismiss"): PAGE,
     ("POST", "/today/waiting/move"): OWNER_PAGE,  # give one member's waiting actions to another
+    ("POST", "/today/more"): PAGE,  # staff: for themselves; the owner for anyone
+    ("GET", "/actions/{action_id}/print"): PAGE,  # staff: their own list's
     # clients.py
     ("GET", "/clients"): PAGE,
     ("GET", "/clients/{client_id:path}"): PAGE,

@@ -4,7 +4,11 @@ waiting actions to another member (staff may not). On both backends."""
 
 from __future__ import annotations
 
+import json
+import re
+from html import unescape as html_unescape
 from pathlib import Path
+from urllib.parse import parse_qs, unquote
 
 import pytest
 import sqlalchemy as sa
@@ -12,10 +16,11 @@ import sqlalchemy as sa
 from conftest import NOW, TODAY
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
+from keepwarm.services.actions import Done, act
 from keepwarm.services.daily_job import run_daily
 from keepwarm.services.importing import import_file
 from keepwarm.services.staff import add_staff
-from keepwarm.services.todays_list import waiting_list
+from keepwarm.services.todays_list import move_waiting, todays_list, waiting_list
 from keepwarm.services.users import add_user, create_token
 from test_web_api import Api
 from web_support import PASSWORD
@@ -90,3 +95,157 @@ def test_owner_sees_each_allowance_and_waiting_and_moves_the_queue(  # type: ign
     assert "waiting" not in _line(html, "Dana")
     assert 'data-waiting="3">3 waiting' in _line(html, "Sam")
     assert caller.get("/api/v1/today").json()["waiting"] == {"Sam": waiting}
+
+
+# --- the card, the lists by member, the drafts per channel ---------------------------------------
+
+
+def _card(html: str, action_id: int) -> str:
+    start = html.index(f'id="action-{action_id}"')
+    return html[start : html.index('<div class="do">', start)]
+
+
+def test_a_card_gives_one_plain_reason_and_its_numbers_one_click_away(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    html = web().get("/today").text
+    card = _card(html, sams.id)
+    why = re.search(r'<p class="why">([^<]*)</p>', card)
+    assert why is not None and why.group(1) == sams.reason
+    assert "%" not in why.group(1) and "priority" not in why.group(1)
+    # the numbers and the priority arithmetic: in a closed <details>, not on the card's face
+    face, numbers = card.split('<details class="numbers">')
+    assert "priority " in numbers and "= value" in numbers
+    assert "priority" not in face.replace("Priority", "") and "chance" not in face
+    assert "#1 on Sam's list" not in card  # the list position is the card's rank
+    # Done / Snooze / Dismiss: one row of buttons, fields behind them, follow-up fields in Done
+    do = html[html.index('<div class="do">', html.index(f'id="action-{sams.id}"')) :]
+    assert (
+        do.count('<details class="step') >= 3
+        and '<details class="step done" data-step="done">' in do
+    )
+    assert 'name="follow_up_on" type="date"' in do and 'name="follow_up_note"' in do
+    assert ">Follow up on <" in do and ">Note for the follow-up</label>" in do
+
+
+def test_the_email_button_of_a_call_opens_a_message_written_to_the_client(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    assert sams.channel == "call"
+    card = _card(web().get("/today").text, sams.id)
+    assert 'href="tel:+15035550104"' in card
+    found = re.search(r'<a class="button mail" href="mailto:([^"]+)">Email</a>', card)
+    assert found is not None, card
+    address, query = html_unescape(found.group(1)).split("?", 1)
+    fields = parse_qs(query)
+    subject, body = fields["subject"][0], fields["body"][0]
+    assert unquote(address) == "c4@example.com"
+    assert subject and subject != "Hello"
+    assert body.startswith("Dear Client,") and body.endswith("Sam")
+    assert not re.search(r"\d\s*%", body + subject)
+    for word in ("chance", "risk", "priority", "Call Client", "Why:"):
+        assert word not in body, body
+    # the textarea holds the talking points for the call, for staff
+    assert "Talking points" in card and "Call Client 4" in card
+
+
+def test_everyone_is_grouped_by_member_with_progress_and_ranks_per_list(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    add_touch_for = todays_list(engine, "Dana")
+    owner = web()
+    html = owner.get("/today").text
+    heads = re.findall(r'<h2 id="list-h-\d+">([^<]+)</h2>', html)
+    assert heads == ["Dana", "Sam"]
+    dana = html[html.index('data-staff-list="Dana"') : html.index('data-staff-list="Sam"')]
+    sam = html[html.index('data-staff-list="Sam"') :]
+    assert 'data-progress="Dana"' in dana and "0 of 2 this week" in dana
+    assert "0 of 4 this week" in sam and "<progress" in sam
+    ranks = lambda part: re.findall(r'<span class="rank"[^>]*>(\d+)</span>', part)  # noqa: E731
+    assert ranks(dana) == [str(i) for i in range(1, len(add_touch_for) + 1)]
+    assert ranks(sam) == ["1"]
+    # two on Sam's list; Sam marks the first done: the second is now #1, and counts one touch
+    move_waiting(engine, from_staff="Dana", to_staff="Sam", count=1)
+    [moved] = waiting_list(engine, "Sam")
+    with engine.begin() as conn:
+        opened = sa.text("UPDATE actions SET status = 'open', rank = 2 WHERE id = :i")
+        conn.execute(opened, {"i": moved.id})
+    listed = todays_list(engine, "Sam")
+    assert [a.rank for a in listed] == [1, 2]
+    act(engine, listed[0].id, Done(), by=None, day=TODAY, now=NOW)
+    html = owner.get("/today").text
+    sam = html[html.index('data-staff-list="Sam"') :]
+    assert ranks(sam) == ["1"] and "1 of 4 this week" in sam
+    assert "#2 on" not in sam
+
+
+def test_the_undo_banner_posts_to_the_action_with_the_pages_csrf(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    owner = web()
+    html = owner.get("/today?staff=Sam&msg=snoozed&undo=7").text
+    banner = html[
+        html.index('class="flash undo"') : html.index("</div>", html.index('class="flash undo"'))
+    ]
+    assert "Snoozed" in banner
+    assert '<form method="post" action="/actions/7/undo"' in banner
+    assert f'name="csrf_token" value="{owner.token}"' in banner
+    assert '<input type="hidden" name="staff" value="Sam">' in banner
+    assert html.count("Snoozed: it comes back") == 1  # not twice (the page's flash is off)
+    assert "/undo" not in owner.get("/today?msg=done&undo=7%3Cb%3E").text
+
+
+def test_an_action_with_a_reason_no_rule_knows_shows_its_own_words(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    note = [{"code": "reminder", "explanation": "ask about the new glasses", "reason_key": "r:1"}]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE actions SET signals = :s WHERE id = :i"),
+            {"s": json.dumps(note), "i": sams.id},
+        )
+    answer = web().get("/today")
+    assert answer.status_code == 200
+    card = _card(answer.text, sams.id)
+    assert '<p class="why">Ask about the new glasses</p>' in card
+    assert "- Why: ask about the new glasses" in card  # in the talking points
+
+
+def test_a_card_or_letter_is_printed_from_its_own_page(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE actions SET channel = 'card' WHERE id = :i"), {"i": sams.id})
+    owner = web()
+    card = _card(owner.get("/today").text, sams.id)
+    assert f'<a class="button primary" href="/actions/{sams.id}/print">Print the card</a>' in card
+    page = owner.get(f"/actions/{sams.id}/print")
+    assert page.status_code == 200
+    letter = page.text[page.text.index('<div class="letter-text">') :]
+    assert letter.startswith('<div class="letter-text">Dear Client,') and "Sam</div>" in letter
+    assert "@media print" in owner.get("/static/app.css").text
+    dana = web("dana@example.com", role="staff", staff="Dana")
+    assert dana.get(f"/actions/{sams.id}/print").status_code == 403
+    assert owner.get("/actions/999999/print").status_code == 404
+
+
+def test_the_draft_per_channel_is_the_same_for_the_cli_and_the_api(  # type: ignore[no-untyped-def]
+    web_app, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    user = add_user(engine, "api@example.com", PASSWORD, "owner", now=NOW)
+    caller = Api(web_app, create_token(engine, user.id, "test", now=NOW))
+    [listed] = [a for a in caller.get("/api/v1/today").json()["actions"] if a["staff"] == "Sam"]
+    assert listed["draft"] == sams.draft == sams.drafts["call"].text
+    assert sams.drafts["email"].subject and sams.drafts["email"].text.startswith("Dear Client,")

@@ -15,7 +15,15 @@ from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
 from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.services import users
 from keepwarm.services.actions import Dismiss, Done, Snooze, Step, act
-from keepwarm.services.todays_list import ListedAction, move_waiting, today_view
+from keepwarm.services.todays_list import (
+    ListedAction,
+    TodayView,
+    give_more,
+    more_wanted,
+    move_waiting,
+    printable,
+    today_view,
+)
 from keepwarm.web.auth import (
     PRE_COOKIE,
     SESSION_COOKIE,
@@ -30,7 +38,7 @@ from keepwarm.web.auth import (
     engine_of,
     pre_token,
 )
-from keepwarm.web.render import render
+from keepwarm.web.render import MESSAGES, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -217,7 +225,7 @@ def today_page(request: Request, session: SignedIn, staff: str | None = None) ->
         "day": view.day,
         "team": view.team,
         "chosen": view.chosen,
-        "actions": [_view(a) for a in view.actions],
+        "groups": _groups(view, user),
         "quota": quota,
         "waiting_from": [q.staff for q in view.quota if q.waiting] if user.is_owner else [],
         "monday": view.monday,
@@ -226,16 +234,99 @@ def today_page(request: Request, session: SignedIn, staff: str | None = None) ->
         "outcomes": OUTCOMES,
         "labels": SIGNAL_LABELS,
         "tomorrow": view.day + dt.timedelta(days=1),
+        "undo": None,
+        **_banner(request),
     }
     return render(request, "today.html", context)
 
 
+UNDOABLE = {"done", "snoozed", "dismissed"}
+
+
+def _banner(request: Request) -> dict[str, object]:
+    """The message after an action (with its Undo when `undo` names the action) or after
+    "give me more"; only known messages are shown, whatever the query says."""
+    params = request.query_params
+    msg, undo = params.get("msg", ""), params.get("undo", "")
+    more = {
+        "more": "More clients are on the list: the next best, first in line.",
+        "quota_met": "The week's quota is met: nothing added.",
+        "none_waiting": "Nobody is waiting for a place on this list: nothing added.",
+    }
+    if msg in more:
+        return {"message": more[msg]}
+    if msg in UNDOABLE and undo.isdigit():
+        return {"message": "", "undo": {"id": int(undo), "said": MESSAGES[msg]}}
+    return {}
+
+
+def _groups(view: TodayView, user: User) -> list[dict[str, Any]]:
+    """The lists shown, one per member of staff (everyone's for the owner's "Everyone", else
+    the one chosen), each with its cards, its week's progress, and how many more its member
+    may ask for once the list is done."""
+    if view.chosen:
+        names: list[str | None] = [view.chosen]
+    elif user.is_owner:
+        names = [*view.team, *([None] if any(a.staff is None for a in view.actions) else [])]
+    else:
+        names = []
+    lines = {q.staff: q for q in view.quota}
+    groups: list[dict[str, Any]] = []
+    for name in names:
+        cards = [_view(a) for a in view.actions if a.staff == name]
+        line = lines.get(name) if name else None
+        mine = user.is_owner or user.staff == name
+        more = more_wanted(line) if line and mine and not cards else 0
+        groups.append({"staff": name, "cards": cards, "line": line, "more": more})
+    return groups
+
+
 def _view(action: ListedAction) -> dict[str, object]:
-    first_line = action.draft.splitlines()[0] if action.draft else ""
-    subject = "A note from us" if first_line.startswith("Dear") else "Hello"
-    query = urlencode({"subject": subject, "body": action.draft}, quote_via=quote)
-    mailto = f"mailto:{quote(action.email)}?{query}" if action.email else None
-    return {"a": action, "mailto": mailto, "tel": f"tel:{action.phone}" if action.phone else None}
+    """A card: the draft for the suggested channel, and its contact links (a call, the
+    client-facing email, a printable letter)."""
+    draft = action.drafts.get(action.channel)
+    email = action.drafts.get("email")
+    mailto = None
+    if action.email and email is not None:
+        query = urlencode({"subject": email.subject, "body": email.text}, quote_via=quote)
+        mailto = f"mailto:{quote(action.email)}?{query}"
+    return {
+        "a": action,
+        "draft": draft.text if draft else action.draft,
+        "for_client": draft.for_client if draft else action.channel not in ("call", "visit"),
+        "mailto": mailto,
+        "tel": f"tel:{action.phone}" if action.phone else None,
+        "print": f"/actions/{action.id}/print" if action.channel in PRINTED else None,
+    }
+
+
+PRINTED = ("card", "letter", "note", "gift")
+
+
+@router.get("/actions/{action_id}/print")
+def action_print(request: Request, action_id: int, session: SignedIn) -> Response:
+    """The letter to the client for an action, laid out for printing (a card or a letter)."""
+    day = business_today(request)
+    action, letter = printable(engine_of(request), action_id, by=session.user, day=day)
+    context = {"a": action, "letter": letter, "day": day}
+    return render(request, "print_letter.html", context)
+
+
+@router.post("/today/more")
+def today_more(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    """Give me more: the next best clients onto a member's done list while the week's quota
+    is not met (staff for themselves, the owner for anyone)."""
+    user = session.user
+    member = form.text("member") or (user.staff or "")
+    result = give_more(engine_of(request), staff_name=member, by=user, now=clock())
+    if result.added:
+        msg = "more"
+    elif "quota" in result.message:
+        msg = "quota_met"
+    else:
+        msg = "none_waiting"
+    query = urlencode({k: v for k, v in (("staff", form.text("staff")), ("msg", msg)) if v})
+    return RedirectResponse(f"/today?{query}#list-{quote(member)}", status_code=303)
 
 
 def _back(form_staff: str, msg: str) -> Response:
