@@ -66,6 +66,7 @@ CHANNEL_FOR: Mapping[SignalCode, str] = {
     SignalCode.FEEDBACK: "email",
     SignalCode.CADENCE_OVERDUE: "call",
     SignalCode.WIN_BACK: "card",
+    SignalCode.REMINDER: "call",
 }
 """The channel each signal suggests when the signal itself names none."""
 
@@ -440,6 +441,26 @@ def _action(
         carried_over=item.carried,
         hug=item.hug,
         waiting=waiting,
+    )
+
+
+def reminder_action(client: Client, staff: str, reminder: Signal) -> PlannedAction:
+    """A reminder a member of staff set, on their list on its day: first on the list, beyond
+    their daily capacity and whatever the quota (they asked for it), so it takes no one
+    else's place; the rest of the plan is as it would be without it."""
+    return PlannedAction(
+        client_id=client.id,
+        client_name=client.name,
+        staff=staff,
+        rank=0,
+        priority=0.0,
+        value=0.0,
+        urgency=reminder.urgency,
+        signals=(reminder,),
+        reason_keys=(reminder.reason_key,),
+        channel=suggest_channel(client, (reminder,)),
+        why=f"{reminder.explanation}; on {staff}'s list as they asked, beyond the daily capacity",
+        forced=True,
     )
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from keepwarm.domain.model import SignalCode
 from keepwarm.domain.signals import ClientFacts, Signal
 
 
@@ -107,3 +108,93 @@ class Plan:
     @property
     def client_ids(self) -> tuple[str, ...]:
         return tuple(a.client_id for a in self.actions)
+
+
+# --- who did what: the history of actions, and reminders ---------------------------------------
+
+COMMAND_LINE = "command line"
+"""Who acted, for a step taken with `keepwarm` at a terminal (the business's own rights)."""
+
+REMINDED = "You asked to be reminded: "
+
+
+def reminder_signal(reminder_id: int, note: str) -> Signal:
+    """The reason a reminder puts its client on its member's list on its day: the member's
+    own note, in their words. Pressing (they asked for that day)."""
+    return Signal(
+        SignalCode.REMINDER, REMINDED + note, 1.0, f"reminder:{reminder_id}", pressing=True
+    )
+
+
+STEP_WORDS: Mapping[str, str] = {
+    "done": "Marked done",
+    "snoozed": "Snoozed",
+    "dismissed": "Dismissed",
+    "undone": "Undone",
+    "reopened": "Reopened",
+    "reminder_set": "Reminder set",
+    "reminder_deleted": "Reminder deleted",
+}
+"""Each step of the history as people read it ("Marked done by Olivia Owner for Dana Reyes")."""
+
+UNDOABLE = {"done": "done", "snoozed": "snoozed", "dismissed": "dismissed"}
+"""The steps Undo reverses, by the status they leave the action in."""
+
+
+@dataclass(frozen=True)
+class ActionEvent:
+    """One step in the history of a client's actions: who clicked (`actor`), whose list and
+    quota it counts for (`staff`), when (`at`, in the business's time zone) and its details
+    (until, reason, channel, outcome, note, on, for a reminder its note)."""
+
+    id: int
+    step: str
+    actor: str
+    staff: str | None
+    at: dt.datetime
+    client_id: str
+    client_name: str
+    action_id: int | None = None
+    reminder_id: int | None = None
+    details: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def on_behalf(self) -> bool:
+        """Done by someone else than the member whose list it is on."""
+        return self.staff is not None and self.actor != self.staff
+
+    @property
+    def who(self) -> str:
+        """ "by Olivia Owner for Dana Reyes", "by Dana Reyes", "from the command line for ..."."""
+        by = "from the command line" if self.actor == COMMAND_LINE else f"by {self.actor}"
+        return f"{by} for {self.staff}" if self.on_behalf else by
+
+    @property
+    def what(self) -> str:
+        """The step and its details in words: "Snoozed until Tue 8 Dec", "Dismissed: moved"."""
+        d = self.details
+        words = STEP_WORDS.get(self.step, self.step)
+        if self.step == "done":
+            how = ", ".join(x for x in (d.get("channel"), d.get("outcome")) if x)
+            return f"{words}" + (f" ({how})" if how else "")
+        if self.step == "snoozed" and d.get("until"):
+            return f"{words} until {_day(d['until'])}"
+        if self.step == "dismissed" and d.get("reason"):
+            return f"{words}: {d['reason']}"
+        if self.step == "undone" and d.get("undid"):
+            return f"{words} ({STEP_WORDS.get(d['undid'], d['undid']).lower()} taken back)"
+        if self.step in ("reminder_set", "reminder_deleted") and d.get("on"):
+            return f"{words} for {_day(d['on'])}"
+        return words
+
+    @property
+    def sentence(self) -> str:
+        """ "Marked done (call, reached) by Olivia Owner for Dana Reyes, 3 Dec 14:05"."""
+        return f"{self.what} {self.who}, {self.at:%-d %b %H:%M}"
+
+
+def _day(iso: str) -> str:
+    try:
+        return f"{dt.date.fromisoformat(iso):%a %-d %b %Y}"
+    except ValueError:
+        return iso

@@ -27,6 +27,7 @@ class SignalCode(StrEnum):
     FEEDBACK = "feedback"
     CADENCE_OVERDUE = "cadence_overdue"
     WIN_BACK = "win_back"
+    REMINDER = "reminder"  # a member of staff asked to be reminded (keepwarm.domain.actions)
 
 
 # What each signal is called where people read it (lists, pages, the planner's "why").
@@ -44,6 +45,7 @@ SIGNAL_LABELS: dict[SignalCode, str] = {
     SignalCode.FEEDBACK: "Feedback",
     SignalCode.CADENCE_OVERDUE: "Time to say hello",
     SignalCode.WIN_BACK: "Win back",
+    SignalCode.REMINDER: "Reminder",
 }
 
 

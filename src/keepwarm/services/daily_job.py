@@ -27,6 +27,7 @@ from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
 from keepwarm.rules import signals_for
 from keepwarm.services.policy import get_policy
+from keepwarm.services.reminders import place_due
 from keepwarm.services.rhythms import compute_rhythms
 from keepwarm.services.signals import client_facts
 from keepwarm.services.staff import list_staff
@@ -85,6 +86,8 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
         with writing(engine) as conn:
             by_id = {f.client.id: f for f in facts}
             count = _write(conn, plan, by_id, day, now, policy.template_sources())
+            # the reminders of the day, after the plan: first on their lists, taking no place
+            count += place_due(conn, day, now, by_id, policy.template_sources())
             if not q.complete_day(conn, day, now, count, dict(plan.overflow)):
                 raise _LostRace
     except _LostRace:

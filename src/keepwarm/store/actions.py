@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from keepwarm.store.tables import actions, clients, plans, staff, touches
+from keepwarm.store.tables import actions, clients, plans, reminders, staff, touches
 
 
 def claim_day(conn: Connection, day: dt.date, now: dt.datetime) -> bool:
@@ -56,8 +56,9 @@ class StoredAction:
 
 
 def earlier_actions(conn: Connection) -> list[StoredAction]:
-    """Every open, waiting, snoozed or dismissed action (done ones are history). Only the
-    columns the plan needs: a long queue of waiting actions is read every morning."""
+    """Every open, waiting, snoozed or dismissed action (done ones are history), but those of
+    reminders (kept apart from the plan: keepwarm.services.reminders). Only the columns the
+    plan needs: a long queue of waiting actions is read every morning."""
     rows = conn.execute(
         select(
             actions.c.id,
@@ -72,6 +73,7 @@ def earlier_actions(conn: Connection) -> list[StoredAction]:
         .join(clients, clients.c.id == actions.c.client_id)
         .outerjoin(staff, staff.c.id == actions.c.staff_id)
         .where(actions.c.status.in_(("open", "waiting", "snoozed", "dismissed")))
+        .where(~select(reminders.c.id).where(reminders.c.action_id == actions.c.id).exists())
         .order_by(actions.c.id)
     )
     return [

@@ -276,6 +276,61 @@ actions = Table(
     Index(None, "day"),
 )
 
+# A dated note a member of staff set for a client ("call about the new glasses"): the daily job
+# of its day puts it on that member's list as an action (`action_id`); deleted while pending
+# (`deleted_at`), it never comes (migration 0013).
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("on", Date, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("set_by", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("action_id", Integer, ForeignKey("actions.id", ondelete="SET NULL")),
+    Column("deleted_at", DateTime(timezone=True)),
+    Index(None, "on"),
+    Index(None, "client_id"),
+    Index(None, "action_id"),
+)
+
+ACTION_STEPS = (
+    "done",
+    "snoozed",
+    "dismissed",
+    "undone",
+    "reopened",
+    "reminder_set",
+    "reminder_deleted",
+)
+_STEPS = ", ".join(f"'{s}'" for s in ACTION_STEPS)
+
+# Append-only: each step on an action and each reminder set or deleted, with who clicked
+# (`actor`: a user's name or email, or "command line"; `user_id` when signed in) and the member
+# of staff whose list and quota it counts for (`staff_id`); `details` as JSON (until, reason,
+# channel, outcome, note, the touch recorded...) (migration 0013).
+action_events = Table(
+    "action_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("action_id", Integer, ForeignKey("actions.id", ondelete="SET NULL")),
+    Column("reminder_id", Integer, ForeignKey("reminders.id", ondelete="SET NULL")),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("step", String(20), nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("details", Text, nullable=False, server_default="{}"),
+    CheckConstraint(f"step IN ({_STEPS})", name="step_known"),
+    Index(None, "action_id"),
+    Index(None, "client_id", "at"),
+    Index(None, "staff_id", "at"),
+    Index(None, "at"),
+)
+
 # People who sign in to the web app. A staff user is linked to their staff member (their list);
 # the owner sees everything. `password_hash` is argon2id.
 users = Table(
