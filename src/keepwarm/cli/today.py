@@ -29,6 +29,7 @@ from keepwarm.services.staff import staff_named
 from keepwarm.services.todays_list import (
     ListedAction,
     Listing,
+    give_more,
     listing,
     move_waiting,
     todays_list,
@@ -69,15 +70,28 @@ def today(
     as_of: AsOf = None,
     staff: Annotated[str | None, typer.Option(help="Only this member of staff's list.")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    more: Annotated[
+        bool,
+        typer.Option(
+            "--more",
+            help="With --staff, once their list is done and the week's quota is not met: "
+            "bring the next best clients from their queue onto it.",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Whom to contact today, why, and what to say: staff by staff. Today's plan is made
     first if it is not yet; looking at another day (--as-of) changes nothing.
 
     Example: keepwarm today --staff "Dana Reyes" --format json
+    Example: keepwarm today --more --staff "Dana Reyes"
     """
     if output not in ("table", "json", "csv"):
         raise typer.BadParameter("choose table, json or csv", param_hint="--format")
+    if more and (staff is None or as_of is not None):
+        raise typer.BadParameter(
+            "--more needs --staff (whose list) and no --as-of", param_hint="--more"
+        )
     with user_errors(), engine_for(db) as (settings, engine):
         current = local_today(get_policy(engine), now())
         day = parse_date_option(as_of, "--as-of") or current
@@ -85,6 +99,9 @@ def today(
             staff_named(engine, staff)  # an unknown name is an error, not an empty list
         if day == current:
             run_daily(engine, settings, day=day, now=now())
+        if more and staff is not None:
+            result = give_more(engine, staff_name=staff, by=None, now=now())
+            console.print(result.message, markup=False)
         shown = listing(engine, day, staff)
     if output == "json":
         console.print_json(json.dumps(_json_listing(shown)))
@@ -189,6 +206,9 @@ def print_list(
         )
         for s in a.signals:
             console.print(f"   {s['code']}: {s['explanation']}", markup=False)
+        email = a.drafts.get("email") if a.channel == "email" else None
+        if email is not None:
+            console.print(f"   Subject: {email.subject}", style="dim", markup=False)
         console.print("   " + a.draft.replace("\n", "\n   "), style="dim", markup=False)
     listed_staff = {a.staff or "Unassigned" for a in listed}
     for name, count in sorted(waiting.items()):

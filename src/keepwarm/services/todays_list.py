@@ -391,10 +391,11 @@ def printable(
 @dataclass(frozen=True)
 class More:
     """What "give me more" did for one member: the clients added to their list (ids, in
-    order) and a sentence saying so, or why nothing was added."""
+    order), the outcome ("added", "quota_met" or "none_waiting") and a sentence saying so."""
 
     staff: str
     added: tuple[str, ...]
+    outcome: str
     message: str
 
 
@@ -431,7 +432,7 @@ def give_more(engine: Engine, *, staff_name: str, by: User | None, now: dt.datet
         want = more_wanted(line)
         if want == 0:
             said = f"{staff_name}'s quota for the week is met ({line.done} of {line.weekly_quota})"
-            return More(staff_name, (), said + ": nothing added.")
+            return More(staff_name, (), "quota_met", said + ": nothing added.")
         chosen: list[Any] = []
         for row in q.waiting_actions(conn, staff_name):
             if len(chosen) == want:
@@ -443,8 +444,10 @@ def give_more(engine: Engine, *, staff_name: str, by: User | None, now: dt.datet
     added = tuple(r.external_id for r in chosen)
     log.info("give more: %s added %d of %d wanted", staff_name, len(added), want)
     if not added:
-        return More(staff_name, (), f"Nobody is waiting for {staff_name}: nothing added.")
-    return More(staff_name, added, f"{len(added)} more on {staff_name}'s list.")
+        said = f"Nobody is waiting for a place on {staff_name}'s list: nothing added."
+        return More(staff_name, (), "none_waiting", said)
+    said = f"{len(added)} more on {staff_name}'s list: {', '.join(added)}."
+    return More(staff_name, added, "added", said)
 
 
 def _passed_over(conn: Connection, row: Any, policy: Policy, day: dt.date) -> bool:

@@ -319,12 +319,7 @@ def today_more(request: Request, session: SignedIn, form: CheckedForm) -> Respon
     user = session.user
     member = form.text("member") or (user.staff or "")
     result = give_more(engine_of(request), staff_name=member, by=user, now=clock())
-    if result.added:
-        msg = "more"
-    elif "quota" in result.message:
-        msg = "quota_met"
-    else:
-        msg = "none_waiting"
+    msg = "more" if result.outcome == "added" else result.outcome
     query = urlencode({k: v for k, v in (("staff", form.text("staff")), ("msg", msg)) if v})
     return RedirectResponse(f"/today?{query}#list-{quote(member)}", status_code=303)
 
