@@ -23,6 +23,7 @@ def test_the_register_is_the_client_and_every_place_a_field_goes_follows_it() ->
     assert [c.name for c in clients.columns] == [
         "id",
         *(f.column for f in CLIENT_FIELDS),
+        "search_text",  # derived from name, email and id (keepwarm.domain.search)
         "created_at",
         "updated_at",
     ]
@@ -33,6 +34,7 @@ def test_the_register_is_the_client_and_every_place_a_field_goes_follows_it() ->
     assert list(ClientFields.model_fields) == [n for n in NAMES if n != "id"]
     assert set(ClientIn.model_fields) == set(NAMES)
     assert [f.name for f in FORM_FIELDS] == [f.name for f in CLIENT_FIELDS if f.editable]
+    assert [f.name for f in CLIENT_FIELDS if not f.editable] == ["id"]  # what import sets
 
 
 def test_each_field_is_read_from_its_own_name_and_its_aliases() -> None:

@@ -180,7 +180,7 @@ def test_the_text_report_names_the_model_and_its_parameters(practice) -> None:  
 
 def test_the_card_says_when_no_rhythm_has_been_learned_yet(practice) -> None:  # type: ignore[no-untyped-def]
     card = practice("client", "TWICE")
-    assert "not learned yet" in card.output
+    assert "after the first daily run" in card.output
     assert _card(practice, "TWICE")["rhythm"] is None
 
 

@@ -148,7 +148,7 @@ def rhythm_json(r: Rhythm | None) -> dict[str, Any] | None:
 
 def _print_rhythm(r: Rhythm | None) -> None:
     if r is None:
-        console.print("  Rhythm: not learned yet (run `keepwarm rhythm`).")
+        console.print("  Rhythm: after the first daily run (`keepwarm run-daily`).")
         return
     console.print(f"  Rhythm (as of {r.as_of}): {r.explanation}", markup=False)
     if r.activities:

@@ -135,6 +135,7 @@ class Client:
             "First name",
             ("first", "givenname", "forename"),
             max_length=200,
+            editable=True,
             example="Maria",
         ),
     ] = None
@@ -145,6 +146,7 @@ class Client:
             "Last name",
             ("last", "surname", "familyname"),
             max_length=200,
+            editable=True,
             example="Lopez",
         ),
     ] = None
@@ -195,6 +197,7 @@ class Client:
             FieldKind.BIRTHDAY,
             "Birthday",
             ("dob", "dateofbirth", "birthdate", "born"),
+            editable=True,
             example="1984-03-05",
         ),
     ] = None
@@ -214,6 +217,7 @@ class Client:
                 "createdon",
                 "firstvisit",
             ),
+            editable=True,
             example="2019-06-01",
         ),
     ] = None
@@ -272,6 +276,7 @@ class Client:
                 "noticedate",
                 "terminationdate",
             ),
+            editable=True,
         ),
     ] = None
     next_due: Annotated[
@@ -289,6 +294,7 @@ class Client:
                 "renewaldate",
                 "nextcheckup",
             ),
+            editable=True,
             example="2027-01-15",
         ),
     ] = None

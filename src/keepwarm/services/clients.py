@@ -24,6 +24,8 @@ from keepwarm.domain.model import (
     ClientCard,
     ClientStatus,
     ImportKind,
+    ImportProblem,
+    ProblemCode,
     ProblemLog,
     Rhythm,
     SignalCode,
@@ -32,6 +34,7 @@ from keepwarm.domain.policy import Policy
 from keepwarm.ingest.columns import ColumnMap
 from keepwarm.ingest.records import ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
+from keepwarm.services import rhythms
 from keepwarm.services.daily_job import local_today
 from keepwarm.store import client_pages as store
 from keepwarm.store import queries as q
@@ -274,13 +277,26 @@ def _parse(values: Mapping[str, str | None], *, now: dt.datetime, region: str) -
         record = parser.parse(1, row, problems)
     except DateOrderNeeded as exc:
         field = next((f for f in present if (values[f] or "").strip() == str(exc).strip()), "date")
-        raise InvalidValues(
-            {field: f"{str(exc)!r} could be day/month or month/day: write it as 2024-03-05"}
-        ) from None
+        problems.append(
+            ImportProblem(
+                1,
+                field,
+                f"{str(exc)!r} could be day/month or month/day: write it as 2024-03-05",
+                ProblemCode.INVALID_VALUE,
+            )
+        )
+        record = None
     if record is None:
         errors: dict[str, str] = {}
         for problem in problems.sorted():
             errors.setdefault(problem.field or "id", problem.reason)
+        if len(present) > 2:  # a row's checks stop at some problems: name every bad field
+            for name in present:
+                if name not in ("id", *errors):
+                    try:
+                        _parse({"id": values.get("id"), name: values[name]}, now=now, region=region)
+                    except InvalidValues as exc:
+                        errors |= {k: v for k, v in exc.errors.items() if k != "id"}
         raise InvalidValues(errors)
     return {f: record[f] for f in present} | (
         # The import marks a client who gave notice cancelled when no status is given.
@@ -325,6 +341,7 @@ def create_client(
         given["name"] = " ".join(p.strip() for p in parts if p and p.strip())
     given.setdefault("status", "active")
     parsed = _parse(given, now=now, region=region)
+    mark = rhythms.activity_mark(engine)
     with writing(engine) as conn:
         if q.client_internal_id(conn, parsed["id"]) is not None:
             raise InvalidValues({"id": f"there is already a client with id {parsed['id']!r}"})
@@ -332,7 +349,9 @@ def create_client(
         row |= {"created_at": now, "updated_at": now}
         store.insert_client(conn, row)
         client = q.get_client(conn, parsed["id"])
+        today = local_today(q.policy_in(conn), now)
     assert client is not None
+    rhythms.learn_new_clients(engine, after_activity=mark, as_of=today)  # today, not tomorrow
     return client
 
 

@@ -33,6 +33,7 @@ from keepwarm.ingest.records import ParseOptions, Record, RowParser, detect_date
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, regular_file
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.logs import printable
+from keepwarm.services import rhythms
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
 from keepwarm.store.actions import close_touched_actions
@@ -153,6 +154,7 @@ def import_file(
     shown = _shown(path, filename)
     started = time.perf_counter()
     log.debug("import of %s %s started", kind.value, printable(shown))
+    mark = rhythms.activity_mark(engine)
     try:
         with regular_file(path, settings.import_max_bytes) as readable:
             report = _import_file(
@@ -161,6 +163,11 @@ def import_file(
     except UnreadableFile as exc:
         report = _unreadable(kind, shown, options.dry_run, exc)
     _log_import(report, started)
+    if report.ok and report.changed and not options.dry_run and kind is not ImportKind.TOUCHES:
+        # new clients and new activities: their rhythm today, not after the next daily run
+        rhythms.learn_new_clients(
+            engine, after_activity=mark, as_of=today, symbol=settings.currency_symbol
+        )
     return report
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from keepwarm.store import reading, writing
 from keepwarm.store import rhythms as store
 from keepwarm.store.queries import client_internal_id
 
+log = logging.getLogger(__name__)
 UNIT_DAYS = 7.0
 TIME_UNIT = "week"
 HOLDOUT_WEEKS = 26
@@ -255,6 +257,45 @@ def compute_rhythms(
         seconds=seconds,
         rhythms={row["client_id"]: _rhythm(row) for row in rows},
     )
+
+
+def activity_mark(engine: Engine) -> int:
+    """The newest activity's id now: `learn_new_clients` later learns the clients with an
+    activity stored after it."""
+    with reading(engine) as conn:
+        return store.latest_activity_id(conn)
+
+
+def learn_new_clients(
+    engine: Engine, *, after_activity: int, as_of: dt.date, symbol: str | None = None
+) -> int | None:
+    """Learn, right away, the rhythm of the clients who have none yet and of those with an
+    activity stored after `after_activity` (added or imported today), with the population
+    model of the last daily run, instead of waiting for the next one (the lapse score is the
+    model's own until the next run calibrates it). `symbol`: the explanation's currency, the
+    policy's by default. Returns how many; None before the first daily run (no population
+    model yet: they get theirs then)."""
+    with reading(engine) as conn:
+        fit_id = store.latest_fit_id(conn)
+        if fit_id is None:
+            return None
+        fit_row = store.latest_fit(conn)
+        ids = store.clients_to_learn(conn, after_activity)
+        client, day, amount = store.clients_activity_arrays(conn, ids, as_of)
+    assert fit_row is not None
+    if ids.size == 0:
+        return 0
+    data = ActivityArrays(as_of, ids, client, day, amount)
+    population = rhythm.PopulationFit.from_dict(fit_row.population)
+    summary = data.summarise()
+    policy = get_policy(engine)
+    scores = rhythm.score(summary, population, trend_min_change=policy.trend_min_change)
+    symbol = policy.currency_symbol if symbol is None else symbol
+    rows = [{**row, "fit_id": fit_id} for row in _rows(data, summary, scores, symbol)]
+    with writing(engine) as conn:
+        store.replace_client_rhythms(conn, ids.tolist(), rows)
+    log.info("learned the rhythm of %d new or changed client(s)", len(rows))
+    return len(rows)
 
 
 def _finite(value: float) -> float | None:

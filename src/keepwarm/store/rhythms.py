@@ -70,6 +70,63 @@ def activity_arrays(
     return index.astype(np.int64), table[:, 1].copy(), table[:, 2].copy()
 
 
+def clients_activity_arrays(
+    conn: Connection, ids: NDArray[np.int64], up_to: dt.date
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """`activity_arrays` for the clients `ids` (ascending) only, through the activities'
+    client index: for learning a few new clients' rhythms without reading everyone's."""
+    rows: list[Any] = []
+    for start in range(0, ids.size, 5_000):  # within every database's limit of parameters
+        rows += conn.execute(
+            select(
+                activities.c.client_id,
+                activities.c.date,
+                func.coalesce(activities.c.amount_cents, 0),
+            ).where(
+                activities.c.client_id.in_(ids[start : start + 5_000].tolist()),
+                activities.c.date <= up_to,
+            )
+        ).all()
+    client = np.searchsorted(ids, np.fromiter((r[0] for r in rows), np.int64, len(rows)))
+    day = np.fromiter((day_number(r[1]) for r in rows), np.int64, len(rows))
+    amount = np.fromiter((r[2] for r in rows), np.int64, len(rows))
+    return client.astype(np.int64), day, amount
+
+
+def latest_activity_id(conn: Connection) -> int:
+    found: int | None = conn.execute(select(func.max(activities.c.id))).scalar_one()
+    return found or 0
+
+
+def clients_to_learn(conn: Connection, after_activity: int) -> NDArray[np.int64]:
+    """Clients with no stored rhythm, and clients with an activity stored after the activity
+    `after_activity` (ascending internal ids)."""
+    fresh = select(activities.c.client_id).where(activities.c.id > after_activity)
+    unlearned = select(clients.c.id).where(
+        ~select(rhythms.c.client_id).where(rhythms.c.client_id == clients.c.id).exists()
+    )
+    found = {r[0] for r in conn.execute(fresh.union(unlearned))}
+    return np.array(sorted(found), dtype=np.int64)
+
+
+def latest_fit_id(conn: Connection) -> int | None:
+    found: int | None = conn.execute(select(func.max(rhythm_fits.c.id))).scalar_one()
+    return found
+
+
+def replace_client_rhythms(
+    conn: Connection, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Replace the stored rhythms of the clients `ids` with `rows` (as `replace_rhythms`)."""
+    if rows and set(rows[0]) != set(RHYTHM_COLUMNS):
+        unknown = sorted(set(rows[0]) ^ set(RHYTHM_COLUMNS))
+        raise ValueError(f"rhythm rows do not match the rhythms columns: {unknown}")
+    for start in range(0, len(ids), 5_000):
+        chunk = list(ids[start : start + 5_000])
+        conn.execute(delete(rhythms).where(rhythms.c.client_id.in_(chunk)))
+    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, rows, date_columns=_DATE_COLUMNS)
+
+
 def activity_count(conn: Connection, up_to: dt.date) -> int:
     return conn.execute(
         select(func.count()).select_from(activities).where(activities.c.date <= up_to)
