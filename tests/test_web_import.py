@@ -139,7 +139,7 @@ def test_ambiguous_dates_offer_a_choice_and_rerun_the_preview(web, engine) -> No
 def test_only_the_uploader_sees_or_confirms_an_upload(web, engine) -> None:  # type: ignore[no-untyped-def]
     owner = web()
     location, _ = preview_of(owner, GOOD)
-    other = web("ben@example.com", role="staff", staff="Ben")
+    other = web("ben@example.com")  # another owner: may import, not see this upload
     assert other.get(location).status_code == 404
     assert other.post(location + "/confirm").status_code == 404
     assert other.post(location + "/cancel").status_code == 404
@@ -238,26 +238,17 @@ def test_cancel_forgets_the_upload_and_its_file(web, web_app, engine) -> None:  
     assert owner.get(location).status_code == 404
 
 
-def test_staff_can_import(web, engine) -> None:  # type: ignore[no-untyped-def]
-    staff = web("ben@example.com", role="staff", staff="Ben")
-    location, page = preview_of(staff, GOOD)
-    assert 'id="confirm"' in page.text
-    staff.post(location + "/confirm")
-    assert find_clients(engine)[1] == 3
-
-
-def test_staff_importing_touches_may_name_only_themselves(web, engine) -> None:  # type: ignore[no-untyped-def]
+def test_staff_may_not_import(web, engine) -> None:  # type: ignore[no-untyped-def]
+    """Importing is the owner's (the README's "Who may do what"): staff get a 403 page."""
     owner = web()
-    imported(owner, GOOD)  # the clients the touches are about (and staff Ben exists below)
-    ben = web("ben@example.com", role="staff", staff="Ben")
-    first = find_clients(engine)[0][0].client.id
-    touches = f"client_id,date,channel,staff\n{first},2026-11-20,call,Someone Else\n"
-    before = table_snapshot(engine)
-    location, page = preview_of(ben, touches, kind="touches", name="touches.csv")
-    assert 'id="confirm"' not in page.text
-    assert "another member of staff" in page.text
-    assert ben.post(location + "/confirm").status_code in (303, 400, 409)
-    assert table_snapshot(engine) == before
+    location, _ = preview_of(owner, GOOD)
+    staff = web("ben@example.com", role="staff", staff="Ben")
+    page = staff.get("/import")
+    assert page.status_code == 403 and "only the owner can import files" in page.text
+    assert upload(staff, GOOD).status_code == 403
+    assert staff.get(location).status_code == 403
+    assert staff.post(location + "/confirm").status_code == 403
+    assert find_clients(engine)[1] == 0
 
 
 def test_stopping_the_server_deletes_unconfirmed_uploads(web_app, web) -> None:  # type: ignore[no-untyped-def]
@@ -315,7 +306,7 @@ def test_an_import_running_when_the_server_stops_is_shown_failed_after_a_restart
     assert "Nothing imported from" in page.text
     assert "nothing from it was saved" in page.text
     assert find_clients(engine)[1] == 0
-    stranger = web("staff@example.com", role="staff", staff="Sam")
+    stranger = web("other@example.com")  # another owner
     assert stranger.get(location).status_code == 404  # still only its uploader's
 
 

@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     # pages.py: sign-in, setup, account, Today and its actions
     ("GET", "/"): PUBLIC,  # a redirect to /today
     ("GET", "/health"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/setup"): PUBLIC,
     ("POST", "/setup"): PUBLIC,
     ("GET", "/login"): PUBLIC,
@@ -60,16 +61,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     # clients.py
     ("GET", "/clients"): PAGE,
     ("GET", "/clients/{client_id:path}"): PAGE,
-    ("POST", "/clients/{client_id:path}"): PAGE,
+    ("POST", "/clients/{client_id:path}"): PAGE,  # staff: the clients they look after
     ("POST", "/clients/{client_id:path}/touches"): PAGE,
     ("POST", "/clients/{client_id:path}/delete"): OWNER_PAGE,
-    # imports.py
-    ("GET", "/import"): PAGE,
-    ("POST", "/import"): PAGE,
-    ("GET", "/import/{upload_id}"): PAGE,
-    ("POST", "/import/{upload_id}/options"): PAGE,
-    ("POST", "/import/{upload_id}/confirm"): PAGE,
-    ("POST", "/import/{upload_id}/cancel"): PAGE,
+    # imports.py: the owner's
+    ("GET", "/import"): OWNER_PAGE,
+    ("POST", "/import"): OWNER_PAGE,
+    ("GET", "/import/{upload_id}"): OWNER_PAGE,
+    ("POST", "/import/{upload_id}/options"): OWNER_PAGE,
+    ("POST", "/import/{upload_id}/confirm"): OWNER_PAGE,
+    ("POST", "/import/{upload_id}/cancel"): OWNER_PAGE,
     # reports.py
     ("GET", "/reports"): PAGE,
     # settings_pages.py: the owner's
@@ -94,17 +95,17 @@ EXPECTED: dict[tuple[str, str], str] = {
     # api.py: the JSON API
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/clients"): API,
-    ("POST", "/api/v1/clients"): API,
+    ("POST", "/api/v1/clients"): OWNER_API,
     ("GET", "/api/v1/clients/{client_id:path}"): API,
-    ("PATCH", "/api/v1/clients/{client_id:path}"): API,
+    ("PATCH", "/api/v1/clients/{client_id:path}"): API,  # staff: the clients they look after
     ("DELETE", "/api/v1/clients/{client_id:path}"): OWNER_API,
     ("GET", "/api/v1/today"): API,
     ("POST", "/api/v1/actions/{action_id}/done"): API,  # staff: their own list's
     ("POST", "/api/v1/actions/{action_id}/snooze"): API,
     ("POST", "/api/v1/actions/{action_id}/dismiss"): API,
     ("POST", "/api/v1/touches"): API,
-    ("POST", "/api/v1/activities"): API,
-    ("POST", "/api/v1/imports/{kind}"): API,
+    ("POST", "/api/v1/activities"): OWNER_API,
+    ("POST", "/api/v1/imports/{kind}"): OWNER_API,
 }
 
 # Every table but sessions and sign-in failures (which reading a page may touch).

@@ -2,8 +2,9 @@
 
 Every operation needs `Authorization: Bearer kw_...` (an API token from `keepwarm user token`
 or the account page); a signed-in browser may also GET. The owner may do everything; staff read
-clients, add and change them (not delete), record touches (as themselves), work their own
-list, and import (as on the Import page). Errors are JSON
+clients, change the clients they look after, record touches (as themselves) and work their own
+list; adding, deleting and importing are the owner's (the README's "Who may do what"). Errors
+are JSON
 `{"detail": ...}`: 401 no valid token, 403 not for your role, 404 no such record, 422 invalid
 input (naming the field, or for a batch the item's index and field).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path as FilePath
@@ -60,7 +62,14 @@ from keepwarm.web.api_models import (
     TouchOut,
     client_out,
 )
-from keepwarm.web.auth import api_user, business_today, clock, engine_of
+from keepwarm.web.auth import (
+    api_user,
+    business_today,
+    check_may_change_client,
+    clock,
+    engine_of,
+    only_the_owner,
+)
 from keepwarm.web.clients import path_client
 
 _bearer = HTTPBearer(
@@ -84,8 +93,22 @@ def owner_caller(user: Annotated[User, Depends(caller)]) -> User:
     return user
 
 
+def _owner_for(what: str) -> Callable[[User], User]:
+    """A dependency: the caller if the owner, else 403 saying what only the owner can do
+    (checked before the body is read or validated)."""
+
+    def check(user: Annotated[User, Depends(caller)]) -> User:
+        only_the_owner(user, what)
+        return user
+
+    return check
+
+
 Caller = Annotated[User, Depends(caller)]
 OwnerCaller = Annotated[User, Depends(owner_caller)]
+Adder = Annotated[User, Depends(_owner_for("add clients"))]
+Importer = Annotated[User, Depends(_owner_for("import files"))]
+BulkAdder = Annotated[User, Depends(_owner_for("add activities in bulk"))]
 
 router = APIRouter(
     prefix="/api/v1", responses=ERRORS, generate_unique_id_function=lambda route: route.name
@@ -185,8 +208,8 @@ def list_clients(
 @router.post(
     "/clients", tags=["clients"], status_code=201, response_model=ClientOut, responses=NOT_FOUND
 )
-def create_client(request: Request, body: ClientIn, user: Caller) -> ClientOut | JSONResponse:
-    """Add a client by hand. Values are read exactly as an import reads them."""
+def create_client(request: Request, body: ClientIn, user: Adder) -> ClientOut | JSONResponse:
+    """Add a client by hand (owner only). Values are read exactly as an import reads them."""
     values = _values(body, only_sent=False)
     if not (values.get("name") or "").strip():  # the name from its parts, as an import does
         parts = (values.get("first_name"), values.get("last_name"))
@@ -233,8 +256,11 @@ def get_client(
 def update_client(
     request: Request, client_id: PathClientId, body: ClientPatch, user: Caller
 ) -> ClientOut | JSONResponse:
-    """Change the fields sent; `null` clears one. Nothing changes on a bad value."""
+    """Change the fields sent; `null` clears one. Nothing changes on a bad value. Staff may
+    change the clients they look after."""
     client_id = _path_id(request)
+    looked_after_by = client_service.get_client(engine_of(request), client_id).owner
+    check_may_change_client(user, looked_after_by)
     try:
         client = client_service.update_client(
             engine_of(request),
@@ -404,12 +430,13 @@ def _number(value: Decimal | None) -> str | None:
 def add_activities(
     request: Request,
     items: Annotated[list[ActivityIn], Body(max_length=10_000)],
-    user: Caller,
+    user: BulkAdder,
     dry_run: Annotated[bool, Query(description="Check everything, change nothing.")] = False,
 ) -> ActivitiesOut | JSONResponse:
     """Add visits, purchases or other activities, all or nothing, checked exactly like an
     import. Re-sending the same list adds nothing (items with an `id` update that activity).
-    On a problem nothing is written and `detail` names each bad item's index and field."""
+    On a problem nothing is written and `detail` names each bad item's index and field.
+    Owner only, as imports are."""
     rows = [
         {**item.model_dump(), "amount": _number(item.amount), "quantity": _number(item.quantity)}
         for item in items
@@ -483,7 +510,7 @@ def import_upload(
     request: Request,
     kind: ImportKind,
     file: Annotated[UploadFile, File(description="The CSV export (any common encoding).")],
-    user: Caller,
+    user: Importer,
     dry_run: Annotated[bool, Query(description="Check everything, change nothing.")] = False,
     create_missing: Annotated[
         bool, Query(description="Create clients the file names but keepwarm does not know.")
@@ -491,7 +518,7 @@ def import_upload(
 ) -> ImportReportOut | JSONResponse:
     """Import a CSV export (clients, activities or touches), all or nothing, like `keepwarm
     import`. The report has `ok` and, when not ok, each problem's line, column and reason
-    (then nothing changed). The file may be at most KEEPWARM_IMPORT_MAX_BYTES."""
+    (then nothing changed). The file may be at most KEEPWARM_IMPORT_MAX_BYTES. Owner only."""
     settings = request.app.state.settings
     limit = settings.import_max_bytes
     name = (file.filename or "upload.csv").replace("\x00", "")[-200:]

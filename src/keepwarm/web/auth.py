@@ -10,7 +10,7 @@ import datetime as dt
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -69,14 +69,41 @@ def signed_in(request: Request) -> Session:
     return session
 
 
-def owner(session: Annotated[Session, Depends(signed_in)]) -> Session:
-    if not session.user.is_owner:
-        raise NotAllowed("only the owner can open settings")
-    return session
+# --- who may do what ---------------------------------------------------------------------------
+# The README's "Who may do what" table, enforced here for the pages and the API alike: the
+# owner may do everything; staff work their own list, record touches as themselves, see every
+# client and change the clients they look after (the client's owner is their member of staff).
+# Importing, exporting, adding and deleting clients, and the settings are the owner's.
+
+
+def only_the_owner(user: User, what: str) -> None:
+    """Refuse (403) anyone but the owner, saying what only the owner can do."""
+    if not user.is_owner:
+        raise NotAllowed(f"only the owner can {what}")
+
+
+def may_change_client(user: User, looked_after_by: str | None) -> bool:
+    """The owner may change any client; staff those they look after."""
+    return user.is_owner or (user.staff is not None and looked_after_by == user.staff)
+
+
+def check_may_change_client(user: User, looked_after_by: str | None) -> None:
+    if not may_change_client(user, looked_after_by):
+        ask = f" or {looked_after_by}, who looks after this client" if looked_after_by else ""
+        raise NotAllowed(f"staff change only the clients they look after: ask the owner{ask}")
+
+
+def _owner_for(what: str) -> Callable[[Session], Session]:
+    def owner(session: Annotated[Session, Depends(signed_in)]) -> Session:
+        only_the_owner(session.user, what)
+        return session
+
+    return owner
 
 
 SignedIn = Annotated[Session, Depends(signed_in)]
-Owner = Annotated[Session, Depends(owner)]
+Owner = Annotated[Session, Depends(_owner_for("open settings"))]
+Importer = Annotated[Session, Depends(_owner_for("import files"))]
 
 
 class Form:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from keepwarm import explain
-from keepwarm.domain.errors import InvalidInput, NotAllowed
+from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
@@ -322,6 +322,7 @@ def _client_page(
         "symbol": symbol,
         "money": money,
         "is_owner": bool(user and user.is_owner),
+        "may_edit": bool(user and auth.may_change_client(user, client.owner)),
         "my_staff": user.staff if user else None,
         "days": _days,
     }
@@ -390,6 +391,7 @@ def client_edit(request: Request, client_id: str, session: SignedIn, form: Check
 
 
 def _edit(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
+    auth.check_may_change_client(session.user, svc.get_client(engine_of(request), client_id).owner)
     ticked = {f.name: bool(form.text(f.name)) for f in FORM_FIELDS if f.kind is FieldKind.FLAG}
     values = {f.name: form.text(f.name) for f in FORM_FIELDS if f.name not in ticked}
     values |= {name: "yes" if on else "no" for name, on in ticked.items()}
@@ -431,8 +433,7 @@ def _touch(request: Request, client_id: str, session: SignedIn, form: CheckedFor
 
 
 def _delete(request: Request, client_id: str, session: SignedIn, form: CheckedForm) -> Response:
-    if not session.user.is_owner:
-        raise NotAllowed("only the owner can delete a client")
+    auth.only_the_owner(session.user, "delete a client")
     if form.text("confirm") != "yes":
         raise InvalidInput("tick the box to confirm that the client and their history go")
     svc.delete_client(engine_of(request), client_id)

@@ -45,7 +45,7 @@ from keepwarm.services.importing import (
 from keepwarm.web.auth import (
     CheckedForm,
     Form,
-    SignedIn,
+    Importer,
     business_today,
     checked_form,
     clock,
@@ -210,7 +210,7 @@ def _human(size: int) -> str:
 
 
 @router.get("/import")
-def import_page(request: Request, session: SignedIn) -> Response:
+def import_page(request: Request, session: Importer) -> Response:
     return _form_page(request)
 
 
@@ -233,7 +233,7 @@ def _options(form: Form, kind: ImportKind, user: User) -> ImportOptions:
 
 
 @router.post("/import")
-def upload(request: Request, session: SignedIn, form: UploadForm) -> Response:
+def upload(request: Request, session: Importer, form: UploadForm) -> Response:
     _purge(request)
     chosen = {k: form.text(k) for k in ("kind", "dates", "encoding")}
     try:
@@ -364,7 +364,7 @@ def _failure(exc: Exception) -> str:
 
 
 @router.get("/import/{upload_id}")
-def upload_page(request: Request, upload_id: str, session: SignedIn) -> Response:
+def upload_page(request: Request, upload_id: str, session: Importer) -> Response:
     if upload_id not in _uploads(request):
         return _settled_page(request, upload_id, session.user.id)
     item = _mine(request, upload_id, session.user.id)
@@ -438,7 +438,7 @@ def _delimiter_name(delimiter: str) -> str:
 
 @router.post("/import/{upload_id}/options")
 def change_options(
-    request: Request, upload_id: str, session: SignedIn, form: CheckedForm
+    request: Request, upload_id: str, session: Importer, form: CheckedForm
 ) -> Response:
     item = _mine(request, upload_id, session.user.id)
     with item.lock:
@@ -449,7 +449,7 @@ def change_options(
 
 
 @router.post("/import/{upload_id}/confirm")
-def confirm(request: Request, upload_id: str, session: SignedIn, form: CheckedForm) -> Response:
+def confirm(request: Request, upload_id: str, session: Importer, form: CheckedForm) -> Response:
     item = _mine(request, upload_id, session.user.id)
     with item.lock:  # a double click imports once
         if item.status != "preview" or item.preview is None or not item.preview.report.ok:
@@ -489,7 +489,7 @@ def _settle(engine: Any, item: Upload, *, ok: bool, message: str) -> None:
 
 
 @router.post("/import/{upload_id}/cancel")
-def cancel(request: Request, upload_id: str, session: SignedIn, form: CheckedForm) -> Response:
+def cancel(request: Request, upload_id: str, session: Importer, form: CheckedForm) -> Response:
     item = _mine(request, upload_id, session.user.id)
     with item.lock:
         if item.status not in ("checking", "importing"):

@@ -1,0 +1,213 @@
+"""Who may do what: each row of the README's "Who may do what" table, tested against the app,
+in the pages and in the API, for the owner and a member of staff (Dana). The practice: Dana
+looks after C0, C2, C4; Sam after C1, C3, C5 (tests/test_web_api.py's build_practice).
+
+ROWS below are the table's rows, in its order; a test checks the README lists exactly these,
+so the table and the tests cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import NOW, table_snapshot
+from keepwarm.services.todays_list import todays_list
+from keepwarm.services.users import create_token, user_by_email
+from test_web_api import Api, build_practice
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+ROWS = [
+    "See today's list",
+    "Done, snooze or dismiss an action",
+    "Record a touch",
+    "See the clients and a client's page",
+    "Change a client's details",
+    "Add a client (API)",
+    "Delete a client",
+    "Import files (Import page, API imports, activities in bulk)",
+    "See the reports",
+    "Settings: staff, users and API tokens, policy, templates",
+    "Change their own password",
+]
+
+
+@pytest.fixture(autouse=True)
+def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock, the one thing mocked.
+    for module in ("auth", "pages", "api", "clients", "settings_pages", "imports", "reports"):
+        monkeypatch.setattr(f"keepwarm.web.{module}.clock", lambda: NOW, raising=False)
+
+
+class Practice:
+    def __init__(self, web: Any, web_app: Any, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.owner = web("owner@example.com")
+        self.dana = web("dana@example.com", role="staff", staff="Dana")
+        self.owner_api = self._api(web_app, "owner@example.com")
+        self.dana_api = self._api(web_app, "dana@example.com")
+
+    def _api(self, app: Any, email: str) -> Api:
+        return Api(
+            app, create_token(self.engine, user_by_email(self.engine, email).id, "t", now=NOW)
+        )
+
+    def action_of(self, staff: str) -> int:
+        return todays_list(self.engine, staff)[0].id
+
+
+@pytest.fixture
+def practice(web, web_app, engine, settings, tmp_path) -> Practice:  # type: ignore[no-untyped-def]
+    build_practice(engine, settings, tmp_path)
+    return Practice(web, web_app, engine)
+
+
+def _notes(practice: Practice, client_id: str) -> str | None:
+    notes = practice.owner_api.get(f"/api/v1/clients/{client_id}").json()["client"]["notes"]
+    return None if notes is None else str(notes)
+
+
+def _nav(html: str) -> list[str]:
+    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S)
+    assert nav
+    return re.findall(r">([^<]+)</a>", nav.group(1))
+
+
+def test_the_readme_table_has_exactly_the_rows_tested() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Who may do what") :]
+    table = section[section.index("| What") : section.index("\n\n", section.index("| ---"))]
+    rows = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert rows == ROWS
+
+
+def test_see_todays_list(practice: Practice) -> None:
+    sams = practice.action_of("Sam")
+    assert f'id="action-{sams}"' in practice.owner.get("/today?staff=Sam").text
+    mine = practice.dana.get("/today?staff=Sam").text  # staff: their own, whatever they ask
+    assert f'id="action-{sams}"' not in mine
+    assert f'id="action-{practice.action_of("Dana")}"' in mine
+    assert practice.owner_api.get("/api/v1/today", params={"staff": "Sam"}).status_code == 200
+    assert practice.dana_api.get("/api/v1/today", params={"staff": "Sam"}).status_code == 403
+    assert practice.dana_api.get("/api/v1/today").status_code == 200
+
+
+def test_done_snooze_or_dismiss_an_action(practice: Practice) -> None:
+    sams, danas = practice.action_of("Sam"), practice.action_of("Dana")
+    before = table_snapshot(practice.engine)
+    assert practice.dana.post(f"/actions/{sams}/dismiss", {"reason": "x"}).status_code == 403
+    refused = practice.dana_api.post(f"/api/v1/actions/{sams}/snooze", json={"until": "2026-12-01"})
+    assert refused.status_code == 403
+    assert table_snapshot(practice.engine) == before
+    assert practice.dana_api.post(f"/api/v1/actions/{danas}/done", json={}).status_code == 200
+    assert practice.owner.post(f"/actions/{sams}/dismiss", {"reason": "moved"}).status_code == 303
+
+
+def test_record_a_touch(practice: Practice) -> None:
+    touch = {"client_id": "C1", "date": "2026-11-24", "channel": "call"}
+    assert (
+        practice.dana_api.post("/api/v1/touches", json=touch | {"staff": "Sam"}).status_code == 403
+    )
+    assert practice.dana_api.post("/api/v1/touches", json=touch).json()["staff"] == "Dana"
+    assert (
+        practice.owner_api.post("/api/v1/touches", json=touch | {"staff": "Sam"}).status_code == 201
+    )
+    # On the client page staff record as themselves, whatever the form says.
+    page = practice.dana.post("/clients/C3/touches", {"channel": "call", "staff": "Sam"})
+    assert page.status_code == 303
+    card = practice.owner_api.get("/api/v1/clients/C3").json()
+    touches = [e for e in card["timeline"] if e["kind"] == "touch"]
+    assert [t["staff"] for t in touches] == ["Dana"]
+
+
+def test_see_the_clients_and_a_clients_page(practice: Practice) -> None:
+    for web in (practice.owner, practice.dana):
+        assert web.get("/clients").status_code == 200
+        assert web.get("/clients/C1").status_code == 200
+    for api in (practice.owner_api, practice.dana_api):
+        assert api.get("/api/v1/clients").json()["total"] == 6
+        assert api.get("/api/v1/clients/C1").status_code == 200
+
+
+def test_change_a_clients_details(practice: Practice) -> None:
+    form = {"name": "A Client", "notes": "Changed", "status": "active", "owner": "Sam"}
+    # Staff: the clients they look after; another's is refused, in the page and the API.
+    notes_before = _notes(practice, "C1")
+    sams_page = practice.dana.get("/clients/C1").text
+    assert 'id="not-yours"' in sams_page and "Sam, who looks after this client" in sams_page
+    refused = practice.dana.post("/clients/C1", form)
+    assert refused.status_code == 403 and "only the clients they look after" in refused.text
+    assert practice.dana_api.patch("/api/v1/clients/C1", json={"notes": "X"}).status_code == 403
+    assert _notes(practice, "C1") == notes_before
+    assert 'id="not-yours"' not in practice.dana.get("/clients/C0").text
+    mine = practice.dana.post("/clients/C0", form | {"owner": "Dana", "notes": "Mine"})
+    assert mine.status_code == 303, mine.text
+    assert _notes(practice, "C0") == "Mine"
+    assert practice.dana_api.patch("/api/v1/clients/C2", json={"notes": "Two"}).status_code == 200
+    # The owner: any client.
+    assert practice.owner.post("/clients/C1", form).status_code == 303
+    assert _notes(practice, "C1") == "Changed"
+    assert (
+        practice.owner_api.patch("/api/v1/clients/C3", json={"notes": "Three"}).status_code == 200
+    )
+
+
+def test_add_a_client_api(practice: Practice) -> None:
+    new = {"id": "N1", "name": "Newcomer"}
+    refused = practice.dana_api.post("/api/v1/clients", json=new)
+    assert (
+        refused.status_code == 403 and "only the owner can add clients" in refused.json()["detail"]
+    )
+    assert practice.owner_api.post("/api/v1/clients", json=new).status_code == 201
+
+
+def test_delete_a_client(practice: Practice) -> None:
+    before = table_snapshot(practice.engine)
+    page = practice.dana.post("/clients/C0/delete", {"confirm": "yes"})
+    assert page.status_code == 403 and "only the owner can delete a client" in page.text
+    assert practice.dana_api.delete("/api/v1/clients/C0").status_code == 403
+    assert 'action="/clients/C0/delete"' not in practice.dana.get("/clients/C0").text
+    assert table_snapshot(practice.engine) == before
+    assert practice.owner.post("/clients/C0/delete", {"confirm": "yes"}).status_code == 303
+    assert practice.owner_api.delete("/api/v1/clients/C1").status_code == 204
+
+
+def test_import_files(practice: Practice) -> None:
+    before = table_snapshot(practice.engine)
+    csv = ("clients.csv", b"id,name\nN1,New\n", "text/csv")
+    page = practice.dana.get("/import")
+    assert page.status_code == 403 and "only the owner can import files" in page.text
+    assert "Import" not in _nav(practice.dana.get("/today").text)
+    upload = practice.dana.post("/import", {"kind": "clients"}, files={"file": csv})
+    assert upload.status_code == 403
+    assert practice.dana_api.post("/api/v1/imports/clients", files={"file": csv}).status_code == 403
+    visit = [{"client_id": "C0", "date": "2026-11-01"}]
+    assert practice.dana_api.post("/api/v1/activities", json=visit).status_code == 403
+    assert table_snapshot(practice.engine) == before
+    assert "Import" in _nav(practice.owner.get("/today").text)
+    assert practice.owner.get("/import").status_code == 200
+    assert practice.owner_api.post("/api/v1/imports/clients", files={"file": csv}).json()["ok"]
+    assert practice.owner_api.post("/api/v1/activities", json=visit).status_code == 200
+
+
+def test_see_the_reports(practice: Practice) -> None:
+    assert practice.owner.get("/reports").status_code == 200
+    assert practice.dana.get("/reports").status_code == 200
+
+
+def test_settings(practice: Practice) -> None:
+    for path in ("/settings", "/settings/staff", "/settings/users", "/settings/policy"):
+        assert practice.dana.get(path).status_code == 403, path
+        assert practice.owner.get(path).status_code == 200, path
+    assert practice.dana.get("/settings/templates").status_code == 403
+    assert "Settings" not in _nav(practice.dana.get("/today").text)
+    assert "Settings" in _nav(practice.owner.get("/today").text)
+
+
+def test_change_their_own_password(practice: Practice) -> None:
+    for web in (practice.owner, practice.dana):
+        page = web.get("/account")
+        assert page.status_code == 200 and 'action="/account/password"' in page.text
