@@ -193,9 +193,12 @@ def test_owner_signs_in_through_the_form_and_sees_todays_list(tab: Tab) -> None:
     actions = page.locator("ol.actions > li.action")
     assert actions.count() >= 1
     first = actions.first
-    assert first.locator("h2 a").inner_text().strip()
-    assert first.locator(".reasons li").count() >= 1
-    assert first.locator(".reasons li").first.inner_text().strip()
+    assert first.locator("h3 a").inner_text().strip()
+    assert first.locator("p.why").inner_text().strip()  # one plain sentence of why
+    numbers = first.locator("details.numbers")
+    assert not numbers.locator("p").is_visible()  # the numbers are one click away
+    numbers.locator("summary").click()
+    assert "priority" in numbers.locator("p").inner_text()
     draft = first.locator("textarea.draft")
     assert draft.is_visible()
     assert len(draft.input_value()) > 40
@@ -269,10 +272,12 @@ def test_done_with_a_note_leaves_the_list_and_shows_on_the_client_page(tab: Tab)
     action = listed[-1]
     card = page.locator(f"#action-{action.id}")
     note = "Rang her: booked a check-up for Thursday (browser test)"
+    assert not card.get_by_label("Outcome").is_visible()  # the fields open when needed
+    card.locator("summary", has_text="Done").click()
     card.get_by_label("How").select_option("call")
     card.get_by_label("Outcome").select_option("reached")
-    card.get_by_label("Note").fill(note)
-    card.get_by_role("button", name="Done").click()
+    card.get_by_label("Note", exact=True).fill(note)
+    card.get_by_role("button", name="Mark done").click()
     page.wait_for_url(re.compile(r"/today\?.*msg=done"))
     assert page.get_by_role("status").inner_text().startswith("Done")
     assert page.locator(f"#action-{action.id}").count() == 0
@@ -295,8 +300,9 @@ def test_snooze_until_tomorrow_leaves_todays_list(tab: Tab) -> None:
     page = tab.page
     action = todays_list(tab.site.engine)[0]
     card = page.locator(f"#action-{action.id}")
+    card.locator("summary", has_text="Snooze").click()
     card.get_by_label("Until").fill((TODAY + dt.timedelta(days=1)).isoformat())
-    card.get_by_role("button", name="Snooze").click()
+    card.get_by_role("button", name="Snooze it").click()
     page.wait_for_url(re.compile(r"/today\?.*msg=snoozed"))
     assert page.get_by_role("status").inner_text().startswith("Snoozed")
     assert page.locator(f"#action-{action.id}").count() == 0
