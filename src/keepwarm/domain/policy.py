@@ -425,8 +425,8 @@ class Policy:
         Frozen[SignalKey, Frozen[FormKey, Text]],
         Field(
             title="Templates",
-            description="Your own wording of the drafts: templates.SIGNAL.letter and "
-            "templates.SIGNAL.call (see Your own words below).",
+            description="Your own wording of the drafts: templates.SIGNAL.FORM, where FORM is "
+            "letter, subject, sms or call (see Your own words below).",
         ),
         Shown(section=""),  # edited on the Message templates page
     ] = dataclasses.field(default_factory=lambda: MappingProxyType({}), hash=False)
