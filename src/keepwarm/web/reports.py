@@ -8,21 +8,31 @@ table beside it. Staff see their own quota line; the owner sees everyone's.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 
+from keepwarm.domain.errors import NotAllowed, NotFound
+from keepwarm.domain.model import ImportKind
 from keepwarm.explain import money
 from keepwarm.services.daily_job import local_today
+from keepwarm.services.exporting import export_csv
 from keepwarm.services.policy import get_policy
 from keepwarm.services.reports import Reports, build_reports
 from keepwarm.web.auth import SignedIn, clock, engine_of
 from keepwarm.web.render import render
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
+EXPORTS = {kind.value: kind for kind in ImportKind}  # clients, activities, touches
 
 PALETTE = ("#b4532a", "#3d7a4f", "#1f5fbf", "#8a5cb8", "#b08a1e", "#5f6b73", "#c0577b")
 WIDTH, HEIGHT = 640, 290
@@ -223,5 +233,30 @@ def reports_page(request: Request, session: SignedIn) -> Response:
         "week": _week,
         "month": _month,
         "money": lambda cents: money(cents, symbol) if cents else f"{symbol}0",
+        "exports": tuple(EXPORTS) if user.is_owner else (),
     }
     return render(request, "reports.html", context)
+
+
+@router.get("/reports/export/{name}")
+def export_download(request: Request, name: str, session: SignedIn) -> Response:
+    """The owner's download of every client, activity or touch as CSV: the very bytes
+    `keepwarm export KIND FILE` writes (keepwarm.services.exporting)."""
+    kind = EXPORTS.get(name.removesuffix(".csv"))
+    if kind is None or not name.endswith(".csv"):
+        raise NotFound(f"no export called {name!r}: clients.csv, activities.csv or touches.csv")
+    if not session.user.is_owner:
+        raise NotAllowed("only the owner can download the practice's data")
+    folder = Path(tempfile.mkdtemp(prefix="keepwarm-export-"))
+    try:
+        rows = export_csv(engine_of(request), kind, folder / name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    log.info("%s downloaded %d %s", session.user.email, rows, kind.value)
+    return FileResponse(
+        folder / name,
+        media_type="text/csv; charset=utf-8",
+        filename=f"keepwarm-{kind.value}-{clock().date().isoformat()}.csv",
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
