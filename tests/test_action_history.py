@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,11 @@ from test_web_today import _practice
 from web_support import PASSWORD
 
 LATER = NOW + dt.timedelta(hours=5, minutes=5)
+
+
+def _text(html: str) -> str:
+    """What a page says, without its tags, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" ,", ",")
 
 
 @pytest.fixture(autouse=True)
@@ -155,3 +161,80 @@ def test_the_feed_is_newest_first_paged_and_per_member(practice: sa.Engine) -> N
     assert [(e.step, e.staff) for e in everyone.events] == [("dismissed", "Sam"), ("done", "Dana")]
     assert [e.step for e in svc.feed(practice, limit=1, offset=1).events] == ["done"]
     assert [e.staff for e in svc.feed(practice, staff="Dana").events] == ["Dana"]
+
+
+# --- the web app ------------------------------------------------------------------------------
+
+
+def test_done_on_the_today_page_offers_undo_and_the_timeline_shows_who_did_it(  # type: ignore[no-untyped-def]
+    practice, web
+) -> None:
+    owner = web("olivia@example.com", staff="Olivia Owner")
+    action = _action(practice, "Dana")
+    done = owner.post(f"/actions/{action}/done", {"channel": "call", "staff": "Dana"})
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/today?staff=Dana&msg=done&undo={action}"
+    assert _done_this_week(practice, "Dana") == 1
+    page = owner.get("/clients/C0").text
+    timeline = _text(page[page.index('id="timeline-h"') :])
+    assert "Marked done (call) by Olivia Owner for Dana, 24 Nov 14:05" in timeline
+    undone = owner.post(f"/actions/{action}/undo", {"staff": "Dana"})
+    assert undone.headers["location"] == "/today?staff=Dana&msg=undone"
+    assert _done_this_week(practice, "Dana") == 0
+    page = owner.get("/clients/C0").text
+    assert 'data-step="undone"' in page and "Undone (marked done taken back)" in page
+    again = owner.post(f"/actions/{action}/undo", {"staff": "Dana"})
+    assert again.status_code == 400 and "nothing to undo" in again.text
+
+
+def test_undo_and_reopen_check_the_form_token_and_whose_action_it_is(  # type: ignore[no-untyped-def]
+    practice, web
+) -> None:
+    action = _action(practice, "Dana")
+    svc.act(practice, action, svc.Dismiss("away"), by=None, day=TODAY, now=NOW)
+    sam = web("sam@example.com", role="staff", staff="Sam")
+    assert sam.post(f"/actions/{action}/reopen").status_code == 403
+    assert sam.post(f"/actions/{action}/undo").status_code == 403
+    forged = sam.client.post(f"/actions/{action}/reopen", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    assert svc.put_away(practice)[0].status == "dismissed"
+
+
+def test_the_put_away_page_lists_snoozed_and_dismissed_with_reopen(  # type: ignore[no-untyped-def]
+    practice, web
+) -> None:
+    dana_action, sam_action = _action(practice, "Dana"), _action(practice, "Sam")
+    svc.act(
+        practice, dana_action, svc.Snooze(TODAY + dt.timedelta(days=3)), by=None, day=TODAY, now=NOW
+    )
+    svc.act(practice, sam_action, svc.Dismiss("moved to Leeds"), by=None, day=TODAY, now=NOW)
+    owner = web()
+    everyone = owner.get("/put-away").text
+    assert f'id="action-{dana_action}"' in everyone and f'id="action-{sam_action}"' in everyone
+    assert "until Fri 27 Nov 2026" in everyone and "“moved to Leeds”" in everyone
+    assert 'href="/put-away"' in everyone and 'href="/activity"' in everyone  # the nav
+    dana = web("dana@example.com", role="staff", staff="Dana")
+    mine = dana.get("/put-away").text
+    assert f'id="action-{dana_action}"' in mine and f'id="action-{sam_action}"' not in mine
+    reopened = dana.post(f"/actions/{dana_action}/reopen", {"staff": "Dana"})
+    assert reopened.status_code == 303 and "msg=reopened" in reopened.headers["location"]
+    assert dana_action in {a.id for a in todays_list(practice, "Dana", day=TODAY)}
+    assert f'id="action-{dana_action}"' not in dana.get("/put-away").text
+
+
+def test_the_activity_page_shows_the_owner_everyone_and_staff_their_own(  # type: ignore[no-untyped-def]
+    practice, web
+) -> None:
+    svc.act(practice, _action(practice, "Dana"), svc.Done("card"), by=None, day=TODAY, now=NOW)
+    svc.act(
+        practice, _action(practice, "Sam"), svc.Dismiss("on leave"), by=None, day=TODAY, now=NOW
+    )
+    owner = web()
+    html = owner.get("/activity").text
+    assert "Marked done (card)" in html and "Dismissed: on leave" in html
+    assert "from the command line for Dana" in html
+    only_sam = owner.get("/activity?staff=Sam").text
+    assert "Dismissed: on leave" in only_sam and "Marked done" not in only_sam
+    dana = web("dana@example.com", role="staff", staff="Dana")
+    mine = dana.get("/activity?staff=Sam").text  # staff see their own whatever they ask
+    assert "Marked done (card)" in mine and "Dismissed: on leave" not in mine

@@ -58,6 +58,13 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/today/waiting/move"): OWNER_PAGE,  # give one member's waiting actions to another
     ("POST", "/today/more"): PAGE,  # staff: for themselves; the owner for anyone
     ("GET", "/actions/{action_id}/print"): PAGE,  # staff: their own list's
+    ("POST", "/actions/{action_id}/undo"): PAGE,  # staff: their own list's
+    ("POST", "/actions/{action_id}/reopen"): PAGE,
+    # history.py: who did what, put away, reminders
+    ("GET", "/activity"): PAGE,  # staff: their own list's steps
+    ("GET", "/put-away"): PAGE,
+    ("POST", "/reminders"): PAGE,  # staff: for themselves
+    ("POST", "/reminders/{reminder_id}/delete"): PAGE,  # staff: their own
     # clients.py
     ("GET", "/clients"): PAGE,
     ("GET", "/clients/{client_id:path}"): PAGE,
@@ -120,6 +127,8 @@ DATA_TABLES = (
     "policy",
     "plans",
     "actions",
+    "action_events",
+    "reminders",
     "users",
     "api_tokens",
 )
@@ -205,6 +214,7 @@ def _samples(people: People) -> dict[str, str]:
         "staff_id": str(people.spare_staff),
         "user_id": str(people.sam.id),  # the matrix does not use Sam's account
         "token_id": "999999",
+        "reminder_id": "999999",
         "code": "birthday",
         "form": "letter",
         "kind": "activities",

@@ -29,7 +29,7 @@ from keepwarm.services.database import open_database
 from keepwarm.services.import_runs import settle_interrupted
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import user_count
-from keepwarm.web import api, clients, imports, pages, reports, settings_pages
+from keepwarm.web import api, clients, history, imports, pages, reports, settings_pages
 from keepwarm.web.auth import ApiUnauthorized, CsrfFailed, LoginRequired, clock, refused
 from keepwarm.web.render import render
 
@@ -167,7 +167,7 @@ def create_app(
         """The icon browsers ask for by this name (the pages link the same SVG)."""
         return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
-    for module in (pages, clients, imports, reports, settings_pages):
+    for module in (pages, clients, history, imports, reports, settings_pages):
         app.include_router(module.router)
     app.include_router(api.router)
     _error_pages(app)

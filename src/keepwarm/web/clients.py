@@ -326,6 +326,10 @@ def _client_page(
         "my_staff": user.staff if user else None,
         "days": _days,
     }
+    # the Reminders section and the steps on the client's actions in the Timeline
+    from keepwarm.web.history import client_page_context  # it links back to client pages
+
+    context |= client_page_context(engine_of(request), client_id, timeline, user, today)
     return render(request, "client.html", context, status_code=status_code)
 
 

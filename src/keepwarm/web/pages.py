@@ -14,7 +14,8 @@ from keepwarm.domain.errors import InvalidInput, SignInFailed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
 from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.services import users
-from keepwarm.services.actions import Dismiss, Done, Snooze, Step, act
+from keepwarm.services.actions import Dismiss, Done, Snooze, Step, act, reopen, undo
+from keepwarm.services.reminders import FollowUp
 from keepwarm.services.todays_list import (
     ListedAction,
     TodayView,
@@ -324,15 +325,34 @@ def today_more(request: Request, session: SignedIn, form: CheckedForm) -> Respon
     return RedirectResponse(f"/today?{query}#list-{quote(member)}", status_code=303)
 
 
-def _back(form_staff: str, msg: str) -> Response:
-    query = urlencode({k: v for k, v in (("staff", form_staff), ("msg", msg)) if v})
+def _back(form_staff: str, msg: str, undo: int | None = None) -> Response:
+    """Back to Today; after a step on an action, with that action's Undo (`undo`)."""
+    pairs = (("staff", form_staff), ("msg", msg), ("undo", str(undo) if undo else ""))
+    query = urlencode({k: v for k, v in pairs if v})
     return RedirectResponse(f"/today?{query}", status_code=303)
+
+
+def _follow_up(form: Form) -> FollowUp | None:
+    """The optional follow-up reminder of a Done form (`follow_up_on`, `follow_up_note`)."""
+    on, note = form.text("follow_up_on"), form.text("follow_up_note")
+    if not on and not note:
+        return None
+    try:
+        day = dt.date.fromisoformat(on)
+    except ValueError:
+        raise InvalidInput("follow_up_on: choose the day to be reminded") from None
+    if not note.strip():
+        raise InvalidInput("follow_up_note: say what to be reminded of")
+    return FollowUp(day, note)
 
 
 @router.post("/actions/{action_id}/done")
 def action_done(request: Request, action_id: int, session: SignedIn, form: CheckedForm) -> Response:
     step = Done(
-        form.text("channel") or None, form.text("outcome") or None, form.text("note") or None
+        form.text("channel") or None,
+        form.text("outcome") or None,
+        form.text("note") or None,
+        _follow_up(form),
     )
     return _act(request, action_id, session, form, step, "done")
 
@@ -361,7 +381,25 @@ def _act(
 ) -> Response:
     day, now = business_today(request), clock()
     act(engine_of(request), action_id, step, by=session.user, day=day, now=now)
-    return _back(form.text("staff"), said)
+    return _back(form.text("staff"), said, undo=action_id)
+
+
+@router.post("/actions/{action_id}/undo")
+def action_undo(request: Request, action_id: int, session: SignedIn, form: CheckedForm) -> Response:
+    """Take back the last step on the action (the owner, or the action's member of staff)."""
+    undo(engine_of(request), action_id, by=session.user, now=clock())
+    return _back(form.text("staff"), "undone")
+
+
+@router.post("/actions/{action_id}/reopen")
+def action_reopen(
+    request: Request, action_id: int, session: SignedIn, form: CheckedForm
+) -> Response:
+    """Put a snoozed or dismissed action back on its member's list (from Put away)."""
+    reopen(engine_of(request), action_id, by=session.user, now=clock())
+    target = "/put-away" + ("?staff=" + quote(form.text("staff")) if form.text("staff") else "")
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}msg=reopened", status_code=303)
 
 
 @router.post("/today/waiting/move")
