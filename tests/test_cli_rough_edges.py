@@ -154,3 +154,85 @@ def test_serve_on_a_busy_port_fails_before_printing_anything_else(tmp_path) -> N
     assert flat(run.stderr) == (
         f"Error: port {port} is in use: stop the other program or use --port"
     )
+
+
+def test_a_refused_import_counts_the_rows_with_problems(one_client, write_csv, engine) -> None:  # type: ignore[no-untyped-def]
+    before = table_snapshot(engine)
+    visits = write_csv("t1.csv", "client_id,date\nC-404,2024-01-02\n")
+    result = one_client("import", "activities", str(visits))
+    assert result.exit_code != 0
+    assert "1 problem(s) in" in flat(result.output)
+    assert "1 of the 1 rows read have problems" in flat(result.output)
+    assert table_snapshot(engine) == before
+
+
+def test_three_repeated_ids_are_three_rows_with_problems(one_client, write_csv) -> None:  # type: ignore[no-untyped-def]
+    lines = [f"C-1,2024-01-{d:02d},V{d},10" for d in range(1, 21)]
+    lines += ["C-1,2024-02-01,V1,11", "C-1,2024-02-02,V2,12", "C-1,2024-02-03,V3,13"]
+    visits = write_csv("v.csv", "client_id,date,id,amount\n" + "\n".join(lines) + "\n")
+    result = one_client("import", "activities", str(visits))
+    assert result.exit_code != 0
+    out = flat(result.output)
+    assert "3 problem(s)" in out and "3 of the 23 rows read have problems" in out
+    assert "'V1' already appears at line 2" in out  # both lines named: 22 and 2
+
+
+def test_an_activities_file_imported_as_clients_says_so_first(one_client, write_csv) -> None:  # type: ignore[no-untyped-def]
+    visits = write_csv(
+        "visits.csv",
+        "client_id,date,amount\n" + "".join(f"C-1,2024-01-{d:02d},10\n" for d in range(1, 29)),
+    )
+    result = one_client("import", "clients", str(visits))
+    assert result.exit_code != 0
+    first = result.output.strip().splitlines()[0]
+    assert "this looks like an activities file" in first
+    assert "use `keepwarm import activities FILE`" in first
+
+
+def test_a_clients_file_with_a_bad_row_gets_no_kind_hint(one_client, write_csv) -> None:  # type: ignore[no-untyped-def]
+    people = write_csv("c2.csv", "id,name,email,birthday\nC-2,Bo,bo@example.com,2099-01-01\n")
+    result = one_client("import", "clients", str(people))
+    assert result.exit_code != 0
+    assert "looks like" not in result.output
+
+
+def test_invoice_hash_is_the_activity_id_and_exact_repeats_are_one_activity(
+    one_client, write_csv, engine
+) -> None:  # type: ignore[no-untyped-def]
+    visits = write_csv(
+        "inv.csv",
+        "Customer ID,Invoice #,Date,Amount\n"
+        "C-1,INV-7,2024-03-01,40.00\n"
+        "C-1,INV-7,2024-03-01,40.00\n"
+        "C-1,INV-8,2024-03-02,15.00\n",
+    )
+    result = one_client("import", "activities", str(visits))
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    assert "1 exact repeats skipped" in flat(result.output)
+    with engine.connect() as conn:
+        ids = conn.exec_driver_sql("SELECT external_id FROM activities ORDER BY 1").scalars()
+        assert list(ids) == ["INV-7", "INV-8"]
+    again = one_client("import", "activities", str(visits))
+    assert again.exit_code == 0 and "Nothing changed" in again.output
+
+
+@pytest.mark.parametrize("header", ["Invoice No", "Invoice number", "invoice_no"])
+def test_invoice_numbers_are_read_as_the_activity_id(one_client, write_csv, header) -> None:  # type: ignore[no-untyped-def]
+    visits = write_csv("i.csv", f"client_id,date,{header}\nC-1,2024-03-01,7\n")
+    result = one_client("import", "activities", str(visits), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Columns not used" not in result.output
+
+
+def test_one_invoice_number_with_two_contents_is_an_error_naming_both_lines(
+    one_client, write_csv, engine
+) -> None:  # type: ignore[no-untyped-def]
+    before = table_snapshot(engine)
+    visits = write_csv(
+        "inv2.csv", "client_id,invoice #,date,amount\nC-1,9,2024-03-01,40\nC-1,9,2024-03-01,41\n"
+    )
+    result = one_client("import", "activities", str(visits))
+    assert result.exit_code != 0
+    assert "inv2.csv:3: invoice #: '9' already appears at line 2" in flat(result.output)
+    assert table_snapshot(engine) == before

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from keepwarm.domain.fields import CLIENT_FIELDS, Client, FieldKind
+from keepwarm.domain.fields import (
+    AS_WRITTEN_KINDS,
+    CLIENT_FIELDS,
+    Client,
+    FieldKind,
+    as_written,
+    flag_reason,
+)
 from keepwarm.domain.model import ImportKind
 from keepwarm.ingest.columns import ALIASES, match_columns
 from keepwarm.services.exporting import HEADERS
@@ -27,7 +34,13 @@ def test_the_register_is_the_client_and_every_place_a_field_goes_follows_it() ->
         "created_at",
         "updated_at",
     ]
-    assert [c.name for c in STAGE_CLIENTS.columns] == ["line", *NAMES]
+    kept = [f.name for f in CLIENT_FIELDS if f.kind in AS_WRITTEN_KINDS]
+    assert kept == ["email", "phone"]
+    assert [c.name for c in STAGE_CLIENTS.columns] == [
+        "line",
+        *NAMES,
+        *(c for f in kept for c in (as_written(f), flag_reason(f))),
+    ]
     assert list(ALIASES[ImportKind.CLIENTS]) == NAMES
     assert HEADERS[ImportKind.CLIENTS] == tuple(f.name for f in CLIENT_FIELDS if f.exported)
     assert list(ClientOut.model_fields) == NAMES

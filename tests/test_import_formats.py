@@ -320,9 +320,13 @@ def test_phone_numbers_are_stored_in_e164_read_in_the_region_given(
 def test_a_uk_number_without_prefix_is_not_a_us_number(cli, write_csv: Callable[..., Path]) -> None:
     path = write_csv("c.csv", "id,name,phone\n1,Al,020 7946 0958\n")
     result = cli("import", "clients", str(path))
-    assert result.exit_code == 1
-    assert f"{path}:2: phone: '020 7946 0958' is not a phone number in US" in result.stderr
+    assert result.exit_code == 0  # kept as written and flagged, never read as a US number
+    assert "1 phone kept as written" in result.output
+    card = cli("client", "1").output
+    assert "phone as written: 020 7946 0958 — too long for a phone number" in card
     assert cli("import", "clients", str(path), "--region", "GB").exit_code == 0
+    assert "+442079460958" in cli("client", "1").output
+    assert "as written" not in cli("client", "1").output
 
 
 def test_emails_are_stored_normalised(

@@ -23,7 +23,7 @@ from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, Field
 from keepwarm.domain.model import ClientCard, Rhythm
 from keepwarm.ingest.values import format_amount
 from keepwarm.services import clients as client_service
-from keepwarm.services import rhythms, touches
+from keepwarm.services import contact_flags, rhythms, touches
 
 
 def clients(
@@ -34,6 +34,14 @@ def clients(
         ),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    flagged: Annotated[
+        bool,
+        typer.Option(
+            "--flagged",
+            help="Only clients whose phone or email an import kept as written (not usable: "
+            "555-0407 without its area code), with what was written and why.",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """List clients, or search them by name, id, email or phone (as the Clients page does:
@@ -42,6 +50,9 @@ def clients(
 
     Example: keepwarm clients smith
     """
+    if flagged:
+        _flagged(text, limit, db)
+        return
     with user_errors(), engine_for(db) as (_, engine):
         items, total = client_service.find_clients(engine, text, limit=limit)
     if not items:
@@ -67,6 +78,22 @@ def clients(
         console.print(f"Showing {len(items)} of {total:,}; narrow the search or use --limit.")
 
 
+def _flagged(text: str | None, limit: int, db: str | None) -> None:
+    if text:
+        raise typer.BadParameter("--flagged lists every flagged client: leave out the search")
+    with user_errors(), engine_for(db) as (_, engine):
+        found = contact_flags.flagged_clients(engine, limit=limit + 1)
+    if not found:
+        console.print("No client has a phone or email kept as written.")
+        return
+    table = Table("Id", "Name", "Kept as written", title="Phones and emails to correct")
+    for c in found[:limit]:
+        table.add_row(c.id, c.name, "\n".join(contact_flags.describe(f) for f in c.flags))
+    console.print(table)
+    if len(found) > limit:
+        console.print(f"Showing the first {limit}; use --limit for more.")
+
+
 def client(
     client_id: Annotated[str, typer.Argument(help="The client's id (your own id for them).")],
     output: Annotated[
@@ -83,10 +110,18 @@ def client(
     with user_errors(), engine_for(db) as (_, engine):
         card = client_service.client_card(engine, client_id)
         learned = rhythms.client_rhythm(engine, client_id)
+        kept = contact_flags.client_flags(engine, client_id)
     if output == "json":
-        console.print_json(json.dumps({**card_json(card), "rhythm": rhythm_json(learned)}))
+        as_written = [dataclasses.asdict(f) for f in kept]
+        console.print_json(
+            json.dumps(
+                {**card_json(card), "rhythm": rhythm_json(learned), "kept_as_written": as_written}
+            )
+        )
         return
     _print_card(card)
+    for flag in kept:
+        console.print(f"  {contact_flags.describe(flag)}", markup=False)
     _print_rhythm(learned)
 
 

@@ -151,10 +151,15 @@ def _print_report(report: ImportReport) -> None:
     for note in report.notes:
         console.print(f"Note: {note}", markup=False)
     if not report.ok:
+        rows = (
+            f"; {report.rejected:,} of the {report.rows:,} rows read have problems"
+            if report.rows
+            else ""
+        )
         err_console.print(
             f"[bold red]Nothing imported:[/] {report.problem_count:,} problem(s) in "
-            f"{report.filename} ({report.rejected:,} of {report.rows:,} rows). Fix them and "
-            "import the file again.",
+            f"{report.filename}{rows}. Fix them and import the file again.",
+            markup=True,
         )
         return
     verb = "Would import" if report.dry_run else "Imported"
@@ -164,6 +169,15 @@ def _print_report(report: ImportReport) -> None:
         f"{report.unchanged:,} unchanged, {report.rejected:,} rejected."
     )
     console.print(summary, markup=False)
+    kept = as_written_summary(report)
+    if kept:
+        console.print(f"{kept}, see `keepwarm clients --flagged`.", markup=False)
+    if report.exact_repeats:
+        console.print(
+            f"{report.exact_repeats:,} exact repeats skipped (the same id and the same content "
+            "as an earlier line: the same activity, counted once).",
+            markup=False,
+        )
     if report.new_staff:
         console.print("New staff: " + ", ".join(report.new_staff), markup=False)
     if report.new_clients:
@@ -174,6 +188,21 @@ def _print_report(report: ImportReport) -> None:
         )
     elif report.changed == 0 and not report.dry_run:
         console.print("Nothing changed: everything in the file was already here.")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def as_written_summary(report: ImportReport) -> str:
+    """The import's words for the values it kept as written: "3 phones and 1 email kept as
+    written" ("" when none were)."""
+    parts = [
+        _count(n, word)
+        for n, word in ((report.phones_as_written, "phone"), (report.emails_as_written, "email"))
+        if n
+    ]
+    return " and ".join(parts) + " kept as written" if parts else ""
 
 
 # Each import command's options: the ones every file has, then its own. The commands are made

@@ -41,6 +41,20 @@ class FieldKind(StrEnum):
 # Kinds that always have a value (stored NOT NULL, with a default).
 ALWAYS_SET = (FieldKind.TAGS, FieldKind.STATUS, FieldKind.FLAG)
 DATE_KINDS = (FieldKind.DATE, FieldKind.BIRTHDAY)
+# Kinds whose unusable values (a phone without its area code, an email without its @) an
+# import keeps as written and flags on the client, rather than refusing the file or guessing.
+AS_WRITTEN_KINDS = (FieldKind.PHONE, FieldKind.EMAIL)
+
+
+def as_written(field: str) -> str:
+    """The name under which an import carries `field`'s value as written, when kept."""
+    return f"{field}_as_written"
+
+
+def flag_reason(field: str) -> str:
+    """The name under which an import carries why `field`'s value was kept as written."""
+    return f"{field}_flag"
+
 
 # Header spellings (normalised: lower case, letters and digits only) that name a client's id,
 # in a clients file and as the client column of activities and touches files.

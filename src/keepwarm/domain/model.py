@@ -143,6 +143,7 @@ class ProblemCode(StrEnum):
     NUL_BYTE = "nul_byte"
     HEADER_TOO_LONG = "header_too_long"
     BAD_HEADER = "bad_header"  # the header line is not CSV, or names no column
+    WRONG_KIND = "wrong_kind"  # the header reads as another kind of file; `value` names it
     # rows as CSV
     MALFORMED_ROW = "malformed_row"  # bad quoting, a field over the size limit
     WRONG_FIELD_COUNT = "wrong_field_count"
@@ -195,7 +196,7 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: int = 0
+    rejected: int = 0  # rows with at least one problem (in the row, or against the store)
     problems: tuple[ImportProblem, ...] = ()
     problem_count: int = 0
     columns: dict[str, str] = field(default_factory=dict)
@@ -204,6 +205,11 @@ class ImportReport:
     new_clients: int = 0
     dry_run: bool = False
     notes: tuple[str, ...] = ()
+    # Rows repeating an earlier row exactly, id and all: the same activity, counted once.
+    exact_repeats: int = 0
+    # Phones and emails that are not usable, kept as written and flagged on the client.
+    phones_as_written: int = 0
+    emails_as_written: int = 0
 
     @property
     def ok(self) -> bool:

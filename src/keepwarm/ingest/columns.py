@@ -47,6 +47,10 @@ ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
             "orderid",
             "invoiceid",
             "invoicenumber",
+            "invoice",  # "Invoice #"
+            "invoiceno",
+            "invoicenr",
+            "invoicenum",
             "visitid",
             "receiptnumber",
             "receiptid",
@@ -147,3 +151,35 @@ def match_columns(
     # A clients file without a name column is fine for updates (id, phone); rows that would
     # add a client are checked against the store once staged (merging.nameless_new_clients).
     return ColumnMap(fields, tuple(ignored)), problems
+
+
+def looks_like(kind: ImportKind, header: tuple[str, ...]) -> ImportKind | None:
+    """The other kind of file `header` reads better as, if any: one whose required columns are
+    all there and which reads more of the file's columns than `kind` does (an activities file
+    imported as clients: its client_id is read as the client's id, its date and amount not at
+    all). None when `kind` reads the header at least as well as any other."""
+    read = {k: match_columns(k, header)[0].fields for k in ImportKind}
+    best: ImportKind | None = None
+    for other in ImportKind:
+        if other is kind or not set(REQUIRED[other]) <= read[other].keys():
+            continue
+        if len(read[other]) > len(read[best or kind]):
+            best = other
+    return best
+
+
+def wrong_kind_problem(kind: ImportKind, header: tuple[str, ...]) -> ImportProblem | None:
+    """A problem saying which kind of file this looks like, or None (see `looks_like`)."""
+    other = looks_like(kind, header)
+    if other is None:
+        return None
+    article = "an" if other.value[0] in "aeiou" else "a"
+    columns = ", ".join(written for _, written in match_columns(other, header)[0].fields.values())
+    return ImportProblem(
+        None,
+        None,
+        f"this looks like {article} {other.value} file ({columns}), not {kind.value}: use "
+        f"`keepwarm import {other.value} FILE` (on the Import page: choose {other.value})",
+        ProblemCode.WRONG_KIND,
+        other.value,
+    )

@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from keepwarm.domain.fields import CLIENT_FIELD, CLIENT_FIELDS, DATE_KINDS, FieldKind
+from keepwarm.domain.fields import (
+    AS_WRITTEN_KINDS,
+    CLIENT_FIELD,
+    CLIENT_FIELDS,
+    DATE_KINDS,
+    FieldKind,
+    as_written,
+    flag_reason,
+)
 from keepwarm.domain.model import (
     BULK_CHANNELS,
     PERSONAL_CHANNELS,
@@ -27,6 +35,8 @@ from keepwarm.domain.model import (
 from keepwarm.ingest.columns import ColumnMap
 from keepwarm.ingest.values import (
     DateOrder,
+    Unusable,
+    is_empty_marker,
     numeric_date_parts,
     parse_amount,
     parse_bool,
@@ -51,6 +61,8 @@ TEXT_LIMITS: dict[ImportKind, dict[str, int]] = {
     ImportKind.TOUCHES: {"client_id": 200, "staff": 200, "outcome": 200},
 }
 NAME_LIMIT = CLIENT_FIELD["name"].max_length or 0
+# Client fields whose unusable values an import keeps as written (phone, email).
+AS_WRITTEN = tuple(f.name for f in CLIENT_FIELDS if f.kind in AS_WRITTEN_KINDS)
 
 _STATUS = {
     "active": ClientStatus.ACTIVE,
@@ -92,6 +104,13 @@ class ParseOptions:
     allow_future: bool = False
     # SQLite stores dates as ISO text: producing that directly saves a conversion per row.
     dates_as_text: bool = False
+    # An import keeps a phone or email it cannot use as written, flagged on the client; a
+    # value typed on a form is refused instead, so the person can correct it there and then.
+    keep_as_written: bool = False
+
+
+# The longest phone or email kept as written (a longer cell is junk, and refused).
+MAX_AS_WRITTEN = 320
 
 
 class FutureDate(ValueError):
@@ -131,6 +150,7 @@ class RowParser:
             (field, index, header, convert.get(field), limits.get(field))
             for field, (index, header) in columns.fields.items()
         ]
+        self._contacts = frozenset(AS_WRITTEN) if kind is ImportKind.CLIENTS else frozenset()
 
     def _converters(self) -> dict[str, Callable[[str], Any]]:
         return {
@@ -164,6 +184,9 @@ class RowParser:
                 continue
             if raw[0] == "'":
                 raw = restore(raw)
+            if field in self._contacts and is_empty_marker(raw):
+                values[field] = None  # "n/a", "none", "-": there is none
+                continue
             if convert is None:
                 if limit is not None and len(raw) > limit:
                     problems.append(
@@ -176,6 +199,25 @@ class RowParser:
                 continue
             try:
                 values[field] = convert(raw)
+            except Unusable as exc:
+                if not self.options.keep_as_written:
+                    problems.append(
+                        ImportProblem(line, header, str(exc), ProblemCode.INVALID_VALUE, raw)
+                    )
+                    continue
+                if len(raw) > MAX_AS_WRITTEN:
+                    problems.append(
+                        ImportProblem(
+                            line,
+                            header,
+                            f"longer than {MAX_AS_WRITTEN} characters",
+                            ProblemCode.TOO_LONG,
+                        )
+                    )
+                    continue
+                values[field] = None
+                values[as_written(field)] = raw
+                values[flag_reason(field)] = exc.reason
             except ValueError as exc:
                 code = (
                     ProblemCode.FUTURE_DATE
@@ -220,6 +262,9 @@ class RowParser:
         for f in CLIENT_FIELDS:
             value = v.get(f.name)
             record[f.name] = _EMPTY.get(f.kind) if value is None else value
+        for contact in AS_WRITTEN:
+            record[as_written(contact)] = v.get(as_written(contact))
+            record[flag_reason(contact)] = v.get(flag_reason(contact))
         record["name"] = name
         if v.get("status") is None and v.get("cancelled_on") is not None:
             record["status"] = ClientStatus.CANCELLED  # notice given: no longer a client

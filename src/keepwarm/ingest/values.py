@@ -230,14 +230,55 @@ def is_phone_region(region: str) -> bool:
     return region in phonenumbers.SUPPORTED_REGIONS
 
 
+class Unusable(ValueError):
+    """A phone number or an email address that cannot be used as written. The message says so
+    in a sentence; `reason` in a few words ("not a full number"), for a value an import keeps
+    as written and flags on the client."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# Cells that mean "nothing here" in a phone or email column.
+EMPTY_MARKERS = frozenset(
+    {"n/a", "na", "n.a.", "none", "-", "--", "---", "null", "nil", "unknown", "?", "tbd", "x"}
+)
+
+
+def is_empty_marker(raw: str) -> bool:
+    """Whether a phone or email cell says there is none ("n/a", "none", "-")."""
+    return raw.strip().lower() in EMPTY_MARKERS
+
+
+_SHORT = (
+    phonenumbers.ValidationResult.TOO_SHORT,
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+)
+
+
 def parse_phone(raw: str, region: str) -> str:
-    """A phone number in E.164 form (+14155550123), read in `region` when it has no prefix."""
+    """A phone number in E.164 form (+14155550123), read in `region` when it has no prefix.
+    Only a full number is one: a local number without its area code (555-0407) raises
+    Unusable, as does anything too long or not a number at all (never guessed at)."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{shown(raw)} is not a phone number") from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"{shown(raw)} is not a phone number in {region}")
+        raise Unusable(f"{shown(raw)} is not a phone number", "not a phone number") from None
+    result = phonenumbers.is_possible_number_with_reason(number)
+    if result in _SHORT:
+        raise Unusable(
+            f"{shown(raw)} is not a phone number in {region}: not a full number "
+            "(is the area code missing?)",
+            "not a full number",
+        )
+    if result == phonenumbers.ValidationResult.TOO_LONG:
+        raise Unusable(
+            f"{shown(raw)} is not a phone number in {region}: too long",
+            "too long for a phone number",
+        )
+    if result != phonenumbers.ValidationResult.IS_POSSIBLE:
+        raise Unusable(f"{shown(raw)} is not a phone number in {region}", "not a phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -245,7 +286,9 @@ def parse_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"{shown(raw)} is not an email address ({exc})") from None
+        raise Unusable(
+            f"{shown(raw)} is not an email address ({exc})", "not an email address"
+        ) from None
 
 
 # Spreadsheet formula injection: a cell starting with one of these is run as a formula by

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
@@ -21,6 +21,7 @@ from keepwarm.domain.model import Activity, Client, ImportKind, Touch
 from keepwarm.ingest.values import format_amount, neutralise
 from keepwarm.store import queries as q
 from keepwarm.store import reading
+from keepwarm.store.contact_flags import standing_as_written
 
 # The register's exported fields (keepwarm.domain.fields), in its order.
 _CLIENT_COLUMNS = tuple(f for f in CLIENT_FIELDS if f.exported)
@@ -61,8 +62,15 @@ def _writer(f: ClientField) -> Callable[[Any], str]:
 _CLIENT_WRITERS = tuple((f.name, _writer(f)) for f in _CLIENT_COLUMNS)
 
 
-def _client_row(c: Client) -> list[str]:
-    return [write(getattr(c, name)) for name, write in _CLIENT_WRITERS]
+def _client_row(c: Client, kept: dict[str, str] | None = None) -> list[str]:
+    """A client's line; a phone or email kept as written (`kept`: field -> value) is written
+    in its empty column, so re-importing the export keeps it as written, flagged, again."""
+    row = [write(getattr(c, name)) for name, write in _CLIENT_WRITERS]
+    if kept:
+        for i, (name, _) in enumerate(_CLIENT_WRITERS):
+            if name in kept and not row[i]:
+                row[i] = _text(kept[name])
+    return row
 
 
 def _activity_row(a: Activity) -> list[str]:
@@ -95,7 +103,11 @@ def export_csv(engine: Engine, kind: ImportKind, path: Path) -> int:
     InvalidInput naming it, and nothing is written."""
     rows: Callable[..., Iterable[list[str]]]
     if kind is ImportKind.CLIENTS:
-        rows = lambda conn: map(_client_row, q.iter_clients(conn))  # noqa: E731
+
+        def rows(conn: Connection) -> Iterable[list[str]]:
+            kept = standing_as_written(conn)
+            return (_client_row(c, kept.get(c.id)) for c in q.iter_clients(conn))
+
     elif kind is ImportKind.ACTIVITIES:
         rows = lambda conn: map(_activity_row, q.iter_activities(conn))  # noqa: E731
     else:

@@ -28,12 +28,19 @@ from keepwarm.domain.model import (
     ProblemLog,
     User,
 )
-from keepwarm.ingest.columns import ColumnMap, match_columns
-from keepwarm.ingest.records import ParseOptions, Record, RowParser, detect_date_order
+from keepwarm.ingest.columns import ColumnMap, match_columns, wrong_kind_problem
+from keepwarm.ingest.records import (
+    AS_WRITTEN,
+    ParseOptions,
+    Record,
+    RowParser,
+    detect_date_order,
+)
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, regular_file
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.logs import printable
 from keepwarm.services import rhythms
+from keepwarm.store import contact_flags as flags
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
 from keepwarm.store.actions import close_touched_actions
@@ -42,6 +49,7 @@ from keepwarm.store.staging import (
     STAGE_CLIENTS,
     STAGE_TOUCHES,
     create_stage,
+    drop_exact_repeats,
     drop_stage,
     stage_rows,
     wants_dates_as_text,
@@ -214,6 +222,7 @@ def _import_file(
         "ignored_columns": columns.ignored,
     }
     if header_problems:
+        header_problems = _with_kind_hint(kind, source.header, header_problems)
         return ImportReport(
             **base, rows=0, problems=tuple(header_problems), problem_count=len(header_problems)
         )
@@ -221,7 +230,9 @@ def _import_file(
     notes: list[str] = []
     require_current(engine)
     while True:
-        parse = ParseOptions(today, settings.region, date_order, options.allow_future)
+        parse = ParseOptions(
+            today, settings.region, date_order, options.allow_future, keep_as_written=True
+        )
         try:
             return _run(
                 engine, source, kind, columns, parse, options, now, base, notes, on_progress
@@ -377,19 +388,28 @@ def _run(
             structural = problems.count - field_problems
             rows += structural
             rejected += structural
-            _check_against_store(conn, kind, columns, options, problems)
+            repeats = drop_exact_repeats(conn) if kind is ImportKind.ACTIVITIES else 0
+            rejected += _check_against_store(conn, kind, columns, options, problems)
             report = {**base, "rows": rows, "notes": tuple(notes)}
             if problems.count:
+                hint = wrong_kind_problem(kind, source.header)
+                if hint is not None:
+                    problems.items.insert(0, hint)
+                    problems.count += 1
                 raise _Abandon(
                     ImportReport(
                         **report,
                         rejected=rejected,
                         problems=problems.sorted(),
                         problem_count=problems.count,
+                        exact_repeats=repeats,
                     )
                 )
+            kept = {}
+            if kind is ImportKind.CLIENTS:
+                kept = flags.staged_counts(conn, [f for f in AS_WRITTEN if f in columns.fields])
             result = _merge(conn, kind, columns, options, now)
-            unchanged = rows - result.added - result.updated
+            unchanged = rows - result.added - result.updated - repeats
             m.record_import(
                 conn,
                 kind=kind.value,
@@ -409,6 +429,9 @@ def _run(
                 unchanged=unchanged,
                 new_clients=result.new_clients,
                 new_staff=result.new_staff,
+                exact_repeats=repeats,
+                phones_as_written=kept.get("phone", 0),
+                emails_as_written=kept.get("email", 0),
             )
             if options.dry_run:
                 raise _Abandon(final)
@@ -423,18 +446,47 @@ def _check_against_store(
     columns: ColumnMap,
     options: ImportOptions,
     problems: ProblemLog,
-) -> None:
+) -> int:
+    """Check the staged rows against each other and the store; returns how many rows have a
+    problem (each check names a row at most once)."""
     stage = _STAGES[kind]
+    found: list[tuple[list[ImportProblem], int]] = []
     if kind is ImportKind.CLIENTS:
-        problems.extend(*m.duplicate_id_problems(conn, stage, "id", columns.header("id")))
-        problems.extend(*m.nameless_new_client_problems(conn, columns.header("id")))
-        return
-    if kind is ImportKind.ACTIVITIES:
-        problems.extend(*m.duplicate_id_problems(conn, stage, "external_id", columns.header("id")))
-    if kind is ImportKind.TOUCHES and options.as_staff is not None and "staff" in columns.fields:
-        problems.extend(*m.foreign_staff_problems(conn, columns.header("staff"), options.as_staff))
-    if not options.create_missing:
-        problems.extend(*m.unknown_client_problems(conn, stage, columns.header("client_id")))
+        found.append(m.duplicate_id_problems(conn, stage, "id", columns.header("id")))
+        found.append(m.nameless_new_client_problems(conn, columns.header("id")))
+    else:
+        if kind is ImportKind.ACTIVITIES:
+            header = columns.header("id")
+            found.append(m.duplicate_id_problems(conn, stage, "external_id", header))
+        if (
+            kind is ImportKind.TOUCHES
+            and options.as_staff is not None
+            and "staff" in columns.fields
+        ):
+            found.append(m.foreign_staff_problems(conn, columns.header("staff"), options.as_staff))
+        if not options.create_missing:
+            found.append(m.unknown_client_problems(conn, stage, columns.header("client_id")))
+    for items, total in found:
+        problems.extend(items, total)
+    return _rows_with_problems(found)
+
+
+def _rows_with_problems(found: list[tuple[list[ImportProblem], int]]) -> int:
+    """How many rows the checks found problems in. Exact when every check's list is complete
+    (a row failing two checks counts once); past the lists' limit, a row is assumed to fail
+    one check only."""
+    if all(len(items) == total for items, total in found):
+        return len({p.line for items, _ in found for p in items})
+    return sum(total for _, total in found)
+
+
+def _with_kind_hint(
+    kind: ImportKind, header: tuple[str, ...], problems: list[ImportProblem]
+) -> list[ImportProblem]:
+    """`problems`, led by "this looks like an activities file" when the header reads better
+    as another kind of file (the likeliest cause of all the rest)."""
+    hint = wrong_kind_problem(kind, header)
+    return [hint, *problems] if hint is not None else problems
 
 
 def _merge(
@@ -453,6 +505,7 @@ def _merge(
             for name in m.create_missing_staff(conn, stage, f.name, now)
         ]
         result = m.merge_clients(conn, _client_fields_present(columns), now)
+        flags.replace_flags(conn, [f for f in AS_WRITTEN if f in columns.fields], now)
         return m.MergeResult(result.added, result.updated, 0, tuple(new_staff))
     new_clients = m.create_missing_clients(conn, stage, now) if options.create_missing else 0
     if kind is ImportKind.ACTIVITIES:

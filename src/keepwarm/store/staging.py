@@ -19,9 +19,19 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    delete,
+    exists,
 )
 
-from keepwarm.domain.fields import ALWAYS_SET, CLIENT_FIELDS, FieldKind
+from keepwarm.domain.fields import (
+    ALWAYS_SET,
+    AS_WRITTEN_KINDS,
+    CLIENT_FIELDS,
+    FieldKind,
+    as_written,
+    flag_reason,
+)
 from keepwarm.store.bulk import bulk_insert
 from keepwarm.store.tables import client_value_type
 
@@ -51,6 +61,13 @@ STAGE_CLIENTS = _stage(
             nullable=f.kind not in (FieldKind.ID, *ALWAYS_SET),
         )
         for f in CLIENT_FIELDS
+    ),
+    # A phone or email kept as written (its field's column then NULL), and why it was kept.
+    *(
+        column
+        for f in CLIENT_FIELDS
+        if f.kind in AS_WRITTEN_KINDS
+        for column in (Column(as_written(f.name), Text), Column(flag_reason(f.name), Text))
     ),
     keyed=False,
 )
@@ -97,3 +114,18 @@ def stage_rows(conn: Connection, stage: Table, rows: Sequence[Mapping[str, Any]]
 def wants_dates_as_text(conn: Connection) -> bool:
     """Whether `stage_rows` expects dates as ISO strings rather than date objects."""
     return conn.dialect.name == "sqlite"
+
+
+def drop_exact_repeats(conn: Connection) -> int:
+    """Drop staged activities that repeat an earlier line of the file exactly, id and all
+    (an export that lists one invoice twice): the same activity, kept once. Rows that share
+    an id but differ stay, for the repeated-id check to report. Returns how many were dropped."""
+    s = STAGE_ACTIVITIES
+    earlier = s.alias("earlier")
+    same = [earlier.c.external_id == s.c.external_id, earlier.c.line < s.c.line]
+    same += [earlier.c[c].is_not_distinct_from(s.c[c]) for c in _ACTIVITY_CONTENT]
+    query = delete(s).where(s.c.external_id.is_not(None), exists().where(and_(*same)))
+    return conn.execute(query).rowcount
+
+
+_ACTIVITY_CONTENT = ("client_ext", "date", "amount_cents", "quantity", "kind", "note")

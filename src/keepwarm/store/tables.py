@@ -141,6 +141,20 @@ touches = Table(
     Index(None, "staff_id", "date"),
 )
 
+# A phone or email an import could not use, kept as written (the client's own column stays
+# empty): one per client and field, replaced by each import of that column (migration 0015).
+contact_flags = Table(
+    "contact_flags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("written", Text, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("client_id", "field"),
+)
+
 imports = Table(
     "imports",
     metadata,
