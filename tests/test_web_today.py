@@ -249,3 +249,28 @@ def test_the_draft_per_channel_is_the_same_for_the_cli_and_the_api(  # type: ign
     [listed] = [a for a in caller.get("/api/v1/today").json()["actions"] if a["staff"] == "Sam"]
     assert listed["draft"] == sams.draft == sams.drafts["call"].text
     assert sams.drafts["email"].subject and sams.drafts["email"].text.startswith("Dear Client,")
+
+
+def test_the_owners_subject_line_from_settings_is_the_emails_subject(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    code = sams.signals[0]["code"]
+    owner = web()
+    listing = owner.get("/settings/templates").text
+    for form in ("letter", "subject", "sms", "call"):
+        assert f'href="/settings/templates/{code}/{form}"' in listing
+    assert "Email: the subject line" in owner.get(f"/settings/templates/{code}/subject").text
+    mine = "A word from {{ staff }} for {{ first_name }}"
+    saved = owner.post("/settings/templates/save", {"code": code, "form": "subject", "text": mine})
+    assert saved.status_code == 303
+    refused = owner.post(
+        "/settings/templates/save", {"code": code, "form": "sms", "text": "Hi {{ nickname }}"}
+    )
+    assert refused.status_code == 400 and "nickname" in refused.text
+    card = _card(owner.get("/today").text, sams.id)
+    found = re.search(r'<a class="button mail" href="mailto:([^"]+)">Email</a>', card)
+    assert found is not None
+    fields = parse_qs(html_unescape(found.group(1)).split("?", 1)[1])
+    assert fields["subject"] == ["A word from Sam for Client"]
