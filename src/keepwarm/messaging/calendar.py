@@ -17,6 +17,7 @@ class CalendarItem:
     day: dt.date
     summary: str
     description: str
+    uid: str = ""  # the event's stable id ("recall-C-1042-2026-12-01"); "" for action-<id>
 
 
 def calendar_feed(
@@ -30,7 +31,7 @@ def calendar_feed(
     cal.add("x-wr-calname", f"keepwarm: {staff}")
     for item in items:
         event = Event()
-        event.add("uid", f"action-{item.action_id}@{host}")
+        event.add("uid", f"{item.uid or f'action-{item.action_id}'}@{host}")
         event.add("dtstamp", now)
         event.add("dtstart", item.day)
         event.add("dtend", item.day + dt.timedelta(days=1))

@@ -29,7 +29,16 @@ from keepwarm.services.database import open_database
 from keepwarm.services.import_runs import settle_interrupted
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import user_count
-from keepwarm.web import api, clients, history, imports, pages, reports, settings_pages
+from keepwarm.web import (
+    api,
+    calendar_pages,
+    clients,
+    history,
+    imports,
+    pages,
+    reports,
+    settings_pages,
+)
 from keepwarm.web.auth import ApiUnauthorized, CsrfFailed, LoginRequired, clock, refused
 from keepwarm.web.render import render
 
@@ -96,6 +105,8 @@ class RequestLog:
             return
         started = time.perf_counter()
         method, path = scope["method"], printable(scope["path"])
+        if path.startswith("/calendar/"):  # the rest is a private feed's secret token
+            path = "/calendar/(token)"
         status = 500  # unless a response starts
 
         async def noting_status(message: Message) -> None:
@@ -167,7 +178,7 @@ def create_app(
         """The icon browsers ask for by this name (the pages link the same SVG)."""
         return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
-    for module in (pages, clients, history, imports, reports, settings_pages):
+    for module in (pages, clients, history, imports, reports, settings_pages, calendar_pages):
         app.include_router(module.router)
     app.include_router(api.router)
     _error_pages(app)

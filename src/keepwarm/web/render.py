@@ -34,6 +34,8 @@ MESSAGES = {
     "imported": "Imported.",
     "token_revoked": "Token revoked.",
     "token_created": "Token created.",
+    "feed_created": "Your calendar link is ready: add it to your phone's calendar below.",
+    "feed_revoked": "Calendar link revoked: the old address no longer works.",
     "deleted": "The client and their history are deleted.",
     "moved": "Moved: the waiting actions come first on their new member's next lists.",
 }
