@@ -22,7 +22,7 @@ from keepwarm.services.importing import import_file
 from keepwarm.services.staff import add_staff
 from keepwarm.services.todays_list import give_more, todays_list, waiting_list
 from keepwarm.services.touches import record_touch
-from scenarios.practice import Client, write_activities, write_clients
+from scenarios.practice import Client, Touch, write_activities, write_clients, write_touches
 from scenarios.stories import d, regular
 
 ANA = "Ana Silva"
@@ -51,16 +51,36 @@ def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(where, lambda: NOW)
 
 
-def _planted(engine: sa.Engine, settings: Settings, folder: Path) -> None:
+# Two regulars of Ana's who keep coming, called in the summer (no reason to call now): hugs.
+STEADY = tuple(
+    Client(
+        f"S-{n}",
+        first,
+        "Steady",
+        ANA,
+        regular(f"steady-{n}", d("2024-01-10"), d("2026-11-20"), 30, price, "check-up", 2),
+        (Touch(d("2026-08-03"), ANA),),
+        since=d("2024-01-10"),
+    )
+    for n, (first, price) in enumerate((("Ivy", 300.0), ("Jo", 80.0)))
+)
+
+
+def _planted(
+    engine: sa.Engine, settings: Settings, folder: Path, extra: tuple[Client, ...] = ()
+) -> None:
     """Ana (quota 6 a week, 2 a day). Monday: her two are Ada (she dismisses it: moved away)
     and Bea (done). Tuesday (today): two more come, she does both; her list is done with 3
     of 6 this week, and the rest wait in her queue."""
     add_staff(engine, ANA, email=None, weekly_quota=6, daily_capacity=2, now=NOW)
+    people = (*PEOPLE, *extra)
     for kind, path in (
-        (ImportKind.CLIENTS, write_clients(folder / "clients.csv", PEOPLE)),
-        (ImportKind.ACTIVITIES, write_activities(folder / "visits.csv", PEOPLE, lambda _: True)),
+        (ImportKind.CLIENTS, write_clients(folder / "clients.csv", people)),
+        (ImportKind.ACTIVITIES, write_activities(folder / "visits.csv", people, lambda _: True)),
+        (ImportKind.TOUCHES, write_touches(folder / "touches.csv", people, lambda _: True)),
     ):
-        assert path is not None
+        if path is None:
+            continue
         assert import_file(engine, settings, kind, path, today=YESTERDAY, now=NOW).ok
     monday = dt.datetime.combine(YESTERDAY, dt.time(9), tzinfo=dt.UTC)
     run_daily(engine, settings, day=YESTERDAY, now=monday)
@@ -104,6 +124,36 @@ def test_the_next_best_waiting_clients_come_in_order_passing_over_recent_and_dis
     assert all(a.draft.startswith("Call ") for a in listed)  # drafts written when listed
     assert "M-0" not in more.added and queue[0] not in more.added
     assert [a.client_id for a in waiting_list(engine, ANA)] == [queue[0], *queue[3:]]
+
+
+def test_when_the_queue_runs_out_hugs_come_in_the_planners_order(  # type: ignore[no-untyped-def]
+    engine, settings, tmp_path
+) -> None:
+    _planted(engine, settings, tmp_path, STEADY)
+    listed = {a.client_id for a in todays_list(engine, ANA, TODAY)}
+    assert not listed & {"S-0", "S-1"}  # no reason to call them: not on the plan
+    _finish_the_list(engine)
+    queue = [a.client_id for a in waiting_list(engine, ANA)]
+    with engine.begin() as conn:  # a big week: room for everyone who may come
+        conn.execute(
+            sa.text("UPDATE staff SET weekly_quota = 40, daily_capacity = 20 WHERE name = :n"),
+            {"n": ANA},
+        )
+
+    more = give_more(engine, staff_name=ANA, by=None, now=NOW)
+
+    # the whole queue first, then the hugs, the more valuable first; never Ada (dismissed),
+    # Bea (done yesterday) nor today's two (done today)
+    assert list(more.added) == [*queue, "S-0", "S-1"]
+    shown = todays_list(engine, ANA, TODAY)
+    assert [a.client_id for a in shown] == [*queue, "S-0", "S-1"]
+    hug = shown[-2]
+    assert hug.signals == () and hug.reason.startswith("Time to say hello")
+    assert hug.draft.startswith("Dear Ivy,") or hug.draft.startswith("Call Ivy")
+    _finish_the_list(engine)  # everyone of Ana's is now contacted, dismissed or done
+    again = give_more(engine, staff_name=ANA, by=None, now=NOW)
+    assert again.outcome == "none_waiting" and again.added == ()
+    assert again.message == f"Nobody else to contact for {ANA} right now: nothing added."
 
 
 def test_nothing_is_added_once_the_weeks_quota_is_met(engine, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]

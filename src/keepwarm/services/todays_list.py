@@ -16,11 +16,14 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from keepwarm import explain, planner
+from keepwarm.domain.actions import Candidate
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
 from keepwarm.domain.model import SIGNAL_LABELS, SignalCode, Staff, User
 from keepwarm.domain.policy import Policy
@@ -28,6 +31,7 @@ from keepwarm.domain.quotas import Allowance, allowance, week_start
 from keepwarm.domain.signals import ClientFacts, Signal
 from keepwarm.messaging.drafts import Draft, draft_for
 from keepwarm.services.daily_job import local_today
+from keepwarm.services.signals import client_facts
 from keepwarm.store import actions as q
 from keepwarm.store import reading, writing
 from keepwarm.store.policy import load_policy_data
@@ -409,7 +413,8 @@ def give_more(engine: Engine, *, staff_name: str, by: User | None, now: dt.datet
     """When `staff_name`'s list is done and their week's quota is not met, bring onto it the
     next best clients: the first of their waiting queue (the planner's order), passing over a
     client contacted personally in the last `recent_contact_days`, snoozed, or whose reasons
-    were dismissed since. Staff ask for themselves, the owner for anyone (`by` None: the
+    were dismissed since; then, while more are wanted and today is planned, hugs as the planner
+    picks them (`hugs_for`). Staff ask for themselves, the owner for anyone (`by` None: the
     business's own rights). Raises NotFound, NotAllowed, and InvalidInput while the list still
     has open actions; nothing is added when the quota is met (the message says so)."""
     with writing(engine) as conn:
@@ -441,10 +446,13 @@ def give_more(engine: Engine, *, staff_name: str, by: User | None, now: dt.datet
                 chosen.append(row)
         for rank, row in enumerate(chosen, start=1):
             q.set_action(conn, row.id, status="open", rank=rank)
+        planned = q.plan_completed(conn, day)
     added = tuple(r.external_id for r in chosen)
+    if len(added) < want and planned:
+        added += _add_hugs(engine, member, want - len(added), policy, day, now, len(added))
     log.info("give more: %s added %d of %d wanted", staff_name, len(added), want)
     if not added:
-        said = f"Nobody is waiting for a place on {staff_name}'s list: nothing added."
+        said = f"Nobody else to contact for {staff_name} right now: nothing added."
         return More(staff_name, (), "none_waiting", said)
     said = f"{len(added)} more on {staff_name}'s list: {', '.join(added)}."
     return More(staff_name, added, "added", said)
@@ -475,3 +483,135 @@ def _passed_over(conn: Connection, row: Any, policy: Policy, day: dt.date) -> bo
         or (status == "dismissed" and keys & set(json.loads(reason_keys or "[]")))
         for status, until, reason_keys in others
     )
+
+
+def hugs_for(
+    facts: Sequence[ClientFacts],
+    member: str,
+    busy: AbstractSet[str],
+    policy: Policy,
+    day: dt.date,
+    count: int,
+) -> list[tuple[Candidate, float, float]]:
+    """The planner's next hugs for `member`: their clients and unowned ones (never
+    do-not-contact, on a list or in a queue (`busy`, by client id), nor contacted personally
+    in the last `recent_contact_days`), longest without a personal touch weighted by value
+    (`planner.hug_urgency` x `planner.value_weight`), best first: (candidate, value, urgency)."""
+    pool = [Candidate(f) for f in facts]
+    typical = planner.typical_yearly_value_cents(pool)
+    scored = []
+    for c in pool:
+        client = c.facts.client
+        if client.do_not_contact or c.client_id in busy or client.owner not in (member, None):
+            continue
+        if planner.recently_contacted(c, policy, day):
+            continue
+        cents = planner.yearly_value_cents(c)
+        value = planner.value_weight(typical if cents is None else cents)
+        urgency = planner.hug_urgency(planner.days_silent(c, day))
+        scored.append((c, value, urgency))
+    scored.sort(key=lambda x: (-x[1] * x[2], x[0].client_id))
+    return scored[:count]
+
+
+def _add_hugs(
+    engine: Engine,
+    member: Staff,
+    count: int,
+    policy: Policy,
+    day: dt.date,
+    now: dt.datetime,
+    after: int,
+) -> tuple[str, ...]:
+    """Hugs for `member` onto today's list after the `after` already added: chosen on a read
+    of every client's facts, written in a transaction that re-checks each client is still on
+    nobody's list, in no queue and not dismissed."""
+    facts = client_facts(engine, day)
+    with reading(engine) as conn:
+        busy, dismissed = _busy_and_dismissed(conn, day)
+    chosen = hugs_for(facts, member.name, busy | dismissed, policy, day, count)
+    added: list[str] = []
+    with writing(engine) as conn:
+        busy, dismissed = _busy_and_dismissed(conn, day)
+        ids = q.internal_ids(
+            conn, clients, clients.c.external_id, [c.client_id for c, _, _ in chosen]
+        )
+        rows = []
+        for cand, value, urgency in chosen:
+            if cand.client_id in busy or cand.client_id in dismissed:
+                continue
+            added.append(cand.client_id)
+            rows.append(
+                _hug_row(
+                    cand,
+                    ids[cand.client_id],
+                    member,
+                    value,
+                    urgency,
+                    policy,
+                    day,
+                    now,
+                    after + len(added),
+                )
+            )
+        q.insert_actions(conn, rows)
+    return tuple(added)
+
+
+def _busy_and_dismissed(conn: Connection, day: dt.date) -> tuple[set[str], set[str]]:
+    """Clients (by id) with an open, waiting or still-snoozed action; clients with a dismissal
+    still in force (its reasons kept): neither is hugged."""
+    rows = conn.execute(
+        select(
+            clients.c.external_id, actions.c.status, actions.c.snoozed_until, actions.c.reason_keys
+        )
+        .join(clients, clients.c.id == actions.c.client_id)
+        .where(actions.c.status.in_(("open", "waiting", "snoozed", "dismissed")))
+    ).all()
+    busy = {
+        r[0]
+        for r in rows
+        if r[1] in ("open", "waiting") or (r[1] == "snoozed" and (r[2] is None or r[2] > day))
+    }
+    dismissed = {r[0] for r in rows if r[1] == "dismissed" and json.loads(r[3] or "[]")}
+    return busy, dismissed
+
+
+def _hug_row(
+    cand: Candidate,
+    client_id: int,
+    member: Staff,
+    value: float,
+    urgency: float,
+    policy: Policy,
+    day: dt.date,
+    now: dt.datetime,
+    rank: int,
+) -> dict[str, object]:
+    facts = cand.facts
+    silent = planner.days_silent(cand, day)
+    last = (
+        f"last personal contact {explain.days(silent)} ago"
+        if facts.last_personal_touch is not None and silent is not None
+        else "no personal contact on record"
+    )
+    why = (
+        f"#{rank} on {member.name}'s list: no signal today; asked for more to meet the week's "
+        f"quota; {last}; priority {value * urgency:.2f} = value {value:.2f} x urgency "
+        f"{urgency:.2f}"
+    )
+    return {
+        "day": day,
+        "client_id": client_id,
+        "staff_id": member.id,
+        "status": "open",
+        "priority": round(value * urgency, 4),
+        "rank": rank,
+        "channel": planner.suggest_channel(facts.client, ()),
+        "signals": "[]",
+        "reason_keys": json.dumps([f"hug:{facts.last_personal_touch or 'never'}"]),
+        "why": why,
+        "draft": "",
+        "snoozed_until": None,
+        "created_at": now,
+    }

@@ -252,7 +252,7 @@ def _banner(request: Request) -> dict[str, object]:
     more = {
         "more": "More clients are on the list: the next best, first in line.",
         "quota_met": "The week's quota is met: nothing added.",
-        "none_waiting": "Nobody is waiting for a place on this list: nothing added.",
+        "none_waiting": "Nobody else to contact on this list right now: nothing added.",
     }
     if msg in more:
         return {"message": more[msg]}
