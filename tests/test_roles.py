@@ -30,6 +30,7 @@ ROWS = [
     "Delete a client",
     "Import files (Import page, API imports, activities in bulk)",
     "See the reports",
+    "Download clients, activities and touches as CSV (Reports page)",
     "Settings: staff, users and API tokens, policy, templates",
     "Change their own password",
 ]
@@ -196,6 +197,16 @@ def test_import_files(practice: Practice) -> None:
 def test_see_the_reports(practice: Practice) -> None:
     assert practice.owner.get("/reports").status_code == 200
     assert practice.dana.get("/reports").status_code == 200
+
+
+def test_download_exports(practice: Practice) -> None:
+    for kind in ("clients", "activities", "touches"):
+        refused = practice.dana.get(f"/reports/export/{kind}.csv")
+        assert refused.status_code == 403 and "only the owner" in refused.text
+        answer = practice.owner.get(f"/reports/export/{kind}.csv")
+        assert answer.status_code == 200 and answer.content.count(b"\n") >= 1
+    assert "/reports/export/" not in practice.dana.get("/reports").text
+    assert "/reports/export/clients.csv" in practice.owner.get("/reports").text
 
 
 def test_settings(practice: Practice) -> None:

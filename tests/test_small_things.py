@@ -144,6 +144,11 @@ def test_an_unlinked_staff_user_is_told_to_ask_the_owner_not_well_done(
     assert page.status_code == 200
     assert "Your account is not linked to a member of staff — ask the owner" in page.text
     assert "Well done" not in page.text
+    sam = users.user_by_email(engine, "sam@example.com")
+    token = users.create_token(engine, sam.id, "t", now=NOW)
+    answer = staff.client.get("/api/v1/today", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 403
+    assert "not linked to a member of staff — ask the owner" in answer.json()["detail"]
 
 
 # --- the policy form: every bad field, by its label --------------------------------------------

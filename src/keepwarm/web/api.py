@@ -63,6 +63,7 @@ from keepwarm.web.api_models import (
     client_out,
 )
 from keepwarm.web.auth import (
+    NOT_LINKED,
     api_user,
     business_today,
     check_may_change_client,
@@ -324,8 +325,9 @@ def today(
     else:
         if staff and staff != user.staff:
             raise NotAllowed("staff see their own list only")
-        # a staff user without a member of staff has no list
-        shown = listing(engine, day, user.staff or "\0")
+        if not user.staff:  # an old database's staff user linked to nobody has no list
+            raise NotAllowed(NOT_LINKED)
+        shown = listing(engine, day, user.staff)
     return TodayOut(
         as_of=day,
         planned=shown.planned,

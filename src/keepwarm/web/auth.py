@@ -76,6 +76,14 @@ def signed_in(request: Request) -> Session:
 # Importing, exporting, adding and deleting clients, and the settings are the owner's.
 
 
+# A staff user always has a member of staff (users.add_user); an old database may hold one who
+# has none: they have no list, and are told why.
+NOT_LINKED = (
+    "Your account is not linked to a member of staff — ask the owner to choose yours under "
+    "Settings → Users, and your list will show here."
+)
+
+
 def only_the_owner(user: User, what: str) -> None:
     """Refuse (403) anyone but the owner, saying what only the owner can do."""
     if not user.is_owner:

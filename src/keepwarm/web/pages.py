@@ -26,6 +26,7 @@ from keepwarm.services.todays_list import (
     today_view,
 )
 from keepwarm.web.auth import (
+    NOT_LINKED,
     PRE_COOKIE,
     SESSION_COOKIE,
     AnonymousForm,
@@ -202,11 +203,7 @@ def change_password(request: Request, session: SignedIn, form: CheckedForm) -> R
 # --- today ------------------------------------------------------------------------------------
 
 
-UNLINKED = {
-    "title": "Today",
-    "problem": "Your account is not linked to a member of staff — ask the owner to choose "
-    "yours under Settings → Users, and your list will show here.",
-}
+UNLINKED = {"title": "Today", "problem": NOT_LINKED}
 
 
 @router.get("/today")
