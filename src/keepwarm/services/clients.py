@@ -137,7 +137,10 @@ class OpenAction:
 
 def _phone_digits(text: str) -> list[str]:
     """A phone typed in any format, as digit runs to look for inside the stored E.164: the
-    digits as typed, and without a national trunk prefix (07700 900123 -> 7700900123)."""
+    digits as typed, and without a national trunk prefix (07700 900123 -> 7700900123). Text
+    with letters is no phone."""
+    if any(ch.isalpha() for ch in text):  # words: a name, an email or an id, not a phone
+        return []
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) < 4:
         return []
