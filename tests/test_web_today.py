@@ -206,7 +206,7 @@ def test_an_action_with_a_reason_no_rule_knows_shows_its_own_words(  # type: ign
 ) -> None:
     _practice(engine, settings, tmp_path)
     [sams] = todays_list(engine, "Sam")
-    note = [{"code": "reminder", "explanation": "ask about the new glasses", "reason_key": "r:1"}]
+    note = [{"code": "a_new_code", "explanation": "ask about the new glasses", "reason_key": "r:1"}]
     with engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE actions SET signals = :s WHERE id = :i"),
