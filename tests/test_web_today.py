@@ -274,3 +274,20 @@ def test_the_owners_subject_line_from_settings_is_the_emails_subject(  # type: i
     assert found is not None
     fields = parse_qs(html_unescape(found.group(1)).split("?", 1)[1])
     assert fields["subject"] == ["A word from Sam for Client"]
+
+
+def test_after_done_the_banner_offers_an_undo_that_brings_the_action_back(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    owner = web()
+    done = owner.post(f"/actions/{sams.id}/done", {"staff": "Sam", "channel": "call"})
+    assert done.status_code == 303
+    assert f"undo={sams.id}" in done.headers["location"]
+    page = owner.get(done.headers["location"]).text
+    assert f'action="/actions/{sams.id}/undo"' in page and f'id="action-{sams.id}"' not in page
+    undone = owner.post(f"/actions/{sams.id}/undo", {"staff": "Sam"})
+    assert undone.status_code == 303
+    assert [a.id for a in todays_list(engine, "Sam")] == [sams.id]
+    assert f'id="action-{sams.id}"' in owner.get("/today?staff=Sam").text
