@@ -161,3 +161,26 @@ def test_before_the_first_daily_run_the_page_says_when_the_rhythm_comes(
     assert client_rhythm(engine, "E1") is None
     assert "Rhythm after the first daily run" in web().get("/clients/E1").text
     assert "after the first daily run" in cli("client", "E1").output
+
+
+def test_a_client_added_through_the_api_with_visits_has_a_rhythm_at_once(
+    practice, web_app, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from keepwarm.services.users import add_user, create_token
+    from web_support import PASSWORD
+
+    user = add_user(engine, "api@example.com", PASSWORD, "owner", staff_name=None, now=NOW)
+    api = TestClient(web_app)
+    api.headers["Authorization"] = f"Bearer {create_token(engine, user.id, 'test', now=NOW)}"
+    assert api.post("/api/v1/clients", json={"id": "A1", "name": "Api Client"}).status_code == 201
+    assert client_rhythm(engine, "A1") is not None  # before any activity: known, empty
+    visits = [
+        {"client_id": "A1", "date": (TODAY - dt.timedelta(days=20 * k)).isoformat()}
+        for k in range(5)
+    ]
+    answer = api.post("/api/v1/activities", json=visits)
+    assert answer.status_code == 200, answer.text
+    rhythm = client_rhythm(engine, "A1")
+    assert rhythm is not None and rhythm.activities == 5 and rhythm.usual_gap_days is not None
