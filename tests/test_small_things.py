@@ -95,7 +95,9 @@ def test_a_staff_user_needs_a_member_of_staff_on_the_form(web, engine: sa.Engine
     form = {"email": "cy@example.com", "role": "staff", "password": "violet kettle orbit canyon"}
     refused = owner.post("/settings/users", form | {"staff": ""})
     assert refused.status_code == 400
-    assert re.search(r'id="new-staff-error">staff member: a user with the staff role', refused.text)
+    found = re.search(r'id="new-staff-error" role="alert">(staff member: [^<]*)<', refused.text)
+    assert found and "a user with the staff role needs the member of staff" in found.group(1)
+    assert refused.text.count(found.group(1)) == 1  # once, next to its field
     assert 'aria-invalid="true" aria-describedby="new-staff-error"' in refused.text
     assert [u.email for u in users.list_users(engine)] == ["owner@example.com"]
     assert owner.post("/settings/users", form | {"staff": "Cy"}).status_code == 303

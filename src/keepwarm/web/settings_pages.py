@@ -137,6 +137,7 @@ def _users_page(request: Request, error: str = "", status: int = 200, **extra: A
         "error": error,
         "new_token": "",
         "new": {"email": "", "role": "staff", "staff": ""},
+        "staff_error": "",
         **extra,
     }
     return render(request, "settings_users.html", context, status_code=status)
@@ -160,6 +161,8 @@ def user_add(request: Request, session: Owner, form: CheckedForm) -> Response:
             now=clock(),
         )
     except (InvalidInput, NotFound) as exc:
+        if str(exc).startswith("staff member:"):  # shown next to its field
+            return _users_page(request, "", 400, session=session, new=new, staff_error=str(exc))
         return _users_page(request, str(exc), 400, session=session, new=new)
     return _redirect("/settings/users")
 
