@@ -92,11 +92,12 @@ def test_owners_named_in_a_clients_file_become_staff_once(
 ) -> None:
     result = cli("import", "clients", str(write_csv("a.csv", FULL)))
     assert result.exit_code == 0, result.output
-    assert "New staff: Dana, Eli" in result.output
+    assert "New staff member created: Dana" in result.output
+    assert "New staff member created: Eli" in result.output
     listing = cli("staff", "list")
     assert "Dana" in listing.output and "Eli" in listing.output
     again = cli("import", "clients", str(write_csv("a.csv", FULL)))
-    assert "New staff" not in again.output
+    assert "New staff member" not in again.output
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM staff").scalar() == 2
 

@@ -178,8 +178,12 @@ def _print_report(report: ImportReport) -> None:
             "as an earlier line: the same activity, counted once).",
             markup=False,
         )
-    if report.new_staff:
-        console.print("New staff: " + ", ".join(report.new_staff), markup=False)
+    for name in report.new_staff:
+        console.print(
+            f"New staff member created: {name} (named in the file; if they should get no "
+            f'lists: keepwarm staff deactivate "{name}")',
+            markup=False,
+        )
     if report.new_clients:
         console.print(f"New clients created for unknown ids: {report.new_clients:,}")
     if report.rows == 0:
@@ -240,7 +244,8 @@ IMPORT_COMMANDS: dict[ImportKind, tuple[tuple[str, ...], str]] = {
     ImportKind.TOUCHES: (
         ("allow_future", "create_missing"),
         """Import past personal contacts: client_id, date, channel, and optionally staff, note,
-    outcome.
+    outcome. A name in the staff column who is not a member of staff yet is added, and the
+    report says so ("New staff member created: NAME").
 
     Example: keepwarm import touches calls.csv
     """,

@@ -1,4 +1,4 @@
-"""Commands about staff: add, set, list."""
+"""Commands about staff: add, edit (or set), deactivate, activate, list."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from keepwarm.cli.common import (
     DbOption,
     console,
     engine_for,
-    fail,
     now,
     parse_date_option,
     user_errors,
@@ -103,22 +102,97 @@ def staff_set(
 
     Example: keepwarm staff set "Dana Reyes" --weekly-quota 3 --daily-capacity default
     """
+    _change(name, db, weekly_quota=weekly_quota, daily_capacity=daily_capacity, active=active)
+
+
+def _change(
+    name: str,
+    db: str | None,
+    *,
+    email: str | None = None,
+    weekly_quota: str | None = None,
+    daily_capacity: str | None = None,
+    active: bool | None = None,
+    rename: str | None = None,
+) -> None:
+    """Change what is given of the member called `name`; the rest stays as it is."""
     with user_errors(), engine_for(db) as (_, engine):
-        found = {m.name: m for m in staff_service.list_staff(engine)}
-        if name not in found:
-            raise fail(f"no staff member called {name!r} (see `keepwarm staff list`)")
-        m = found[name]
+        m = staff_service.staff_named(engine, name)
         member = staff_service.update_staff(
             engine,
             m.id,
-            email=m.email,
+            email=m.email if email is None else email,
             weekly_quota=_own(weekly_quota, "--weekly-quota", m.weekly_quota),
             daily_capacity=_own(daily_capacity, "--daily-capacity", m.daily_capacity),
             active=m.active if active is None else active,
             now=now(),
+            name=rename,
         )
         applies = allowance(member, get_policy(engine))
-    console.print(f"{member.name}: {applies.describe()}.", markup=False)
+    renamed = f" (was {m.name})" if member.name != m.name else ""
+    state = "" if member.active else "; inactive: no new actions from the next plan on"
+    console.print(f"{member.name}{renamed}: {applies.describe()}{state}.", markup=False)
+
+
+@staff_app.command("edit")
+def staff_edit(
+    name: Annotated[str, typer.Argument(help="The staff member's name, as it is now.")],
+    email: Annotated[str | None, typer.Option(help="Their email address ('' removes it).")] = None,
+    weekly_quota: Annotated[
+        str | None, typer.Option(help="A number, or 'default' for the policy's.")
+    ] = None,
+    daily_capacity: Annotated[
+        str | None, typer.Option(help="A number, or 'default' for the policy's.")
+    ] = None,
+    rename: Annotated[
+        str | None,
+        typer.Option(
+            help="Their new name (their clients, touches, actions and sign-in follow them; "
+            "files imported later must use the new name)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Change a member's email, own weekly quota or daily capacity, or name; what is not
+    given stays as it is.
+
+    Example: keepwarm staff edit "Dana Reyes" --rename "Dana Reyes-Ortiz" --weekly-quota 3
+    """
+    _change(
+        name,
+        db,
+        email=email,
+        weekly_quota=weekly_quota,
+        daily_capacity=daily_capacity,
+        rename=rename,
+    )
+
+
+@staff_app.command("deactivate")
+def staff_deactivate(
+    name: Annotated[str, typer.Argument(help="The staff member's name.")],
+    db: DbOption = None,
+) -> None:
+    """Stop planning for a member (someone who left, or is away for long). From the next
+    day's plan they get no actions: their clients' reasons are planned for the active
+    members, as any action beyond a member's capacity is (to the member with room, or
+    waiting). Their history, touches and past weeks stay.
+
+    Example: keepwarm staff deactivate "Dana Reyes"
+    """
+    _change(name, db, active=False)
+
+
+@staff_app.command("activate")
+def staff_activate(
+    name: Annotated[str, typer.Argument(help="The staff member's name.")],
+    db: DbOption = None,
+) -> None:
+    """Plan for a member again, from the next day's plan on.
+
+    Example: keepwarm staff activate "Dana Reyes"
+    """
+    _change(name, db, active=True)
 
 
 @staff_app.command("list")

@@ -458,12 +458,9 @@ def _check_against_store(
         if kind is ImportKind.ACTIVITIES:
             header = columns.header("id")
             found.append(m.duplicate_id_problems(conn, stage, "external_id", header))
-        if (
-            kind is ImportKind.TOUCHES
-            and options.as_staff is not None
-            and "staff" in columns.fields
-        ):
-            found.append(m.foreign_staff_problems(conn, columns.header("staff"), options.as_staff))
+        mine = options.as_staff
+        if kind is ImportKind.TOUCHES and mine is not None and "staff" in columns.fields:
+            found.append(m.foreign_staff_problems(conn, columns.header("staff"), mine))
         if not options.create_missing:
             found.append(m.unknown_client_problems(conn, stage, columns.header("client_id")))
     for items, total in found:

@@ -89,20 +89,29 @@ def update_staff(
     active: bool,
     daily_capacity: int | None = None,
     now: dt.datetime | None = None,
+    name: str | None = None,
 ) -> Staff:
     """Change a staff member's email (None or "" removes it), own weekly quota and daily
     capacity (None: the policy's default) and whether they are active; a bad value raises
     InvalidInput and changes nothing. A change of the quota that applies is recorded from
-    today, so earlier weeks stay judged by the quota of their time."""
+    today, so earlier weeks stay judged by the quota of their time. `name` renames them
+    (their clients, touches and actions follow: they refer to the member, not the name)."""
     email = _checked_staff_values(email, weekly_quota, daily_capacity)
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("name: a staff member needs a name")
     with writing(engine) as conn:
         before = q.staff_by_id(conn, staff_id)
         if before is None:
             raise NotFound(f"no staff member {staff_id}")
+        if name is not None and name != before.name and q.staff_by_name(conn, name) is not None:
+            raise InvalidInput(f"name: there is already a staff member called {name!r}")
         conn.execute(
             update(staff_table)
             .where(staff_table.c.id == staff_id)
             .values(
+                name=before.name if name is None else name,
                 email=email,
                 weekly_quota=weekly_quota,
                 daily_capacity=daily_capacity,
