@@ -136,8 +136,10 @@ def test_the_cli_refuses_a_staff_user_without_staff(cli, engine: sa.Engine) -> N
 def test_an_unlinked_staff_user_is_told_to_ask_the_owner_not_well_done(
     web, engine: sa.Engine
 ) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
     staff = web("sam@example.com", role="staff", staff="Sam")
     assert "not linked to a member of staff" not in staff.get("/today").text
+    assert "no staff member: choose one" not in owner.get("/settings/users").text
     with engine.begin() as conn:  # as an old database may hold it
         conn.execute(
             sa.update(users_table).values(staff_id=None).where(users_table.c.role == "staff")
@@ -151,6 +153,7 @@ def test_an_unlinked_staff_user_is_told_to_ask_the_owner_not_well_done(
     answer = staff.client.get("/api/v1/today", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 403
     assert "not linked to a member of staff — ask the owner" in answer.json()["detail"]
+    assert "no staff member: choose one" in owner.get("/settings/users").text  # for the owner
 
 
 # --- the policy form: every bad field, by its label --------------------------------------------
