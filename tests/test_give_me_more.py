@@ -49,6 +49,7 @@ PEOPLE = tuple(
 def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
     for where in ("keepwarm.web.auth.clock", "keepwarm.web.pages.clock", "keepwarm.web.api.clock"):
         monkeypatch.setattr(where, lambda: NOW)
+    monkeypatch.setattr("keepwarm.cli.today.now", lambda: NOW)
 
 
 # Two regulars of Ana's who keep coming, called in the summer (no reason to call now): hugs.

@@ -240,7 +240,7 @@ def test_a_card_or_letter_is_printed_from_its_own_page(  # type: ignore[no-untyp
 
 
 def test_the_draft_per_channel_is_the_same_for_the_cli_and_the_api(  # type: ignore[no-untyped-def]
-    web_app, engine, settings, tmp_path
+    web_app, engine, settings, tmp_path, cli, monkeypatch
 ) -> None:
     _practice(engine, settings, tmp_path)
     [sams] = todays_list(engine, "Sam")
@@ -249,6 +249,17 @@ def test_the_draft_per_channel_is_the_same_for_the_cli_and_the_api(  # type: ign
     [listed] = [a for a in caller.get("/api/v1/today").json()["actions"] if a["staff"] == "Sam"]
     assert listed["draft"] == sams.draft == sams.drafts["call"].text
     assert sams.drafts["email"].subject and sams.drafts["email"].text.startswith("Dear Client,")
+    # `keepwarm today` shows the same draft; for an email, with its subject line
+    monkeypatch.setattr("keepwarm.cli.today.now", lambda: NOW)
+    shown = cli("today", "--staff", "Sam", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["actions"][0]["draft"] == sams.draft
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE actions SET channel = 'email' WHERE id = :i"), {"i": sams.id})
+    email = todays_list(engine, "Sam")[0].drafts["email"]
+    table = cli("today", "--staff", "Sam")
+    assert f"Subject: {email.subject}" in table.output
+    assert "   Dear Client," in table.output and "Call Client" not in table.output
 
 
 def test_the_owners_subject_line_from_settings_is_the_emails_subject(  # type: ignore[no-untyped-def]
