@@ -189,10 +189,14 @@ def test_the_check_finds_a_violation(browser: Any, site: Site, axe: str) -> None
             """() => {
                 const i = document.createElement('input'); i.id = 'nameless';
                 document.querySelector('main').appendChild(i);
+                const p = document.createElement('p'); p.id = 'faint';
+                p.textContent = 'Hard to read'; p.style.color = '#bbb'; p.style.background = '#ccc';
+                document.querySelector('main').appendChild(p);
             }"""
         )
         found = serious_violations(page, axe)
         assert any(v.startswith("label (critical)") and "#nameless" in v for v in found), found
+        assert any(v.startswith("color-contrast (serious)") and "#faint" in v for v in found), found
     finally:
         context.close()
 
