@@ -131,3 +131,48 @@ def test_every_command_named_in_the_readme_exists() -> None:
         assert group, f"README mentions unknown command {first!r}"
         if any(len(parts) > 1 for parts in group):
             assert [first, second] in group, f"README mentions unknown {first} {second}"
+
+
+def _readme_command_lines() -> list[str]:
+    """Every `keepwarm ...` line of the README's bash blocks, as typed (prompt paths such as
+    `.venv/bin/` or `~/keepwarm-env/bin/` taken off, comments and redirections cut)."""
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", README, re.S):
+        for line in block.splitlines():
+            found = re.match(r"\s*(?:[~./\w-]*/bin/)?(keepwarm .*)", line)
+            if found:
+                text = re.split(r"\s+#\s", found.group(1))[0]
+                lines.append(re.split(r"\s[>|]\s", text)[0].strip())
+    return lines
+
+
+def _parse(args: list[str]) -> tuple[str, ...]:
+    """Parse `args` as `keepwarm` would, without running anything: an unknown command, option
+    or a missing argument raises a usage error. Returns the command's path."""
+    command = typer.main.get_command(app)
+    path: tuple[str, ...] = ()
+    while hasattr(command, "resolve_command"):  # a group: find the subcommand
+        ctx = command.make_context("keepwarm", list(args))
+        rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        name, sub, args = command.resolve_command(ctx, rest)
+        assert sub is not None and name is not None
+        command, path = sub, (*path, name)
+    command.make_context(" ".join(path), list(args))
+    return path
+
+
+def test_every_command_line_in_the_readme_is_a_valid_keepwarm_command() -> None:
+    import shlex
+
+    lines = _readme_command_lines()
+    assert len(lines) > 20
+    for line in lines:
+        _parse(shlex.split(line)[1:])
+
+
+def test_running_it_for_a_practice_works_from_any_folder_after_install() -> None:
+    section = README.split("## Run it for your practice", 1)[1].split("\n## ", 1)[0]
+    assert ".venv/" not in section  # a path that exists only inside the repository
+    assert "pip install" in section and "activate" in section
+    commands = [line for line in _readme_command_lines() if line in section]
+    assert {"keepwarm init", "keepwarm serve"} <= set(commands)
