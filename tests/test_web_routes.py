@@ -80,6 +80,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/import/{upload_id}/cancel"): OWNER_PAGE,
     # reports.py
     ("GET", "/reports"): PAGE,
+    ("GET", "/reports/export/{name}"): OWNER_PAGE,  # the CSV downloads
+    # calendar_pages.py: the week, and the private calendar feed (its secret token is the key)
+    ("GET", "/week"): PAGE,
+    ("POST", "/week/calendar"): PAGE,  # one's own feed
+    ("POST", "/week/calendar/revoke"): PAGE,
+    ("GET", "/calendar/{name}"): PUBLIC,  # 404 unless the name holds a live token
     # settings_pages.py: the owner's
     ("GET", "/settings"): OWNER_PAGE,
     ("GET", "/settings/staff"): OWNER_PAGE,
@@ -218,6 +224,7 @@ def _samples(people: People) -> dict[str, str]:
         "code": "birthday",
         "form": "letter",
         "kind": "activities",
+        "name": "clients.csv",  # an export; no calendar feed's token
     }
 
 
