@@ -238,3 +238,41 @@ def test_the_activity_page_shows_the_owner_everyone_and_staff_their_own(  # type
     dana = web("dana@example.com", role="staff", staff="Dana")
     mine = dana.get("/activity?staff=Sam").text  # staff see their own whatever they ask
     assert "Marked done (card)" in mine and "Dismissed: on leave" not in mine
+
+
+# --- the JSON API -----------------------------------------------------------------------------
+
+
+def test_the_api_undoes_reopens_reminds_and_lists_who_did_what(  # type: ignore[no-untyped-def]
+    practice, web_app
+) -> None:
+    from keepwarm.services.reminders import client_reminders
+    from keepwarm.services.users import create_token
+    from test_web_api import Api
+
+    sam = add_user(practice, "sam@example.com", PASSWORD, "staff", staff_name="Sam", now=NOW)
+    api = Api(web_app, create_token(practice, sam.id, "t", now=NOW))
+    action = _action(practice, "Sam")
+    body = {"channel": "call", "follow_up_on": "2026-12-01", "follow_up_note": "how is the knee"}
+    assert api.post(f"/api/v1/actions/{action}/done", json=body).status_code == 200
+    [follow] = client_reminders(practice, "C4")
+    assert (follow.staff, follow.on, follow.set_by) == ("Sam", dt.date(2026, 12, 1), "Sam")
+    assert api.post(f"/api/v1/actions/{action}/undo").json() == {
+        "id": action,
+        "status": "open",
+        "touch": None,
+    }
+    assert client_reminders(practice, "C4") == []
+    api.post(f"/api/v1/actions/{action}/dismiss", json={"reason": "moved"})
+    assert api.post(f"/api/v1/actions/{action}/reopen").json()["status"] == "open"
+    refused = api.post(f"/api/v1/actions/{_action(practice, 'Dana')}/undo")
+    assert refused.status_code == 403
+    made = api.post(
+        "/api/v1/reminders", json={"client_id": "C4", "on": "2026-12-02", "note": "ring back"}
+    )
+    assert made.status_code == 201 and made.json()["staff"] == "Sam"
+    past = api.post("/api/v1/reminders", json={"client_id": "C4", "on": "2026-11-01", "note": "x"})
+    assert past.status_code == 422 and "on: 2026-11-01 is in the past" in past.json()["detail"]
+    shown = api.get("/api/v1/activity?staff=Dana").json()  # staff: their own, whatever asked
+    assert shown["total"] >= 5 and {e["for_staff"] for e in shown["events"]} == {"Sam"}
+    assert shown["events"][0]["step"] == "reminder_set" and shown["events"][0]["by"] == "Sam"

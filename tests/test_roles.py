@@ -23,6 +23,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 ROWS = [
     "See today's list",
     "Done, snooze or dismiss an action",
+    "Undo or reopen an action; see it on Put away",
+    "Set or delete a reminder",
+    "See the activity feed (who did what)",
     "Record a touch",
     "See the clients and a client's page",
     "Change a client's details",
@@ -222,3 +225,42 @@ def test_change_their_own_password(practice: Practice) -> None:
     for web in (practice.owner, practice.dana):
         page = web.get("/account")
         assert page.status_code == 200 and 'action="/account/password"' in page.text
+
+
+def test_undo_or_reopen_an_action_see_it_on_put_away(practice: Practice) -> None:
+    sams, danas = practice.action_of("Sam"), practice.action_of("Dana")
+    for action in (sams, danas):
+        practice.owner.post(f"/actions/{action}/dismiss", {"reason": "not now"})
+    owners = practice.owner.get("/put-away").text
+    assert f'id="action-{sams}"' in owners and f'id="action-{danas}"' in owners
+    mine = practice.dana.get("/put-away").text
+    assert f'id="action-{danas}"' in mine and f'id="action-{sams}"' not in mine
+    assert practice.dana.post(f"/actions/{sams}/reopen").status_code == 403
+    assert practice.dana_api.post(f"/api/v1/actions/{sams}/undo").status_code == 403
+    assert practice.dana.post(f"/actions/{danas}/undo").status_code == 303
+    assert practice.owner_api.post(f"/api/v1/actions/{sams}/reopen").status_code == 200
+    assert {sams, danas} <= {a.id for a in todays_list(practice.engine)}
+
+
+def test_set_or_delete_a_reminder(practice: Practice) -> None:
+    day = {"client_id": "C1", "on": "2026-12-01", "note": "ring"}
+    assert practice.dana.post("/reminders", {**day, "staff": "Sam"}).status_code == 403
+    assert (
+        practice.dana_api.post("/api/v1/reminders", json={**day, "staff": "Sam"}).status_code == 403
+    )
+    assert practice.dana.post("/reminders", day).status_code == 303  # for herself
+    made = practice.owner_api.post("/api/v1/reminders", json={**day, "staff": "Sam"}).json()
+    assert made["staff"] == "Sam"
+    assert practice.dana.post(f"/reminders/{made['id']}/delete").status_code == 403
+    assert practice.owner.post(f"/reminders/{made['id']}/delete").status_code == 303
+
+
+def test_see_the_activity_feed_who_did_what(practice: Practice) -> None:
+    practice.owner.post(f"/actions/{practice.action_of('Sam')}/dismiss", {"reason": "away"})
+    practice.owner.post(f"/actions/{practice.action_of('Dana')}/dismiss", {"reason": "gone"})
+    owners = practice.owner.get("/activity").text
+    assert "Dismissed: away" in owners and "Dismissed: gone" in owners
+    mine = practice.dana.get("/activity?staff=Sam").text  # their own, whatever they ask
+    assert "Dismissed: gone" in mine and "Dismissed: away" not in mine
+    theirs = practice.dana_api.get("/api/v1/activity").json()
+    assert [e["for_staff"] for e in theirs["events"]] == ["Dana"]

@@ -116,6 +116,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/actions/{action_id}/done"): API,  # staff: their own list's
     ("POST", "/api/v1/actions/{action_id}/snooze"): API,
     ("POST", "/api/v1/actions/{action_id}/dismiss"): API,
+    ("POST", "/api/v1/actions/{action_id}/undo"): API,  # staff: their own list's
+    ("POST", "/api/v1/actions/{action_id}/reopen"): API,
+    ("GET", "/api/v1/activity"): API,  # staff: their own list's steps
+    ("POST", "/api/v1/reminders"): API,  # staff: for themselves
     ("POST", "/api/v1/touches"): API,
     ("POST", "/api/v1/activities"): OWNER_API,
     ("POST", "/api/v1/imports/{kind}"): OWNER_API,

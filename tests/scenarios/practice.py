@@ -198,8 +198,11 @@ class Practice:
         return (*self.clients, *later)
 
 
-def live_week(url: str, folder: Path, practice: Practice) -> Week:
-    """Bring the practice in as it was the evening before its first day, then live the week."""
+def live_week(
+    url: str, folder: Path, practice: Practice, setup: Callable[[str], None] | None = None
+) -> Week:
+    """Bring the practice in as it was the evening before its first day, then live the week.
+    `setup(url)` runs after the imports, before day one (e.g. to plant reminders)."""
     cli = Cli(url)
     ok(cli("init"))
     for args in practice.staff_commands:
@@ -215,6 +218,8 @@ def live_week(url: str, folder: Path, practice: Practice) -> Week:
         ok(cli("import", "touches", str(touched)))
     for args in practice.before_plans:
         ok(cli(*args))
+    if setup is not None:
+        setup(url)
     week = Week(list(practice.days))
     for day in practice.days:
         if day in practice.quota_days:

@@ -25,10 +25,14 @@ from keepwarm.cli.today import (
     calendar,
     dismiss,
     done,
+    feed_command,
     quota,
+    remind,
+    reopen_command,
     run_daily_command,
     snooze,
     today,
+    undo_command,
     waiting,
 )
 from keepwarm.cli.users import serve, user_app
@@ -63,6 +67,10 @@ app.command("today")(today)
 app.command("done")(done)
 app.command("snooze")(snooze)
 app.command("dismiss")(dismiss)
+app.command("undo")(undo_command)
+app.command("reopen")(reopen_command)
+app.command("remind")(remind)
+app.command("feed")(feed_command)
 app.command("quota")(quota)
 app.command("waiting")(waiting)
 app.command("calendar")(calendar)

@@ -22,9 +22,17 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.messaging.calendar import CalendarItem, calendar_feed
-from keepwarm.services.actions import complete_action, dismiss_action, snooze_action
+from keepwarm.services.actions import (
+    complete_action,
+    dismiss_action,
+    feed,
+    reopen,
+    snooze_action,
+    undo,
+)
 from keepwarm.services.daily_job import local_today, run_daily
 from keepwarm.services.policy import get_policy
+from keepwarm.services.reminders import FollowUp, check_follow_up, set_reminder
 from keepwarm.services.staff import staff_named
 from keepwarm.services.todays_list import (
     ListedAction,
@@ -233,24 +241,56 @@ def done(
     on: Annotated[
         str | None, typer.Option("--on", help="The day of the contact (default: today).")
     ] = None,
+    follow_up_on: Annotated[
+        str | None,
+        typer.Option(
+            "--follow-up-on",
+            help="Set a reminder for the action's member of staff on this day (YYYY-MM-DD).",
+        ),
+    ] = None,
+    follow_up_note: Annotated[
+        str | None, typer.Option("--follow-up-note", help="What the reminder is about.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Mark an action done: records the touch and takes it off the list.
+    """Mark an action done: records the touch (for the action's member of staff) and takes it
+    off the list; with --follow-up-on and --follow-up-note, a reminder on that day.
 
-    Example: keepwarm done 12 --channel call --outcome reached --note "Booked for Tuesday"
+    Example: keepwarm done 12 --channel call --outcome reached --follow-up-on 2026-12-08
+    --follow-up-note "Ask how the new glasses fit"
     """
+    follow_up = None
+    if follow_up_on is not None or follow_up_note is not None:
+        if follow_up_on is None or not (follow_up_note or "").strip():
+            raise typer.BadParameter(
+                "give both --follow-up-on and --follow-up-note", param_hint="--follow-up-on"
+            )
+        when = parse_date_option(follow_up_on, "--follow-up-on")
+        assert when is not None
+        follow_up = FollowUp(when, follow_up_note or "")
     with user_errors(), engine_for(db) as (_, engine):
         current = local_today(get_policy(engine), now())
         day = touch_date(parse_date_option(on, "--on") or current, current)
         if channel is not None:
             channel = personal_channel(channel)
+        if follow_up is not None:
+            check_follow_up(follow_up.on, follow_up.note, current, "--follow-up-on")
         touch = complete_action(
-            engine, action_id, channel=channel, outcome=outcome, note=note, day=day, now=now()
+            engine,
+            action_id,
+            channel=channel,
+            outcome=outcome,
+            note=note,
+            day=day,
+            now=now(),
+            follow_up=follow_up,
         )
     console.print(
         f"Done: {touch.channel} with client {touch.client_id} recorded on {touch.date}.",
         markup=False,
     )
+    if follow_up is not None:
+        console.print(f"Reminder set for {follow_up.on}.", markup=False)
 
 
 def snooze(
@@ -282,6 +322,115 @@ def dismiss(
     with user_errors(), engine_for(db) as (_, engine):
         dismiss_action(engine, action_id, reason=reason, now=now())
     console.print(f"Dismissed action {action_id}.", markup=False)
+
+
+def undo_command(action_id: ActionId, db: DbOption = None) -> None:
+    """Take back the last step on an action (done, snooze or dismiss) if nothing happened to
+    it since: a done's touch is deleted and the action is open again.
+
+    Example: keepwarm undo 12
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        step = undo(engine, action_id, by=None, now=now())
+    console.print(f"Undone: action {action_id} is open again ({step} taken back).", markup=False)
+
+
+def reopen_command(action_id: ActionId, db: DbOption = None) -> None:
+    """Put a snoozed or dismissed action back on its member's list today (see `keepwarm
+    feed` or the Put away page for their numbers).
+
+    Example: keepwarm reopen 12
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        reopen(engine, action_id, by=None, now=now())
+    console.print(f"Reopened action {action_id}: it is on the list again.", markup=False)
+
+
+def remind(
+    client_id: Annotated[str, typer.Argument(help="The client's id.")],
+    on: Annotated[str, typer.Option("--on", help="The day to be reminded (YYYY-MM-DD).")],
+    note: Annotated[str, typer.Option(help="What to be reminded of.")],
+    staff: Annotated[
+        str | None,
+        typer.Option(help="Whose list it goes on (default: the member who looks after them)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Set a reminder: on that day the client is first on the member's list, with the note.
+
+    Example: keepwarm remind C042 --on 2026-12-08 --note "call about the new glasses"
+    """
+    day_wanted = parse_date_option(on, "--on")
+    assert day_wanted is not None
+    with user_errors(), engine_for(db) as (_, engine):
+        current = local_today(get_policy(engine), now())
+        reminder = set_reminder(
+            engine,
+            client_id,
+            on=day_wanted,
+            note=note,
+            staff=staff,
+            by=None,
+            day=current,
+            now=now(),
+        )
+    console.print(
+        f"Reminder {reminder.id} set: {reminder.client_name} on {reminder.staff}'s list on "
+        f"{reminder.on}.",
+        markup=False,
+    )
+
+
+def feed_command(
+    staff: Annotated[str | None, typer.Option(help="Only the steps on this member's list.")] = None,
+    limit: Annotated[int, typer.Option(help="How many steps, newest first.")] = 50,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Who did what, newest first: actions done, snoozed, dismissed, undone and reopened, and
+    reminders set or deleted, with who clicked and whose list it counts for.
+
+    Example: keepwarm feed --staff "Dana Reyes" --format json
+    """
+    if output not in ("table", "json"):
+        raise typer.BadParameter("choose table or json", param_hint="--format")
+    if limit < 1:
+        raise typer.BadParameter("at least 1", param_hint="--limit")
+    with user_errors(), engine_for(db) as (_, engine):
+        shown = feed(engine, staff=staff, limit=limit)
+    if output == "json":
+        rows = [
+            {
+                "at": e.at.isoformat(),
+                "step": e.step,
+                "by": e.actor,
+                "for": e.staff,
+                "on_behalf": e.on_behalf,
+                "client": {"id": e.client_id, "name": e.client_name},
+                "action_id": e.action_id,
+                "reminder_id": e.reminder_id,
+                "details": dict(e.details),
+                "words": e.sentence,
+            }
+            for e in shown.events
+        ]
+        console.print_json(json.dumps({"total": shown.total, "events": rows}))
+        return
+    if not shown.events:
+        console.print("Nothing done yet.")
+        return
+    table = Table("When", "Client", "What", "Who", "Action")
+    for e in shown.events:
+        table.add_row(
+            f"{e.at:%Y-%m-%d %H:%M}",
+            f"{e.client_name} ({e.client_id})",
+            e.what,
+            e.who.removeprefix("by "),
+            str(e.action_id or ""),
+        )
+    console.print(table)
+    if shown.total > len(shown.events):
+        console.print(f"{len(shown.events)} of {shown.total} steps (--limit for more).")
 
 
 def quota(

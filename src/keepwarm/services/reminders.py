@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from keepwarm.store.tables import actions
 log = logging.getLogger(__name__)
 
 NOTE_MAX = 2000
+_PLACE = re.compile(r"^#\d+ [^:]*: ")
 
 
 def actor_of(by: User | None) -> str:
@@ -239,13 +241,35 @@ def place_due(
     templates: Mapping[str, str] | None = None,
 ) -> int:
     """Put the reminders of `day` (and any earlier one not yet placed) on their members'
-    lists as open actions, first on the list; wake reminders' actions snoozed until `day`.
-    A reminder for a client who asked not to be contacted, or for a member no longer active,
-    waits (it shows on the client's page). Returns how many were placed."""
+    lists, first: joining the client's planned action on that member's list when there is
+    one (one card per client), else as an action of their own, beyond the daily capacity.
+    A reminder's own action still open joins the client's planned action when a later plan
+    brings one to the same list; one snoozed until `day` comes back. A reminder for a client
+    who asked not to be contacted, or for a member no longer active, waits (it shows on the
+    client's page). Returns how many were placed."""
     h.wake_snoozed_reminders(conn, day)
+    for mine in h.open_reminder_actions(conn):
+        planned = h.open_action_of(conn, mine.client_id, mine.staff_id)
+        if planned is not None:
+            [signal] = json.loads(mine.signals)
+            _join(conn, planned, signal)
+            h.link_reminder(conn, mine.reminder_id, planned.id)
+            h.delete_action(conn, mine.id)
     placed = 0
     for r in h.due_reminders(conn, day):
         if r.do_not_contact or not r.staff_active or r.staff_name is None:
+            continue
+        signal = reminder_signal(r.id, r.note)
+        stored = {
+            "code": signal.code.value,
+            "explanation": signal.explanation,
+            "reason_key": signal.reason_key,
+        }
+        planned_action = h.open_action_of(conn, r.client_id, r.staff_id)
+        if planned_action is not None:
+            _join(conn, planned_action, stored)
+            h.link_reminder(conn, r.id, planned_action.id)
+            placed += 1
             continue
         client_facts = (facts or {}).get(r.external_id)
         if client_facts is None:
@@ -253,7 +277,6 @@ def place_due(
             if client is None:
                 continue
             client_facts = ClientFacts(client=client)
-        signal = reminder_signal(r.id, r.note)
         planned = reminder_action(client_facts.client, r.staff_name, signal)
         draft = _draft(client_facts, planned.channel, r.staff_name, signal, day, templates or {})
         action_id = conn.execute(
@@ -266,15 +289,7 @@ def place_due(
                 priority=planned.priority,
                 rank=planned.rank,
                 channel=planned.channel,
-                signals=json.dumps(
-                    [
-                        {
-                            "code": signal.code.value,
-                            "explanation": signal.explanation,
-                            "reason_key": signal.reason_key,
-                        }
-                    ]
-                ),
+                signals=json.dumps([stored]),
                 reason_keys=json.dumps(list(planned.reason_keys)),
                 why=planned.why,
                 draft=draft,
@@ -285,6 +300,12 @@ def place_due(
         h.link_reminder(conn, r.id, action_id)
         placed += 1
     return placed
+
+
+def _join(conn: Connection, planned: Any, signal: Mapping[str, str]) -> None:
+    rest = _PLACE.sub("", planned.why)  # its place on the list is counted anew
+    why = f"{signal['explanation']}; also {rest}"
+    h.join_reminder(conn, planned.id, signal, why, planned.signals)
 
 
 def _draft(

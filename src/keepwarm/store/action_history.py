@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, insert, select, update
 
+from keepwarm.store.actions import reminder_only
 from keepwarm.store.tables import action_events, actions, clients, reminders, staff, touches
 
 _events_staff = staff.alias("events_staff")
@@ -168,7 +169,7 @@ def other_live_action(conn: Connection, client_id: int, action_id: int) -> Any |
             actions.c.client_id == client_id,
             actions.c.id != action_id,
             actions.c.status.in_(("open", "waiting")),
-            ~select(reminders.c.id).where(reminders.c.action_id == actions.c.id).exists(),
+            ~reminder_only(),
         )
         .limit(1)
     ).first()
@@ -279,9 +280,56 @@ def reminder_of_action(conn: Connection, action_id: int) -> int | None:
 def wake_snoozed_reminders(conn: Connection, day: dt.date) -> int:
     """Reminders' actions snoozed until `day` or before: open again (the planner does this
     for its own actions; a reminder's action is kept apart from the plan)."""
-    of_reminder = select(reminders.c.id).where(reminders.c.action_id == actions.c.id).exists()
     return conn.execute(
         update(actions)
-        .where(actions.c.status == "snoozed", actions.c.snoozed_until <= day, of_reminder)
+        .where(actions.c.status == "snoozed", actions.c.snoozed_until <= day, reminder_only())
         .values(status="open", snoozed_until=None, closed_at=None)
     ).rowcount
+
+
+def open_action_of(conn: Connection, client_id: int, staff_id: int) -> Any | None:
+    """The client's open planned action on a member's list (not a reminder's own), if any."""
+    return conn.execute(
+        select(actions.c.id, actions.c.signals, actions.c.why)
+        .where(
+            actions.c.client_id == client_id,
+            actions.c.staff_id == staff_id,
+            actions.c.status == "open",
+            ~reminder_only(),
+        )
+        .order_by(actions.c.id)
+        .limit(1)
+    ).first()
+
+
+def open_reminder_actions(conn: Connection) -> list[Any]:
+    """Reminders' own actions still open, with their reminder."""
+    return list(
+        conn.execute(
+            select(
+                actions.c.id,
+                actions.c.client_id,
+                actions.c.staff_id,
+                actions.c.signals,
+                reminders.c.id.label("reminder_id"),
+            )
+            .join(reminders, reminders.c.action_id == actions.c.id)
+            .where(actions.c.status == "open", reminder_only())
+        )
+    )
+
+
+def join_reminder(
+    conn: Connection, action_id: int, signal: Mapping[str, str], why: str, old_signals: str
+) -> None:
+    """A reminder joins a planned action: its reason first, the action first on the list."""
+    signals = [dict(signal), *[s for s in json.loads(old_signals) if s.get("code") != "reminder"]]
+    conn.execute(
+        update(actions)
+        .where(actions.c.id == action_id)
+        .values(signals=json.dumps(signals), rank=0, why=why)
+    )
+
+
+def delete_action(conn: Connection, action_id: int) -> None:
+    conn.execute(actions.delete().where(actions.c.id == action_id))

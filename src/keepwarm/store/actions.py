@@ -9,10 +9,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from keepwarm.store.tables import actions, clients, plans, reminders, staff, touches
+from keepwarm.store.tables import actions, clients, plans, staff, touches
 
 
 def claim_day(conn: Connection, day: dt.date, now: dt.datetime) -> bool:
@@ -55,10 +65,17 @@ class StoredAction:
     day: dt.date
 
 
+def reminder_only() -> ColumnElement[bool]:
+    """An action that is a reminder alone (its one reason key "reminder:<id>"), kept apart
+    from the plan (keepwarm.services.reminders); a planned action a reminder joined keeps its
+    own reason keys."""
+    return actions.c.reason_keys.like('["reminder:%')
+
+
 def earlier_actions(conn: Connection) -> list[StoredAction]:
-    """Every open, waiting, snoozed or dismissed action (done ones are history), but those of
-    reminders (kept apart from the plan: keepwarm.services.reminders). Only the columns the
-    plan needs: a long queue of waiting actions is read every morning."""
+    """Every open, waiting, snoozed or dismissed action (done ones are history), but a
+    reminder's own (kept apart from the plan: `reminder_only`). Only the columns the plan
+    needs: a long queue of waiting actions is read every morning."""
     rows = conn.execute(
         select(
             actions.c.id,
@@ -73,7 +90,7 @@ def earlier_actions(conn: Connection) -> list[StoredAction]:
         .join(clients, clients.c.id == actions.c.client_id)
         .outerjoin(staff, staff.c.id == actions.c.staff_id)
         .where(actions.c.status.in_(("open", "waiting", "snoozed", "dismissed")))
-        .where(~select(reminders.c.id).where(reminders.c.action_id == actions.c.id).exists())
+        .where(~reminder_only())
         .order_by(actions.c.id)
     )
     return [

@@ -26,10 +26,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from keepwarm.domain.errors import InvalidInput, NotAllowed
 from keepwarm.domain.model import Client, ImportKind, ImportReport, User
 from keepwarm.services import clients as client_service
-from keepwarm.services.actions import Dismiss, Done, Snooze, act
+from keepwarm.services.actions import Dismiss, Done, Snooze, act, feed, reopen, undo
 from keepwarm.services.activities import add_activities as add_activity_items
 from keepwarm.services.clients import InvalidValues
 from keepwarm.services.importing import ImportOptions, import_file, importing_as
+from keepwarm.services.reminders import FollowUp, set_reminder
 from keepwarm.services.staff import list_staff
 from keepwarm.services.todays_list import ListedAction, listing
 from keepwarm.services.touches import record_touch
@@ -40,6 +41,7 @@ from keepwarm.web.api_models import (
     ActionResult,
     ActivitiesOut,
     ActivityIn,
+    ActivityOut,
     ClientDetail,
     ClientFields,
     ClientId,
@@ -54,8 +56,11 @@ from keepwarm.web.api_models import (
     ImportProblemOut,
     ImportReportOut,
     Problem,
+    ReminderIn,
+    ReminderOut,
     SignalOut,
     SnoozeIn,
+    StepOut,
     TimelineOut,
     TodayOut,
     TouchIn,
@@ -348,7 +353,12 @@ ACTION_ERRORS = {**NOT_FOUND}
 )
 def action_done(request: Request, action_id: ActionId, body: DoneIn, user: Caller) -> ActionResult:
     """Mark an action done: records the touch (by the action's member of staff) and closes it."""
-    step = Done(body.channel or None, body.outcome, body.note)
+    follow_up = None
+    if body.follow_up_on is not None or body.follow_up_note is not None:
+        if body.follow_up_on is None or not (body.follow_up_note or "").strip():
+            raise InvalidInput("follow_up_on: give both follow_up_on and follow_up_note")
+        follow_up = FollowUp(body.follow_up_on, body.follow_up_note or "")
+    step = Done(body.channel or None, body.outcome, body.note, follow_up)
     touch = act(
         engine_of(request), action_id, step, by=user, day=business_today(request), now=clock()
     )
@@ -384,6 +394,83 @@ def action_dismiss(
     step = Dismiss(body.reason)
     act(engine_of(request), action_id, step, by=user, day=business_today(request), now=clock())
     return ActionResult(id=action_id, status="dismissed")
+
+
+@router.post(
+    "/actions/{action_id}/undo",
+    tags=["today"],
+    response_model=ActionResult,
+    responses=ACTION_ERRORS,
+)
+def action_undo(request: Request, action_id: ActionId, user: Caller) -> ActionResult:
+    """Take back the last step on an action (done, snooze, dismiss) if nothing happened since:
+    a done's touch is deleted; the action is open again."""
+    undo(engine_of(request), action_id, by=user, now=clock())
+    return ActionResult(id=action_id, status="open")
+
+
+@router.post(
+    "/actions/{action_id}/reopen",
+    tags=["today"],
+    response_model=ActionResult,
+    responses=ACTION_ERRORS,
+)
+def action_reopen(request: Request, action_id: ActionId, user: Caller) -> ActionResult:
+    """Put a snoozed or dismissed action back on its member's list today."""
+    reopen(engine_of(request), action_id, by=user, now=clock())
+    return ActionResult(id=action_id, status="open")
+
+
+@router.get("/activity", tags=["today"], response_model=ActivityOut, responses=NOT_FOUND)
+def activity(
+    request: Request,
+    user: Caller,
+    staff: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> ActivityOut:
+    """Who did what, newest first: the owner everyone's (or one member's), staff their own."""
+    whose = staff if user.is_owner else (user.staff or "")
+    shown = feed(engine_of(request), staff=whose or None, limit=limit, offset=offset)
+    return ActivityOut(
+        total=shown.total,
+        events=[
+            StepOut(
+                at=e.at,
+                step=e.step,
+                by=e.actor,
+                for_staff=e.staff,
+                on_behalf=e.on_behalf,
+                client=ClientRef(id=e.client_id, name=e.client_name),
+                action_id=e.action_id,
+                reminder_id=e.reminder_id,
+                details=dict(e.details),
+                words=e.sentence,
+            )
+            for e in shown.events
+        ],
+    )
+
+
+@router.post(
+    "/reminders", tags=["today"], status_code=201, response_model=ReminderOut, responses=NOT_FOUND
+)
+def add_reminder(request: Request, body: ReminderIn, user: Caller) -> ReminderOut:
+    """Set a reminder: on its day the client is first on the member's list with the note."""
+    r = set_reminder(
+        engine_of(request),
+        body.client_id,
+        on=body.on,
+        note=body.note,
+        staff=body.staff,
+        by=user,
+        day=business_today(request),
+        now=clock(),
+    )
+    client = ClientRef(id=r.client_id, name=r.client_name)
+    return ReminderOut(
+        id=r.id, client=client, staff=r.staff, on=r.on, note=r.note, set_by=r.set_by, state=r.state
+    )
 
 
 # --- touches ----------------------------------------------------------------------------------

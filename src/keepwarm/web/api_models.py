@@ -160,6 +160,12 @@ class DoneIn(Strict):
     channel: Short | None = Field(None, description="How contact was made; default suggested.")
     outcome: Short | None = None
     note: Text | None = None
+    follow_up_on: IsoDate | None = Field(
+        None, description="Set a reminder for the action's member on this day (with the note)."
+    )
+    follow_up_note: Annotated[str, Field(max_length=2000), AfterValidator(_plain_text)] | None = (
+        None
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -189,6 +195,58 @@ class ActionResult(BaseModel):
     id: int
     status: str
     touch: TouchOut | None = None
+
+
+# --- who did what, and reminders ----------------------------------------------------------------
+
+
+class StepOut(BaseModel):
+    """One step in the history: who clicked (`by`: a user, or "command line") and whose list
+    and quota it counts for (`for_staff`)."""
+
+    at: dt.datetime
+    step: str = Field(
+        description="done, snoozed, dismissed, undone, reopened, reminder_set, reminder_deleted"
+    )
+    by: str
+    for_staff: str | None
+    on_behalf: bool
+    client: ClientRef
+    action_id: int | None
+    reminder_id: int | None
+    details: dict[str, str]
+    words: str
+
+
+class ActivityOut(BaseModel):
+    total: int
+    events: list[StepOut]
+
+
+class ReminderIn(Strict):
+    client_id: ClientId
+    on: IsoDate = Field(description="The day to be reminded: today or later.")
+    note: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_plain_text)]
+    staff: Short | None = Field(None, description="Whose list; staff users: themselves.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"client_id": "C042", "on": "2026-12-08", "note": "call about the glasses"}
+            ]
+        },
+    )
+
+
+class ReminderOut(BaseModel):
+    id: int
+    client: ClientRef
+    staff: str | None
+    on: dt.date
+    note: str
+    set_by: str
+    state: str
 
 
 # --- touches ----------------------------------------------------------------------------------
