@@ -4,6 +4,7 @@ guessed at and never a reason to refuse the whole file; "n/a" and the like mean 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -119,3 +120,35 @@ def test_a_phone_typed_on_a_form_is_still_refused_with_a_reason(engine) -> None:
     with pytest.raises(InvalidValues) as caught:
         create_client(engine, {"id": "Z", "name": "Zed", "phone": "555-0407"}, now=now)
     assert "not a full number" in caught.value.errors["phone"]
+
+
+def test_the_web_client_list_filters_and_the_client_page_shows_them(imported, web) -> None:  # type: ignore[no-untyped-def]
+    import html
+
+    owner = web()
+    listed = owner.get("/clients?flagged=yes")
+    assert listed.status_code == 200
+    assert 'id="f-flagged"' in listed.text and "checked" in listed.text
+    ids = set(re.findall(r'href="/clients/(C-\d)"', listed.text))
+    assert ids == {"C-1", "C-3", "C-5", "C-6"}
+    everyone = set(re.findall(r'href="/clients/(C-\d)"', owner.get("/clients").text))
+    assert everyone == {f"C-{n}" for n in range(1, 7)}
+    page = html.unescape(owner.get("/clients/C-1").text)
+    assert "phone as written: 555-0407 — not a full number" in page
+    assert "as written" not in html.unescape(owner.get("/clients/C-2").text)
+
+
+def test_the_web_import_page_says_an_activities_file_is_one(web, engine) -> None:  # type: ignore[no-untyped-def]
+    import html
+
+    owner = web()
+    visits = "client_id,date,amount\n" + "".join(f"C-1,2024-01-{d:02d},10\n" for d in range(1, 9))
+    answer = owner.post(
+        "/import",
+        {"kind": "clients"},
+        files={"file": ("visits.csv", visits.encode(), "text/csv")},
+    )
+    assert answer.status_code == 303, answer.text
+    page = html.unescape(owner.get(answer.headers["location"]).text)
+    assert "this looks like an activities file" in page
+    assert page.index("this looks like an activities file") < page.index("already appears")

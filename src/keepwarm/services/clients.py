@@ -164,6 +164,7 @@ def search_clients(
     limit: int = 50,
     offset: int = 0,
     now: dt.datetime | None = None,
+    flagged: bool = False,
 ) -> tuple[list[ClientRow], int]:
     """A page of clients matching every filter given, and how many match in all.
 
@@ -174,7 +175,8 @@ def search_clients(
     attention (when their silence becomes unusual) or value (lifetime value); the rhythm
     sorts use the rhythm stored by the last `keepwarm rhythm` / daily run. `signal` lapsing
     ("Gone quiet") lists exactly the clients Reports counts as lapsing
-    (keepwarm.store.report_queries.lapsing_clause), as of today (`now`) in the policy's zone."""
+    (keepwarm.store.report_queries.lapsing_clause), as of today (`now`) in the policy's zone.
+    `flagged`: only clients with a phone or email an import kept as written."""
     text = (text or "").strip() or None
     tag = (tag or "").strip() or None
     owner = (owner or "").strip() or None
@@ -202,6 +204,7 @@ def search_clients(
             status=status,
             today=local_today(policy, now or dt.datetime.now(dt.UTC)),
             policy=policy,
+            kept_as_written=flagged,
         )
         total = store.count_clients(conn, where)
         rows = (

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from keepwarm.domain.model import Client
 from keepwarm.domain.policy import Policy
 from keepwarm.store.client_search import refresh_search_text, text_condition
+from keepwarm.store.contact_flags import is_flagged
 from keepwarm.store.queries import client_select, clients_from_result
 from keepwarm.store.report_queries import lapsing_clause
 from keepwarm.store.tables import actions, activities, clients, rhythms, staff, touches
@@ -44,11 +45,15 @@ def client_filters(
     status: str | None,
     today: dt.date | None = None,
     policy: Policy | None = None,
+    kept_as_written: bool = False,
 ) -> list[ColumnElement[bool]]:
     """WHERE conditions on `clients` for the list's search box and filters. The lapsing
     signal ("Gone quiet"), given `today` and `policy`, is the clients Reports counts as lapsing
-    (`lapsing_clause`), not the open actions'."""
+    (`lapsing_clause`), not the open actions'. `kept_as_written`: only clients with a phone or email
+    an import kept as written (keepwarm.store.contact_flags)."""
     where: list[ColumnElement[bool]] = []
+    if kept_as_written:
+        where.append(is_flagged())
     if text:
         found = text_condition(dialect, text, phone_digits)
         if found is not None:

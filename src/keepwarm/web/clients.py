@@ -17,6 +17,7 @@ from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
+from keepwarm.services.contact_flags import client_flags, describe
 from keepwarm.services.policy import get_policy
 from keepwarm.services.staff import list_staff
 from keepwarm.services.touches import record_touch
@@ -67,6 +68,7 @@ def clients_page(
     tag: str = "",
     owner: str = "",
     status: str = "",
+    flagged: str = "",
     sort: str = "name",
     dir: str = "",
     page: str = "1",
@@ -79,6 +81,7 @@ def clients_page(
     number = int(page) if page.isdigit() and 0 < int(page) < 10**7 else 1
     filters = {"q": q.strip(), "signal": signal, "tag": tag.strip(), "owner": owner}
     filters["status"] = status
+    filters["flagged"] = "yes" if flagged else ""
     rows, total = svc.search_clients(
         engine,
         filters["q"] or None,
@@ -86,6 +89,7 @@ def clients_page(
         tag=filters["tag"] or None,
         owner=owner or None,
         status=status or None,
+        flagged=bool(flagged),
         sort=sort,
         descending=direction == "desc",
         limit=PAGE,
@@ -314,6 +318,7 @@ def _client_page(
         "form_fields": FORM_FIELDS,
         "input_types": INPUT_TYPES,
         "facts": _facts(client),
+        "kept_as_written": [describe(f) for f in client_flags(engine_of(request), client_id)],
         "errors": errors or {},
         "channels": PERSONAL_CHANNELS,
         "outcomes": OUTCOMES,
