@@ -170,6 +170,7 @@ def create_app(
     app.state.settings = settings
     app.state.setup_code = setup_code
     app.state.imports = {}
+    app.state.fresh_tokens = {}  # new API tokens waiting for their one showing (settings_pages)
     app.state.import_workers = imports.ImportWorkers()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -200,10 +200,7 @@ _FRESH_TOKEN_WAIT = dt.timedelta(minutes=10)
 
 
 def _fresh_tokens(request: Request) -> dict[str, tuple[str, dt.datetime]]:
-    state = request.app.state
-    if not hasattr(state, "fresh_tokens"):
-        state.fresh_tokens = {}
-    return state.fresh_tokens  # type: ignore[no-any-return]
+    return request.app.state.fresh_tokens  # type: ignore[no-any-return]
 
 
 def _hold_token(request: Request, session: Any, token: str) -> None:
