@@ -152,3 +152,17 @@ def test_the_web_import_page_says_an_activities_file_is_one(web, engine) -> None
     page = html.unescape(owner.get(answer.headers["location"]).text)
     assert "this looks like an activities file" in page
     assert page.index("this looks like an activities file") < page.index("already appears")
+
+
+def test_a_phone_corrected_on_the_form_takes_the_flag_away_for_good(imported, engine, cli) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from keepwarm.services.clients import update_client
+
+    now = dt.datetime(2026, 12, 3, 9, tzinfo=dt.UTC)
+    update_client(engine, "C-1", {"notes": "called back"}, now=now)
+    assert "555-0407" in cli("clients", "--flagged").output  # another field: the flag stays
+    update_client(engine, "C-1", {"phone": "(503) 555-0407"}, now=now)
+    assert "C-1" not in cli("clients", "--flagged").output
+    update_client(engine, "C-1", {"phone": ""}, now=now)
+    assert "as written" not in cli("client", "C-1").output  # emptied later: it stays gone

@@ -32,13 +32,13 @@ from keepwarm.domain.model import (
 )
 from keepwarm.domain.policy import Policy
 from keepwarm.ingest.columns import ColumnMap
-from keepwarm.ingest.records import ParseOptions, RowParser
+from keepwarm.ingest.records import AS_WRITTEN, ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
 from keepwarm.services import rhythms
 from keepwarm.services.daily_job import local_today
 from keepwarm.store import client_pages as store
+from keepwarm.store import contact_flags, reading, writing
 from keepwarm.store import queries as q
-from keepwarm.store import reading, writing
 from keepwarm.store.policy import load_policy_data
 from keepwarm.store.queries import list_staff as list_staff_rows
 from keepwarm.store.rhythms import client_rhythm as client_rhythm_row
@@ -384,6 +384,9 @@ def update_client(
             raise NotFound(f"no client with id {client_id!r}")
         if parsed:
             store.update_client(conn, internal, _columns(conn, parsed) | {"updated_at": now})
+        # A usable phone or email given: the one an import kept as written is corrected.
+        corrected = [f for f in AS_WRITTEN if parsed.get(f) is not None]
+        contact_flags.clear_flags(conn, internal, corrected)
         client = q.get_client(conn, client_id)
     assert client is not None
     return client

@@ -110,3 +110,15 @@ def standing_as_written(conn: Connection) -> dict[str, dict[str, str]]:
     for external_id, field, written in rows:
         out.setdefault(external_id, {})[field] = written
     return out
+
+
+def clear_flags(conn: Connection, client_id: int, fields: Iterable[str]) -> None:
+    """Forget the flags of `fields` on one client (by internal id): a usable value was given,
+    so the one kept as written is corrected, and does not come back if the field is emptied."""
+    names = list(fields)
+    if names:
+        conn.execute(
+            delete(contact_flags).where(
+                contact_flags.c.client_id == client_id, contact_flags.c.field.in_(names)
+            )
+        )
