@@ -20,7 +20,12 @@ from keepwarm.services.actions import Done, act
 from keepwarm.services.daily_job import run_daily
 from keepwarm.services.importing import import_file
 from keepwarm.services.staff import add_staff
-from keepwarm.services.todays_list import move_waiting, todays_list, waiting_list
+from keepwarm.services.todays_list import (
+    move_waiting,
+    reason_in_words,
+    todays_list,
+    waiting_list,
+)
 from keepwarm.services.users import add_user, create_token
 from test_web_api import Api
 from web_support import PASSWORD
@@ -302,3 +307,44 @@ def test_after_done_the_banner_offers_an_undo_that_brings_the_action_back(  # ty
     assert undone.status_code == 303
     assert [a.id for a in todays_list(engine, "Sam")] == [sams.id]
     assert f'id="action-{sams.id}"' in owner.get("/today?staff=Sam").text
+
+
+@pytest.mark.parametrize(
+    ("code", "explanation", "said"),
+    [
+        (
+            "lapsing",
+            "usually every 4 weeks; last visit 206 days ago (7x the usual gap); 30% chance still "
+            "active; about $78.00 a month at risk",
+            "Usually comes every 4 weeks; last visit 206 days ago",
+        ),
+        (
+            "cancellation",
+            "cancelled on Mon 2 Nov (3 weeks ago); no personal contact on record; call before "
+            "the client is gone",
+            "Cancelled on Mon 2 Nov (3 weeks ago); no personal contact on record",
+        ),
+        ("birthday", "birthday on Fri 27 Nov (in 3 days)", "Birthday on Fri 27 Nov (in 3 days)"),
+        (
+            "due",
+            "check-up every 6 months (182 days); last check-up Sat 24 May 2025 (549 days ago); "
+            "next due Sat 22 Nov 2025 (367 days ago)",
+            "Check-up every 6 months (182 days); next due Sat 22 Nov 2025 (367 days ago)",
+        ),
+        ("usage_up", "usage up 35% lately", "Coming more often lately"),
+        (
+            "cadence_overdue",
+            "no personal contact for 214 days; the cadence for vip clients is 90 days",
+            "No personal contact for 214 days",
+        ),
+        ("a_new_code", "call about the glasses", "Call about the glasses"),
+    ],
+)
+def test_the_why_sentence_is_the_strongest_reason_without_internal_numbers(
+    code: str, explanation: str, said: str
+) -> None:
+    signals = [{"code": code, "explanation": explanation, "reason_key": "k"}]
+    assert reason_in_words(signals) == said
+    assert reason_in_words([]) == "Time to say hello"
+    hug = "#3 on Dana's list: no signal today; last personal contact 40 days ago; priority 1"
+    assert reason_in_words([], hug) == "Time to say hello: last personal contact 40 days ago"

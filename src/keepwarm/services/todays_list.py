@@ -96,7 +96,9 @@ def reason_in_words(signals: Sequence[Mapping[str, str]], why: str = "") -> str:
         re.sub(r"\s*\(\d+x the usual gap\)", "", part.strip())
         for part in text.split(";")
         if part.strip() and not any(word in part for word in _INTERNAL)
-    ][:2]
+    ]
+    due = [p for p in parts[1:] if p.startswith("next due")]
+    parts = [parts[0], due[0]] if code == "due" and due else parts[:2]
     plain = "; ".join(parts).replace("usually every", "usually comes every")
     return _capital(plain) or _WHEN_NOTHING_PLAIN.get(code) or _LABELS[_CODES[code]]
 
