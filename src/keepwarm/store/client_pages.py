@@ -200,17 +200,13 @@ def staff_id(conn: Connection, name: str) -> int | None:
 
 def insert_client(conn: Connection, values: Mapping[str, Any]) -> int:
     result: int = conn.execute(insert(clients).values(**values)).inserted_primary_key[0]  # type: ignore[index]
-    refresh_search_text(conn)
+    refresh_search_text(conn, result)
     return result
 
 
 def update_client(conn: Connection, internal_id: int, values: Mapping[str, Any]) -> None:
-    conn.execute(
-        update(clients)
-        .where(clients.c.id == internal_id)
-        .values(**values, search_text=None)  # refilled from the new values below
-    )
-    refresh_search_text(conn)
+    conn.execute(update(clients).where(clients.c.id == internal_id).values(**values))
+    refresh_search_text(conn, internal_id)  # from the new values
 
 
 def delete_client(conn: Connection, internal_id: int) -> None:

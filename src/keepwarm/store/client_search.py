@@ -1,8 +1,8 @@
 """The client search's stored text and its conditions. Never commits.
 
-Every write to a client's name, email or id leaves `clients.search_text` NULL (a new client)
-or sets it NULL (a changed one); `refresh_search_text`, called in the same transaction, folds
-it (keepwarm.domain.search). A query matches when each of its terms is inside that text: on
+An import's merge leaves `clients.search_text` NULL (a new client) or sets it NULL (a changed
+name or email); `refresh_search_text`, called in the same transaction, folds it
+(keepwarm.domain.search). A client added or edited by hand is refolded by key. A query matches when each of its terms is inside that text: on
 SQLite through the trigram full-text table (migration 0014; terms under three characters,
 which a trigram cannot find, by LIKE over the matches), on PostgreSQL through the pg_trgm
 index of the text."""
@@ -36,13 +36,15 @@ _BATCH = 5_000
 SEARCHED = frozenset({"id", "name", "email"})  # the fields the search text is made of
 
 
-def refresh_search_text(conn: Connection) -> int:
-    """Fill in the search text of every client that has none; returns how many."""
-    rows = conn.execute(
-        select(clients.c.id, clients.c.external_id, clients.c.name, clients.c.email).where(
-            clients.c.search_text.is_(None)
-        )
-    ).all()
+def refresh_search_text(conn: Connection, internal_id: int | None = None) -> int:
+    """Fill in the search text of every client that has none (or of the one client
+    `internal_id`, through its key rather than a scan); returns how many."""
+    found = select(clients.c.id, clients.c.external_id, clients.c.name, clients.c.email)
+    if internal_id is None:
+        found = found.where(clients.c.search_text.is_(None))
+    else:
+        found = found.where(clients.c.id == internal_id)
+    rows = conn.execute(found).all()
     statement = (
         update(clients)
         .where(clients.c.id == bindparam("internal"))
