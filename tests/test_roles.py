@@ -33,6 +33,7 @@ ROWS = [
     "Delete a client",
     "Import files (Import page, API imports, activities in bulk)",
     "See the reports",
+    "This week, and a private calendar link to it",
     "Download clients, activities and touches as CSV (Reports page)",
     "Settings: staff, users and API tokens, policy, templates",
     "Change their own password",
@@ -210,6 +211,20 @@ def test_download_exports(practice: Practice) -> None:
         assert answer.status_code == 200 and answer.content.count(b"\n") >= 1
     assert "/reports/export/" not in practice.dana.get("/reports").text
     assert "/reports/export/clients.csv" in practice.owner.get("/reports").text
+
+
+def test_this_week_and_its_calendar_link(practice: Practice) -> None:
+    sams = todays_list(practice.engine, "Sam")[0]
+    danas = todays_list(practice.engine, "Dana")[0]
+    assert f">{sams.client_name}</a>" in practice.owner.get("/week?staff=Sam").text
+    mine = practice.dana.get("/week?staff=Sam").text  # staff: their own, whatever they ask
+    assert f">{sams.client_name}</a>" not in mine and f">{danas.client_name}</a>" in mine
+    made = practice.dana.post("/week/calendar", {})
+    page = practice.dana.get(made.headers["location"]).text
+    link = re.search(r'id="feed-https">[^<]*(/calendar/[^<]+)</code>', page)
+    assert link
+    feed = practice.owner.client.get(link.group(1)).text  # no sign-in needed: the link is the key
+    assert f"action-{danas.id}@" in feed and f"action-{sams.id}@" not in feed
 
 
 def test_settings(practice: Practice) -> None:

@@ -70,7 +70,6 @@ def week_page(
         "feed_made": calendar_feeds.has_feed(engine, user.id),
         "feed_url": feed_url,
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1] if feed_url else "",
-        "total": sum(len(d.items) for d in days),
     }
     return render(request, "week.html", context)
 
