@@ -1,7 +1,8 @@
 """The daily job.
 
 `run_daily` claims the local date, learns rhythms as of that date, turns every client's facts
-into signals, plans the day within quotas and writes the actions with their drafts, in one
+into signals, plans the day within quotas and writes the actions with their drafts (and places
+the day's reminders, first on their members' lists: keepwarm.services.reminders), in one
 transaction that completes the day's plan only if no other run completed it first: so running
 it twice, or twice at once, gives one plan, and a run killed half-way is simply run again.
 """

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from keepwarm.domain.actions import ActionEvent
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.model import User
-from keepwarm.services.actions import client_history, feed, put_away
+from keepwarm.services.actions import Feed, client_history, feed, put_away
 from keepwarm.services.reminders import client_reminders, delete_reminder, set_reminder
 from keepwarm.services.staff import list_staff
 from keepwarm.web import auth
@@ -48,9 +48,13 @@ def activity_page(
     chosen = _whose(user, staff)
     number = int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1
     team = [s.name for s in list_staff(engine)]
-    if chosen is not None and chosen not in team:
+    if chosen and chosen not in team:
         raise InvalidInput(f"staff: no member of staff called {chosen!r}")
-    shown = feed(engine, staff=chosen, limit=FEED_PAGE, offset=(number - 1) * FEED_PAGE)
+    offset = (number - 1) * FEED_PAGE
+    if chosen == "":  # a staff user linked to no member of staff: no list, no steps
+        shown = Feed([], 0, offset, FEED_PAGE)
+    else:
+        shown = feed(engine, staff=chosen, limit=FEED_PAGE, offset=offset)
     pages = max(1, math.ceil(shown.total / FEED_PAGE))
 
     def link(to: int) -> str:
