@@ -184,3 +184,13 @@ def test_a_client_added_through_the_api_with_visits_has_a_rhythm_at_once(
     assert answer.status_code == 200, answer.text
     rhythm = client_rhythm(engine, "A1")
     assert rhythm is not None and rhythm.activities == 5 and rhythm.usual_gap_days is not None
+
+
+def test_an_import_still_succeeds_when_the_same_day_rhythm_cannot_be_learned(  # type: ignore[no-untyped-def]
+    practice, engine, tmp_path, caplog
+) -> None:
+    with engine.begin() as conn:  # a stored model this keepwarm cannot read
+        conn.exec_driver_sql("UPDATE rhythm_fits SET population = '{}'")
+    _import(practice, tmp_path, "clients", ["id,name", "LATE1,Lena Late"])
+    assert client_rhythm(engine, "LATE1") is None  # the next daily run learns it
+    assert "could not learn the new clients' rhythm now" in caplog.text

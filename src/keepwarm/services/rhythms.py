@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from keepwarm import explain, rhythm
 from keepwarm.config import Settings
@@ -274,7 +275,18 @@ def learn_new_clients(
     model of the last daily run, instead of waiting for the next one (the lapse score is the
     model's own until the next run calibrates it). `symbol`: the explanation's currency, the
     policy's by default. Returns how many; None before the first daily run (no population
-    model yet: they get theirs then)."""
+    model yet: they get theirs then), or when it failed: what was written before stays, the
+    failure is logged and the next daily run learns them anyway."""
+    try:
+        return _learn_new_clients(engine, after_activity, as_of, symbol)
+    except (DBAPIError, ValueError, KeyError):
+        log.exception("could not learn the new clients' rhythm now; the daily run will")
+        return None
+
+
+def _learn_new_clients(
+    engine: Engine, after_activity: int, as_of: dt.date, symbol: str | None
+) -> int | None:
     with reading(engine) as conn:
         fit_id = store.latest_fit_id(conn)
         if fit_id is None:

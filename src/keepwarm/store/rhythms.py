@@ -117,7 +117,10 @@ def latest_fit_id(conn: Connection) -> int | None:
 def replace_client_rhythms(
     conn: Connection, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Replace the stored rhythms of the clients `ids` with `rows` (as `replace_rhythms`)."""
+    """Replace the stored rhythms of the clients `ids` with `rows` (as `replace_rhythms`,
+    whose lock it takes too, so the two never interleave)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE rhythms IN SHARE ROW EXCLUSIVE MODE")
     if rows and set(rows[0]) != set(RHYTHM_COLUMNS):
         unknown = sorted(set(rows[0]) ^ set(RHYTHM_COLUMNS))
         raise ValueError(f"rhythm rows do not match the rhythms columns: {unknown}")
