@@ -130,5 +130,38 @@ def test_a_reminder_set_on_a_client_page_is_done_undone_and_on_the_timeline(  # 
         assert NOTE in words[2]
         assert "on the list" in page.locator(".reminder-list li").inner_text()
         screenshot(page, "reminder-timeline-desktop")
+
+        # Dismissed from Today, it is on Put away with who and why; Reopen puts it back.
+        page.goto(f"{site.url}/today")
+        card = page.locator(f"#action-{action_id}")
+        card.locator("details.step.dismiss summary").click()
+        card.get_by_label("Reason").fill("she called us first")
+        card.get_by_role("button", name="Dismiss it").click()
+        until(page, lambda: "msg=dismissed" in page.url, "the list after Dismiss")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Put away").click()
+        item = page.locator(f"#action-{action_id}")
+        until(page, lambda: item.count() == 1, "the dismissed reminder on Put away")
+        text = " ".join(item.inner_text().split())
+        assert "“she called us first”" in text and "Dismissed by Dana Reyes, 25 Nov 09:00" in text
+        for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            screenshot(page, f"put-away-{width}")
+            assert overflow(page) == 0
+        page.set_viewport_size(DESKTOP)
+        item.get_by_role("button", name=f"Reopen {name}").click()
+        until(page, lambda: "msg=reopened" in page.url, "Put away after Reopen")
+        assert page.locator(f"#action-{action_id}").count() == 0
+        page.goto(f"{site.url}/today")
+        assert page.locator(f"#action-{action_id}").count() == 1
+
+        # Activity: Dana's steps, newest first.
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Activity").click()
+        until(page, lambda: "/activity" in page.url, "the Activity page")
+        steps = [s.get_attribute("data-step") for s in page.locator("ol.feed li").all()]
+        assert steps[:5] == ["reopened", "dismissed", "undone", "done", "reminder_set"], steps
+        for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            screenshot(page, f"activity-{width}")
+            assert overflow(page) == 0
     watch.assert_clean()
     context.close()
