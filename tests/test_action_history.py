@@ -264,6 +264,13 @@ def test_the_api_undoes_reopens_reminds_and_lists_who_did_what(  # type: ignore[
     }
     assert client_reminders(practice, "C4") == []
     api.post(f"/api/v1/actions/{action}/dismiss", json={"reason": "moved"})
+    [away] = api.get("/api/v1/put-away?staff=Dana").json()  # staff: their own
+    assert (away["id"], away["status"], away["reason"], away["by"]) == (
+        action,
+        "dismissed",
+        "moved",
+        "Sam",
+    )
     assert api.post(f"/api/v1/actions/{action}/reopen").json()["status"] == "open"
     refused = api.post(f"/api/v1/actions/{_action(practice, 'Dana')}/undo")
     assert refused.status_code == 403

@@ -119,6 +119,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/actions/{action_id}/undo"): API,  # staff: their own list's
     ("POST", "/api/v1/actions/{action_id}/reopen"): API,
     ("GET", "/api/v1/activity"): API,  # staff: their own list's steps
+    ("GET", "/api/v1/put-away"): API,  # staff: their own list's
     ("POST", "/api/v1/reminders"): API,  # staff: for themselves
     ("POST", "/api/v1/touches"): API,
     ("POST", "/api/v1/activities"): OWNER_API,

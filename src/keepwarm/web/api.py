@@ -26,7 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from keepwarm.domain.errors import InvalidInput, NotAllowed
 from keepwarm.domain.model import Client, ImportKind, ImportReport, User
 from keepwarm.services import clients as client_service
-from keepwarm.services.actions import Dismiss, Done, Snooze, act, feed, reopen, undo
+from keepwarm.services.actions import Dismiss, Done, Snooze, act, feed, put_away, reopen, undo
 from keepwarm.services.activities import add_activities as add_activity_items
 from keepwarm.services.clients import InvalidValues
 from keepwarm.services.importing import ImportOptions, import_file, importing_as
@@ -56,6 +56,7 @@ from keepwarm.web.api_models import (
     ImportProblemOut,
     ImportReportOut,
     Problem,
+    PutAwayOut,
     ReminderIn,
     ReminderOut,
     SignalOut,
@@ -450,6 +451,28 @@ def activity(
             for e in shown.events
         ],
     )
+
+
+@router.get("/put-away", tags=["today"], response_model=list[PutAwayOut], responses=NOT_FOUND)
+def put_away_list(
+    request: Request, user: Caller, staff: Annotated[str | None, Query(max_length=200)] = None
+) -> list[PutAwayOut]:
+    """Snoozed and dismissed actions, the latest first: the owner everyone's (or one
+    member's), staff their own; reopen one with POST /actions/{id}/reopen."""
+    whose = staff if user.is_owner else (user.staff or "")
+    return [
+        PutAwayOut(
+            id=p.id,
+            client=ClientRef(id=p.client_id, name=p.client_name),
+            staff=p.staff,
+            status=p.status,
+            until=p.until,
+            reason=p.reason,
+            by=p.actor,
+            at=p.at,
+        )
+        for p in put_away(engine_of(request), whose)
+    ]
 
 
 @router.post(

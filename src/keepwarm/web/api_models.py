@@ -223,6 +223,19 @@ class ActivityOut(BaseModel):
     events: list[StepOut]
 
 
+class PutAwayOut(BaseModel):
+    """A snoozed or dismissed action, with who put it away, when and why."""
+
+    id: int
+    client: ClientRef
+    staff: str | None
+    status: str
+    until: dt.date | None
+    reason: str | None
+    by: str
+    at: dt.datetime
+
+
 class ReminderIn(Strict):
     client_id: ClientId
     on: IsoDate = Field(description="The day to be reminded: today or later.")
