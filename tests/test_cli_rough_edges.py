@@ -189,6 +189,25 @@ def test_an_activities_file_imported_as_clients_says_so_first(one_client, write_
     assert "use `keepwarm import activities FILE`" in first
 
 
+def test_a_touches_file_imported_as_activities_is_refused_naming_the_kind(
+    one_client, write_csv, engine
+) -> None:  # type: ignore[no-untyped-def]
+    before = table_snapshot(engine)
+    calls = write_csv("calls.csv", "client_id,date,channel,note\nC-1,2024-01-02,call,hi\n")
+    result = one_client("import", "activities", str(calls))
+    assert result.exit_code != 0
+    assert "this looks like a touches file" in flat(result.output)
+    assert "use `keepwarm import touches FILE`" in flat(result.output)
+    assert table_snapshot(engine) == before
+
+
+def test_an_activities_file_with_a_sales_channel_column_imports(one_client, write_csv) -> None:  # type: ignore[no-untyped-def]
+    sales = write_csv("s.csv", "client_id,date,amount,channel\nC-1,2024-01-02,10,online\n")
+    result = one_client("import", "activities", str(sales))
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+
+
 def test_a_clients_file_with_a_bad_row_gets_no_kind_hint(one_client, write_csv) -> None:  # type: ignore[no-untyped-def]
     people = write_csv("c2.csv", "id,name,email,birthday\nC-2,Bo,bo@example.com,2099-01-01\n")
     result = one_client("import", "clients", str(people))

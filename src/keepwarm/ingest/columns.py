@@ -168,11 +168,21 @@ def looks_like(kind: ImportKind, header: tuple[str, ...]) -> ImportKind | None:
     return best
 
 
-def wrong_kind_problem(kind: ImportKind, header: tuple[str, ...]) -> ImportProblem | None:
-    """A problem saying which kind of file this looks like, or None (see `looks_like`)."""
+def wrong_kind_problem(
+    kind: ImportKind, header: tuple[str, ...], *, only_if_sure: bool = False
+) -> ImportProblem | None:
+    """A problem saying which kind of file this looks like, or None (see `looks_like`).
+    `only_if_sure`: only when a column the other kind requires is one `kind` does not read at
+    all (a touches file's channel, imported as activities), so importing it as `kind` would
+    drop what makes the file what it is."""
     other = looks_like(kind, header)
     if other is None:
         return None
+    if only_if_sure:
+        read = {i for i, _ in match_columns(kind, header)[0].fields.values()}
+        theirs = match_columns(other, header)[0].fields
+        if all(theirs[f][0] in read for f in REQUIRED[other]):
+            return None
     article = "an" if other.value[0] in "aeiou" else "a"
     columns = ", ".join(written for _, written in match_columns(other, header)[0].fields.values())
     return ImportProblem(

@@ -221,8 +221,12 @@ def _import_file(
         "columns": {field: written for field, (_, written) in columns.fields.items()},
         "ignored_columns": columns.ignored,
     }
-    if header_problems:
+    sure = wrong_kind_problem(kind, source.header, only_if_sure=True)
+    if sure is not None and not header_problems:
+        header_problems = [sure]  # read as `kind`, the file would lose what it is about
+    elif header_problems:
         header_problems = _with_kind_hint(kind, source.header, header_problems)
+    if header_problems:
         return ImportReport(
             **base, rows=0, problems=tuple(header_problems), problem_count=len(header_problems)
         )
