@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import table_snapshot
+from test_web_api import api  # noqa: F401  (the fixture)
 
 PEOPLE = (
     "id,name,phone,email\n"
@@ -166,3 +167,14 @@ def test_a_phone_corrected_on_the_form_takes_the_flag_away_for_good(imported, en
     assert "C-1" not in cli("clients", "--flagged").output
     update_client(engine, "C-1", {"phone": ""}, now=now)
     assert "as written" not in cli("client", "C-1").output  # emptied later: it stays gone
+
+
+def test_the_api_import_report_counts_them(api, engine) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from test_web_api import _upload
+
+    report = _upload(api(), "clients", PEOPLE).json()
+    assert report["ok"], report
+    assert (report["phones_as_written"], report["emails_as_written"]) == (3, 1)
+    visits = "client_id,invoice #,date\nC-1,7,2024-01-02\nC-1,7,2024-01-02\n"
+    again = _upload(api("o2@example.com"), "activities", visits).json()
+    assert again["ok"] and again["added"] == 1 and again["exact_repeats"] == 1

@@ -601,6 +601,9 @@ def _report(report: ImportReport) -> ImportReportOut:
         rejected=report.rejected,
         new_clients=report.new_clients,
         new_staff=list(report.new_staff),
+        exact_repeats=report.exact_repeats,
+        phones_as_written=report.phones_as_written,
+        emails_as_written=report.emails_as_written,
         problem_count=report.problem_count,
         problems=[
             ImportProblemOut(line=p.line, column=p.field, reason=p.reason, code=p.code)

@@ -363,9 +363,18 @@ class ImportReportOut(BaseModel):
     added: int
     updated: int
     unchanged: int
-    rejected: int
+    rejected: int = Field(description="Rows with at least one problem.")
     new_clients: int
     new_staff: list[str]
+    exact_repeats: int = Field(
+        0, description="Rows repeating an earlier row exactly, id and all: counted once."
+    )
+    phones_as_written: int = Field(
+        0, description="Phones that are not usable, kept as written and flagged on the client."
+    )
+    emails_as_written: int = Field(
+        0, description="Emails that are not usable, kept as written and flagged on the client."
+    )
     problem_count: int
     problems: list[ImportProblemOut]
     columns: dict[str, str]
