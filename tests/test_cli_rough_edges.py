@@ -255,3 +255,10 @@ def test_one_invoice_number_with_two_contents_is_an_error_naming_both_lines(
     assert result.exit_code != 0
     assert "inv2.csv:3: invoice #: '9' already appears at line 2" in flat(result.output)
     assert table_snapshot(engine) == before
+
+
+def test_waiting_for_an_unknown_member_of_staff_is_an_error(practice) -> None:  # noqa: F811
+    result = practice("waiting", "--staff", "Nobody")
+    assert result.exit_code != 0
+    assert "no staff member called 'Nobody' (staff: Dana, Sam)" in flat(result.output)
+    assert "Nothing is waiting" not in result.output

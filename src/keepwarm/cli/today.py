@@ -513,6 +513,8 @@ def waiting(
             moved = move_waiting(engine, from_staff=staff, to_staff=move_to, count=count)
             console.print(f"Moved {moved} waiting action(s) from {staff} to {move_to}.")
             return
+        if staff is not None:
+            staff_named(engine, staff)  # an unknown name is an error, not an empty queue
         queue = waiting_list(engine, staff)
         beyond = waiting_beyond(engine, staff)
     if output == "json":
