@@ -125,6 +125,10 @@ def test_a_past_date_or_an_empty_note_is_refused_naming_the_field_and_changes_no
             day=TODAY,
             now=NOW,
         )
+    with pytest.raises(InvalidInput, match=r"^follow_up_note: "):
+        svc.act(
+            practice, action, svc.Done(follow_up=FollowUp(NEXT, " ")), by=None, day=TODAY, now=NOW
+        )
     assert client_reminders(practice, "C1") == [] and client_reminders(practice, "C0") == []
     assert action in {a.id for a in todays_list(practice, "Dana")}  # still open, no touch
     assert svc.feed(practice).total == 0

@@ -93,14 +93,17 @@ def _reminder(r: Any) -> Reminder:
 
 
 def check_follow_up(on: dt.date, note: str, day: dt.date, field: str = "on") -> str:
-    """The note, trimmed; InvalidInput naming the field for a past date or an empty note."""
+    """The note, trimmed; InvalidInput naming the field for a past date or an empty note
+    (`field` names the date: "on", or a follow-up's "follow_up_on" / "--follow-up-on", whose
+    note is "follow_up_note" / "--follow-up-note")."""
     if on < day:
         raise InvalidInput(f"{field}: {on} is in the past; choose today ({day}) or a later day")
+    named = field.replace("on", "note") if "follow" in field else "note"
     text = note.strip()
     if not text:
-        raise InvalidInput("note: say what to be reminded of")
+        raise InvalidInput(f"{named}: say what to be reminded of")
     if len(text) > NOTE_MAX:
-        raise InvalidInput(f"note: at most {NOTE_MAX} characters")
+        raise InvalidInput(f"{named}: at most {NOTE_MAX} characters")
     return text
 
 
