@@ -262,3 +262,12 @@ def test_waiting_for_an_unknown_member_of_staff_is_an_error(practice) -> None:  
     assert result.exit_code != 0
     assert "no staff member called 'Nobody' (staff: Dana, Sam)" in flat(result.output)
     assert "Nothing is waiting" not in result.output
+
+
+def test_a_touch_by_an_unknown_member_of_staff_names_the_staff(one_client, engine) -> None:  # type: ignore[no-untyped-def]
+    one_client("staff", "add", "Dana Reyes")
+    before = table_snapshot(engine)
+    result = one_client("touch", "C-1", "--staff", "Dana")
+    assert result.exit_code != 0
+    assert "no staff member called 'Dana' (staff: Dana Reyes)" in flat(result.output)
+    assert table_snapshot(engine) == before

@@ -15,6 +15,7 @@ from keepwarm.ingest.records import (
     not_in_future,
     parse_channel,
 )
+from keepwarm.services.staff import unknown_staff
 from keepwarm.store import queries as q
 from keepwarm.store import writing
 from keepwarm.store.actions import close_touched_actions
@@ -91,7 +92,7 @@ def add_touch(conn: Connection, touch: Touch, now: dt.datetime) -> int:
     if touch.staff:
         member = q.staff_by_name(conn, touch.staff)
         if member is None:
-            raise NotFound(f"no staff member called {touch.staff!r} (see `keepwarm staff list`)")
+            raise unknown_staff(touch.staff, q.list_staff(conn))
         staff_id = member.id
     fingerprint = fingerprint_of(
         touch.client_id, touch.date, touch.channel, touch.staff, touch.note, touch.outcome
