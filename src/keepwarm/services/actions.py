@@ -201,7 +201,8 @@ def undo(engine: Engine, action_id: int, *, by: User | None, now: dt.datetime) -
                 h.delete_touch(conn, row.touch_id)
             h.reopen_closed_with(conn, row.client_id, row.closed_at)
             follow_up = details.get("follow_up")
-            if follow_up is not None and h.delete_reminder(conn, int(follow_up), now):
+            pending = h.get_reminder(conn, int(follow_up)) if follow_up is not None else None
+            if pending is not None and h.delete_reminder(conn, pending.id, now):
                 h.add_event(
                     conn,
                     step="reminder_deleted",
@@ -210,8 +211,8 @@ def undo(engine: Engine, action_id: int, *, by: User | None, now: dt.datetime) -
                     actor=actor_of(by),
                     user_id=by.id if by else None,
                     at=now,
-                    reminder_id=int(follow_up),
-                    details={"undid": "done"},
+                    reminder_id=pending.id,
+                    details={"on": pending.on.isoformat(), "note": pending.note, "undid": "done"},
                 )
         else:
             q.set_action(
