@@ -107,7 +107,10 @@ def test_a_bad_value_is_refused_the_same_way_by_the_form_and_the_command(
         by_form = owner.post("/settings/policy", form | {key: text})
         assert by_form.status_code == 400
         shown = re.search(rf'<span class="field-error" id="err-{key}">([^<]*)</span>', by_form.text)
-        assert shown and shown.group(1) == escape(said), by_form.text  # next to the field
+        # next to the field, by its label (not the internal name), with the command's reason
+        reason = said.removeprefix(f"policy: {key}").lstrip(": ")
+        label = next(k.label for _, keys in sections() for k in keys if k.name == key)
+        assert shown and shown.group(1) == escape(f"{label}: {reason}"), by_form.text
         assert f'id="{key}" name="{key}"' in by_form.text and 'aria-invalid="true"' in by_form.text
         assert "Nothing was saved" in by_form.text
         assert get_policy(engine) == Policy()
