@@ -348,3 +348,39 @@ def test_the_why_sentence_is_the_strongest_reason_without_internal_numbers(
     assert reason_in_words([]) == "Time to say hello"
     hug = "#3 on Dana's list: no signal today; last personal contact 40 days ago; priority 1"
     assert reason_in_words([], hug) == "Time to say hello: last personal contact 40 days ago"
+
+
+def test_the_talking_points_give_the_other_reasons_in_plain_words_not_the_numbers(  # type: ignore[no-untyped-def]
+    web, engine, settings, tmp_path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    [sams] = todays_list(engine, "Sam")
+    two = [
+        {
+            "code": "lapsing",
+            "explanation": "usually every 11 days; last visit 117 days ago (11x the usual gap); "
+            "5% chance still active; about $216 a month at risk",
+            "reason_key": "lapsing:1",
+        },
+        {
+            "code": "due",
+            "explanation": "recall due Sat 19 Sep (75 days ago)",
+            "reason_key": "due:2026-09-19",
+        },
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE actions SET signals = :s WHERE id = :i"),
+            {"s": json.dumps(two), "i": sams.id},
+        )
+    [listed] = todays_list(engine, "Sam")
+    card = _card(web().get("/today").text, sams.id)
+    face = re.sub(r'href="[^"]*"', "", card.split('<details class="numbers">')[0])
+    assert '<p class="why">Usually comes every 11 days; last visit 117 days ago</p>' in face
+    assert listed.draft.startswith("Call Client 4")
+    assert "- Why: Recall due Sat 19 Sep (75 days ago)" in listed.draft  # the other reason
+    assert "every 11 days" not in listed.draft.split("\n", 2)[2]  # the first is not repeated
+    for internal in ("%", "$", "chance", "risk", "11x"):
+        assert internal not in face, internal
+    # the numbers are one click away
+    assert "5% chance still active" in card.split('<details class="numbers">')[1]

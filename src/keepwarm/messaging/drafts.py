@@ -13,6 +13,7 @@ HTML: whatever shows a draft on a web page escapes it there.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -153,13 +154,17 @@ def draft_for(
     today: dt.date,
     templates: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
+    reasons: Sequence[str] | None = None,
 ) -> Draft:
     """The draft of an action for `channel`: the template of its most urgent signal in the
     channel's form (and its subject line for an email), the owner's own version when
     `templates` has one; `HELLO` without signals (a hug; a reason no template knows, whose
     explanation comes in `notes`). An owner's template that cannot render for this client
-    gives way to keepwarm's own (templates are checked when saved: a safety net)."""
+    gives way to keepwarm's own (templates are checked when saved: a safety net). `reasons`,
+    when given, are the talking points' "Why" lines instead of the signals' explanations."""
     context = context_for(facts, signals, staff, today, notes)
+    if reasons is not None:
+        context = dataclasses.replace(context, reasons=(*reasons, *notes))
     text = _written(signals, form_for(channel), context, templates)
     subject = _written(signals, "subject", context, templates) if channel == "email" else ""
     return Draft(channel, text, " ".join(subject.split()))

@@ -313,7 +313,9 @@ def action_draft(
     action: ListedAction, facts: ClientFacts, channel: str, policy: Policy, day: dt.date
 ) -> Draft:
     """The draft of a listed action for `channel`, from its stored signals (a code no template
-    knows, such as a reminder, rides along as a note for the talking points)."""
+    knows, such as a reminder, rides along as a note for the talking points). The talking
+    points' "Why" lines are the other reasons in plain words: the strongest one is the card's
+    sentence and the talking point itself, and the numbers stay one click away."""
     known, notes = [], []
     for s in action.signals:
         code = _CODES.get(s.get("code", ""))
@@ -329,6 +331,7 @@ def action_draft(
         today=day,
         templates=policy.template_sources(),
         notes=notes,
+        reasons=[reason_in_words([s]) for s in action.signals[1:] if s.get("code") in _CODES],
     )
 
 
