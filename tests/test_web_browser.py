@@ -332,7 +332,7 @@ def test_import_preview_shows_a_bad_rows_line_and_writes_nothing(tab: Tab) -> No
     bad = (
         _IMPORT_HEADER
         + "B-1,Ada,Lovelace,ada@example.org,1985-12-10\n"
-        + "B-2,Bob,Stone,not an email address,1990-01-02\n"
+        + "B-2,Bob,Stone,bob@example.org,1990-02-31\n"  # no 31 February
         + "B-3,Cy,Twombly,cy@example.org,1970-04-05\n"
     )
     _upload(page, "browser-bad.csv", bad)
@@ -340,13 +340,13 @@ def test_import_preview_shows_a_bad_rows_line_and_writes_nothing(tab: Tab) -> No
     assert problems.count() == 1
     shown = problems.first.inner_text()
     assert "browser-bad.csv:3" in shown  # the header is line 1: Bob's row is line 3
-    assert "email" in shown.lower()
+    assert "birthday" in shown.lower()
     assert page.get_by_role("button", name="Confirm import").count() == 0
     assert site.client_count() == before  # the preview wrote nothing
     screenshot(page, "import-problems-desktop")
 
     tab.goto("/import")  # the same file fixed: previewed, confirmed, written
-    _upload(page, "browser-good.csv", bad.replace("not an email address", "bob@example.org"))
+    _upload(page, "browser-good.csv", bad.replace("1990-02-31", "1990-01-02"))
     assert page.get_by_role("heading", name="Ready to import").is_visible()
     assert site.client_count() == before
     page.get_by_role("button", name="Confirm import").click()

@@ -86,10 +86,11 @@ def _flagged(text: str | None, limit: int, db: str | None) -> None:
     if not found:
         console.print("No client has a phone or email kept as written.")
         return
-    table = Table("Id", "Name", "Kept as written", title="Phones and emails to correct")
+    # one line per value, never wrapped (a table cut at a narrow terminal splits what was written)
+    console.print("Phones and emails to correct:")
     for c in found[:limit]:
-        table.add_row(c.id, c.name, "\n".join(contact_flags.describe(f) for f in c.flags))
-    console.print(table)
+        for flag in c.flags:
+            console.print(f"  {c.id}  {c.name}: {contact_flags.describe(flag)}", markup=False)
     if len(found) > limit:
         console.print(f"Showing the first {limit}; use --limit for more.")
 
