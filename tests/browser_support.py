@@ -242,6 +242,33 @@ def start_site(demo_file: Path, folder: Path, *, hostile: bool = False) -> Site:
     return Site(server.url, db_url, engine, settings, server)
 
 
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium, launched through Playwright, closed afterwards."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def demo_site(factory: pytest.TempPathFactory, now: dt.datetime = NOW) -> Iterator[Site]:
+    """The demo practice, planned for TODAY, served live while the clock reads `now`."""
+    demo = build_demo_file(factory.mktemp("demo"))
+    with frozen_clock(now):
+        running = start_site(demo, factory.mktemp("site"))
+        try:
+            yield running
+        finally:
+            running.server.stop()
+            running.engine.dispose()
+
+
 @dataclass
 class Watch:
     """What a page did that it should not: dialogs, CSP violations, script errors, and

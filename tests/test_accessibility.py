@@ -26,17 +26,14 @@ import pytest
 from browser_support import (
     DESKTOP,
     IN_CI,
-    NOW,
     OWNER,
     PHONE,
     STAFF,
     LiveServer,
     Site,
-    build_demo_file,
-    chromium_or_skip,
-    frozen_clock,
+    chromium,
+    demo_site,
     sign_in,
-    start_site,
 )
 
 pytestmark = pytest.mark.slow
@@ -104,23 +101,14 @@ def axe() -> str:
 
 @pytest.fixture(scope="module")
 def browser(axe: str) -> Iterator[Any]:
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=executable, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    demo = build_demo_file(tmp_path_factory.mktemp("demo"))
-    with frozen_clock(NOW):
-        running = start_site(demo, tmp_path_factory.mktemp("site"))
+    with demo_site(tmp_path_factory) as running:
         yield running
-        running.server.stop()
-        running.engine.dispose()
 
 
 def _context(browser: Any, viewport: dict[str, int]) -> Any:

@@ -20,13 +20,12 @@ from browser_support import (
     TODAY,
     Site,
     Watch,
-    build_demo_file,
-    chromium_or_skip,
+    chromium,
+    demo_site,
     frozen_clock,
     overflow,
     screenshot,
     sign_in,
-    start_site,
     until,
 )
 from keepwarm.services.daily_job import run_daily
@@ -40,23 +39,14 @@ NOTE = "call about the new glasses"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=executable, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    demo = build_demo_file(tmp_path_factory.mktemp("demo"))
-    with frozen_clock(NOW):
-        running = start_site(demo, tmp_path_factory.mktemp("site"))
+    with demo_site(tmp_path_factory) as running:
         yield running
-        running.server.stop()
-        running.engine.dispose()
 
 
 def _quiet_client_of(site: Site, staff: str) -> tuple[str, str]:

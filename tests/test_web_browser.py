@@ -37,7 +37,7 @@ from browser_support import (
     Site,
     Watch,
     build_demo_file,
-    chromium_or_skip,
+    chromium,
     frozen_clock,
     overflow,
     screenshot,
@@ -54,13 +54,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=executable, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

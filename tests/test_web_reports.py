@@ -209,45 +209,20 @@ def test_each_week_is_judged_by_the_quota_then_and_none_before_joining(web, engi
 def test_reports_fit_a_phone_without_sideways_scrolling(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     """At 390 x 844 the page never scrolls sideways: each chart scales to the width (its
     viewBox, width 100%) and a wide table scrolls inside its own box."""
-    from playwright.sync_api import sync_playwright
+    from browser_support import OWNER, PHONE, chromium, demo_site, screenshot, sign_in
 
-    from browser_support import (
-        NOW as DEMO_NOW,
-    )
-    from browser_support import (
-        OWNER,
-        PHONE,
-        build_demo_file,
-        chromium_or_skip,
-        frozen_clock,
-        screenshot,
-        sign_in,
-        start_site,
-    )
-
-    executable = chromium_or_skip()
-    with frozen_clock(DEMO_NOW):
-        demo = build_demo_file(tmp_path_factory.mktemp("demo"))
-        site = start_site(demo, tmp_path_factory.mktemp("site"))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=executable, headless=True)
-                page = browser.new_context(viewport=PHONE).new_page()
-                sign_in(page, site.url, OWNER)
-                page.goto(site.url + "/reports")
-                width = page.evaluate("document.scrollingElement.scrollWidth")
-                charts = page.locator("svg.report-chart").evaluate_all(
-                    "els => els.map(e => e.getBoundingClientRect().right)"
-                )
-                boxes = page.locator(".report-pair > table, .table-scroll").evaluate_all(
-                    "els => els.map(e => [e.getBoundingClientRect().right, "
-                    "getComputedStyle(e).overflowX])"
-                )
-                screenshot(page, "reports-phone-fit")
-                browser.close()
-        finally:
-            site.server.stop()
-            site.engine.dispose()
+    with demo_site(tmp_path_factory) as site, chromium() as browser:
+        page = browser.new_context(viewport=PHONE).new_page()
+        sign_in(page, site.url, OWNER)
+        page.goto(site.url + "/reports")
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        charts = page.locator("svg.report-chart").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().right)"
+        )
+        boxes = page.locator(".report-pair > table, .table-scroll").evaluate_all(
+            "els => els.map(e => [e.getBoundingClientRect().right, getComputedStyle(e).overflowX])"
+        )
+        screenshot(page, "reports-phone-fit")
     assert width <= PHONE["width"]
     assert len(charts) == 4 and all(right <= PHONE["width"] for right in charts)
     assert boxes and all(right <= PHONE["width"] and o == "auto" for right, o in boxes)

@@ -173,42 +173,20 @@ def test_the_owners_feed_holds_everyone(practice, web) -> None:  # type: ignore[
 def test_the_week_fits_a_phone_and_makes_a_link_in_chromium(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     """At 390 x 844 the week page never scrolls sideways, and the phone's own browser makes
     and shows the calendar link."""
-    from playwright.sync_api import sync_playwright
+    from browser_support import OWNER, PHONE, chromium, demo_site, screenshot, sign_in
 
-    from browser_support import NOW as DEMO_NOW
-    from browser_support import (
-        OWNER,
-        PHONE,
-        build_demo_file,
-        chromium_or_skip,
-        frozen_clock,
-        screenshot,
-        sign_in,
-        start_site,
-    )
-
-    executable = chromium_or_skip()
-    with frozen_clock(DEMO_NOW):
-        demo = build_demo_file(tmp_path_factory.mktemp("demo"))
-        site = start_site(demo, tmp_path_factory.mktemp("site"))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=executable, headless=True)
-                page = browser.new_context(viewport=PHONE).new_page()
-                sign_in(page, site.url, OWNER)
-                page.goto(site.url + "/week")
-                items = page.locator("li.week-item").count()
-                page.get_by_role("button", name="Make my calendar link").click()
-                page.wait_for_url(lambda url: "/week" in url)
-                link = page.locator("#feed-https").inner_text()
-                width = page.evaluate("document.scrollingElement.scrollWidth")
-                screenshot(page, "week-phone")
-                feed = page.request.get(link)
-                status, body = feed.status, feed.body()
-                browser.close()
-        finally:
-            site.server.stop()
-            site.engine.dispose()
+    with demo_site(tmp_path_factory) as site, chromium() as browser:
+        page = browser.new_context(viewport=PHONE).new_page()
+        sign_in(page, site.url, OWNER)
+        page.goto(site.url + "/week")
+        items = page.locator("li.week-item").count()
+        page.get_by_role("button", name="Make my calendar link").click()
+        page.wait_for_url(lambda url: "/week" in url)
+        link = page.locator("#feed-https").inner_text()
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        screenshot(page, "week-phone")
+        feed = page.request.get(link)
+        status, body = feed.status, feed.body()
     assert items > 0, "the demo practice's week is empty"
     assert width <= PHONE["width"]
     assert status == 200 and Calendar.from_ical(body).walk("VEVENT")
