@@ -2,10 +2,10 @@
 
 An import's merge leaves `clients.search_text` NULL (a new client) or sets it NULL (a changed
 name or email); `refresh_search_text`, called in the same transaction, folds it
-(keepwarm.domain.search). A client added or edited by hand is refolded by key. A query matches when each of its terms is inside that text: on
-SQLite through the trigram full-text table (migration 0014; terms under three characters,
-which a trigram cannot find, by LIKE over the matches), on PostgreSQL through the pg_trgm
-index of the text."""
+(keepwarm.domain.search). A client added or edited by hand is refolded by key. A query matches
+when each of its terms is inside that text: on SQLite through the trigram full-text table
+(migration 0014; terms under three characters, which a trigram cannot find, by LIKE over the
+matches), on PostgreSQL through the pg_trgm index of the text."""
 
 from __future__ import annotations
 
