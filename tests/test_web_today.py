@@ -316,7 +316,7 @@ def test_after_done_the_banner_offers_an_undo_that_brings_the_action_back(  # ty
             "lapsing",
             "usually every 4 weeks; last visit 206 days ago (7x the usual gap); 30% chance still "
             "active; about $78.00 a month at risk",
-            "Usually comes every 4 weeks; last visit 206 days ago",
+            "Usually comes every 4 weeks; last visit 7 months ago",
         ),
         (
             "cancellation",
@@ -329,13 +329,13 @@ def test_after_done_the_banner_offers_an_undo_that_brings_the_action_back(  # ty
             "due",
             "check-up every 6 months (182 days); last check-up Sat 24 May 2025 (549 days ago); "
             "next due Sat 22 Nov 2025 (367 days ago)",
-            "Check-up every 6 months (182 days); next due Sat 22 Nov 2025 (367 days ago)",
+            "Check-up every 6 months (182 days); next due Sat 22 Nov 2025 (12 months ago)",
         ),
         ("usage_up", "usage up 35% lately", "Coming more often lately"),
         (
             "cadence_overdue",
             "no personal contact for 214 days; the cadence for vip clients is 90 days",
-            "No personal contact for 214 days",
+            "No personal contact for 7 months",
         ),
         ("a_new_code", "call about the glasses", "Call about the glasses"),
     ],
@@ -376,11 +376,25 @@ def test_the_talking_points_give_the_other_reasons_in_plain_words_not_the_number
     [listed] = todays_list(engine, "Sam")
     card = _card(web().get("/today").text, sams.id)
     face = re.sub(r'href="[^"]*"', "", card.split('<details class="numbers">')[0])
-    assert '<p class="why">Usually comes every 11 days; last visit 117 days ago</p>' in face
+    assert '<p class="why">Usually comes every 11 days; last visit 4 months ago</p>' in face
     assert listed.draft.startswith("Call Client 4")
-    assert "- Why: Recall due Sat 19 Sep (75 days ago)" in listed.draft  # the other reason
+    assert "- Why: Recall due Sat 19 Sep (2 months ago)" in listed.draft  # the other reason
     assert "every 11 days" not in listed.draft.split("\n", 2)[2]  # the first is not repeated
     for internal in ("%", "$", "chance", "risk", "11x"):
         assert internal not in face, internal
     # the numbers are one click away
     assert "5% chance still active" in card.split('<details class="numbers">')[1]
+
+
+@pytest.mark.parametrize(
+    ("explanation", "said"),
+    [
+        ("no personal contact on record in 860 days", "No personal contact on record in 2 years"),
+        ("no personal contact for 45 days", "No personal contact for 45 days"),
+        ("recall due Sat 19 Sep (75 days ago)", "Recall due Sat 19 Sep (2 months ago)"),
+        ("birthday on Fri 27 Nov (in 3 days)", "Birthday on Fri 27 Nov (in 3 days)"),
+    ],
+)
+def test_long_silences_are_said_in_months_or_years(explanation: str, said: str) -> None:
+    code = "birthday" if "birthday" in explanation else "cadence_overdue"
+    assert reason_in_words([{"code": code, "explanation": explanation}]) == said

@@ -37,6 +37,14 @@ def days(n: float) -> str:
     return "1 day" if n == 1 else f"{n:,} days"
 
 
+def span(n: float) -> str:
+    """A length of time as people say it: '40 days', '7 months', '2 years'."""
+    if n < 60:
+        return days(n)
+    months = round(n / 30.4)
+    return f"{months} months" if months < 24 else f"{round(n / 365.25)} years"
+
+
 def every(gap_days: float) -> str:
     """'every 15 days', 'every 2 weeks', 'every 3 months', 'about once a year'."""
     if gap_days < 13:

@@ -139,10 +139,7 @@ def _anniversary(
 def _since(days: int | None) -> str:
     if days is None:
         return "a while"
-    if days < 60:
-        return explain.days(days)
-    months = round(days / 30.4)
-    return f"{months} months" if months < 24 else f"{round(days / 365.25)} years"
+    return explain.span(days)
 
 
 def draft_for(

@@ -80,11 +80,16 @@ _WHEN_NOTHING_PLAIN = {
 }
 
 
+_DAYS = re.compile(r"(?:(?<=for )|(?<=in ))([\d,]+) days\b|\b([\d,]+) days(?= ago)")
+"""A number of days after "for" or "in" or before "ago": said in months or years when long."""
+
+
 def reason_in_words(signals: Sequence[Mapping[str, str]], why: str = "") -> str:
     """The strongest reason as a receptionist would say it ("Usually comes every 3 weeks; last
-    visit 10 weeks ago", "Birthday on Fri 27 Nov (in 3 days)"): the first signal's explanation
-    without the internal numbers (chances, values, the usual-gap ratio); a reason no rule
-    knows (a reminder) in its own stored words; a hug as "Time to say hello"."""
+    visit 7 months ago", "Birthday on Fri 27 Nov (in 3 days)"): the first signal's explanation,
+    long silences in months or years, without the internal numbers (chances, values, the
+    usual-gap ratio); a reason no rule knows (a reminder) in its own stored words; a hug as
+    "Time to say hello"."""
     if not signals:
         last = re.search(r"(last personal contact [^;]+ ago|no personal contact on record)", why)
         return "Time to say hello" + (f": {last.group(1)}" if last else "")
@@ -100,6 +105,7 @@ def reason_in_words(signals: Sequence[Mapping[str, str]], why: str = "") -> str:
     due = [p for p in parts[1:] if p.startswith("next due")]
     parts = [parts[0], due[0]] if code == "due" and due else parts[:2]
     plain = "; ".join(parts).replace("usually every", "usually comes every")
+    plain = _DAYS.sub(lambda m: explain.span(int((m[1] or m[2]).replace(",", ""))), plain)
     return _capital(plain) or _WHEN_NOTHING_PLAIN.get(code) or _LABELS[_CODES[code]]
 
 
