@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from keepwarm.domain.errors import InvalidInput, SignInFailed
 from keepwarm.domain.model import PERSONAL_CHANNELS, Role, User
 from keepwarm.domain.model import SIGNAL_LABELS as LABELS
+from keepwarm.messaging.drafts import Draft
 from keepwarm.services import users
 from keepwarm.services.actions import Dismiss, Done, Snooze, Step, act, reopen, undo
 from keepwarm.services.reminders import FollowUp
@@ -291,7 +292,7 @@ def _view(action: ListedAction) -> dict[str, object]:
     return {
         "a": action,
         "draft": draft.text if draft else action.draft,
-        "for_client": draft.for_client if draft else action.channel not in ("call", "visit"),
+        "for_client": (draft or Draft(action.channel, action.draft)).for_client,
         "mailto": mailto,
         "tel": f"tel:{action.phone}" if action.phone else None,
         "print": f"/actions/{action.id}/print" if action.channel in PRINTED else None,
