@@ -23,12 +23,16 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 UPDATE_DOCS = os.environ.get("KEEPWARM_UPDATE_DOCS", "") == "1"
 
 
+def _default(value: object) -> str:
+    return "not set" if value is None else f"`{value}`"
+
+
 def settings_table() -> list[str]:
     """The README's table of environment variables, from the settings' register."""
     return [
         "| Variable | Default | Meaning |",
         "| --- | --- | --- |",
-        *(f"| `{s.env}` | `{s.default}` | {s.help} |" for s in SETTINGS),
+        *(f"| `{s.env}` | {_default(s.default)} | {s.help} |" for s in SETTINGS),
     ]
 
 
@@ -92,7 +96,7 @@ def test_every_setting_is_documented_with_its_default() -> None:
             (line for line in README.splitlines() if line.startswith(f"| `{setting.env}`")), None
         )
         assert row is not None, f"{setting.env} is not in the README"
-        assert f"`{setting.default}`" in row, f"{setting.env}: default not documented"
+        assert f"| {_default(setting.default)} |" in row, f"{setting.env}: default not documented"
 
 
 def test_every_policy_key_is_documented_with_its_default_and_help() -> None:

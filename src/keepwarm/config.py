@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from keepwarm.domain.errors import ConfigError
 
@@ -76,6 +78,49 @@ def _symbol(raw: str) -> str:
     return raw
 
 
+def _scheme_url(schemes: tuple[str, ...], example: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"expected a URL such as {example}, got {_redacted(value)!r}")
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError(f"the port of {_redacted(value)!r} is not a number") from None
+        return value
+
+    return parse
+
+
+def _redacted(url: str) -> str:
+    """`url` without its password, for error messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _mail_from(raw: str) -> str:
+    name, address = parseaddr(raw.strip())
+    if "@" not in address or " " in address:
+        raise ValueError(
+            f'expected a sender such as "Northside Physio <hello@example.com>", got {raw!r}'
+        )
+    return formataddr((name, address)) if name else address
+
+
+def _base_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"expected the address clients reach, such as https://keepwarm.example.com, got {raw!r}"
+        )
+    return value
+
+
 def _setting(default: T, parse: Callable[[str], T], help: str) -> T:
     """A field of Settings: its default, how its variable's text is read, what it means."""
     return dataclasses.field(default=default, metadata={"parse": parse, "help": help})
@@ -122,6 +167,44 @@ class Settings:
         "How log lines are written: `text`, or `json` for one JSON object per line.",
     )
 
+    smtp_url: str | None = _setting(
+        None,
+        _scheme_url(("smtp", "smtps"), "smtp://user:password@mail.example.com:587"),
+        "The mail server keepwarm sends email through: `smtp://user:password@host:587` "
+        "(STARTTLS), `smtps://user:password@host:465` (TLS from the start), or "
+        "`smtp://127.0.0.1:2525` for a local server without TLS. Unset: sending email is off.",
+    )
+    mail_from: str | None = _setting(
+        None,
+        _mail_from,
+        "The practice as sender of every email, e.g. `Northside Physio <hello@example.com>`.",
+    )
+    base_url: str | None = _setting(
+        None,
+        _base_url,
+        "The address clients' links point to (unsubscribe, feedback), e.g. "
+        "`https://keepwarm.example.com`.",
+    )
+    imap_url: str | None = _setting(
+        None,
+        _scheme_url(("imap", "imaps"), "imaps://user:password@mail.example.com:993"),
+        "The sending mailbox, where bounces arrive: `imaps://user:password@host:993` "
+        "(or `imap://...:143` with STARTTLS). Unset: bounces are not read.",
+    )
+    sms_url: str | None = _setting(
+        None,
+        _scheme_url(("http", "https"), "https://user:token@sms.example.com/send"),
+        "The SMS gateway texts are posted to (JSON `to`, `body`, `reference`). Unset: texting "
+        "is off.",
+    )
+
+    @property
+    def mail_missing(self) -> tuple[str, ...]:
+        """The variables sending email still needs (empty: email can be sent)."""
+        needed = {"KEEPWARM_SMTP_URL": self.smtp_url, "KEEPWARM_MAIL_FROM": self.mail_from}
+        needed["KEEPWARM_BASE_URL"] = self.base_url
+        return tuple(name for name, value in needed.items() if not value)
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -134,6 +217,11 @@ SETTINGS: tuple[Setting, ...] = tuple(
 )
 """The register of settings, derived from Settings: each one's variable, default and help
 (the README's table is checked against it)."""
+
+
+def redacted(url: str) -> str:
+    """`url` with its password hidden, for pages, errors and logs."""
+    return _redacted(url)
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

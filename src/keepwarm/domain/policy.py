@@ -91,6 +91,14 @@ def _country(value: str) -> str:
     return value
 
 
+def _clock_time(value: str) -> str:
+    try:
+        parsed = dt.time.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day (HH:MM, e.g. 20:00)") from None
+    return parsed.strftime("%H:%M")
+
+
 def _signal(value: str) -> str:
     codes = sorted(c.value for c in SignalCode)
     if value not in codes:
@@ -145,6 +153,7 @@ Frozen = Annotated[Mapping[K, V], AfterValidator(_frozen), WrapSerializer(_plain
 """A read-only map (a plain dict in JSON)."""
 SignalKey = Annotated[str, Strict(), AfterValidator(_signal)]
 FormKey = Annotated[str, Strict(), AfterValidator(_template_form)]
+ClockTime = Annotated[str, Strict(), AfterValidator(_clock_time)]
 
 
 @_refusing
@@ -178,6 +187,8 @@ class Occasion:
 
 DAYS = Shown(section="When reasons come up", unit="days")
 STAFF = Shown(section="Each member of staff")
+SENDING = Shown(section="Sending")
+QUIET = Shown(section="Sending", choices=lambda: tuple(f"{h:02d}:00" for h in range(24)))
 
 
 @_refusing
@@ -395,6 +406,43 @@ class Policy:
     ] = dataclasses.field(
         default_factory=lambda: MappingProxyType({"purchase": FollowUpRule()}), hash=False
     )
+    send_per_minute: Annotated[
+        Whole,
+        Field(
+            ge=1,
+            title="Messages per minute",
+            description="At most this many emails and texts leave in any minute; the rest wait "
+            "their turn.",
+        ),
+        SENDING,
+    ] = 20
+    send_per_day: Annotated[
+        Whole,
+        Field(
+            ge=1,
+            title="Messages per day",
+            description="At most this many emails and texts leave in a day (your mail "
+            "provider's daily limit, or less).",
+        ),
+        SENDING,
+    ] = 500
+    quiet_from: Annotated[
+        ClockTime,
+        Field(
+            title="Quiet hours from",
+            description="No text message is sent from this time (HH:MM, the business's time "
+            "zone) ...",
+        ),
+        QUIET,
+    ] = "20:00"
+    quiet_until: Annotated[
+        ClockTime,
+        Field(
+            title="Quiet hours until",
+            description="... until this time; texts queued meanwhile leave then.",
+        ),
+        QUIET,
+    ] = "09:00"
     occasions: Annotated[
         tuple[Occasion, ...],
         Field(
@@ -434,6 +482,23 @@ class Policy:
     def local_date(self, now: dt.datetime) -> dt.date:
         """The business's calendar date at `now`, in the policy's time zone."""
         return now.astimezone(ZoneInfo(self.time_zone)).date()
+
+    def quiet_until_time(self, now: dt.datetime) -> dt.datetime | None:
+        """When the quiet hours around `now` end (an aware datetime), or None when `now` is
+        not in them. The window is read in the business's time zone and may span midnight
+        (20:00-09:00); equal ends mean no quiet hours."""
+        zone = ZoneInfo(self.time_zone)
+        local = now.astimezone(zone)
+        start = dt.time.fromisoformat(self.quiet_from)
+        end = dt.time.fromisoformat(self.quiet_until)
+        if start == end:
+            return None
+        clock = local.time().replace(tzinfo=None)
+        inside = start <= clock < end if start < end else clock >= start or clock < end
+        if not inside:
+            return None
+        day = local.date() if clock < end else local.date() + dt.timedelta(days=1)
+        return dt.datetime.combine(day, end, tzinfo=zone)
 
     def template_sources(self) -> dict[str, str]:
         """The owner's own templates by draft key ("lapsing.letter", "birthday.call", ...)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Callable, Iterator, Sequence
+from email.utils import formataddr
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Row, Select, delete, func, insert, select
@@ -307,3 +308,21 @@ def iter_touches(conn: Connection, batch: int = 5_000) -> Iterator[Touch]:
     )
     for row in result:
         yield _touch(row)
+
+
+def client_contact(conn: Connection, client_id: int) -> Any:
+    """The client's email and phone (by internal id)."""
+    return conn.execute(
+        select(clients.c.email, clients.c.phone).where(clients.c.id == client_id)
+    ).one()
+
+
+def staff_reply_to(conn: Connection, staff_id: int | None) -> str | None:
+    """The member of staff as a Reply-To ("Dana Reyes <dana@example.com>"), when they have
+    an email address."""
+    if staff_id is None:
+        return None
+    row = conn.execute(select(staff.c.name, staff.c.email).where(staff.c.id == staff_id)).first()
+    if row is None or not row.email:
+        return None
+    return formataddr((row.name, row.email))

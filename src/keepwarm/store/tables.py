@@ -345,6 +345,80 @@ action_events = Table(
     Index(None, "at"),
 )
 
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "retry", "unknown", "cancelled")
+_OUTBOX_STATES = ", ".join(f"'{s}'" for s in OUTBOX_STATES)
+
+# Emails and texts to deliver, at most once (migration 0016). A row is written in the same
+# transaction as what causes it (an action marked done by sending, a morning list); the sender
+# claims it (queued/retry -> sending, a conditional UPDATE whose row count is checked) before
+# talking to the server, and records the outcome: sent, failed (permanent), retry (refused
+# before the data went out; `next_attempt_at`), unknown (the connection broke after the data
+# went out: never resent automatically). `key` makes queuing idempotent ("action:12",
+# "morning:2026-12-03:4"); `token` is the unsubscribe link's secret.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(250), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE")),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("action_id", Integer, ForeignKey("actions.id", ondelete="SET NULL")),
+    Column("to_address", String(320), nullable=False),
+    Column("reply_to", String(320)),
+    Column("subject", Text),
+    Column("body", Text, nullable=False),
+    # A message written to the client as a personal touch (from a member's own list).
+    Column("personal", Boolean, nullable=False, server_default=false()),
+    # Whether the message carries List-Unsubscribe (not on replies and password resets).
+    Column("bulk", Boolean, nullable=False, server_default=true()),
+    Column("message_id", String(250), nullable=False, unique=True),
+    Column("token", String(64), unique=True),
+    Column("state", String(10), nullable=False, server_default="queued"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("touch_id", Integer, ForeignKey("touches.id", ondelete="SET NULL")),
+    CheckConstraint(f"state IN ({_OUTBOX_STATES})", name="state_known"),
+    CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "client_id"),
+    Index(None, "staff_id", "created_at"),
+    Index(None, "action_id"),
+)
+
+CONSENT_CHANNELS = ("email", "sms", "post", "phone")
+_CONSENT_CHANNELS = ", ".join(f"'{c}'" for c in CONSENT_CHANNELS)
+
+# Append-only: who allowed or refused contact by a channel, when and from where (`source`:
+# import, staff, unsubscribe, bounce, request); the latest event per client and channel is the
+# current state. A bounce refuses one `address` only: a corrected address can be used again
+# (migration 0016).
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("address", String(320)),
+    Column("actor", String(320), nullable=False),
+    Column("note", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(f"channel IN ({_CONSENT_CHANNELS})", name="channel_known"),
+    CheckConstraint(
+        "source IN ('import', 'staff', 'unsubscribe', 'bounce', 'request')", name="source_known"
+    ),
+    Index(None, "client_id", "channel", "id"),
+)
+
 # People who sign in to the web app. A staff user is linked to their staff member (their list);
 # the owner sees everything. `password_hash` is argon2id.
 users = Table(
