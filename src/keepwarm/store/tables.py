@@ -419,6 +419,55 @@ consent_events = Table(
     Index(None, "client_id", "channel", "id"),
 )
 
+PRINT_BATCH_KINDS = ("letters", "labels")
+PRINT_BATCH_STATES = ("open", "confirmed", "cancelled")
+PRINT_ITEM_STATES = ("pending", "printed", "skipped", "no_address")
+
+# Printed cards and letters, and address labels: one PDF per batch, for a member of staff or
+# the practice (`staff_id` null), open until confirmed printed or cancelled (migration 0018).
+print_batches = Table(
+    "print_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("label_format", String(20)),  # labels only: "avery5160", "l7160"
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("state", String(10), nullable=False, server_default="open"),
+    CheckConstraint("kind IN ('letters', 'labels')", name="kind_known"),
+    CheckConstraint("state IN ('open', 'confirmed', 'cancelled')", name="state_known"),
+    Index(None, "state", "staff_id"),
+)
+
+# A batch's letters (one per action, its text in `body`) or labels (one per address); `sheet`
+# is a letter's number or a label sheet's, `address` the block as printed. The touch is
+# recorded when staff confirm the item printed; a client without an address is an item in
+# state `no_address`, listed, never dropped (migration 0018).
+print_items = Table(
+    "print_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "batch_id", Integer, ForeignKey("print_batches.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("action_id", Integer, ForeignKey("actions.id", ondelete="SET NULL")),
+    Column("sheet", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("body", Text),
+    Column("state", String(10), nullable=False, server_default="pending"),
+    Column("touch_id", Integer, ForeignKey("touches.id", ondelete="SET NULL")),
+    Column("confirmed_at", DateTime(timezone=True)),
+    CheckConstraint("state IN ('pending', 'printed', 'skipped', 'no_address')", name="state_known"),
+    UniqueConstraint("batch_id", "action_id"),
+    Index(None, "batch_id", "sheet"),
+    Index(None, "client_id"),
+    Index(None, "action_id"),
+)
+
 # People who sign in to the web app. A staff user is linked to their staff member (their list);
 # the owner sees everything. `password_hash` is argon2id.
 users = Table(
