@@ -449,9 +449,7 @@ print_items = Table(
     "print_items",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "batch_id", Integer, ForeignKey("print_batches.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("batch_id", Integer, ForeignKey("print_batches.id", ondelete="CASCADE"), nullable=False),
     Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
     Column("action_id", Integer, ForeignKey("actions.id", ondelete="SET NULL")),
     Column("sheet", Integer, nullable=False),
