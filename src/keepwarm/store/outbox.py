@@ -96,3 +96,40 @@ def state_counts(conn: Connection, staff_name: str | None = None) -> dict[str, i
             staff.c.name == staff_name
         )
     return {state: int(n) for state, n in conn.execute(query)}
+
+
+def due(conn: Connection, now: dt.datetime, limit: int | None = None) -> list[Any]:
+    """Messages to send now, oldest first: queued ones (not deferred past `now`) and retries
+    whose time has come."""
+    c = outbox.c
+    waiting = (c.next_attempt_at.is_(None)) | (c.next_attempt_at <= now)
+    query = (
+        _select()
+        .where(
+            ((c.state == "queued") & waiting) | ((c.state == "retry") & (c.next_attempt_at <= now))
+        )
+        .order_by(c.created_at, c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query))
+
+
+def stale_sending(conn: Connection, claimed_before: dt.datetime) -> list[int]:
+    """Messages claimed for sending before `claimed_before` and never settled."""
+    c = outbox.c
+    query = select(c.id).where(c.state == "sending", c.claimed_at < claimed_before)
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def left_since(conn: Connection, since: dt.datetime) -> int:
+    """Messages that left (or may have: sending, unknown) at or after `since`, by their send
+    time or, before it is known, their claim time."""
+    c = outbox.c
+    at = func.coalesce(c.sent_at, c.claimed_at)
+    query = (
+        select(func.count())
+        .select_from(outbox)
+        .where(c.state.in_(["sent", "sending", "unknown"]), at >= since)
+    )
+    return int(conn.execute(query).scalar_one())

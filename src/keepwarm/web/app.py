@@ -24,6 +24,7 @@ from keepwarm.domain.errors import (
     SignInFailed,
 )
 from keepwarm.logs import mark_logged, printable
+from keepwarm.services import background
 from keepwarm.services.daily_job import local_today, plan_made, run_daily
 from keepwarm.services.database import open_database
 from keepwarm.services.import_runs import settle_interrupted
@@ -150,6 +151,9 @@ def create_app(
             threading.Thread(
                 target=_plan_each_day, args=(app, stop), name="keepwarm-daily", daemon=True
             ).start()
+            threading.Thread(
+                target=_background, args=(app, stop), name="keepwarm-background", daemon=True
+            ).start()
         yield
         stop.set()
         app.state.import_workers.shutdown()
@@ -200,6 +204,16 @@ def _plan_each_day(app: FastAPI, stop: threading.Event) -> None:
         except Exception:  # keep serving; the next check tries again
             log.exception("the daily plan failed; it is retried in five minutes")
         stop.wait(300)
+
+
+def _background(app: FastAPI, stop: threading.Event) -> None:
+    """Deliver the outbox (and the other background work) every ~15 seconds."""
+    while not stop.is_set():
+        try:
+            background.cycle(app.state.engine, app.state.settings, now_fn=clock)
+        except Exception:  # keep serving; the next round tries again
+            log.exception("background work failed; it is tried again shortly")
+        stop.wait(background.INTERVAL)
 
 
 def _is_api(request: Request) -> bool:
