@@ -479,6 +479,8 @@ users = Table(
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("password_changed_at", DateTime(timezone=True), nullable=False),
+    # their list by email each morning (migration 0019; services/morning.py)
+    Column("morning_email", Boolean, nullable=False, server_default=false()),
     CheckConstraint("role IN ('owner', 'staff')", name="role_known"),
 )
 
@@ -517,6 +519,21 @@ login_failures = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index(None, "email", "at"),
     Index(None, "ip", "at"),
+)
+
+# Links sent for a forgotten password (migration 0019): only the token's SHA-256 is kept;
+# each link works once (used_at) until it expires.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("ip", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index(None, "user_id"),
 )
 
 # Imports confirmed in the browser, so that one running when the server stops is shown as
