@@ -35,6 +35,8 @@ from keepwarm.messaging.email_message import build_email
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
+# Headers are not folded before 998 characters: a long List-Unsubscribe link stays on its line.
+_WIRE = email_policy.SMTP.clone(max_line_length=998)
 
 
 class _Refused(Exception):
@@ -135,7 +137,7 @@ class SmtpChannel:
 
     def send(self, message: OutgoingMessage) -> Delivery:
         """Deliver `message` once; the outcome says whether the server may have it."""
-        content = build_email(message).as_bytes(policy=email_policy.SMTP)
+        content = build_email(message).as_bytes(policy=_WIRE)
         sender = parseaddr(message.sender or "")[1]
         return self._envelope(sender, message.to, content, fresh_on_loss=self._smtp is not None)
 
@@ -159,7 +161,9 @@ class SmtpChannel:
             return Delivery(Outcome.TRANSIENT, f"login refused: {exc.smtp_code}")
         except smtplib.SMTPResponseException as exc:  # e.g. a 421 or 554 greeting
             self._drop()
-            return _by_code(exc.smtp_code, f"connect: {exc.smtp_code} {exc.smtp_error!r}")
+            error = exc.smtp_error
+            text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+            return _by_code(exc.smtp_code, f"connect: {exc.smtp_code} {text}")
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             if fresh_on_loss:

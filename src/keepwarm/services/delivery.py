@@ -173,6 +173,9 @@ def deliver_due(
     `sleep` is how the run slows down after a server says "try later"; `progress(done,
     total)` is called after each message."""
     report = DeliveryReport()
+    # Times are stored in UTC (SQLite keeps no offset): every "now" of the run is UTC.
+    clock = now_fn
+    now_fn = lambda: clock().astimezone(dt.UTC)  # noqa: E731
     report.stale = settle_stale(engine, now_fn())
     with reading(engine) as conn:
         rows = q.due(conn, now_fn(), limit)
@@ -214,6 +217,15 @@ def _one(
     now_fn: Callable[[], dt.datetime],
     sleep: Callable[[float], None],
 ) -> None:
+    now = now_fn()
+    if row.channel == "sms":
+        until = policy.quiet_until_time(now)
+        if until is not None:
+            with writing(engine) as conn:
+                q.move(conn, row.id, (row.state,), now, next_attempt_at=until.astimezone(dt.UTC))
+            log.info("outbox %s: sms deferred to %s (quiet hours)", row.id, until.isoformat())
+            report.deferred += 1
+            return
     channel = channels.get(row.channel)
     if channel is None:
         log.info("outbox %s: left queued, %s is not set up", row.id, row.channel)
@@ -222,15 +234,6 @@ def _one(
     if troubled.get(row.channel, 0) >= GIVE_UP_RUN:
         report.throttled += 1  # left for the next run: the server keeps saying "later"
         return
-    now = now_fn()
-    if row.channel == "sms":
-        until = policy.quiet_until_time(now)
-        if until is not None:
-            with writing(engine) as conn:
-                q.move(conn, row.id, (row.state,), now, next_attempt_at=until)
-            log.info("outbox %s: sms deferred to %s (quiet hours)", row.id, until.isoformat())
-            report.deferred += 1
-            return
     report.wait_until = budget.next_slot(now)
     if report.wait_until is not None:
         return

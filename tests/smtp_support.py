@@ -1,0 +1,167 @@
+"""A real SMTP server on loopback for the tests and benchmarks (aiosmtpd), told to misbehave.
+
+    with running_smtp() as (host, port, handler):
+        ...send to smtp://{host}:{port}...
+        handler.messages          # every message the server took in, parsed
+        handler.fail("rcpt_5xx")  # the next RCPT is refused with 550 (once; times=N, or None)
+
+Faults: "rcpt_4xx" (450 to RCPT), "rcpt_5xx" (550 to RCPT), "data_4xx" / "data_5xx" (refused
+at the end of data, message not taken), "drop_after_data" (the message is taken, then the
+connection is closed without a reply), "hang_after_data" (taken, the reply comes after
+`hang_seconds`: the client times out first). `greeting_421()` is a server that answers every
+connection with "421 busy" and closes it; `free_port()` a port nobody listens on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import random
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import Message
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+FAULTS = (
+    "rcpt_4xx",
+    "rcpt_5xx",
+    "data_4xx",
+    "data_5xx",
+    "drop_after_data",
+    "hang_after_data",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FaultyHandler:
+    """An aiosmtpd handler that keeps what it received and injects the faults it is told."""
+
+    def __init__(self, *, hang_seconds: float = 3.0, delay: float = 0.0) -> None:
+        self.messages: list[Message] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.hang_seconds = hang_seconds
+        self.delay = delay  # seconds each message takes at the end of data
+        self.random_faults: tuple[float, random.Random] | None = None
+        self._queue: list[list[Any]] = []  # [fault, times left (None: always)]
+        self._lock = threading.Lock()
+
+    def fail(self, fault: str, times: int | None = 1) -> None:
+        """Inject `fault` into the next `times` messages (None: every one until `clear`)."""
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}")
+        with self._lock:
+            self._queue.append([fault, times])
+
+    def fail_at_random(self, rate: float, seed: int) -> None:
+        """Each message meets a random fault with probability `rate` (fixed seed)."""
+        self.random_faults = (rate, random.Random(seed))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self.random_faults = None
+
+    def _take(self, stage: str) -> str | None:
+        with self._lock:
+            for item in self._queue:
+                if item[0].startswith(stage):
+                    if item[1] is not None:
+                        item[1] -= 1
+                        if item[1] <= 0:
+                            self._queue.remove(item)
+                    return str(item[0])
+        return None
+
+    def message_ids(self) -> Counter[str]:
+        return Counter(str(m["Message-ID"]) for m in self.messages)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        fault = self._take("rcpt")
+        if fault is None and self.random_faults is not None:
+            rate, rng = self.random_faults
+            if rng.random() < rate:
+                fault = rng.choice(FAULTS)
+                if not fault.startswith("rcpt"):
+                    self.fail(fault)
+        if fault == "rcpt_4xx":
+            return "450 4.2.1 mailbox busy, try later"
+        if fault == "rcpt_5xx":
+            return "550 5.1.1 user unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        fault = self._take("data") or self._take("drop") or self._take("hang")
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if fault == "data_4xx":
+            return "451 4.3.0 local problem, try later"
+        if fault == "data_5xx":
+            return "554 5.7.1 message refused"
+        with self._lock:
+            parsed = email.message_from_bytes(
+                envelope.original_content, policy=email.policy.default
+            )
+            self.messages.append(parsed)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if fault == "drop_after_data":
+            server.transport.abort()
+            await asyncio.sleep(0.05)
+            return "250 never heard"
+        if fault == "hang_after_data":
+            await asyncio.sleep(self.hang_seconds)
+        return "250 2.0.0 queued"
+
+
+@contextmanager
+def running_smtp(
+    handler: FaultyHandler | None = None,
+) -> Iterator[tuple[str, int, FaultyHandler]]:
+    """An SMTP server on 127.0.0.1 (a free port) for the block: (host, port, handler)."""
+    handler = handler or FaultyHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, handler
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def greeting_421() -> Iterator[int]:
+    """A server that answers every connection "421 busy" and hangs up; yields its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"421 4.3.2 busy, try later\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
