@@ -86,6 +86,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/week/calendar"): PAGE,  # one's own feed
     ("POST", "/week/calendar/revoke"): PAGE,
     ("GET", "/calendar/{name}"): PUBLIC,  # 404 unless the name holds a live token
+    # unsubscribe.py: an email's unsubscribe link (its secret token is the key)
+    ("GET", "/unsubscribe/{token}"): PUBLIC,  # a confirmation page: changes nothing
+    ("POST", "/unsubscribe/{token}"): PUBLIC,  # 404 unless the token is a message's
     # settings_pages.py: the owner's
     ("GET", "/settings"): OWNER_PAGE,
     ("GET", "/settings/staff"): OWNER_PAGE,
@@ -230,6 +233,7 @@ def _samples(people: People) -> dict[str, str]:
         "form": "letter",
         "kind": "activities",
         "name": "clients.csv",  # an export; no calendar feed's token
+        "token": "no-such-token",
     }
 
 

@@ -39,6 +39,7 @@ from keepwarm.web import (
     pages,
     reports,
     settings_pages,
+    unsubscribe,
 )
 from keepwarm.web.auth import ApiUnauthorized, CsrfFailed, LoginRequired, clock, refused
 from keepwarm.web.render import render
@@ -108,6 +109,8 @@ class RequestLog:
         method, path = scope["method"], printable(scope["path"])
         if path.startswith("/calendar/"):  # the rest is a private feed's secret token
             path = "/calendar/(token)"
+        elif path.startswith("/unsubscribe/"):  # the rest is the unsubscribe link's secret
+            path = "/unsubscribe/(token)"
         status = 500  # unless a response starts
 
         async def noting_status(message: Message) -> None:
@@ -185,6 +188,7 @@ def create_app(
 
     for module in (pages, clients, history, imports, reports, settings_pages, calendar_pages):
         app.include_router(module.router)
+    app.include_router(unsubscribe.router)  # public: the link's token is the key
     app.include_router(api.router)
     _error_pages(app)
     app.add_middleware(SecurityHeaders)
