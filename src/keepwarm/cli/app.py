@@ -10,6 +10,7 @@ import typer
 
 from keepwarm import __version__
 from keepwarm.cli import clients, data, staff
+from keepwarm.cli import outbox as outbox_cli
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.backtest import backtest_command
 from keepwarm.cli.common import (
@@ -58,6 +59,7 @@ app.add_typer(staff.staff_app, name="staff")
 app.add_typer(policy_app, name="policy")
 app.add_typer(print_app, name="print")
 app.add_typer(user_app, name="user")
+app.add_typer(outbox_cli.outbox_app, name="outbox")
 app.command("serve")(serve)
 app.command("clients")(clients.clients)
 app.command("client")(clients.client)
@@ -76,6 +78,7 @@ app.command("feed")(feed_command)
 app.command("quota")(quota)
 app.command("waiting")(waiting)
 app.command("calendar")(calendar)
+app.command("send")(outbox_cli.send)
 app.command("backtest")(backtest_command)
 
 
