@@ -511,20 +511,22 @@ def render_pdf(
                 for i in made.to_print
             ]
             return pdf.labels_pdf(labels, fmt)
-        letters = [
-            pdf.Letter(
-                i.client,
-                tuple(i.address.splitlines()),
-                i.body or "",
-                ", ".join(p for p in (i.staff or made.staff, practice) if p),
-            )
-            for i in made.to_print
-        ]
+        letters = [_letter(i, i.staff or made.staff, practice) for i in made.to_print]
         day = policy.local_date(made.created_at)
         page = "letter" if policy.country in LETTER_PAGE_COUNTRIES else "a4"
         return pdf.letters_pdf(letters, practice=practice, date_line=f"{day:%-d %B %Y}", page=page)
     except pdf.DoesNotFit as exc:
         raise InvalidInput(str(exc)) from None
+
+
+def _letter(item: Item, member: str | None, practice: str | None) -> pdf.Letter:
+    """A letter with its signature line; the draft's own sign-off (the member's name alone on
+    the last line) gives way to it, so the name is not signed twice."""
+    lines = (item.body or "").rstrip().splitlines()
+    if member and lines and lines[-1].strip() == member:
+        lines = lines[:-1]
+    signature = ", ".join(p for p in (member, practice) if p)
+    return pdf.Letter(item.client, tuple(item.address.splitlines()), "\n".join(lines), signature)
 
 
 def confirm(

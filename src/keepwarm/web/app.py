@@ -37,6 +37,7 @@ from keepwarm.web import (
     history,
     imports,
     pages,
+    printing,
     reports,
     settings_pages,
     unsubscribe,
@@ -189,6 +190,7 @@ def create_app(
     for module in (pages, clients, history, imports, reports, settings_pages, calendar_pages):
         app.include_router(module.router)
     app.include_router(unsubscribe.router)  # public: the link's token is the key
+    app.include_router(printing.router)
     app.include_router(api.router)
     _error_pages(app)
     app.add_middleware(SecurityHeaders)
