@@ -14,7 +14,7 @@ from conftest import NOW, TODAY, table_snapshot
 from keepwarm.services.todays_list import printable, todays_list
 from keepwarm.store import outbox as q
 from keepwarm.store import writing
-from keepwarm.store.tables import actions, outbox
+from keepwarm.store.tables import actions, clients, outbox
 from smtp_support import FaultyHandler, running_smtp
 from test_web_today import _practice
 
@@ -166,3 +166,18 @@ def test_a_bad_channel_or_state_is_refused_by_name(cli, practice, server) -> Non
     assert result.exit_code == 1 and "--channel" in result.output
     listed = cli("outbox", "list", "--state", "lost")
     assert listed.exit_code == 2 and "--state" in listed.output
+
+
+def test_send_by_letter_puts_it_with_the_letters_to_print(cli, practice, server) -> None:  # type: ignore[no-untyped-def]
+    action_id = _dana(practice)
+    with writing(practice) as conn:
+        conn.execute(
+            sa.update(clients)
+            .where(clients.c.external_id == "C0")
+            .values(address="12 Alder St, Portland, OR 97201")
+        )
+    result = cli("send", str(action_id), "--channel", "letter")
+    assert result.exit_code == 0, result.output
+    assert "letters to print" in result.output and "keepwarm print" in result.output
+    assert _status(practice, action_id) == "done"
+    assert _listed(cli) == [] and server.messages == []  # a letter is not in the outbox

@@ -16,6 +16,7 @@ from keepwarm.services import outbox as svc
 from keepwarm.services.daily_job import local_today
 from keepwarm.services.delivery import deliver_due
 from keepwarm.services.policy import get_policy
+from keepwarm.services.printing import queue_letter
 from keepwarm.services.todays_list import printable
 
 outbox_app = typer.Typer(
@@ -28,11 +29,11 @@ STATES = ("queued", "sending", "sent", "failed", "retry", "unknown", "cancelled"
 
 
 def _channel_for(suggested: str) -> str:
-    """The default channel: the list's own suggestion when it is a text or a letter (a card),
-    otherwise email (a suggested call or visit sent as an email instead)."""
-    if suggested in ("sms", "letter"):
-        return suggested
-    return "email"
+    """The default channel: a letter when the list suggests a card or letter, a text when it
+    suggests one, otherwise email (a suggested call or visit sent as an email instead)."""
+    if suggested in ("card", "letter"):
+        return "letter"
+    return "sms" if suggested == "sms" else "email"
 
 
 def send(
@@ -62,14 +63,22 @@ def send(
         if channel is None:
             action, _ = printable(engine, action_id, by=None, day=day, channel="email")
             channel = _channel_for(action.channel)
-        if channel not in svc.CHANNELS:
-            raise InvalidInput(f"--channel: email or sms, not {channel!r}")
+        if channel not in (*svc.CHANNELS, "letter"):
+            raise InvalidInput(f"--channel: email, sms or letter, not {channel!r}")
         body = None
         if body_file is not None:
             try:
                 body = body_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise InvalidInput(f"--body-file: cannot read {body_file}: {exc}") from None
+        if channel == "letter":
+            item = queue_letter(engine, action_id, body=body, by=None, day=day, now=now())
+            console.print(
+                f"Queued as letter {item} in the letters to print; `keepwarm print` makes the "
+                "batch's PDF.",
+                markup=False,
+            )
+            return
         written = svc.Written(subject=subject, body=body)
         outbox_id = svc.queue_action(
             engine, settings, action_id, channel, written=written, by=None, day=day, now=now()

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import re
 import time
@@ -33,6 +32,8 @@ from sqlalchemy import Engine
 from keepwarm.config import Settings
 from keepwarm.domain.policy import Policy
 from keepwarm.messaging.channels import Channel, Delivery, Outcome, OutgoingMessage
+from keepwarm.messaging.sms import SmsChannel
+from keepwarm.messaging.smtp import SmtpChannel
 from keepwarm.services.consent import refusal
 from keepwarm.services.outbox import record_sent, reopen_action, setup_missing
 from keepwarm.services.policy import get_policy
@@ -88,16 +89,9 @@ def build_channels(settings: Settings, wanted: set[str]) -> dict[str, Channel]:
     """The channels the settings configure, among `wanted`."""
     channels: dict[str, Channel] = {}
     if "email" in wanted and not setup_missing(settings, "email") and settings.smtp_url:
-        from keepwarm.messaging.smtp import SmtpChannel
-
         channels["email"] = SmtpChannel(settings.smtp_url)
     if "sms" in wanted and settings.sms_url:
-        try:  # the SMS channel arrives with the texting feature
-            sms = importlib.import_module("keepwarm.messaging.sms")
-        except ImportError:
-            log.warning("texts are left queued: this version has no SMS channel yet")
-        else:
-            channels["sms"] = sms.SmsChannel(settings.sms_url)
+        channels["sms"] = SmsChannel(settings.sms_url)
     return channels
 
 
