@@ -324,3 +324,49 @@ def test_the_cli_prints_lists_confirms_and_cancels(cli, engine, practice, tmp_pa
     assert cancelled.exit_code == 0 and "3 back on the list" in cancelled.output
     missing = cli("print", "--labels", "nope")
     assert missing.exit_code != 0 and "avery5160" in missing.output
+
+
+def test_the_print_page_lists_downloads_and_confirms_for_its_owner_only(  # type: ignore[no-untyped-def]
+    web, engine, practice
+) -> None:
+    set_consent(engine, "P4", "post", False, actor="Dana Reyes", now=NOW)
+    owner = web()
+    assert owner.get("/print").status_code == 200
+    made = owner.post("/print/letters", {})
+    assert made.status_code == 303 and made.headers["location"].startswith("/print?note=made")
+    [batch] = svc.batches(engine)
+    page = owner.get("/print").text
+    assert "José Müller" in page and "Cy Noaddress</a>: no usable address" in page
+    assert "Di Nopost</a>: the client asked not to be contacted this way" in page
+    assert f'href="/print/{batch.id}.pdf"' in page
+    download = owner.get(f"/print/{batch.id}.pdf")
+    assert download.headers["content-type"] == "application/pdf"
+    assert "attachment" in download.headers["content-disposition"]
+    assert "José Müller" in _text(download.content)
+    assert _touches(engine) == []  # downloading records nothing
+
+    sam = web("sam@example.com", role="staff", staff="Sam")
+    assert f"batch {batch.id}" not in sam.get("/print").text
+    assert sam.get(f"/print/{batch.id}.pdf").status_code == 403
+    assert sam.post(f"/print/{batch.id}/confirm", {}).status_code == 403
+    assert _touches(engine) == []
+
+    sheet = owner.post(f"/print/{batch.id}/confirm", {"sheet": str(batch.to_print[0].sheet)})
+    assert sheet.status_code == 303
+    assert len(_touches(engine)) == 1
+    labels = owner.post("/print/labels", {"letters": str(batch.id), "label_format": "l7160"})
+    assert labels.status_code == 303
+    assert [b.kind for b in svc.batches(engine)] == ["labels", "letters"]
+
+
+def test_a_today_card_adds_its_letter_to_the_print_batch(web, engine, practice) -> None:  # type: ignore[no-untyped-def]
+    dana = web("dana@example.com", role="staff", staff="Dana Reyes")
+    today = dana.get("/today").text
+    assert f'action="/actions/{practice["P0"]}/print-batch"' in today
+    added = dana.post(f"/actions/{practice['P0']}/print-batch", {})
+    assert added.status_code == 303 and added.headers["location"] == "/print?note=queued"
+    assert _status(engine, practice["P0"]) == "done"
+    [batch] = svc.batches(engine, by=None)
+    assert batch.staff == "Dana Reyes" and [i.client for i in batch.items] == ["P0"]
+    refused = dana.post(f"/actions/{practice['P3']}/print-batch", {})
+    assert refused.status_code == 400 and "no usable address" in refused.text
