@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email.utils import make_msgid, parseaddr
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
@@ -34,6 +34,7 @@ from keepwarm.store import actions as actions_q
 from keepwarm.store import outbox as q
 from keepwarm.store import queries, reading, writing
 from keepwarm.store.policy import load_policy_data
+from keepwarm.store.tables import clients
 
 log = logging.getLogger(__name__)
 
@@ -324,17 +325,66 @@ def messages(
     by: User | None = None,
     staff: str | None = None,
     states: tuple[str, ...] = (),
+    client: str | None = None,
     limit: int = 200,
 ) -> list[OutboxMessage]:
     """The outbox newest first: the owner (or the command line) sees every message, or one
-    member's with `staff`; a member of staff sees their own."""
+    member's with `staff`; a member of staff sees their own. `client` (the business's id):
+    only that client's."""
     if by is not None and not by.is_owner:
         staff = by.staff or ""
     with reading(engine) as conn:
-        rows = q.listing(conn, staff_name=staff, states=states, limit=limit)
+        client_id = None
+        if client is not None:
+            found = conn.execute(
+                select(clients.c.id).where(clients.c.external_id == client)
+            ).scalar_one_or_none()
+            if found is None:
+                return []
+            client_id = int(found)
+        rows = q.listing(conn, staff_name=staff, states=states, client_id=client_id, limit=limit)
     return [message_of(r) for r in rows]
 
 
 def message(engine: Engine, outbox_id: int, *, by: User | None = None) -> OutboxMessage:
     with reading(engine) as conn:
         return message_of(_load(conn, outbox_id, by))
+
+
+@dataclass(frozen=True)
+class SendChoice:
+    """Whether Today's card offers to send by `channel`: `missing` names the settings still to
+    set, `why` why the client may not be contacted this way (None: they may)."""
+
+    channel: str
+    missing: tuple[str, ...]
+    why: str | None
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing and self.why is None
+
+
+def send_choices(
+    engine: Engine, settings: Settings, client_refs: list[str]
+) -> dict[str, dict[str, SendChoice]]:
+    """Per client (the business's id) and channel, whether a message can be sent from the
+    list now: the same consent rules `queue_action` and the sender apply."""
+    missing = {ch: setup_missing(settings, ch) for ch in CHANNELS}
+    out: dict[str, dict[str, SendChoice]] = {}
+    if not client_refs:
+        return out
+    with reading(engine) as conn:
+        ids = conn.execute(
+            select(clients.c.external_id, clients.c.id).where(
+                clients.c.external_id.in_(sorted(set(client_refs)))
+            )
+        ).all()
+        for ref, internal in ids:
+            out[ref] = {
+                ch: SendChoice(
+                    ch, missing[ch], None if missing[ch] else refusal(conn, internal, ch)
+                )
+                for ch in CHANNELS
+            }
+    return out

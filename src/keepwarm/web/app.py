@@ -36,6 +36,8 @@ from keepwarm.web import (
     clients,
     history,
     imports,
+    outbox_api,
+    outbox_pages,
     pages,
     printing,
     reports,
@@ -191,7 +193,9 @@ def create_app(
         app.include_router(module.router)
     app.include_router(unsubscribe.router)  # public: the link's token is the key
     app.include_router(printing.router)
+    app.include_router(outbox_pages.router)
     app.include_router(api.router)
+    app.include_router(outbox_api.router)
     _error_pages(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)  # outermost: it sees every error

@@ -335,6 +335,9 @@ def _client_page(
     from keepwarm.web.history import client_page_context  # it links back to client pages
 
     context |= client_page_context(engine_of(request), client_id, timeline, user, today)
+    from keepwarm.web.outbox_pages import client_messages  # the Messages section
+
+    context["messages"] = client_messages(request, user, client_id) if user else []
     return render(request, "client.html", context, status_code=status_code)
 
 

@@ -41,6 +41,7 @@ from keepwarm.web.auth import (
     engine_of,
     pre_token,
 )
+from keepwarm.web.outbox_pages import choice_note, today_send
 from keepwarm.web.render import MESSAGES, render
 
 router = APIRouter(include_in_schema=False)
@@ -235,6 +236,8 @@ def today_page(request: Request, session: SignedIn, staff: str | None = None) ->
         "tomorrow": view.day + dt.timedelta(days=1),
         "undo": None,
         **_banner(request),
+        **today_send(request, user, [a.client_id for a in view.actions]),
+        "send_note": choice_note,
     }
     return render(request, "today.html", context)
 
@@ -296,6 +299,9 @@ def _view(action: ListedAction) -> dict[str, object]:
         "mailto": mailto,
         "tel": f"tel:{action.phone}" if action.phone else None,
         "print": f"/actions/{action.id}/print" if action.channel in PRINTED else None,
+        # what "Send email" / "Send text" open editable (the client-facing drafts)
+        "email_draft": email,
+        "sms_draft": action.drafts.get("sms") or email or Draft("sms", action.draft),
     }
 
 
