@@ -22,7 +22,7 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.cli.policy import policy_app
-from keepwarm.cli.printing import print_app
+from keepwarm.cli.printing import print_command
 from keepwarm.cli.today import (
     calendar,
     dismiss,
@@ -57,7 +57,6 @@ app.add_typer(data.import_app, name="import")
 app.add_typer(data.export_app, name="export")
 app.add_typer(staff.staff_app, name="staff")
 app.add_typer(policy_app, name="policy")
-app.add_typer(print_app, name="print")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_cli.outbox_app, name="outbox")
 app.command("serve")(serve)
@@ -80,6 +79,7 @@ app.command("waiting")(waiting)
 app.command("calendar")(calendar)
 app.command("send")(outbox_cli.send)
 app.command("backtest")(backtest_command)
+app.command("print")(print_command)
 
 
 def _version(value: bool) -> None:

@@ -15,14 +15,6 @@ from keepwarm.services import printing as svc
 from keepwarm.services.daily_job import local_today
 from keepwarm.services.policy import get_policy
 
-print_app = typer.Typer(
-    help="Print the day's cards and letters (PDF) and their address labels; confirm a batch "
-    "printed to record the touches.\n\n"
-    "Example: keepwarm print --labels avery5160 --out today.pdf",
-    invoke_without_command=True,
-)
-
-BatchId = Annotated[int, typer.Argument(help="The batch's number (see `keepwarm print list`).")]
 FORMATS = ", ".join(LABEL_FORMATS)
 
 
@@ -45,9 +37,26 @@ def _show(batch: svc.Batch) -> None:
             console.print(f"  {client} {name}: {why}", markup=False)
 
 
-@print_app.callback()
 def print_command(
-    ctx: typer.Context,
+    what: Annotated[
+        str | None,
+        typer.Argument(
+            help="Nothing to make today's batch; confirm BATCH, list, or cancel BATCH.",
+            show_default=False,
+        ),
+    ] = None,
+    batch_id: Annotated[
+        int | None,
+        typer.Argument(help="The batch's number (see `keepwarm print list`).", show_default=False),
+    ] = None,
+    sheet: Annotated[
+        list[int] | None,
+        typer.Option("--sheet", help="confirm: only this sheet (repeat for more; default: all)."),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="list: confirmed and cancelled batches too.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="list: print JSON.")] = False,
     labels: Annotated[
         str | None,
         typer.Option(
@@ -66,14 +75,31 @@ def print_command(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Make the batch of the open card and letter actions on the list, write its PDF, and list
-    who is in it and who was left out (do not contact, post refused, no usable address). The
-    actions are done now; their touches are recorded when you confirm the batch printed.
+    """Print the day's cards and letters: make the batch of the open card and letter actions
+    on the list, write its PDF (with --labels, address labels too), and list who is in it and
+    who was left out (do not contact, post refused, no usable address). The actions are done
+    now; their touches are recorded when you confirm the batch printed: `keepwarm print confirm
+    BATCH` (all, or --sheet N). `keepwarm print list` shows the open batches, `keepwarm print
+    cancel BATCH` puts what was not printed back on the list.
 
     Example: keepwarm print --labels l7160 --staff "Dana Reyes" --out today.pdf
     """
-    if ctx.invoked_subcommand is not None:
-        return
+    if what is not None:
+        if what == "list":
+            return _list(all_, as_json, db)
+        if what not in ("confirm", "cancel"):
+            raise typer.BadParameter(
+                f"{what!r}: confirm BATCH, list or cancel BATCH", param_hint="WHAT"
+            )
+        if batch_id is None:
+            raise typer.BadParameter(f"print {what} needs the batch's number", param_hint="BATCH")
+        if what == "confirm":
+            return _confirm(batch_id, sheet, db)
+        return _cancel(batch_id, db)
+    _make(labels, staff, out, db)
+
+
+def _make(labels: str | None, staff: str | None, out: Path | None, db: str | None) -> None:
     if labels is not None and labels not in LABEL_FORMATS:
         raise typer.BadParameter(f"{labels!r} is not one of {FORMATS}", param_hint="--labels")
     with user_errors(), engine_for(db) as (settings, engine):
@@ -106,38 +132,14 @@ def print_command(
     )
 
 
-@print_app.command("confirm")
-def confirm_command(
-    batch_id: BatchId,
-    sheet: Annotated[
-        list[int] | None,
-        typer.Option("--sheet", help="Only this sheet (repeat for more; default: all)."),
-    ] = None,
-    db: DbOption = None,
-) -> None:
-    """Confirm a batch printed (all of it, or some sheets): each letter's touch is recorded
-    (a card, by the action's member of staff, today), once.
-
-    Example: keepwarm print confirm 3 --sheet 1 --sheet 2
-    """
+def _confirm(batch_id: int, sheet: list[int] | None, db: str | None) -> None:
     with user_errors(), engine_for(db) as (_, engine):
         done = svc.confirm(engine, batch_id, sheets=sheet or None, by=None, now=now())
         state = svc.batch(engine, batch_id).state
     console.print(f"Batch {batch_id}: {done} confirmed printed; the batch is {state}.")
 
 
-@print_app.command("list")
-def list_command(
-    all_: Annotated[
-        bool, typer.Option("--all", help="Confirmed and cancelled batches too.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    db: DbOption = None,
-) -> None:
-    """The open print batches and who is in them (with --all, every batch).
-
-    Example: keepwarm print list --json
-    """
+def _list(all_: bool, as_json: bool, db: str | None) -> None:
     states = () if all_ else ("open",)
     with user_errors(), engine_for(db) as (_, engine):
         found = svc.batches(engine, states=states)
@@ -150,12 +152,7 @@ def list_command(
         _show(batch)
 
 
-@print_app.command("cancel")
-def cancel_command(batch_id: BatchId, db: DbOption = None) -> None:
-    """Cancel a batch: what was not confirmed printed goes back on the list.
-
-    Example: keepwarm print cancel 3
-    """
+def _cancel(batch_id: int, db: str | None) -> None:
     with user_errors(), engine_for(db) as (_, engine):
         back = svc.cancel_batch(engine, batch_id, by=None, now=now())
     console.print(f"Batch {batch_id} cancelled: {back} back on the list.")
