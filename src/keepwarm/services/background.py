@@ -14,6 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from keepwarm.config import Settings
+from keepwarm.services.bounces import check_if_due
 from keepwarm.services.delivery import deliver_due
 
 log = logging.getLogger(__name__)
@@ -28,3 +29,5 @@ def cycle(engine: Engine, settings: Settings, *, now_fn: Callable[[], dt.datetim
         report = deliver_due(engine, settings, now_fn=now_fn)
         if report.outcomes or report.stale:
             log.info("background delivery: %s", report.summary())
+    if settings.imap_url:  # at most every few minutes (services.bounces.CHECK_EVERY)
+        check_if_due(engine, settings, now=now_fn())

@@ -419,6 +419,28 @@ consent_events = Table(
     Index(None, "client_id", "channel", "id"),
 )
 
+# Bounces read from the sending mailbox (migration 0017): one row per failed recipient of a
+# bounce message, so each message is handled once (`message_key`: its Message-ID, else its
+# IMAP UID) and soft bounces are on record. A hard bounce also refuses the address (a consent
+# event, source 'bounce') and notes the bounced outbox message's last_error.
+bounces = Table(
+    "bounces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_key", String(250), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("diagnostic", Text),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="SET NULL")),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="SET NULL")),
+    Column("at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind IN ('hard', 'soft')", name="kind_known"),
+    UniqueConstraint("message_key", "address"),
+    Index(None, "outbox_id"),
+    Index(None, "client_id"),
+)
+
 PRINT_BATCH_KINDS = ("letters", "labels")
 PRINT_BATCH_STATES = ("open", "confirmed", "cancelled")
 PRINT_ITEM_STATES = ("pending", "printed", "skipped", "no_address")
