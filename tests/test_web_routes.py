@@ -89,6 +89,14 @@ EXPECTED: dict[tuple[str, str], str] = {
     # unsubscribe.py: an email's unsubscribe link (its secret token is the key)
     ("GET", "/unsubscribe/{token}"): PUBLIC,  # a confirmation page: changes nothing
     ("POST", "/unsubscribe/{token}"): PUBLIC,  # 404 unless the token is a message's
+    # printing.py: print batches (staff: their own; the owner: all)
+    ("GET", "/print"): PAGE,
+    ("POST", "/print/letters"): PAGE,
+    ("POST", "/print/labels"): PAGE,
+    ("GET", "/print/{batch_id}.pdf"): PAGE,
+    ("POST", "/print/{batch_id}/confirm"): PAGE,
+    ("POST", "/print/{batch_id}/cancel"): PAGE,
+    ("POST", "/actions/{action_id}/print-batch"): PAGE,  # staff: their own list's
     # settings_pages.py: the owner's
     ("GET", "/settings"): OWNER_PAGE,
     ("GET", "/settings/staff"): OWNER_PAGE,
@@ -234,6 +242,7 @@ def _samples(people: People) -> dict[str, str]:
         "kind": "activities",
         "name": "clients.csv",  # an export; no calendar feed's token
         "token": "no-such-token",
+        "batch_id": "999999",
     }
 
 
