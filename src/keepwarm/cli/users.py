@@ -21,6 +21,7 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.services import users as service
+from keepwarm.services.morning import set_morning_email
 
 user_app = typer.Typer(
     help="People who sign in to the web app: the owner and staff.\n\n"
@@ -109,6 +110,23 @@ def disable(
         user = service.user_by_email(engine, email)
         service.update_user(engine, user.id, active=False)
     console.print(f"{user.email} can no longer sign in.", markup=False)
+
+
+@user_app.command("morning-email")
+def morning_email(
+    email: Annotated[str, typer.Argument(help="Whose morning email.")],
+    on: Annotated[bool, typer.Option("--on/--off", help="Send it each morning, or stop.")],
+    db: DbOption = None,
+) -> None:
+    """Email the user their list each morning once the day's plan is made (the owner: the
+    team's summary). Needs email set up (KEEPWARM_SMTP_URL, KEEPWARM_MAIL_FROM).
+
+    Example: keepwarm user morning-email dana@example.com --on
+    """
+    with user_errors(), engine_for(db) as (_, engine):
+        set_morning_email(engine, email, on)
+    said = "gets their list by email each morning" if on else "no longer gets the morning email"
+    console.print(f"{email.strip().lower()} {said}.", markup=False)
 
 
 @user_app.command("token")

@@ -104,7 +104,19 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
         waiting=result.waiting,
         clients_with_signals=result.clients_with_signals,
     )
+    _morning_emails(engine, settings, day, now)
     return result
+
+
+def _morning_emails(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:
+    """Queue the day's morning emails (their own transaction, once per user and day); the plan
+    stands whatever happens here."""
+    from keepwarm.services.morning import queue_morning  # it reads today's list (imports us)
+
+    try:
+        queue_morning(engine, settings, day=day, now=now)
+    except Exception:
+        log.exception("daily job %s: the morning emails were not queued", day)
 
 
 def _step(day: dt.date, name: str, started: float, **counts: int) -> None:

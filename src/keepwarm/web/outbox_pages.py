@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from keepwarm.config import Settings
 from keepwarm.domain.errors import NotAllowed, NotFound
 from keepwarm.domain.model import User
-from keepwarm.services import outbox
+from keepwarm.services import morning, outbox
 from keepwarm.services.outbox import OutboxMessage, SendChoice, Written
 from keepwarm.web.auth import CheckedForm, SignedIn, business_today, clock, engine_of
 from keepwarm.web.render import render
@@ -171,3 +171,22 @@ def outbox_cancel(
 def client_messages(request: Request, user: User, client_ref: str) -> list[OutboxMessage]:
     """The client's messages for their page (a member of staff sees their own)."""
     return outbox.messages(engine_of(request), by=user, client=client_ref, limit=50)
+
+
+# --- the morning email on the account page ------------------------------------------------------
+
+
+def account_morning(request: Request, user: User) -> dict[str, Any]:
+    """Whether the user gets the morning email, and whether email can be sent at all."""
+    missing = outbox.setup_missing(settings_of(request), "email")
+    return {
+        "morning_email": morning.wants_morning_email(engine_of(request), user.id),
+        "mail_ready": not missing,
+    }
+
+
+@router.post("/account/morning-email")
+def account_morning_email(request: Request, session: SignedIn, form: CheckedForm) -> Response:
+    """Turn one's own morning email on (on=yes) or off."""
+    morning.set_morning_email(engine_of(request), session.user.email, form.text("on") == "yes")
+    return RedirectResponse("/account?msg=saved#morning-h", status_code=303)

@@ -41,7 +41,7 @@ from keepwarm.web.auth import (
     engine_of,
     pre_token,
 )
-from keepwarm.web.outbox_pages import choice_note, today_send
+from keepwarm.web.outbox_pages import account_morning, choice_note, today_send
 from keepwarm.web.render import MESSAGES, render
 
 router = APIRouter(include_in_schema=False)
@@ -184,7 +184,7 @@ def logout(request: Request, session: SignedIn, form: CheckedForm) -> Response:
 
 @router.get("/account")
 def account_page(request: Request, session: SignedIn) -> Response:
-    return render(request, "account.html", {"error": ""})
+    return render(request, "account.html", {"error": "", **account_morning(request, session.user)})
 
 
 @router.post("/account/password")
@@ -196,7 +196,8 @@ def change_password(request: Request, session: SignedIn, form: CheckedForm) -> R
             engine_of(request), session.user.id, form.text("current"), form.text("new"), now=clock()
         )
     except InvalidInput as exc:
-        return render(request, "account.html", {"error": str(exc)}, status_code=400)
+        context = {"error": str(exc), **account_morning(request, session.user)}
+        return render(request, "account.html", context, status_code=400)
     response = RedirectResponse("/login?msg=password_changed", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
