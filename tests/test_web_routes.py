@@ -71,6 +71,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/clients/{client_id:path}"): PAGE,  # staff: the clients they look after
     ("POST", "/clients/{client_id:path}/touches"): PAGE,
     ("POST", "/clients/{client_id:path}/delete"): OWNER_PAGE,
+    ("POST", "/clients/{client_id:path}/consent"): PAGE,  # staff: the clients they look after
     # imports.py: the owner's
     ("GET", "/import"): OWNER_PAGE,
     ("POST", "/import"): OWNER_PAGE,

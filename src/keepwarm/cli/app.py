@@ -13,6 +13,7 @@ from keepwarm.cli import clients, data, staff
 from keepwarm.cli import outbox as outbox_cli
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.backtest import backtest_command
+from keepwarm.cli.consent import bounces_app, consent
 from keepwarm.cli.common import (
     DbOption,
     VerboseOption,
@@ -59,6 +60,7 @@ app.add_typer(staff.staff_app, name="staff")
 app.add_typer(policy_app, name="policy")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_cli.outbox_app, name="outbox")
+app.add_typer(bounces_app, name="bounces")
 app.command("serve")(serve)
 app.command("clients")(clients.clients)
 app.command("client")(clients.client)
@@ -79,6 +81,7 @@ app.command("waiting")(waiting)
 app.command("calendar")(calendar)
 app.command("send")(outbox_cli.send)
 app.command("backtest")(backtest_command)
+app.command("consent")(consent)
 app.command("print")(print_command)
 
 

@@ -183,3 +183,59 @@ def set_consent(
             now=now,
             note=note,
         )
+
+
+@dataclass(frozen=True)
+class ClientConsent:
+    """A client's contact preferences, for their page and `keepwarm consent CLIENT_ID`: each
+    channel's state, every event newest first, and a bounced email address in words."""
+
+    client_ref: str
+    states: list[ChannelState]
+    history: list[ConsentEvent]
+    bounced: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        def event(e: ConsentEvent | None) -> dict[str, Any] | None:
+            if e is None:
+                return None
+            return {
+                "channel": e.channel,
+                "allowed": e.allowed,
+                "source": e.source,
+                "address": e.address,
+                "actor": e.actor,
+                "note": e.note,
+                "at": e.at.isoformat(),
+            }
+
+        return {
+            "client": self.client_ref,
+            "channels": {
+                s.channel: {"allowed": s.allowed, "why": s.why, "latest": event(s.latest)}
+                for s in self.states
+            },
+            "bounced": self.bounced,
+            "history": [event(e) for e in self.history],
+        }
+
+
+def client_consent(engine: Engine, client_ref: str) -> ClientConsent:
+    """The contact preferences of the client with the business's id `client_ref`."""
+    with reading(engine) as conn:
+        internal = conn.execute(
+            select(clients.c.id).where(clients.c.external_id == client_ref)
+        ).scalar_one_or_none()
+        if internal is None:
+            raise NotFound(f"no client {client_ref!r} (see `keepwarm clients`)")
+        history = store.history(conn, internal)
+    found = states(engine, internal)
+    email = next(s for s in found if s.channel == "email")
+    bounced = None
+    if not email.allowed and email.latest is not None and email.latest.source == "bounce":
+        when = _date(email.latest.at)
+        bounced = (
+            f"Email to {email.latest.address} bounced on {when} — call instead, "
+            "and correct the address"
+        )
+    return ClientConsent(client_ref, found, history, bounced)

@@ -23,6 +23,7 @@ from keepwarm.services.staff import list_staff
 from keepwarm.services.touches import record_touch
 from keepwarm.web import auth
 from keepwarm.web.auth import CheckedForm, SignedIn, business_today, engine_of
+from keepwarm.web.consent_pages import consent_context, record_consent
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
 from keepwarm.web.render import render
 
@@ -335,6 +336,7 @@ def _client_page(
     from keepwarm.web.history import client_page_context  # it links back to client pages
 
     context |= client_page_context(engine_of(request), client_id, timeline, user, today)
+    context |= consent_context(request, client_id, user)  # Contact preferences
     from keepwarm.web.outbox_pages import client_messages  # the Messages section
 
     context["messages"] = client_messages(request, user, client_id) if user else []
@@ -357,7 +359,9 @@ def client_page(
 
 
 def path_client(
-    request: Request, prefix: str = "/clients/", actions: tuple[str, ...] = ("touches", "delete")
+    request: Request,
+    prefix: str = "/clients/",
+    actions: tuple[str, ...] = ("touches", "delete", "consent"),
 ) -> tuple[str, str]:
     """(client id, "touches" | "delete" | "") of a POST to /clients/..., read from the path as
     sent: the id may hold "/" (sent as %2F), so `/clients/A%2Fdelete` edits client "A/delete"
@@ -392,6 +396,16 @@ def client_delete(
     if action != "delete":
         return POSTS[action](request, client_id, session, form)
     return _delete(request, client_id, session, form)
+
+
+@router.post("/clients/{client_id:path}/consent")
+def client_consent(
+    request: Request, client_id: str, session: SignedIn, form: CheckedForm
+) -> Response:
+    client_id, action = path_client(request)
+    if action != "consent":
+        return POSTS[action](request, client_id, session, form)
+    return record_consent(request, client_id, session, form)
 
 
 @router.post("/clients/{client_id:path}")
@@ -452,4 +466,4 @@ def _delete(request: Request, client_id: str, session: SignedIn, form: CheckedFo
     return RedirectResponse("/clients?msg=deleted", status_code=303)
 
 
-POSTS = {"": _edit, "touches": _touch, "delete": _delete}
+POSTS = {"": _edit, "touches": _touch, "delete": _delete, "consent": record_consent}
