@@ -13,7 +13,6 @@ from keepwarm.cli import clients, data, staff
 from keepwarm.cli import outbox as outbox_cli
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.backtest import backtest_command
-from keepwarm.cli.consent import bounces_app, consent
 from keepwarm.cli.common import (
     DbOption,
     VerboseOption,
@@ -22,6 +21,7 @@ from keepwarm.cli.common import (
     start_logging,
     user_errors,
 )
+from keepwarm.cli.consent import bounces_app, consent
 from keepwarm.cli.policy import policy_app
 from keepwarm.cli.printing import print_command
 from keepwarm.cli.today import (
