@@ -326,7 +326,8 @@ def _make_letters(
                 batch_id=batch_id,
                 client_id=row.client_id,
                 action_id=action.id,
-                sheet=q.next_sheet(conn, batch_id),
+                # Not printed: no sheet, so the printed letters' sheets run 1, 2, 3...
+                sheet=q.next_sheet(conn, batch_id) if why is None else 0,
                 position=1,
                 address="\n".join(address_lines(client.name, client.address or "")),
                 body=(draft.text if draft is not None else action.draft).strip(),
