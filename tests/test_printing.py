@@ -344,6 +344,10 @@ def test_the_print_page_lists_downloads_and_confirms_for_its_owner_only(  # type
     assert "attachment" in download.headers["content-disposition"]
     assert "José Müller" in _text(download.content)
     assert _touches(engine) == []  # downloading records nothing
+    twin = owner.get("/print.json").json()
+    assert [b["id"] for b in twin["batches"]] == [batch.id]
+    assert [x["client"] for x in twin["left_out"]] == ["P4"]  # P3: under the batch
+    assert [i["state"] for i in twin["batches"][0]["items"]].count("no_address") == 1
 
     sam = web("sam@example.com", role="staff", staff="Sam")
     assert f"batch {batch.id}" not in sam.get("/print").text

@@ -92,6 +92,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/unsubscribe/{token}"): PUBLIC,  # 404 unless the token is a message's
     # printing.py: print batches (staff: their own; the owner: all)
     ("GET", "/print"): PAGE,
+    ("GET", "/print.json"): PAGE,  # the page's JSON twin
     ("POST", "/print/letters"): PAGE,
     ("POST", "/print/labels"): PAGE,
     ("GET", "/print/{batch_id}.pdf"): PAGE,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.messaging.print_pdf import LABEL_FORMATS
@@ -26,6 +26,16 @@ NOTES = {
 }
 
 
+def _view(request: Request, session: SignedIn) -> tuple[list[svc.Batch], list[svc.LeftOut]]:
+    """The open batches, and who else on the list would not be printed (those already listed
+    under a batch as without an address are not listed twice)."""
+    engine = engine_of(request)
+    batches = svc.batches(engine, by=session.user)
+    listed = {i.action_id for b in batches for i in b.items}
+    left_out = [x for x in svc.left_out(engine, by=session.user) if x.action_id not in listed]
+    return batches, left_out
+
+
 def _back(note: str, batch_id: int | None = None) -> Response:
     anchor = f"#batch-{batch_id}" if batch_id else ""
     return RedirectResponse(f"/print?{urlencode({'note': note})}{anchor}", status_code=303)
@@ -34,16 +44,26 @@ def _back(note: str, batch_id: int | None = None) -> Response:
 @router.get("/print")
 def print_page(request: Request, session: SignedIn) -> Response:
     """The open batches in scope and who would be left out of the next one."""
-    engine = engine_of(request)
-    user = session.user
+    batches, left_out = _view(request, session)
     context = {
-        "batches": svc.batches(engine, by=user),
-        "left_out": svc.left_out(engine, by=user),
+        "batches": batches,
+        "left_out": left_out,
         "formats": LABEL_FORMATS,
         "no_address": svc.NO_ADDRESS,
         "note": NOTES.get(request.query_params.get("note", ""), ""),
     }
     return render(request, "print_batches.html", context, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/print.json")
+def print_json(request: Request, session: SignedIn) -> Response:
+    """The Print page's JSON twin: the open batches with their items, and who is left out."""
+    batches, left_out = _view(request, session)
+    body = {
+        "batches": [b.as_json() for b in batches],
+        "left_out": [dict(x.__dict__) for x in left_out],
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/print/letters")
