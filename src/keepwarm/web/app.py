@@ -39,6 +39,7 @@ from keepwarm.web import (
     outbox_api,
     outbox_pages,
     pages,
+    password_reset,
     printing,
     reports,
     settings_pages,
@@ -112,6 +113,8 @@ class RequestLog:
         method, path = scope["method"], printable(scope["path"])
         if path.startswith("/calendar/"):  # the rest is a private feed's secret token
             path = "/calendar/(token)"
+        elif path.startswith("/reset/"):  # a password reset link's secret token
+            path = "/reset/(token)"
         elif path.startswith("/unsubscribe/"):  # the rest is the unsubscribe link's secret
             path = "/unsubscribe/(token)"
         status = 500  # unless a response starts
@@ -194,6 +197,7 @@ def create_app(
     app.include_router(unsubscribe.router)  # public: the link's token is the key
     app.include_router(printing.router)
     app.include_router(outbox_pages.router)
+    app.include_router(password_reset.router)  # public: forgot password, the link's page
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     _error_pages(app)
