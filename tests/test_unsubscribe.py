@@ -196,3 +196,16 @@ def test_a_signed_in_form_without_its_csrf_token_is_still_refused(web, engine) -
     answer = owner.client.post("/reminders", data={"client": "C0", "date": "2026-12-01"})
     assert answer.status_code == 403 and "expired" in answer.text
     assert _snapshot(engine) == before
+
+
+def test_the_links_token_is_never_logged(site, engine, mail, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    row = _queue(engine, mail)
+    client = _anonymous(site)
+    client.get(f"/unsubscribe/{row.token}")
+    client.post(f"/unsubscribe/{row.token}")
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("keepwarm"))
+    assert "/unsubscribe/(token)" in ours  # (the test client's own log has the URL)
+    assert row.token not in ours and "c0@example.com" not in ours
