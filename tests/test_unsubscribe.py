@@ -20,6 +20,7 @@ from keepwarm.services.consent import refusal, states
 from keepwarm.services.delivery import deliver_due
 from keepwarm.services.todays_list import todays_list
 from keepwarm.store import outbox as q
+from keepwarm.store import writing
 from keepwarm.web import auth
 from smtp_support import FaultyHandler, running_smtp
 from test_web_today import _practice
@@ -209,3 +210,60 @@ def test_the_links_token_is_never_logged(site, engine, mail, caplog) -> None:  #
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("keepwarm"))
     assert "/unsubscribe/(token)" in ours  # (the test client's own log has the URL)
     assert row.token not in ours and "c0@example.com" not in ours
+
+
+# --- in a real browser ----------------------------------------------------------------------------
+
+
+def test_in_a_browser_the_client_unsubscribes_and_staff_see_it_and_record_texts(
+    tmp_path_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    """Headless Chromium on the demo practice: the link's page, its button (no script, no
+    CSP violation), then the client's page for the owner and its consent form."""
+    from browser_support import OWNER, Watch, chromium, demo_site, sign_in
+    from keepwarm.store.tables import clients
+
+    with chromium() as browser, demo_site(tmp_path_factory) as site:
+        with site.engine.begin() as conn:
+            client = conn.execute(
+                sa.select(clients.c.id, clients.c.external_id, clients.c.email)
+                .where(clients.c.email.is_not(None))
+                .order_by(clients.c.id)
+                .limit(1)
+            ).one()
+        with writing(site.engine) as conn:
+            q.insert_message(
+                conn,
+                key="browser",
+                kind="action",
+                channel="email",
+                client_id=client.id,
+                to_address=client.email,
+                body="Hello",
+                message_id="<browser@example.com>",
+                token="browser-token-123",
+                created_by="test",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        watch = Watch(site.url)
+        watch.attach(page)
+        page.goto(site.url + "/unsubscribe/browser-token-123")
+        assert client.email not in page.content()
+        page.get_by_role("button", name="Unsubscribe").click()
+        page.get_by_text("You will not get emails from us any more").wait_for()
+        sign_in(page, site.url, OWNER)
+        page.goto(site.url + f"/clients/{client.external_id}")
+        block = page.locator("section.consent")
+        assert "not allowed: unsubscribed on" in block.inner_text()
+        block.get_by_label("The client").select_option("sms:allow")
+        block.get_by_role("button", name="Record").click()
+        page.get_by_text("Contact preference recorded.").wait_for()
+        watch.assert_clean()
+        context.close()
+        with site.engine.connect() as conn:
+            events = conn.execute(sa.text("SELECT channel, source FROM consent_events")).all()
+        assert sorted(tuple(e) for e in events) == [("email", "unsubscribe"), ("sms", "request")]
