@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from conftest import NOW, table_snapshot
+from conftest import NOW, TODAY, table_snapshot
 from keepwarm.services.todays_list import todays_list
 from keepwarm.services.users import create_token, user_by_email
 from test_web_api import Api, build_practice
@@ -37,6 +37,7 @@ ROWS = [
     "Download clients, activities and touches as CSV (Reports page)",
     "Settings: staff, users and API tokens, policy, templates",
     "Change their own password",
+    "Send an email or a text from the list; the Outbox",
 ]
 
 
@@ -279,3 +280,23 @@ def test_see_the_activity_feed_who_did_what(practice: Practice) -> None:
     assert "Dismissed: gone" in mine and "Dismissed: away" not in mine
     theirs = practice.dana_api.get("/api/v1/activity").json()
     assert [e["for_staff"] for e in theirs["events"]] == ["Dana"]
+
+
+def test_send_an_email_or_a_text_from_the_list_the_outbox(practice: Practice) -> None:
+    from keepwarm.config import Settings
+    from keepwarm.services.outbox import queue_action
+
+    mail = Settings(
+        database_url=practice.engine.url.render_as_string(hide_password=False),
+        smtp_url="smtp://127.0.0.1:2525",
+        mail_from="Practice <hello@practice.example>",
+        base_url="https://keepwarm.example.com",
+    )
+    sams = queue_action(
+        practice.engine, mail, practice.action_of("Sam"), "email", by=None, day=TODAY, now=NOW
+    )
+    assert f'id="message-{sams}"' in practice.owner.get("/outbox").text
+    assert f'id="message-{sams}"' not in practice.dana.get("/outbox").text
+    assert practice.dana.post(f"/outbox/{sams}/cancel").status_code == 403
+    assert [m["id"] for m in practice.owner_api.get("/api/v1/outbox").json()] == [sams]
+    assert practice.dana_api.get("/api/v1/outbox").json() == []
