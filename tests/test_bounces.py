@@ -302,3 +302,50 @@ Sorry, no mailbox here by that name. (#5.1.1)\r
     bounce = read_bounce(raw)
     assert bounce is not None and not bounce.standard
     assert [(f.address, f.kind) for f in bounce.failures] == [("bob@example.com", "hard")]
+
+
+def test_a_bounce_quoting_the_whole_message_links_it_and_lists_each_recipient() -> None:
+    raw = dsn("ann@example.com", "5.1.1").decode()
+    raw = raw.replace("Content-Type: text/rfc822-headers", "Content-Type: message/rfc822")
+    raw = raw.replace(
+        "Final-Recipient: rfc822; ann@example.com",
+        "Final-Recipient: rfc822; bob@example.com\r\nAction: delayed\r\nStatus: 4.4.1\r\n\r\n"
+        "Final-Recipient: rfc822; ann@example.com",
+    )
+    bounce = read_bounce(raw.encode())
+    assert bounce is not None and bounce.original_message_id == "<none@northside.example>"
+    assert [(f.address, f.kind, f.status) for f in bounce.failures] == [
+        ("bob@example.com", "soft", "4.4.1"),
+        ("ann@example.com", "hard", "5.1.1"),
+    ]
+
+
+def test_a_persons_reply_that_mentions_failure_is_not_a_bounce() -> None:
+    raw = OUT_OF_OFFICE.replace(b"will not be reading", b"550 5.1.1 user unknown, failed:")
+    assert read_bounce(raw) is None
+
+
+def test_two_checks_at_once_handle_a_bounce_once(practice, mail, mailbox) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    row = _sent(practice, mail)
+    mailbox.append(dsn("c0@example.com", "5.1.1", original=row.message_id))
+    reports: list[Any] = []
+    errors: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            reports.append(check_bounces(practice, mail, now=LATER))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(r.hard for r in reports) == 1
+    with practice.connect() as conn:
+        events = conn.execute(sa.text("SELECT count(*) FROM consent_events")).scalar_one()
+    assert events == 1 and len(_bounce_rows(practice)) == 1

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput
@@ -91,16 +92,18 @@ def _handle(
         report.ignored += 1
         return
     key = bounce.message_id or f"uid:{uidvalidity}:{fetched.uid}"
-    with writing(engine) as conn:
-        if q.seen(conn, key):
-            report.already += 1
-            return
-        for failure in bounce.failures:
-            _failure(conn, key, bounce, failure, now)
-            if failure.kind == "hard":
-                report.hard += 1
-            else:
-                report.soft += 1
+    try:
+        with writing(engine) as conn:
+            if q.seen(conn, key):
+                report.already += 1
+                return
+            for failure in bounce.failures:
+                _failure(conn, key, bounce, failure, now)
+    except IntegrityError:  # another check handled the same message at the same moment
+        report.already += 1
+        return
+    report.hard += sum(1 for f in bounce.failures if f.kind == "hard")
+    report.soft += sum(1 for f in bounce.failures if f.kind == "soft")
 
 
 def _failure(
