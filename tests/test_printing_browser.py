@@ -1,6 +1,7 @@
 """The Print page in a real browser (headless Chromium): a card's "Add to print batch" on
 Today, the letters batch made from the list, the PDF downloaded with the clients' address
-blocks, one sheet confirmed printed (its touch recorded, the others still waiting)."""
+blocks, one sheet confirmed printed (its touch recorded, the others still waiting); the page
+fits a phone's width."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from browser_support import Site
+from browser_support import PHONE, Site, overflow, screenshot
 from keepwarm.store.tables import actions, clients, print_items
 from test_web_browser import Tab, browser, clock_frozen, demo_file, site  # noqa: F401
 
@@ -78,7 +79,7 @@ def test_a_batch_is_downloaded_as_a_pdf_and_confirmed_sheet_by_sheet(
         page.get_by_role("button", name="Make the letters batch").click()
         page.wait_for_url("**/print?note=made*")
         practice = page.locator("section[data-kind=letters]").first
-        names = practice.locator("tr[data-item] td:nth-child(2)").all_inner_texts()
+        names = practice.locator("li[data-item] a.client").all_inner_texts()
         assert names == [second_name, third_name]
 
         text = _pdf_text(page, practice, tmp_path)
@@ -101,5 +102,16 @@ def test_a_batch_is_downloaded_as_a_pdf_and_confirmed_sheet_by_sheet(
         assert touched[first] is None and touched[third] is None
         assert states == ["pending", "pending", "printed"]
         assert not tab.watch.dialogs and not tab.watch.csp and not tab.watch.errors
+        screenshot(page, "print-desktop")
     finally:
         tab.close()
+    phone = Tab(browser, site, viewport=PHONE)
+    try:
+        phone.sign_in()
+        phone.goto("/print")
+        assert phone.page.locator("section[data-kind=letters]").count() == 2
+        screenshot(phone.page, "print-phone")
+        wide = overflow(phone.page)
+        assert wide <= 1, "the Print page scrolls sideways on a phone"
+    finally:
+        phone.close()

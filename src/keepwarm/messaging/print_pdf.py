@@ -57,6 +57,7 @@ class LabelFormat:
     gap_x: float
     gap_y: float = 0.0
     padding: float = 0.08 * inch
+    short: str = ""  # for a narrow menu: "Avery 5160 (Letter)"
 
     @property
     def per_sheet(self) -> int:
@@ -85,6 +86,7 @@ LABEL_FORMATS: dict[str, LabelFormat] = {
         top=0.5 * inch,
         left=0.1875 * inch,
         gap_x=0.125 * inch,
+        short="Avery 5160 (Letter)",
     ),
     "l7160": LabelFormat(
         "l7160",
@@ -97,6 +99,7 @@ LABEL_FORMATS: dict[str, LabelFormat] = {
         top=15.15 * mm,
         left=7.2 * mm,
         gap_x=2.5 * mm,
+        short="Avery L7160 (A4)",
     ),
 }
 
