@@ -374,3 +374,28 @@ def test_a_today_card_adds_its_letter_to_the_print_batch(web, engine, practice) 
     assert batch.staff == "Dana Reyes" and [i.client for i in batch.items] == ["P0"]
     refused = dana.post(f"/actions/{practice['P3']}/print-batch", {})
     assert refused.status_code == 400 and "no usable address" in refused.text
+
+
+def test_two_confirmations_at_once_record_each_touch_once(engine, practice) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    made = svc.make_batch(engine, kind="letters", by=None, day=TODAY, now=NOW)
+    start = threading.Barrier(2)
+    counts: list[int] = []
+    refused: list[str] = []
+
+    def confirm() -> None:
+        start.wait()
+        try:
+            counts.append(svc.confirm(engine, made.id, by=None, now=NOW))
+        except InvalidInput as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts) == len(made.to_print) == 4
+    assert len(counts) + len(refused) == 2
+    assert len(_touches(engine)) == 4
