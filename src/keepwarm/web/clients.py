@@ -302,7 +302,7 @@ def _client_page(
     user = session.user if session else None
     symbol = view.symbol
     numbers = view.numbers
-    context = {
+    context: dict[str, Any] = {
         "client": client,
         "rhythm": rhythm,
         "numbers": numbers,
