@@ -53,6 +53,7 @@ class FaultyHandler:
         self.hang_seconds = hang_seconds
         self.delay = delay  # seconds each message takes at the end of data
         self.random_faults: tuple[float, random.Random] | None = None
+        self.injected: Counter[str] = Counter()  # faults met, by kind
         self._queue: list[list[Any]] = []  # [fault, times left (None: always)]
         self._lock = threading.Lock()
 
@@ -94,6 +95,8 @@ class FaultyHandler:
                 fault = rng.choice(FAULTS)
                 if not fault.startswith("rcpt"):
                     self.fail(fault)
+        if fault in ("rcpt_4xx", "rcpt_5xx"):
+            self.injected[fault] += 1
         if fault == "rcpt_4xx":
             return "450 4.2.1 mailbox busy, try later"
         if fault == "rcpt_5xx":
@@ -105,6 +108,8 @@ class FaultyHandler:
         fault = self._take("data") or self._take("drop") or self._take("hang")
         if self.delay:
             await asyncio.sleep(self.delay)
+        if fault is not None:
+            self.injected[fault] += 1
         if fault == "data_4xx":
             return "451 4.3.0 local problem, try later"
         if fault == "data_5xx":
