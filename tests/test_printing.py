@@ -399,3 +399,30 @@ def test_two_confirmations_at_once_record_each_touch_once(engine, practice) -> N
     assert sum(counts) == len(made.to_print) == 4
     assert len(counts) + len(refused) == 2
     assert len(_touches(engine)) == 4
+
+
+def test_two_batches_made_at_once_print_each_letter_once(engine, practice) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    start = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def make() -> None:
+        start.wait()
+        try:
+            svc.make_batch(engine, kind="letters", by=None, day=TODAY, now=NOW)
+        except InvalidInput as exc:  # the other took every letter
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with engine.connect() as conn:
+        printed = (
+            conn.execute(sa.select(print_items.c.action_id).where(print_items.c.state == "pending"))
+            .scalars()
+            .all()
+        )
+    assert sorted(printed) == sorted(practice[ref] for ref in ("P0", "P1", "P2", "P4"))

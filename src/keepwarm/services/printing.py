@@ -195,8 +195,8 @@ def _letters_batch(conn: Connection, staff_id: int | None, by: User | None, now:
 
 
 def _done(conn: Connection, row: Any, item_id: int, by: User | None, now: dt.datetime) -> None:
-    """The action is done by printing: off the list now, its touch when confirmed."""
-    actions_q.set_action(conn, row.id, status="done", closed_at=now)
+    """The action (claimed done by `q.claim_action`) is done by printing: off the list now,
+    its touch when confirmed."""
     h.add_event(
         conn,
         step="done",
@@ -245,6 +245,8 @@ def queue_letter(
         why = _why_not(conn, row.client_id, client.address)
         if why is not None:
             raise InvalidInput(f"letter: cannot write to client {row.external_id}: {why}")
+        if not q.claim_action(conn, action_id, now):
+            raise InvalidInput(f"action {action_id} was closed meanwhile")
         batch_id = _letters_batch(conn, row.staff_id, by, now)
         item_id = q.insert_item(
             conn,
@@ -318,6 +320,8 @@ def _make_letters(
             if why is not None and why != NO_ADDRESS:
                 left_out.append(LeftOut(action.client_id, action.client_name, action.id, why))
                 continue
+            if why is None and not q.claim_action(conn, action.id, now):
+                continue  # closed meanwhile (a Done click, another batch)
             if batch_id is None:
                 batch_id = _letters_batch(conn, staff_id, by, now)
             draft = action.drafts.get(action.channel)

@@ -123,6 +123,17 @@ def move_item(conn: Connection, item_id: int, expect: Sequence[str], **values: A
     return result.rowcount == 1
 
 
+def claim_action(conn: Connection, action_id: int, now: dt.datetime) -> bool:
+    """Mark an open (or snoozed) action done, conditionally: False when someone closed it
+    first (a concurrent batch, a Done click), so it is never printed twice."""
+    result = conn.execute(
+        update(actions)
+        .where(actions.c.id == action_id, actions.c.status.in_(("open", "snoozed")))
+        .values(status="done", closed_at=now)
+    )
+    return result.rowcount == 1
+
+
 def move_batch(conn: Connection, batch_id: int, expect: Sequence[str], **values: Any) -> bool:
     result = conn.execute(
         update(print_batches)
