@@ -426,3 +426,15 @@ def test_two_batches_made_at_once_print_each_letter_once(engine, practice) -> No
             .all()
         )
     assert sorted(printed) == sorted(practice[ref] for ref in ("P0", "P1", "P2", "P4"))
+
+
+def test_a_letter_whose_done_was_undone_is_skipped_not_touched(engine, practice) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.services.actions import undo
+
+    svc.queue_letter(engine, practice["P0"], by=None, day=TODAY, now=NOW)
+    assert undo(engine, practice["P0"], by=None, now=NOW) == "done"
+    [batch] = svc.batches(engine)
+    assert svc.confirm(engine, batch.id, by=None, now=NOW) == 0
+    assert _touches(engine) == []
+    assert [i.state for i in svc.batch(engine, batch.id).items] == ["skipped"]
+    assert _status(engine, practice["P0"]) == "open"

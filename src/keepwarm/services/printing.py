@@ -562,6 +562,10 @@ def confirm(
         day = _policy(conn).local_date(now)
         done = 0
         for item in waiting:
+            if row.kind == "letters" and _taken_back(conn, item):
+                # Its done was undone since (the action is open again): not a contact now.
+                q.move_item(conn, item.id, ("pending",), state="skipped", confirmed_at=now)
+                continue
             if not q.move_item(conn, item.id, ("pending",), state="printed", confirmed_at=now):
                 continue
             done += 1
@@ -570,6 +574,13 @@ def confirm(
         q.confirmed_now(conn, batch_id, now)
     log.info("print batch %s: %s confirmed printed by %s", batch_id, done, actor_of(by))
     return done
+
+
+def _taken_back(conn: Connection, item: Any) -> bool:
+    if item.action_id is None:
+        return False
+    action = actions_q.get_action(conn, item.action_id)
+    return action is not None and action.status != "done"
 
 
 def _touch(conn: Connection, item: Any, member: str | None, day: dt.date, now: Any) -> None:
