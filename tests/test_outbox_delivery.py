@@ -382,3 +382,15 @@ def test_plain_text_smtp_is_allowed_only_to_this_machine() -> None:
     channel = SmtpChannel("smtps://u:p%40ss@mail.example.com")
     assert (channel.port, channel.implicit_tls, channel.password) == (465, True, "p@ss")
     assert SmtpChannel("smtp://mail.example.com").port == 587
+
+
+def test_a_server_saying_try_later_slows_the_run_and_then_leaves_the_rest(
+    practice, mail, server
+) -> None:  # type: ignore[no-untyped-def]
+    ids = _insert(practice, 5)
+    server.fail("rcpt_4xx", times=None)
+    pauses: list[float] = []
+    report = deliver_due(practice, mail, now_fn=_clock(), sleep=pauses.append)
+    assert (report.retry, report.throttled, report.sent) == (3, 2, 0)
+    assert pauses == [1.0, 2.0]  # before the 2nd and 3rd tries
+    assert [_row(practice, i).state for i in ids] == ["retry"] * 3 + ["queued"] * 2

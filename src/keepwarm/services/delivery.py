@@ -39,6 +39,7 @@ from keepwarm.services.outbox import record_sent, reopen_action, setup_missing
 from keepwarm.services.policy import get_policy
 from keepwarm.store import outbox as q
 from keepwarm.store import reading, writing
+from keepwarm.store.tables import outbox
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,7 @@ def _claim(engine: Engine, row: Any, now: dt.datetime, report: DeliveryReport) -
             now,
             state="sending",
             claimed_at=now,
-            attempts=row.attempts + 1,
+            attempts=outbox.c.attempts + 1,  # counted in SQL: the row's own, not our copy
         )
     if not claimed:
         report.skipped += 1
@@ -290,8 +291,9 @@ def _claim(engine: Engine, row: Any, now: dt.datetime, report: DeliveryReport) -
 
 def _record(engine: Engine, row: Any, delivery: Delivery, now: dt.datetime) -> str:
     """Settle the claimed message by the channel's outcome, in one transaction; its state."""
-    attempts = row.attempts + 1
     with writing(engine) as conn:
+        current = q.get(conn, row.id)
+        attempts = int(current.attempts) if current is not None else row.attempts + 1
         match delivery.outcome:
             case Outcome.SENT:
                 q.move(conn, row.id, ("sending",), now, state="sent", sent_at=now, last_error=None)
