@@ -264,3 +264,23 @@ def test_the_api_sends_and_lists(mail_app, practice) -> None:  # type: ignore[no
     listed = api.get("/api/v1/outbox").json()
     assert [m["id"] for m in listed] == [outbox_id] and listed[0]["state"] == "queued"
     assert api.post(f"/api/v1/actions/{action_id}/send", json={"channel": "fax"}).status_code == 422
+
+
+def test_with_texts_set_up_a_client_who_agreed_gets_send_text(db_url, practice) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.web import create_app
+
+    action = next(a for a in todays_list(practice, "Dana", day=TODAY))
+    app = create_app(Settings(database_url=db_url, sms_url="http://127.0.0.1:9/sms", **MAIL))
+    dana = _signed_in(app, "dana@example.com")
+    card = _card(dana.get("/today").text, action.id)
+    assert 'data-step="send-sms"' not in card  # no consent to texts on record yet
+    assert "Not by text: no consent to texts on record" in card
+    set_consent(practice, action.client_id, "sms", True, actor="test", now=NOW, source="request")
+    card = _card(dana.get("/today").text, action.id)
+    assert 'data-step="send-sms"' in card and "Send text" in card
+    answer = _send(dana, action.id, channel="sms", body="See you soon? Dana")
+    assert answer.status_code == 303
+    [row] = _rows(practice)
+    assert (row.channel, row.subject, row.body) == ("sms", None, "See you soon? Dana")
+    assert row.to_address.startswith("+1503555010")
+    assert "Text to Client" in dana.get(answer.headers["location"]).text

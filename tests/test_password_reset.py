@@ -170,3 +170,22 @@ def test_requests_are_throttled_per_network_address(app, engine) -> None:  # typ
         _ask(app, f"someone{i}@example.com")
     _ask(app, "owner@example.com")
     assert _messages(engine) == []  # 20 requests from one address: throttled
+
+
+def test_the_link_arrives_by_a_real_smtp_server_and_works(db_url, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.services.delivery import deliver_due
+    from keepwarm.web import create_app
+    from smtp_support import running_smtp
+
+    add_user(engine, "owner@example.com", PASSWORD, "owner", now=NOW)
+    with running_smtp() as (_, port, handler):
+        mail = Settings(database_url=db_url, **(MAIL | {"smtp_url": f"smtp://127.0.0.1:{port}"}))
+        app = create_app(mail)
+        _ask(app, "owner@example.com")
+        deliver_due(engine, mail, now_fn=clock)
+        [message] = handler.messages
+    assert message["To"] == "owner@example.com"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    found = re.search(r"https://keepwarm\.example\.com(/reset/\S+)", text)
+    assert found and _set(app, found.group(1)).status_code == 303
+    assert Web(app).sign_in("owner@example.com", NEW).status_code == 303
