@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from email.utils import make_msgid
 from pathlib import Path
@@ -394,3 +395,17 @@ def test_a_server_saying_try_later_slows_the_run_and_then_leaves_the_rest(
     assert (report.retry, report.throttled, report.sent) == (3, 2, 0)
     assert pauses == [1.0, 2.0]  # before the 2nd and 3rd tries
     assert [_row(practice, i).state for i in ids] == ["retry"] * 3 + ["queued"] * 2
+
+
+def test_keepwarm_serve_delivers_the_outbox_by_itself(practice, mail, server) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from keepwarm.web import create_app
+
+    [outbox_id] = _insert(practice, 1)
+    with TestClient(create_app(mail, daily_job=True)):
+        deadline = time.monotonic() + 60
+        while _row(practice, outbox_id).state != "sent" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert _row(practice, outbox_id).state == "sent"
+    assert server.message_ids() == {_row(practice, outbox_id).message_id: 1}
