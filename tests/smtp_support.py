@@ -38,6 +38,17 @@ FAULTS = (
 )
 
 
+def own_address() -> str | None:
+    """This machine's address on its network (not loopback), or None when it has none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
+        except OSError:
+            return None
+        address = str(s.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -131,15 +142,16 @@ class FaultyHandler:
 
 @contextmanager
 def running_smtp(
-    handler: FaultyHandler | None = None,
+    handler: FaultyHandler | None = None, host: str = "127.0.0.1"
 ) -> Iterator[tuple[str, int, FaultyHandler]]:
-    """An SMTP server on 127.0.0.1 (a free port) for the block: (host, port, handler)."""
+    """An SMTP server on `host` (a free port) for the block: (host, port, handler). It offers
+    no STARTTLS."""
     handler = handler or FaultyHandler()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller = Controller(handler, hostname=host, port=port, ready_timeout=10)
     controller.start()
     try:
-        yield "127.0.0.1", port, handler
+        yield host, port, handler
     finally:
         controller.stop()
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from conftest import NOW, TODAY
 from keepwarm.config import Settings
+from keepwarm.messaging.channels import Outcome, OutgoingMessage
 from keepwarm.messaging.smtp import SmtpChannel, is_loopback
 from keepwarm.services import background
 from keepwarm.services import outbox as svc
@@ -30,7 +31,7 @@ from keepwarm.services.todays_list import todays_list
 from keepwarm.store import outbox as q
 from keepwarm.store import writing
 from keepwarm.store.tables import actions, clients, staff
-from smtp_support import FaultyHandler, free_port, greeting_421, running_smtp
+from smtp_support import FaultyHandler, free_port, greeting_421, own_address, running_smtp
 from test_web_today import _practice
 
 FROM = "Northside Physio <hello@northside.example>"
@@ -409,3 +410,16 @@ def test_keepwarm_serve_delivers_the_outbox_by_itself(practice, mail, server) ->
             time.sleep(0.1)
     assert _row(practice, outbox_id).state == "sent"
     assert server.message_ids() == {_row(practice, outbox_id).message_id: 1}
+
+
+def test_a_server_off_this_machine_without_starttls_gets_nothing_in_plain_text() -> None:
+    address = own_address()
+    if address is None:
+        pytest.skip("this machine has no network address besides loopback")
+    with running_smtp(host=address) as (host, port, handler):
+        channel = SmtpChannel(f"smtp://{host}:{port}", timeout=5)
+        message = OutgoingMessage(1, "email", "c0@example.com", "Hi", "<1@x>", "S", FROM)
+        delivery = channel.send(message)
+        channel.close()
+    assert delivery.outcome is Outcome.TRANSIENT and "STARTTLS" in delivery.detail
+    assert handler.messages == [] and handler.envelopes == []
