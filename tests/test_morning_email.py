@@ -129,3 +129,28 @@ def test_a_member_turns_the_morning_email_on_from_their_account_page(practice, d
     assert dana.post("/account/morning-email", data={"on": "yes"}).status_code == 303
     assert wants_morning_email(practice, user_by_email(practice, "dana@example.com").id)
     assert "Stop the morning email" in dana.get("/account").text
+
+
+def test_two_runs_at_once_queue_each_morning_email_once(practice, settings, cli) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    cli("user", "morning-email", "dana@example.com", "--on")
+    cli("user", "morning-email", "owner@example.com", "--on")
+    mail = _mail(settings)
+    counts: list[int] = []
+    start = threading.Barrier(3)
+
+    def run() -> None:
+        start.wait()
+        counts.append(queue_morning(practice, mail, day=TODAY, now=NOW))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sum(counts) == 2 and len(counts) == 3
+    assert sorted(r.to_address for r in _morning_rows(practice)) == [
+        "dana@example.com",
+        "owner@example.com",
+    ]
