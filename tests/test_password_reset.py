@@ -189,3 +189,17 @@ def test_the_link_arrives_by_a_real_smtp_server_and_works(db_url, engine, clock)
     found = re.search(r"https://keepwarm\.example\.com(/reset/\S+)", text)
     assert found and _set(app, found.group(1)).status_code == 303
     assert Web(app).sign_in("owner@example.com", NEW).status_code == 303
+
+
+def test_the_request_log_never_writes_the_links_token(app, engine, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    _ask(app, "owner@example.com")
+    path = _link(engine)
+    with caplog.at_level(logging.DEBUG):
+        assert Web(app).get(path).status_code == 200
+        _set(app, path)
+    token = path.rsplit("/", 1)[1]
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("keepwarm"))
+    assert "GET /reset/(token) 200" in ours
+    assert token not in ours  # (the test's own HTTP client logs its URLs: not the app's log)
