@@ -19,14 +19,18 @@ import email
 import email.policy
 import random
 import socket
+import ssl
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 FAULTS = (
     "rcpt_4xx",
@@ -142,18 +146,70 @@ class FaultyHandler:
 
 @contextmanager
 def running_smtp(
-    handler: FaultyHandler | None = None, host: str = "127.0.0.1"
+    handler: FaultyHandler | None = None,
+    host: str = "127.0.0.1",
+    *,
+    tls: str | None = None,
+    cert: tuple[Path, Path] | None = None,
+    users: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int, FaultyHandler]]:
-    """An SMTP server on `host` (a free port) for the block: (host, port, handler). It offers
-    no STARTTLS."""
+    """An SMTP server on `host` (a free port) for the block: (host, port, handler). Plain by
+    default (no STARTTLS offered); `tls="starttls"` requires STARTTLS, `tls="implicit"` speaks
+    TLS from the first byte, both with `cert` (certificate, key: see `self_signed`); `users`
+    (name -> password) makes it require a login."""
     handler = handler or FaultyHandler()
     port = free_port()
-    controller = Controller(handler, hostname=host, port=port, ready_timeout=10)
+    options: dict[str, Any] = {}
+    if tls is not None:
+        assert cert is not None, "TLS needs a certificate (self_signed)"
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert)
+        if tls == "starttls":
+            options.update(tls_context=context, require_starttls=True)
+        else:
+            options["ssl_context"] = context
+    if users is not None:
+
+        def login(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+            name = auth_data.login.decode()
+            return AuthResult(success=users.get(name) == auth_data.password.decode())
+
+        # aiosmtpd knows of STARTTLS only: on implicit TLS it must not ask for it again.
+        options.update(authenticator=login, auth_require_tls=tls == "starttls")
+    controller = Controller(handler, hostname=host, port=port, ready_timeout=10, **options)
     controller.start()
     try:
         yield host, port, handler
     finally:
         controller.stop()
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key, made with openssl."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 @contextmanager

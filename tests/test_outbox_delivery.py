@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +32,14 @@ from keepwarm.services.todays_list import todays_list
 from keepwarm.store import outbox as q
 from keepwarm.store import writing
 from keepwarm.store.tables import actions, clients, staff
-from smtp_support import FaultyHandler, free_port, greeting_421, own_address, running_smtp
+from smtp_support import (
+    FaultyHandler,
+    free_port,
+    greeting_421,
+    own_address,
+    running_smtp,
+    self_signed,
+)
 from test_web_today import _practice
 
 FROM = "Northside Physio <hello@northside.example>"
@@ -423,3 +431,26 @@ def test_a_server_off_this_machine_without_starttls_gets_nothing_in_plain_text()
         channel.close()
     assert delivery.outcome is Outcome.TRANSIENT and "STARTTLS" in delivery.detail
     assert handler.messages == [] and handler.envelopes == []
+
+
+@pytest.mark.parametrize("scheme", ["smtp", "smtps"])
+def test_tls_and_login_starttls_on_smtp_and_tls_from_the_start_on_smtps(tmp_path, scheme) -> None:  # type: ignore[no-untyped-def]
+    cert = self_signed(tmp_path)
+    tls = "starttls" if scheme == "smtp" else "implicit"
+    trusted = ssl.create_default_context(cafile=str(cert[0]))
+    message = OutgoingMessage(1, "email", "c0@example.com", "Hi", "<1@x>", "S", FROM)
+    users = {"hello@northside.example": "s3cret:pw"}
+    with running_smtp(tls=tls, cert=cert, users=users) as (host, port, handler):
+        url = f"{scheme}://hello%40northside.example:s3cret%3Apw@{host}:{port}"
+        channel = SmtpChannel(url, timeout=5, context=trusted)
+        sent = channel.send(message)
+        channel.close()
+        wrong = SmtpChannel(url.replace("s3cret", "wrong"), timeout=2, context=trusted)
+        refused = wrong.send(message)
+        untrusted = SmtpChannel(url, timeout=5).send(message)  # a certificate nobody vouches for
+    assert sent.outcome is Outcome.SENT and handler.message_ids() == {"<1@x>": 1}
+    assert refused.outcome is Outcome.TRANSIENT  # the setup, not the message: tried again
+    assert (
+        untrusted.outcome is Outcome.TRANSIENT and "CERTIFICATE_VERIFY_FAILED" in untrusted.detail
+    )
+    assert len(handler.messages) == 1

@@ -78,7 +78,10 @@ class SmtpChannel:
 
     name = "email"
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = DEFAULT_TIMEOUT, context: ssl.SSLContext | None = None
+    ) -> None:
+        """`context` checks the server's certificate (default: the system's trusted ones)."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("KEEPWARM_SMTP_URL: expected smtp://host:587 or smtps://host:465")
@@ -88,12 +91,13 @@ class SmtpChannel:
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else ""
         self.timeout = timeout
+        self.context = context
         self._smtp: smtplib.SMTP | None = None
 
     # --- the connection ---------------------------------------------------------------------
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        context = self.context or ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.implicit_tls:
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
