@@ -98,6 +98,7 @@ def _send_one(browser: Any, site: Site, viewport: dict[str, int], subject: str) 
     body.fill(f"Dear {name},\nEdited in the browser.\nDana")
     wide = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
     assert not wide, "the open send form makes the page wider than the screen"
+    card.screenshot(path=str(screenshot(page, f"today-send-{viewport['width']}")))
     form.get_by_role("button", name="Send email now").click()
     page.wait_for_load_state()
     assert (
