@@ -189,7 +189,7 @@ def deliver_due(
             if progress is not None:
                 progress(done, len(rows))
             if report.wait_until is not None:
-                report.throttled = len(rows) - done + (1 if row.id not in report.outcomes else 0)
+                report.throttled += len(rows) - done + (row.id not in report.outcomes)
                 break
     finally:
         if own:
