@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from conftest import NOW, TODAY
 from keepwarm.config import Settings
 from keepwarm.services.consent import set_consent
-from keepwarm.services.todays_list import todays_list
+from keepwarm.services.todays_list import ListedAction, listing, todays_list
 from keepwarm.services.users import add_user, create_token
 from keepwarm.store import outbox as q
 from keepwarm.store import writing
@@ -266,6 +266,11 @@ def test_the_api_sends_and_lists(mail_app, practice) -> None:  # type: ignore[no
     assert api.post(f"/api/v1/actions/{action_id}/send", json={"channel": "fax"}).status_code == 422
 
 
+def todays_list_with_drafts(engine: sa.Engine) -> list[ListedAction]:
+    """Dana's list with its drafts, as the Today page reads it."""
+    return listing(engine, TODAY, "Dana").actions
+
+
 def test_with_texts_set_up_a_client_who_agreed_gets_send_text(db_url, practice) -> None:  # type: ignore[no-untyped-def]
     from keepwarm.web import create_app
 
@@ -278,6 +283,12 @@ def test_with_texts_set_up_a_client_who_agreed_gets_send_text(db_url, practice) 
     set_consent(practice, action.client_id, "sms", True, actor="test", now=NOW, source="request")
     card = _card(dana.get("/today").text, action.id)
     assert 'data-step="send-sms"' in card and "Send text" in card
+    # the text starts from the text template (short, written to the client), not the email's
+    sms_form = card[card.index('data-step="send-sms"') :]
+    prefilled = unescape(sms_form.split(">", 1)[1].split("<textarea", 1)[1])
+    prefilled = prefilled.split(">", 1)[1].split("</textarea>", 1)[0]
+    listed = next(a for a in todays_list_with_drafts(practice) if a.id == action.id)
+    assert prefilled == listed.drafts["sms"].text != listed.drafts["email"].text
     answer = _send(dana, action.id, channel="sms", body="See you soon? Dana")
     assert answer.status_code == 303
     [row] = _rows(practice)

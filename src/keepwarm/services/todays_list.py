@@ -309,8 +309,9 @@ def with_drafts(
     action: ListedAction, facts: ClientFacts, policy: Policy, day: dt.date
 ) -> ListedAction:
     """The action with its drafts for the suggested channel and, when the client has an
-    email address, for an email (`draft` is the suggested channel's)."""
-    channels = dict.fromkeys((action.channel, *(("email",) if action.email else ())))
+    email address or a phone, for an email and a text (`draft` is the suggested channel's)."""
+    others = (*(("email",) if action.email else ()), *(("sms",) if action.phone else ()))
+    channels = dict.fromkeys((action.channel, *others))
     drafts = {ch: action_draft(action, facts, ch, policy, day) for ch in channels}
     return dataclasses.replace(action, draft=drafts[action.channel].text, drafts=drafts)
 

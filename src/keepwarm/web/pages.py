@@ -302,7 +302,7 @@ def _view(action: ListedAction) -> dict[str, object]:
         "print": f"/actions/{action.id}/print" if action.channel in PRINTED else None,
         # what "Send email" / "Send text" open editable (the client-facing drafts)
         "email_draft": email,
-        "sms_draft": action.drafts.get("sms") or email or Draft("sms", action.draft),
+        "sms_draft": action.drafts.get("sms"),
     }
 
 
