@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from conftest import NOW, TODAY
 from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput
+from keepwarm.services import actions as actions_svc
 from keepwarm.services import outbox as svc
 from keepwarm.services.consent import is_mobile, set_consent
 from keepwarm.services.todays_list import todays_list
@@ -150,3 +151,31 @@ def test_cancelling_a_waiting_message_puts_the_action_back_on_the_list(
     assert action_id in {a.id for a in todays_list(practice, "Dana", day=TODAY)}
     with pytest.raises(InvalidInput, match="cannot be cancelled"):
         svc.cancel(practice, outbox_id, by=None, now=NOW)
+
+
+def test_undoing_a_send_stops_the_message_while_it_waits(practice, mail_settings) -> None:  # type: ignore[no-untyped-def]
+    action_id = _action(practice)
+    outbox_id = svc.queue_action(
+        practice, mail_settings, action_id, "email", by=None, day=TODAY, now=NOW
+    )
+    assert actions_svc.undo(practice, action_id, by=None, now=NOW) == "done"
+    assert svc.message(practice, outbox_id).state == "cancelled"
+    assert action_id in {a.id for a in todays_list(practice, "Dana", day=TODAY)}
+
+
+@pytest.mark.parametrize("left", ["sending", "sent", "unknown"])
+def test_a_send_that_left_cannot_be_undone(practice, mail_settings, left) -> None:  # type: ignore[no-untyped-def]
+    action_id = _action(practice)
+    outbox_id = svc.queue_action(
+        practice, mail_settings, action_id, "email", by=None, day=TODAY, now=NOW
+    )
+    with writing(practice) as conn:
+        assert q.move(conn, outbox_id, ("queued",), NOW, state=left)
+    with pytest.raises(InvalidInput, match=f"message {outbox_id} is {left} and cannot be taken"):
+        actions_svc.undo(practice, action_id, by=None, now=NOW)
+    assert svc.message(practice, outbox_id).state == left
+    with practice.connect() as conn:
+        status = conn.execute(
+            sa.select(actions.c.status).where(actions.c.id == action_id)
+        ).scalar_one()
+    assert status == "done"

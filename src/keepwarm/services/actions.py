@@ -28,6 +28,7 @@ from keepwarm.services.reminders import FollowUp, actor_of, add_reminder, check_
 from keepwarm.services.touches import add_touch, personal_channel
 from keepwarm.store import action_history as h
 from keepwarm.store import actions as q
+from keepwarm.store import outbox as outbox_q
 from keepwarm.store import queries, reading, writing
 from keepwarm.store.policy import load_policy_data
 
@@ -71,7 +72,7 @@ def _load(conn: Connection, action_id: int, by: User | None) -> Any:
     return row
 
 
-def _record(
+def record_step(
     conn: Connection,
     row: Any,
     step: str,
@@ -79,6 +80,8 @@ def _record(
     now: dt.datetime,
     details: dict[str, object],
 ) -> None:
+    """Append a step on the action `row` (a stored action with its client and staff ids) to
+    the history, in the caller's transaction."""
     h.add_event(
         conn,
         step=step,
@@ -160,20 +163,20 @@ def _apply(
                 "touch_id": touch_id,
                 "follow_up": reminder_id,
             }
-            _record(conn, row, "done", by, now, details)
+            record_step(conn, row, "done", by, now, details)
             return touch
         case Snooze(until):
             if until <= day:
                 raise InvalidInput(f"until: snooze until a day after today ({day}), not {until}")
             q.set_action(conn, row.id, status="snoozed", snoozed_until=until, closed_at=now)
-            _record(conn, row, "snoozed", by, now, {"until": until.isoformat()})
+            record_step(conn, row, "snoozed", by, now, {"until": until.isoformat()})
         case Dismiss(reason):
             if not reason.strip():
                 raise InvalidInput("reason: say why the action is dismissed (--reason)")
             q.set_action(
                 conn, row.id, status="dismissed", dismissed_reason=reason.strip(), closed_at=now
             )
-            _record(conn, row, "dismissed", by, now, {"reason": reason.strip()})
+            record_step(conn, row, "dismissed", by, now, {"reason": reason.strip()})
     return None
 
 
@@ -186,6 +189,8 @@ def undo(engine: Engine, action_id: int, *, by: User | None, now: dt.datetime) -
         row = _load(conn, action_id, by)
         last = h.last_step(conn, action_id)
         details = json.loads(last.details) if last else {}
+        if last is not None and last.step == "done" and details.get("outbox_id") is not None:
+            _stop_message(conn, action_id, int(details["outbox_id"]), now)
         if (
             last is None
             or UNDOABLE.get(last.step) != row.status
@@ -223,9 +228,21 @@ def undo(engine: Engine, action_id: int, *, by: User | None, now: dt.datetime) -
                 dismissed_reason=None,
                 closed_at=None,
             )
-        _record(conn, row, "undone", by, now, {"undid": last.step})
+        record_step(conn, row, "undone", by, now, {"undid": last.step})
     log.info("action %s: undone (%s)", action_id, last.step)
     return str(last.step)
+
+
+def _stop_message(conn: Connection, action_id: int, outbox_id: int, now: dt.datetime) -> None:
+    """Undoing a done that queued a message stops the message, or is refused once it left
+    (a message that left cannot be taken back)."""
+    if not outbox_q.move(conn, outbox_id, ("queued", "retry"), now, state="cancelled"):
+        state = outbox_q.get(conn, outbox_id)
+        raise InvalidInput(
+            f"action {action_id}: its message {outbox_id} is "
+            f"{state.state if state else 'gone'} and cannot be taken back "
+            "(see `keepwarm outbox list`)"
+        )
 
 
 def reopen(engine: Engine, action_id: int, *, by: User | None, now: dt.datetime) -> None:
@@ -247,7 +264,7 @@ def reopen(engine: Engine, action_id: int, *, by: User | None, now: dt.datetime)
         q.set_action(
             conn, row.id, status="open", snoozed_until=None, dismissed_reason=None, closed_at=None
         )
-        _record(conn, row, "reopened", by, now, {"was": row.status})
+        record_step(conn, row, "reopened", by, now, {"was": row.status})
     log.info("action %s: reopened", action_id)
 
 

@@ -26,6 +26,7 @@ from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
 from keepwarm.domain.model import Touch, User
 from keepwarm.domain.policy import Policy
+from keepwarm.services.actions import record_step
 from keepwarm.services.consent import refusal
 from keepwarm.services.reminders import actor_of
 from keepwarm.services.touches import add_touch
@@ -211,17 +212,8 @@ def queue_action(
             updated_at=now,
         )
         actions_q.set_action(conn, action_id, status="done", closed_at=now)
-        h.add_event(
-            conn,
-            step="done",
-            client_id=row.client_id,
-            staff_id=row.staff_id,
-            actor=actor_of(by),
-            user_id=by.id if by else None,
-            at=now,
-            action_id=action_id,
-            reminder_id=h.reminder_of_action(conn, action_id),
-            details={"channel": channel, "outbox_id": outbox_id, "queued": True},
+        record_step(
+            conn, row, "done", by, now, {"channel": channel, "outbox_id": outbox_id, "queued": True}
         )
     log.info("outbox %s: queued %s for action %s", outbox_id, channel, action_id)
     return outbox_id

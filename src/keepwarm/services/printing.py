@@ -42,6 +42,7 @@ from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
 from keepwarm.domain.model import Touch, User
 from keepwarm.domain.policy import Policy
 from keepwarm.messaging import print_pdf as pdf
+from keepwarm.services.actions import record_step
 from keepwarm.services.consent import refusal
 from keepwarm.services.reminders import actor_of
 from keepwarm.services.touches import add_touch
@@ -197,18 +198,8 @@ def _letters_batch(conn: Connection, staff_id: int | None, by: User | None, now:
 def _done(conn: Connection, row: Any, item_id: int, by: User | None, now: dt.datetime) -> None:
     """The action (claimed done by `q.claim_action`) is done by printing: off the list now,
     its touch when confirmed."""
-    h.add_event(
-        conn,
-        step="done",
-        client_id=row.client_id,
-        staff_id=row.staff_id,
-        actor=actor_of(by),
-        user_id=by.id if by else None,
-        at=now,
-        action_id=row.id,
-        reminder_id=h.reminder_of_action(conn, row.id),
-        details={"channel": TOUCH_CHANNEL, "print_item": item_id, "queued": True},
-    )
+    details: dict[str, object] = {"channel": TOUCH_CHANNEL, "print_item": item_id, "queued": True}
+    record_step(conn, row, "done", by, now, details)
 
 
 def queue_letter(
