@@ -99,6 +99,18 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/print/{batch_id}/confirm"): PAGE,
     ("POST", "/print/{batch_id}/cancel"): PAGE,
     ("POST", "/actions/{action_id}/print-batch"): PAGE,  # staff: their own list's
+    # outbox_pages.py: sending from the list, the Outbox (staff: their own; the owner: all)
+    ("POST", "/actions/{action_id}/send"): PAGE,  # staff: their own list's
+    ("GET", "/outbox"): PAGE,
+    ("POST", "/outbox/{outbox_id}/mark-sent"): PAGE,
+    ("POST", "/outbox/{outbox_id}/send-again"): PAGE,
+    ("POST", "/outbox/{outbox_id}/cancel"): PAGE,
+    ("POST", "/account/morning-email"): PAGE,  # one's own
+    # password_reset.py: a forgotten password (the emailed token is the key)
+    ("GET", "/forgot"): PUBLIC,
+    ("POST", "/forgot"): PUBLIC,  # the same answer whatever the address
+    ("GET", "/reset/{token}"): PUBLIC,  # a form: changes nothing
+    ("POST", "/reset"): PUBLIC,  # refused unless the token is live
     # settings_pages.py: the owner's
     ("GET", "/settings"): OWNER_PAGE,
     ("GET", "/settings/staff"): OWNER_PAGE,
@@ -137,6 +149,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/touches"): API,
     ("POST", "/api/v1/activities"): OWNER_API,
     ("POST", "/api/v1/imports/{kind}"): OWNER_API,
+    ("POST", "/api/v1/actions/{action_id}/send"): API,  # staff: their own list's
+    ("GET", "/api/v1/outbox"): API,  # staff: their own messages
 }
 
 # Every table but sessions and sign-in failures (which reading a page may touch).
@@ -245,6 +259,7 @@ def _samples(people: People) -> dict[str, str]:
         "name": "clients.csv",  # an export; no calendar feed's token
         "token": "no-such-token",
         "batch_id": "999999",
+        "outbox_id": "999999",
     }
 
 
