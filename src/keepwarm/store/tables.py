@@ -588,3 +588,108 @@ calendar_feeds = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("user_id"),
 )
+
+CAMPAIGN_KINDS = ("win_back", "holiday", "welcome", "custom")
+_CAMPAIGN_KINDS = ", ".join(f"'{k}'" for k in CAMPAIGN_KINDS)
+
+# A campaign: a message (per its channel, from a template that may carry an offer) to an
+# audience (filters as JSON, keepwarm.domain.audience), in one or more waves, with a share held
+# out to tell whether it worked within `return_days` of the first wave (migration 0020).
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("audience", Text, nullable=False, server_default="{}"),
+    Column("channel", String(10), nullable=False),
+    Column("subject", Text),
+    Column("body", Text, nullable=False),
+    Column("offer", Text),
+    Column("holdout_share", Float, nullable=False, server_default="0.1"),
+    Column("holdout_min", Integer, nullable=False, server_default="10"),
+    Column("return_days", Integer, nullable=False, server_default="60"),
+    Column("one_per_address", Boolean, nullable=False, server_default=false()),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(f"kind IN ({_CAMPAIGN_KINDS})", name="kind_known"),
+    CheckConstraint("channel IN ('email', 'sms', 'letter')", name="channel_known"),
+    CheckConstraint("holdout_share >= 0 AND holdout_share < 1", name="holdout_share_range"),
+)
+
+campaign_waves = Table(
+    "campaign_waves",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("campaign_id", "on"),
+)
+
+# Who is in a campaign and in which arm: fixed when the first wave goes (the audience then), so
+# treated and held-out clients are compared as assigned (migration 0020).
+campaign_members = Table(
+    "campaign_members",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("arm", String(10), nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("arm IN ('treated', 'holdout')", name="arm_known"),
+    UniqueConstraint("campaign_id", "client_id"),
+    Index(None, "client_id"),
+)
+
+# What each wave did for each treated member: the message queued or the letter batched, or why
+# it was skipped (consent re-checked per wave) (migration 0020).
+campaign_sends = Table(
+    "campaign_sends",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wave_id", Integer, ForeignKey("campaign_waves.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="SET NULL")),
+    Column("print_item_id", Integer, ForeignKey("print_items.id", ondelete="SET NULL")),
+    Column("skipped_reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("wave_id", "client_id"),
+)
+
+# A request for feedback after a visit: the link's single-use token stored as its SHA-256, the
+# answer (0-10 and a comment) once given, and the action a low score put on the owner's list
+# (migration 0020).
+feedback_requests = Table(
+    "feedback_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("visit_date", Date, nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="SET NULL")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("score", Integer),
+    Column("comment", Text),
+    Column("action_id", Integer, ForeignKey("actions.id", ondelete="SET NULL")),
+    CheckConstraint("score IS NULL OR (score >= 0 AND score <= 10)", name="score_range"),
+    Index(None, "client_id", "created_at"),
+    Index(None, "answered_at"),
+)
+
+# Filters people saved by name ("VIPs gone quiet"), usable on the Clients page and in campaigns
+# (migration 0020).
+saved_filters = Table(
+    "saved_filters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("filters", Text, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
