@@ -1,0 +1,102 @@
+"""A campaign's results (keepwarm.services.campaign_results) on both databases, against the
+hand-worked campaign of tests/campaign_results_support.py: returns inside and outside the
+window, revenue per client, intention to treat, the window still open, pooling."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from campaign_results_support import FIRST_WAVE, add_campaign, add_client, add_member, hand_worked
+from keepwarm.domain.errors import NotFound
+from keepwarm.services.campaign_results import as_json, pooled, results
+from keepwarm.stats.attribution import compare
+
+TODAY = dt.date(2026, 11, 24)
+
+
+def test_the_hand_worked_campaign_counts_returns_only_inside_the_window(engine: sa.Engine) -> None:
+    hand_worked(engine)
+    r = results(engine, "Autumn win-back", today=TODAY)
+    c = r.comparison
+    assert (c.treated, c.treated_returned, c.holdout, c.holdout_returned) == (8, 4, 4, 1)
+    assert c.treated_rate == 0.5 and c.holdout_rate == 0.25
+    assert c.difference == pytest.approx(0.25)
+    expected = compare(8, 4, 4, 1)
+    assert (c.ci_low, c.ci_high) == (expected.ci_low, expected.ci_high)
+    assert c.outcome == "inconclusive"
+    assert r.first_wave == FIRST_WAVE
+    assert r.window_closes == dt.date(2026, 10, 31)
+
+
+def test_revenue_per_client_counts_the_window_and_every_member(engine: sa.Engine) -> None:
+    hand_worked(engine)
+    revenue = results(engine, "Autumn win-back", today=TODAY).revenue
+    assert revenue.treated_per_client == pytest.approx(12500 / 8)
+    assert revenue.holdout_per_client == pytest.approx(4000 / 4)
+    assert revenue.difference == pytest.approx(12500 / 8 - 1000)
+
+
+def test_a_treated_client_whose_message_bounced_still_counts_as_treated(engine: sa.Engine) -> None:
+    # T4's first message bounced (a skipped send); T4 came back and is one of the 4 treated
+    # returns: intention to treat.
+    hand_worked(engine)
+    c = results(engine, "Autumn win-back", today=TODAY).comparison
+    assert c.treated == 8 and c.treated_returned == 4
+
+
+def test_results_before_the_window_closes_are_so_far(engine: sa.Engine) -> None:
+    hand_worked(engine)
+    r = results(engine, "Autumn win-back", today=dt.date(2026, 10, 15))
+    assert r.window_open
+    assert r.status == "Results so far: the window closes on 31 October 2026."
+    final = results(engine, "Autumn win-back", today=TODAY)
+    assert not final.window_open
+    assert final.status == "Final results: the window closed on 31 October 2026."
+
+
+def test_a_campaign_whose_first_wave_has_not_gone_has_nothing_to_compare(
+    engine: sa.Engine,
+) -> None:
+    with engine.begin() as conn:
+        add_campaign(conn, "Spring", waves=((dt.date(2027, 3, 1), False),))
+    r = results(engine, "Spring", today=TODAY)
+    assert r.first_wave is None and r.window_closes is None
+    assert r.comparison.outcome == "no comparison"
+    assert r.status == "No wave has gone yet: nothing to compare."
+
+
+def test_an_unknown_campaign_is_not_found_by_name(engine: sa.Engine) -> None:
+    with pytest.raises(NotFound, match="no campaign called 'Nope'"):
+        results(engine, "Nope", today=TODAY)
+
+
+def test_campaigns_of_one_kind_pool_their_counts(engine: sa.Engine) -> None:
+    hand_worked(engine, "Autumn win-back")
+    hand_worked(engine, "Winter win-back")
+    with engine.begin() as conn:
+        other = add_campaign(conn, "Cards", kind="holiday", waves=((FIRST_WAVE, True),))
+        for i in range(3):
+            add_member(conn, other, add_client(conn, f"card {i}"), "treated")
+    p = pooled(engine, "win_back", today=TODAY)
+    c = p.comparison
+    assert [r.name for r in p.campaigns] == ["Autumn win-back", "Winter win-back"]
+    assert (c.treated, c.treated_returned, c.holdout, c.holdout_returned) == (16, 8, 8, 2)
+    assert p.revenue.treated_per_client == pytest.approx(12500 / 8)
+    assert p.window_closes == dt.date(2026, 10, 31) and not p.window_open
+    data = as_json(p)
+    assert data["kind"] == "win_back" and len(data["campaigns"]) == 2
+    assert data["treated"] == 16
+
+
+def test_the_json_has_the_issues_keys(engine: sa.Engine) -> None:
+    hand_worked(engine)
+    data = as_json(results(engine, "Autumn win-back", today=TODAY))
+    for key in ("treated", "holdout", "treated_returned", "holdout_returned", "difference",
+                "ci_low", "ci_high", "verdict", "treated_rate", "holdout_rate",
+                "revenue_per_client_treated_cents", "window_closes", "more_needed"):  # fmt: skip
+        assert key in data, key
+    assert data["verdict"].startswith("inconclusive — about ")
+    assert data["window_closes"] == "2026-10-31"
