@@ -10,6 +10,7 @@ import typer
 
 from keepwarm import __version__
 from keepwarm.cli import clients, data, staff
+from keepwarm.cli import campaigns as campaigns_cli
 from keepwarm.cli import outbox as outbox_cli
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli.backtest import backtest_command
@@ -61,6 +62,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_cli.outbox_app, name="outbox")
 app.add_typer(bounces_app, name="bounces")
+app.add_typer(campaigns_cli.campaign_app, name="campaign")
 app.command("serve")(serve)
 app.command("clients")(clients.clients)
 app.command("client")(clients.client)
