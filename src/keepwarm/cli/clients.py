@@ -19,11 +19,12 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.domain import values
+from keepwarm.domain.audience import Filters
 from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import ClientCard, Rhythm
 from keepwarm.ingest.values import format_amount
+from keepwarm.services import audiences, contact_flags, rhythms, touches
 from keepwarm.services import clients as client_service
-from keepwarm.services import contact_flags, rhythms, touches
 
 
 def clients(
@@ -42,6 +43,12 @@ def clients(
             "555-0407 without its area code), with what was written and why.",
         ),
     ] = False,
+    saved: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", help="Only the clients of this saved filter (see `keepwarm segment list`)."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """List clients, or search them by name, id, email or phone (as the Clients page does:
@@ -52,6 +59,9 @@ def clients(
     """
     if flagged:
         _flagged(text, limit, db)
+        return
+    if saved:
+        _filtered(saved, text, limit, db)
         return
     with user_errors(), engine_for(db) as (_, engine):
         items, total = client_service.find_clients(engine, text, limit=limit)
@@ -76,6 +86,18 @@ def clients(
     console.print(table)
     if total > len(items):
         console.print(f"Showing {len(items)} of {total:,}; narrow the search or use --limit.")
+
+
+def _filtered(saved: str, text: str | None, limit: int, db: str | None) -> None:
+    if text:
+        raise typer.BadParameter("--filter lists the saved filter's clients: leave out the search")
+    with user_errors(), engine_for(db) as (_, engine):
+        found = audiences.matching_clients(engine, Filters(saved=saved), today=today())
+    table = Table("Id", "Name", "Email", "Phone", "Owner")
+    for r in found[:limit]:
+        table.add_row(r.ref, r.name, r.email or "", r.phone or "", r.owner or "")
+    console.print(table)
+    console.print(f"{len(found):,} clients match {saved!r}.", markup=False)
 
 
 def _flagged(text: str | None, limit: int, db: str | None) -> None:

@@ -29,7 +29,7 @@ from keepwarm.services.consent import _refused_by, is_mobile
 from keepwarm.services.segments import standings
 from keepwarm.store import audiences as store
 from keepwarm.store import reading, writing
-from keepwarm.store.audiences import AudienceRow, LapsingRule
+from keepwarm.store.audiences import AudienceRow
 from keepwarm.store.consent import ConsentEvent
 from keepwarm.store.policy import load_policy_data
 
@@ -102,9 +102,7 @@ def resolve(conn: Connection, filters: Filters) -> Filters:
 def matching(conn: Connection, filters: Filters, *, today: dt.date) -> list[AudienceRow]:
     """Every client the filters pick, do-not-contact included (callers exclude)."""
     filters = resolve(conn, filters)
-    policy = _policy(conn)
-    rule = LapsingRule(policy.lapsing_min_activities, policy.lapsing_max_days)
-    rows = store.select_clients(conn, filters, today=today, lapsing=rule)
+    rows = store.select_clients(conn, filters, today=today, policy=_policy(conn))
     if filters.value_tiers or filters.segments:
         known = standings(conn)
         rows = [
@@ -266,6 +264,12 @@ def delete_saved_filter(engine: Engine, name: str) -> None:
     with writing(engine) as conn:
         if not store.delete_filter(conn, name):
             raise NotFound(f"no saved filter {name!r} (see `keepwarm segment list`)")
+
+
+def matching_clients(engine: Engine, filters: Filters, *, today: dt.date) -> list[AudienceRow]:
+    """Every client the filters pick (before any channel's exclusions), by name."""
+    with reading(engine) as conn:
+        return matching(conn, filters, today=today)
 
 
 def count(engine: Engine, filters: Filters, *, today: dt.date) -> int:

@@ -25,7 +25,9 @@ from sqlalchemy import (
 
 from keepwarm.domain.audience import Filters
 from keepwarm.domain.model import SignalCode
+from keepwarm.domain.policy import Policy
 from keepwarm.store.consent import ConsentEvent, _event
+from keepwarm.store.report_queries import lapsing_clause
 from keepwarm.store.tables import (
     actions,
     activities,
@@ -54,33 +56,18 @@ class AudienceRow:
     do_not_contact: bool
 
 
-@dataclass(frozen=True)
-class LapsingRule:
-    """The policy's numbers of the "gone quiet" rule (keepwarm.rules.lapsing)."""
-
-    min_activities: int
-    max_days: int
-
-
 def _last_visits() -> Select[tuple[int, dt.date]]:
     a = activities.c
     return select(a.client_id, func.max(a.date).label("last")).group_by(a.client_id)
 
 
-def _signal_condition(code: str, today: dt.date, lapsing: LapsingRule) -> ColumnElement[bool]:
+def _signal_condition(code: str, today: dt.date, policy: Policy) -> ColumnElement[bool]:
     r, c = rhythms.c, clients.c
     if code == SignalCode.LAPSING.value:
-        # keepwarm.rules.lapsing on the stored rhythm: the same clients Today calls gone quiet
-        # (its list shows only those within quota; an audience wants them all).
-        return exists().where(
-            r.client_id == c.id,
-            r.attention_after.is_not(None),
-            r.last_activity.is_not(None),
-            r.attention_after <= today,
-            r.attention_after >= today - dt.timedelta(days=lapsing.max_days),
-            r.activities >= lapsing.min_activities,
-            c.status != "cancelled",
-        )
+        # keepwarm.rules.lapsing on the stored rhythm, the clause Reports counts with: the same
+        # clients Today calls gone quiet (its list shows only those within quota; an audience
+        # wants them all).
+        return exists().where(r.client_id == c.id, lapsing_clause(today, policy))
     # Other signals: an action still in front of staff carrying the code (actions.signals is
     # JSON written by json.dumps, so the code appears as "code": "<code>").
     ac = actions.c
@@ -92,7 +79,7 @@ def _signal_condition(code: str, today: dt.date, lapsing: LapsingRule) -> Column
 
 
 def select_clients(
-    conn: Connection, filters: Filters, *, today: dt.date, lapsing: LapsingRule
+    conn: Connection, filters: Filters, *, today: dt.date, policy: Policy
 ) -> list[AudienceRow]:
     """Clients matching every filter but `value_tiers` and `segments`, by name then id."""
     c = clients.c
@@ -122,7 +109,7 @@ def select_clients(
         folded = [o.lower() for o in filters.owners]
         conds.append(func.lower(staff.c.name).in_(folded))
     if filters.signals:
-        conds.append(or_(*(_signal_condition(s, today, lapsing) for s in filters.signals)))
+        conds.append(or_(*(_signal_condition(s, today, policy) for s in filters.signals)))
     if filters.last_visit_before:
         conds.append(last.c.last < filters.last_visit_before)
     if filters.last_visit_after:
