@@ -5,6 +5,7 @@ window, revenue per client, intention to treat, the window still open, pooling."
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,8 @@ import sqlalchemy as sa
 from campaign_results_support import FIRST_WAVE, add_campaign, add_client, add_member, hand_worked
 from keepwarm.domain.errors import NotFound
 from keepwarm.services.campaign_results import as_json, pooled, results
+from keepwarm.services.daily_job import local_today
+from keepwarm.services.policy import get_policy
 from keepwarm.stats.attribution import compare
 
 TODAY = dt.date(2026, 11, 24)
@@ -100,3 +103,35 @@ def test_the_json_has_the_issues_keys(engine: sa.Engine) -> None:
         assert key in data, key
     assert data["verdict"].startswith("inconclusive — about ")
     assert data["window_closes"] == "2026-10-31"
+
+
+def test_the_cli_prints_the_results_as_json_with_the_issues_keys(engine: sa.Engine, cli) -> None:  # type: ignore[no-untyped-def]
+    hand_worked(engine)
+    out = cli("campaign", "results", "Autumn win-back", "--format", "json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert (data["treated"], data["treated_returned"]) == (8, 4)
+    assert (data["holdout"], data["holdout_returned"]) == (4, 1)
+    assert data["difference"] == pytest.approx(0.25)
+    # The same numbers as the service (the page shows as_json of the same result).
+    today = local_today(get_policy(engine), dt.datetime.now(dt.UTC))
+    assert data == json.loads(json.dumps(as_json(results(engine, "Autumn win-back", today=today))))
+
+
+def test_the_cli_table_says_the_verdict_and_pools_a_kind(engine: sa.Engine, cli) -> None:  # type: ignore[no-untyped-def]
+    hand_worked(engine, "Autumn win-back")
+    hand_worked(engine, "Winter win-back")
+    out = cli("campaign", "results", "Autumn win-back")
+    assert out.exit_code == 0, out.output
+    assert "Verdict: inconclusive — about " in out.output
+    assert "Got it" in out.output and "Held out" in out.output
+    pooled_out = cli("campaign", "results", "--kind", "win_back", "--format", "json")
+    assert json.loads(pooled_out.output)["treated"] == 16
+    table = cli("campaign", "results", "--kind", "win_back")
+    assert "Pooled: Autumn win-back, Winter win-back" in table.output
+
+
+def test_the_cli_names_an_unknown_campaign(engine: sa.Engine, cli) -> None:  # type: ignore[no-untyped-def]
+    out = cli("campaign", "results", "Nope")
+    assert out.exit_code != 0
+    assert "no campaign called 'Nope'" in out.output

@@ -10,3 +10,9 @@ campaign_app = typer.Typer(
     "Example: keepwarm campaign create --from win-back spring-winback --wave 2027-02-01",
     no_args_is_help=True,
 )
+
+
+# `keepwarm campaign results` lives with the attribution code (keepwarm.cli.campaign_results).
+from keepwarm.cli.campaign_results import results_command  # noqa: E402
+
+campaign_app.command("results")(results_command)
