@@ -135,3 +135,40 @@ def test_the_cli_names_an_unknown_campaign(engine: sa.Engine, cli) -> None:  # t
     out = cli("campaign", "results", "Nope")
     assert out.exit_code != 0
     assert "no campaign called 'Nope'" in out.output
+
+
+def test_the_campaign_page_shows_the_same_numbers_as_the_json(engine: sa.Engine, web) -> None:  # type: ignore[no-untyped-def]
+    hand_worked(engine)
+    today = local_today(get_policy(engine), dt.datetime.now(dt.UTC))
+    data = as_json(results(engine, "Autumn win-back", today=today))
+    page = web("owner@example.com").get("/campaigns/Autumn%20win-back/results")
+    assert page.status_code == 200
+    html = page.text
+    assert '<span class="returned">4</span> of <span class="total">8</span>' in html
+    assert '<span class="returned">1</span> of <span class="total">4</span>' in html
+    assert f"{data['difference'] * 100:+.1f} points" in html
+    assert f"{data['ci_low'] * 100:+.1f} to {data['ci_high'] * 100:+.1f} points" in html
+    assert data["sentence"].replace("—", "&mdash;") in html or data["sentence"] in html
+    assert '<circle class="point"' in html and "How to read this" in html
+    assert (
+        "<script" not in html.split('<section class="campaign-results"')[1].split("</section>")[0]
+    )
+
+
+def test_staff_may_not_see_campaign_results(engine: sa.Engine, web) -> None:  # type: ignore[no-untyped-def]
+    hand_worked(engine)
+    page = web("dana@example.com", role="staff", staff="Dana").get(
+        "/campaigns/Autumn%20win-back/results"
+    )
+    assert page.status_code == 403
+
+
+def test_the_pooled_page_lists_each_campaign_and_their_sum(engine: sa.Engine, web) -> None:  # type: ignore[no-untyped-def]
+    hand_worked(engine, "Autumn win-back")
+    hand_worked(engine, "Winter win-back")
+    owner = web("owner@example.com")
+    html = owner.get("/campaigns/kind/win_back").text
+    assert '<span class="returned">8</span> of <span class="total">16</span>' in html
+    assert "Autumn win-back" in html and "Winter win-back" in html
+    assert owner.get("/campaigns/kind/nonsense").status_code == 404
+    assert owner.get("/campaigns/Nope/results").status_code == 404

@@ -82,6 +82,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     # reports.py
     ("GET", "/reports"): PAGE,
     ("GET", "/reports/export/{name}"): OWNER_PAGE,  # the CSV downloads
+    # campaign_results.py: did a campaign work (the owner's)
+    ("GET", "/campaigns/kind/{kind}"): OWNER_PAGE,  # campaigns of a kind pooled
+    ("GET", "/campaigns/{name}/results"): OWNER_PAGE,
     # calendar_pages.py: the week, and the private calendar feed (its secret token is the key)
     ("GET", "/week"): PAGE,
     ("POST", "/week/calendar"): PAGE,  # one's own feed

@@ -33,6 +33,7 @@ from keepwarm.services.users import user_count
 from keepwarm.web import (
     api,
     calendar_pages,
+    campaign_results,
     clients,
     history,
     imports,
@@ -197,6 +198,7 @@ def create_app(
     app.include_router(unsubscribe.router)  # public: the link's token is the key
     app.include_router(printing.router)
     app.include_router(outbox_pages.router)
+    app.include_router(campaign_results.router)  # the owner's: did a campaign work?
     app.include_router(password_reset.router)  # public: forgot password, the link's page
     app.include_router(api.router)
     app.include_router(outbox_api.router)
