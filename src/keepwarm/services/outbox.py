@@ -223,11 +223,14 @@ def record_sent(conn: Connection, row: Any, now: dt.datetime) -> int | None:
     """Record a message sent (in the caller's transaction, after its move to `sent`): a
     touch on the client's timeline by the message's member of staff (personal when it came
     from their list), linked from the message and its action. None for staff's own mail."""
-    if row.client_id is None or row.kind not in ("action",):
+    if row.client_id is None or row.kind not in ("action", "campaign"):
         return None
     day = _policy(conn).local_date(now)
     client_ref = row.client_ref
-    touch = Touch(client_ref, day, row.channel, row.staff_name, row.subject, "sent")
+    # A campaign's message is a mailing (keepwarm.domain.model.BULK_CHANNELS): on the timeline,
+    # not a personal touch, so it does not start anyone's cadence again.
+    channel = "mailing" if row.kind == "campaign" else row.channel
+    touch = Touch(client_ref, day, channel, row.staff_name, row.subject, "sent")
     touch_id = add_touch(conn, touch, now)
     q.move(conn, row.id, ("sent",), now, touch_id=touch_id)
     if row.action_id is not None:

@@ -48,6 +48,7 @@ from keepwarm.services.reminders import actor_of
 from keepwarm.services.touches import add_touch
 from keepwarm.store import action_history as h
 from keepwarm.store import actions as actions_q
+from keepwarm.store import campaigns as campaigns_q
 from keepwarm.store import printing as q
 from keepwarm.store import queries, reading, writing
 from keepwarm.store.policy import load_policy_data
@@ -253,6 +254,33 @@ def queue_letter(
         _done(conn, row, item_id, by, now)
     log.info("print batch %s: letter for action %s queued", batch_id, action_id)
     return item_id
+
+
+def add_campaign_letter(
+    conn: Connection,
+    client_id: int,
+    name: str,
+    address: str,
+    body: str,
+    *,
+    by: User | None,
+    now: dt.datetime,
+) -> int:
+    """Put a campaign's letter to a client in the practice's open letters batch (made when
+    there is none), in the caller's transaction; the print item's id. No action: confirming
+    it printed records a "mailing" touch (keepwarm.services.campaigns checked consent)."""
+    batch_id = _letters_batch(conn, None, by, now)
+    return q.insert_item(
+        conn,
+        batch_id=batch_id,
+        client_id=client_id,
+        action_id=None,
+        sheet=q.next_sheet(conn, batch_id),
+        position=1,
+        address="\n".join(address_lines(name, address)),
+        body=body,
+        state="pending",
+    )
 
 
 def make_batch(
@@ -576,7 +604,9 @@ def _taken_back(conn: Connection, item: Any) -> bool:
 
 def _touch(conn: Connection, item: Any, member: str | None, day: dt.date, now: Any) -> None:
     who = item.staff_name or member
-    touch = Touch(item.client_ref, day, TOUCH_CHANNEL, who, None, "sent")
+    # A campaign's letter is a mailing: on the timeline, but nobody's cadence starts again.
+    channel = "mailing" if campaigns_q.is_campaign_item(conn, item.id) else TOUCH_CHANNEL
+    touch = Touch(item.client_ref, day, channel, who, None, "sent")
     touch_id = add_touch(conn, touch, now)
     q.move_item(conn, item.id, ("printed",), touch_id=touch_id)
     if item.action_id is not None:

@@ -1,0 +1,741 @@
+"""Campaigns: a message to an audience (keepwarm.services.audiences) in one or more waves, with
+a share held out to tell whether it worked (keepwarm.services.campaign_results).
+
+Holdout. Each client gets a number from SHA-256 of "{campaign name}:{client's business id}",
+read as a uniform value in [0, 1): clients under `holdout_share` are held out, and when that is
+fewer than `holdout_min` the clients with the lowest numbers are held out until there are
+`holdout_min`. The business id (not the internal id) keeps the assignment stable across a
+re-import; the campaign's name makes campaigns independent. Below 2 * `holdout_min` clients
+nobody is held out ("no holdout: too small to tell"): holding out half a small audience costs
+the campaign its point and still could not tell. Members and arms are fixed when the first wave
+goes.
+
+Sending a wave (`send_wave`) happens in one transaction: the audience is evaluated again (a
+consent withdrawn, a do-not-contact set since the preview or the last wave, leaves the client
+out, with the reason), each treated member still in it gets one message (outbox key
+"campaign:{campaign}:{wave}:{client}", at most once; the outbox asks consent again when it
+delivers) or one letter in the practice's letters batch, and held-out members get nothing (a
+row saying so). A second send of the same wave adds nothing. A sent campaign message is a
+"mailing" touch: on the timeline, not personal, so nobody's cadence starts again.
+
+One per address: for letters, clients at the same normalised postal address get one letter;
+for email and texts, the same email address or phone number gets one message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import TemplateError
+from jinja2.exceptions import SecurityError
+from sqlalchemy import Engine
+
+from keepwarm.config import Settings
+from keepwarm.domain.audience import Filters
+from keepwarm.domain.errors import InvalidInput, NotFound
+from keepwarm.domain.model import User
+from keepwarm.messaging.sandbox import LimitedSandbox, render_limited
+from keepwarm.services import audiences as audiences_svc
+from keepwarm.services.outbox import new_message_id, require_setup
+from keepwarm.services.printing import add_campaign_letter, normalised, practice_name
+from keepwarm.services.reminders import actor_of
+from keepwarm.store import campaigns as q
+from keepwarm.store import outbox as outbox_q
+from keepwarm.store import queries, reading, writing
+
+log = logging.getLogger(__name__)
+
+KINDS = ("win_back", "holiday", "welcome", "custom")
+CHANNELS = ("email", "sms", "letter")
+FIELDS = ("first_name", "name", "staff", "offer", "practice")
+HELD_OUT = "held out: gets nothing, to compare with"
+NO_LONGER = "no longer in the audience"
+TOO_SMALL = "no holdout: too small to tell"
+_ENV = LimitedSandbox()
+
+
+@dataclass(frozen=True)
+class StartingPoint:
+    """A built-in campaign to start from: its audience, channel and message."""
+
+    key: str
+    kind: str
+    title: str
+    channel: str
+    subject: str | None
+    body: str
+    offer: str | None
+    one_per_address: bool
+    waves_hint: str
+
+    def filters(self, today: dt.date, *, welcome_days: int = 30) -> Filters:
+        if self.kind == "win_back":
+            return Filters(signals=("lapsing", "win_back"))
+        if self.kind == "welcome":
+            return Filters(
+                statuses=("active",), last_visit_after=today - dt.timedelta(days=welcome_days)
+            )
+        return Filters(statuses=("active",))
+
+
+STARTING_POINTS: dict[str, StartingPoint] = {
+    "win-back": StartingPoint(
+        "win-back",
+        "win_back",
+        "Win back clients gone quiet",
+        "email",
+        "We miss you, {{ first_name }}",
+        "Dear {{ first_name }},\n\nIt has been a while, and we were thinking of you. "
+        "{% if offer %}{{ offer }}.{% endif %}\n\nWe would love to see you again.\n\n"
+        "{{ staff }}{% if practice %}, {{ practice }}{% endif %}",
+        "15% off your next session until 31 March",
+        False,
+        "three waves around the occasion (e.g. two weeks before, one week before, the day)",
+    ),
+    "holiday-cards": StartingPoint(
+        "holiday-cards",
+        "holiday",
+        "Holiday cards",
+        "letter",
+        "Season's greetings",
+        "Dear {{ first_name }},\n\nWarm wishes for the holidays and the new year, and thank "
+        "you for being with us.\n\n{{ staff }}{% if practice %}, {{ practice }}{% endif %}",
+        None,
+        True,
+        "one wave, early December",
+    ),
+    "welcome": StartingPoint(
+        "welcome",
+        "welcome",
+        "Welcome series for new clients",
+        "email",
+        "Welcome, {{ first_name }}",
+        "Dear {{ first_name }},\n\nThank you for choosing us. If anything is unclear or you "
+        "would like to book your next visit, just reply to this email.\n\n{{ staff }}"
+        "{% if practice %}, {{ practice }}{% endif %}",
+        None,
+        False,
+        "two or three waves a few weeks apart",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Wave:
+    on: dt.date
+    sent_at: dt.datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "on": self.on.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign as list and show give it."""
+
+    name: str
+    kind: str
+    filters: Filters
+    channel: str
+    subject: str | None
+    body: str
+    offer: str | None
+    holdout_share: float
+    holdout_min: int
+    return_days: int
+    one_per_address: bool
+    waves: tuple[Wave, ...]
+    treated: int
+    held_out: int
+    created_by: str
+    created_at: dt.datetime
+
+    @property
+    def status(self) -> str:
+        """draft (no wave gone), waves sent (some), done (all)."""
+        gone = sum(1 for w in self.waves if w.sent_at is not None)
+        if gone == 0:
+            return "draft"
+        return "done" if gone == len(self.waves) else "waves sent"
+
+    @property
+    def next_wave(self) -> Wave | None:
+        return next((w for w in self.waves if w.sent_at is None), None)
+
+    @property
+    def audience_text(self) -> str:
+        return self.filters.describe()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "audience": self.filters.to_dict(),
+            "audience_text": self.audience_text,
+            "channel": self.channel,
+            "subject": self.subject,
+            "body": self.body,
+            "offer": self.offer,
+            "holdout_share": self.holdout_share,
+            "holdout_min": self.holdout_min,
+            "return_days": self.return_days,
+            "one_per_address": self.one_per_address,
+            "waves": [w.as_json() for w in self.waves],
+            "treated": self.treated,
+            "held_out": self.held_out,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Send:
+    """What one wave did for one member: sent (outbox id or print item) or skipped, why."""
+
+    wave: dt.date
+    client: str
+    name: str
+    outbox_id: int | None
+    print_item_id: int | None
+    skipped: str | None
+    state: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "wave": self.wave.isoformat()}
+
+
+@dataclass(frozen=True)
+class Member:
+    client: str
+    name: str
+    arm: str
+
+
+@dataclass(frozen=True)
+class CampaignDetail:
+    campaign: Campaign
+    members: tuple[Member, ...]
+    sends: tuple[Send, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.campaign.as_json(),
+            "members": [dataclasses.asdict(m) for m in self.members],
+            "sends": [s.as_json() for s in self.sends],
+        }
+
+
+# ---------------------------------------------------------------- holdout
+
+
+def holdout_score(campaign: str, client_ref: str) -> float:
+    """The client's uniform number in [0, 1) for this campaign (see the module docstring)."""
+    digest = hashlib.sha256(f"{campaign}:{client_ref}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def held_out(campaign: str, refs: Sequence[str], share: float, minimum: int) -> set[str]:
+    """The business ids held out of `refs` (see the module docstring): deterministic, the same
+    for the same campaign name and clients whatever their order."""
+    if not refs or share <= 0:
+        return set()
+    if len(refs) < 2 * minimum:
+        return set()
+    scored = sorted((holdout_score(campaign, r), r) for r in set(refs))
+    out = {r for s, r in scored if s < share}
+    if len(out) < minimum:
+        out = {r for _, r in scored[:minimum]}
+    return out
+
+
+def holdout_note(audience_size: int, share: float, minimum: int) -> str | None:
+    """Why nothing is held out, in words (None when some are)."""
+    if share <= 0:
+        return "no holdout: the share held out is 0, so the results cannot tell"
+    if audience_size < 2 * minimum:
+        return f"{TOO_SMALL} (fewer than {2 * minimum} clients)"
+    return None
+
+
+# ---------------------------------------------------------------- templates
+
+
+def render(source: str, values: Mapping[str, object], what: str = "body") -> str:
+    """Render a campaign template in the drafts' sandbox with its limits; InvalidInput naming
+    `what` when it cannot."""
+    try:
+        text = render_limited(_ENV.from_string(source), dict(values))
+    except (TemplateError, SecurityError, ArithmeticError, LookupError, TypeError) as exc:
+        raise InvalidInput(f"{what}: {exc} (fields: {', '.join(FIELDS)})") from None
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def _values(
+    name: str, staff: str | None, offer: str | None, practice: str | None
+) -> dict[str, object]:
+    return {
+        "first_name": name.split()[0] if name.split() else name,
+        "name": name,
+        "staff": staff or practice or "",
+        "offer": offer or "",
+        "practice": practice or "",
+    }
+
+
+# ---------------------------------------------------------------- create, edit, read
+
+
+def _check(values: Mapping[str, Any]) -> None:
+    name = values["name"]
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name:
+        raise InvalidInput("name: a campaign needs a name (up to 200 characters, no '/')")
+    if values["kind"] not in KINDS:
+        raise InvalidInput(f"kind: one of {', '.join(KINDS)}, not {values['kind']!r}")
+    if values["channel"] not in CHANNELS:
+        raise InvalidInput(f"channel: one of email, sms, letter, not {values['channel']!r}")
+    if values["channel"] == "email" and not (values.get("subject") or "").strip():
+        raise InvalidInput("subject: an email campaign needs a subject line")
+    if not (values.get("body") or "").strip():
+        raise InvalidInput("body: the message is empty")
+    share = values["holdout_share"]
+    if not isinstance(share, int | float) or not 0 <= share < 1:
+        raise InvalidInput(f"holdout_share: a share from 0 to under 1 (0.1 is 10%), not {share}")
+    if not isinstance(values["holdout_min"], int) or values["holdout_min"] < 0:
+        raise InvalidInput("holdout_min: a whole number, 0 or more")
+    days = values["return_days"]
+    if not isinstance(days, int) or not 1 <= days <= 730:
+        raise InvalidInput(f"return_days: from 1 to 730 days, not {days}")
+    sample = _values("Alex Sample", "Sam", values.get("offer"), "The Practice")
+    render(values["body"], sample, "body")
+    if values.get("subject"):
+        render(values["subject"], sample, "subject")
+
+
+def _waves_checked(days: Sequence[dt.date]) -> list[dt.date]:
+    if not days:
+        raise InvalidInput("waves: a campaign needs at least one wave date")
+    out = sorted(set(days))
+    if len(out) > 12:
+        raise InvalidInput("waves: at most 12 waves")
+    return out
+
+
+def create(
+    engine: Engine,
+    name: str,
+    *,
+    kind: str,
+    filters: Filters,
+    channel: str,
+    subject: str | None,
+    body: str,
+    offer: str | None = None,
+    waves: Sequence[dt.date],
+    holdout_share: float = 0.10,
+    holdout_min: int = 10,
+    return_days: int = 60,
+    one_per_address: bool = False,
+    by: User | None,
+    now: dt.datetime,
+) -> Campaign:
+    """Create a campaign (nothing is sent). Raises InvalidInput naming the field."""
+    values: dict[str, Any] = {
+        "name": name.strip(),
+        "kind": kind,
+        "audience": json.dumps(filters.to_dict(), sort_keys=True),
+        "channel": channel,
+        "subject": (subject or "").strip() or None,
+        "body": body.strip(),
+        "offer": (offer or "").strip() or None,
+        "holdout_share": float(holdout_share),
+        "holdout_min": holdout_min,
+        "return_days": return_days,
+        "one_per_address": one_per_address,
+    }
+    _check(values)
+    days = _waves_checked(waves)
+    with writing(engine) as conn:
+        if q.get_campaign(conn, values["name"]) is not None:
+            raise InvalidInput(f"name: there is already a campaign called {values['name']!r}")
+        audiences_svc.resolve(conn, filters)  # a saved filter that does not exist is refused
+        campaign_id = q.insert_campaign(
+            conn, **values, created_by=actor_of(by), created_at=now, updated_at=now
+        )
+        q.replace_waves(conn, campaign_id, days)
+    log.info("campaign %s created (%s, %s waves)", campaign_id, channel, len(days))
+    return get(engine, values["name"])
+
+
+def from_starting_point(key: str, *, today: dt.date, welcome_days: int = 30) -> dict[str, Any]:
+    """The keyword arguments of `create` a starting point gives (kind, filters, channel,
+    subject, body, offer, one_per_address); the caller adds name and waves."""
+    start = STARTING_POINTS.get(key)
+    if start is None:
+        raise InvalidInput(f"from: one of {', '.join(STARTING_POINTS)}, not {key!r}")
+    return {
+        "kind": start.kind,
+        "filters": start.filters(today, welcome_days=welcome_days),
+        "channel": start.channel,
+        "subject": start.subject,
+        "body": start.body,
+        "offer": start.offer,
+        "one_per_address": start.one_per_address,
+    }
+
+
+def edit(
+    engine: Engine,
+    name: str,
+    *,
+    now: dt.datetime,
+    waves: Sequence[dt.date] | None = None,
+    filters: Filters | None = None,
+    **changes: Any,
+) -> Campaign:
+    """Change a campaign while no wave has gone (InvalidInput after)."""
+    allowed = {
+        "channel",
+        "subject",
+        "body",
+        "offer",
+        "holdout_share",
+        "holdout_min",
+        "return_days",
+        "one_per_address",
+    }
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: not something a campaign has")
+    with writing(engine) as conn:
+        row = _row(conn, name)
+        if any(w.sent_at is not None for w in q.waves(conn, row.id)):
+            raise InvalidInput(f"campaign {name!r}: a wave has gone, it can no longer change")
+        values = {k: getattr(row, k) for k in (*allowed, "name", "kind")}
+        values.update(changes)
+        if filters is not None:
+            audiences_svc.resolve(conn, filters)
+            changes["audience"] = json.dumps(filters.to_dict(), sort_keys=True)
+        _check(values)
+        q.update_campaign(conn, row.id, **changes, updated_at=now)
+        if waves is not None:
+            q.replace_waves(conn, row.id, _waves_checked(waves))
+    return get(engine, name)
+
+
+def _row(conn: Any, name: str) -> Any:
+    row = q.get_campaign(conn, name)
+    if row is None:
+        raise NotFound(f"no campaign called {name!r} (see `keepwarm campaign list`)")
+    return row
+
+
+def _campaign(
+    row: Any, wave_rows: Sequence[Any], counts: Mapping[tuple[int, str], int]
+) -> Campaign:
+    return Campaign(
+        row.name,
+        row.kind,
+        Filters.from_dict(json.loads(row.audience or "{}")),
+        row.channel,
+        row.subject,
+        row.body,
+        row.offer,
+        float(row.holdout_share),
+        int(row.holdout_min),
+        int(row.return_days),
+        bool(row.one_per_address),
+        tuple(Wave(w.on, w.sent_at) for w in wave_rows),
+        counts.get((row.id, "treated"), 0),
+        counts.get((row.id, "holdout"), 0),
+        row.created_by,
+        row.created_at,
+    )
+
+
+def campaigns(engine: Engine) -> list[Campaign]:
+    """Every campaign, oldest first."""
+    with reading(engine) as conn:
+        counts = q.member_counts(conn)
+        by_campaign: dict[int, list[Any]] = {}
+        for w in q.all_waves(conn):
+            by_campaign.setdefault(w.campaign_id, []).append(w)
+        return [_campaign(r, by_campaign.get(r.id, []), counts) for r in q.all_campaigns(conn)]
+
+
+def get(engine: Engine, name: str) -> Campaign:
+    with reading(engine) as conn:
+        row = _row(conn, name)
+        return _campaign(row, q.waves(conn, row.id), q.member_counts(conn))
+
+
+def detail(engine: Engine, name: str) -> CampaignDetail:
+    """The campaign with its members (arm) and every wave's sends and skips."""
+    with reading(engine) as conn:
+        row = _row(conn, name)
+        campaign = _campaign(row, q.waves(conn, row.id), q.member_counts(conn))
+        members = tuple(Member(m.ref, m.name, m.arm) for m in q.members(conn, row.id))
+        sends = tuple(
+            Send(
+                s.wave,
+                s.ref,
+                s.name,
+                s.outbox_id,
+                s.print_item_id,
+                s.skipped_reason,
+                s.outbox_state,
+            )
+            for s in q.sends(conn, row.id)
+        )
+    return CampaignDetail(campaign, members, sends)
+
+
+# ---------------------------------------------------------------- preview
+
+
+@dataclass(frozen=True)
+class CampaignPreview:
+    """Who the next wave would reach: the audience preview, how many would be held out (or why
+    nobody is) and the message for the first client in the sample."""
+
+    campaign: Campaign
+    audience: audiences_svc.Preview
+    holdout: int
+    holdout_note: str | None
+    subject: str | None
+    body: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign.name,
+            **self.audience.as_json(),
+            "holdout": self.holdout,
+            "treated": self.audience.count - self.holdout,
+            "holdout_note": self.holdout_note,
+            "message": {"subject": self.subject, "body": self.body},
+        }
+
+
+def preview(
+    engine: Engine, settings: Settings, name: str, *, today: dt.date, sample: int = 10
+) -> CampaignPreview:
+    """The campaign's audience today, its holdout and a rendered message; nothing is sent.
+    Once the first wave has gone the arms are fixed: the holdout shown is the members'."""
+    campaign = get(engine, name)
+    found = audiences_svc.preview(
+        engine, campaign.filters, today=today, channel=campaign.channel, sample=sample
+    )
+    if campaign.waves and campaign.waves[0].sent_at is not None:
+        holdout, note = campaign.held_out, None
+    else:
+        with reading(engine) as conn:
+            everyone = audiences_svc.audience(
+                conn, campaign.filters, today=today, channel=campaign.channel
+            )
+        refs = [m.ref for m in everyone.members]
+        holdout = len(held_out(campaign.name, refs, campaign.holdout_share, campaign.holdout_min))
+        note = holdout_note(len(refs), campaign.holdout_share, campaign.holdout_min)
+    first = found.sample[0] if found.sample else None
+    values = _values(
+        first.name if first else "Alex Sample",
+        first.owner if first else None,
+        campaign.offer,
+        practice_name(settings),
+    )
+    subject = render(campaign.subject, values, "subject") if campaign.subject else None
+    return CampaignPreview(
+        campaign, found, holdout, note, subject, render(campaign.body, values, "body")
+    )
+
+
+# ---------------------------------------------------------------- sending
+
+
+@dataclass
+class WaveReport:
+    """What sending a wave did."""
+
+    campaign: str
+    wave: dt.date
+    queued: int = 0
+    letters: int = 0
+    held_out: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    already: bool = False
+
+    def summary(self) -> str:
+        if self.already:
+            return f"{self.campaign}: the wave of {self.wave} had already gone; nothing new."
+        parts = [f"{self.queued} message(s) queued"]
+        if self.letters:
+            parts = [f"{self.letters} letter(s) in the letters to print"]
+        parts.append(f"{self.held_out} held out")
+        parts += [f"{n} skipped ({why})" for why, n in sorted(self.skipped.items())]
+        return f"{self.campaign}, wave of {self.wave}: " + ", ".join(parts) + "."
+
+    def as_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "wave": self.wave.isoformat()}
+
+
+def _address_key(
+    channel: str, email: str | None, phone: str | None, address: str | None
+) -> str | None:
+    if channel == "letter":
+        return normalised(address) if address else None
+    value = email if channel == "email" else phone
+    return value.strip().casefold() if value else None
+
+
+def send_wave(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    *,
+    day: dt.date,
+    now: dt.datetime,
+    by: User | None,
+    early: bool = False,
+) -> WaveReport:
+    """Send the campaign's next wave that has not gone, when its date is `day` or earlier (or
+    at once with `early`), in one transaction (see the module docstring). Raises NotFound and
+    InvalidInput (nothing due, sending not set up)."""
+    campaign = get(engine, name)
+    if campaign.channel != "letter":
+        require_setup(settings, campaign.channel)
+    wave = campaign.next_wave
+    if wave is None:
+        last = campaign.waves[-1].on if campaign.waves else day
+        return WaveReport(name, last, already=True)
+    if wave.on > day and not early:
+        raise InvalidInput(f"campaign {name!r}: the next wave is on {wave.on}, not due yet")
+    practice = practice_name(settings)
+    report = WaveReport(name, wave.on)
+    with writing(engine) as conn:
+        row = _row(conn, name)
+        wave_row = next(w for w in q.waves(conn, row.id) if w.on == wave.on)
+        if wave_row.sent_at is not None:  # another sender got there first
+            report.already = True
+            return report
+        found = audiences_svc.audience(conn, campaign.filters, today=day, channel=campaign.channel)
+        members = {m.client_id: m.arm for m in q.members(conn, row.id)}
+        if not members:
+            refs = [m.ref for m in found.members]
+            out = held_out(name, refs, campaign.holdout_share, campaign.holdout_min)
+            arms = [(m.id, "holdout" if m.ref in out else "treated") for m in found.members]
+            q.add_members(conn, row.id, arms, now)
+            members = dict(arms)
+        reachable = {m.id: m for m in found.members}
+        reasons = {e.client.id: e.reason for e in found.excluded}
+        done = q.sent_clients(conn, wave_row.id)
+        addresses: set[str] = set()
+        for client_id, arm in sorted(members.items()):
+            if client_id in done:
+                continue
+            skipped: str | None = None
+            member = reachable.get(client_id)
+            if arm == "holdout":
+                skipped = HELD_OUT
+                report.held_out += 1
+            elif member is None:
+                skipped = reasons.get(client_id, NO_LONGER)
+            elif campaign.one_per_address:
+                key = _address_key(campaign.channel, member.email, member.phone, member.address)
+                if key is not None and key in addresses:
+                    skipped = "one per address: someone there already gets it"
+                elif key is not None:
+                    addresses.add(key)
+            if skipped is not None:
+                if arm != "holdout":
+                    report.skipped[skipped] = report.skipped.get(skipped, 0) + 1
+                q.add_send(
+                    conn,
+                    wave_id=wave_row.id,
+                    client_id=client_id,
+                    skipped_reason=skipped,
+                    created_at=now,
+                )
+                continue
+            assert member is not None
+            values = _values(member.name, member.owner, campaign.offer, practice)
+            body = render(campaign.body, values, "body")
+            outbox_id: int | None = None
+            item_id: int | None = None
+            if campaign.channel == "letter":
+                item_id = add_campaign_letter(
+                    conn, member.id, member.name, member.address or "", body, by=by, now=now
+                )
+                report.letters += 1
+            else:
+                staff = queries.staff_by_name(conn, member.owner) if member.owner else None
+                staff_id = staff.id if staff is not None else None
+                outbox_id = outbox_q.insert_message(
+                    conn,
+                    key=f"campaign:{row.id}:{wave_row.id}:{client_id}",
+                    kind="campaign",
+                    channel=campaign.channel,
+                    client_id=client_id,
+                    staff_id=staff_id,
+                    action_id=None,
+                    to_address=member.email if campaign.channel == "email" else member.phone,
+                    reply_to=queries.staff_reply_to(conn, staff_id),
+                    subject=render(campaign.subject or "", values, "subject")
+                    if campaign.channel == "email"
+                    else None,
+                    body=body,
+                    personal=False,
+                    bulk=True,
+                    message_id=new_message_id(settings),
+                    token=secrets.token_urlsafe(24),
+                    state="queued",
+                    created_by=actor_of(by),
+                    created_at=now,
+                    updated_at=now,
+                )
+                report.queued += 1
+            q.add_send(
+                conn,
+                wave_id=wave_row.id,
+                client_id=client_id,
+                outbox_id=outbox_id,
+                print_item_id=item_id,
+                created_at=now,
+            )
+        q.mark_wave_sent(conn, wave_row.id, now)
+    log.info(
+        "campaign %s: wave of %s sent (%s queued, %s letters, %s held out, %s skipped)",
+        row.id,
+        wave.on,
+        report.queued,
+        report.letters,
+        report.held_out,
+        sum(report.skipped.values()),
+    )
+    return report
+
+
+def send_due(
+    engine: Engine, settings: Settings, *, day: dt.date, now: dt.datetime
+) -> list[WaveReport]:
+    """Every campaign's next wave that is due by `day` (for the daily job); a campaign that
+    cannot send (sending not set up) is logged and left for the next run."""
+    out: list[WaveReport] = []
+    for c in campaigns(engine):
+        wave = c.next_wave
+        if wave is None or wave.on > day:
+            continue
+        try:
+            out.append(send_wave(engine, settings, c.name, day=day, now=now, by=None))
+        except InvalidInput as exc:
+            log.warning("campaign %r: wave of %s not sent: %s", c.name, wave.on, exc)
+    return out

@@ -1,0 +1,267 @@
+"""Campaigns on SQLite and PostgreSQL: the holdout (share, stability, independence), waves sent
+at most once, consent asked again at every wave, one per address, and the mailing touch that
+does not start anyone's cadence again — delivered through a real SMTP server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import NOW, TODAY
+from keepwarm.config import Settings
+from keepwarm.domain.audience import Filters
+from keepwarm.domain.errors import InvalidInput
+from keepwarm.domain.model import ImportKind
+from keepwarm.services import campaigns as svc
+from keepwarm.services.consent import set_consent
+from keepwarm.services.daily_job import run_daily
+from keepwarm.services.delivery import deliver_due
+from keepwarm.services.importing import import_file
+from keepwarm.services.todays_list import todays_list, waiting_list
+from keepwarm.store.tables import campaign_members, clients, outbox, print_items, touches
+from smtp_support import running_smtp
+from test_web_today import _practice
+
+MAIL = {
+    "smtp_url": "smtp://127.0.0.1:2525",
+    "mail_from": "Northside Physio <hello@northside.example>",
+    "base_url": "https://keepwarm.example.com",
+}
+VIPS = Filters(tags=("vip",))
+
+
+@pytest.fixture
+def mail(settings: Settings) -> Settings:
+    return settings.replace(**MAIL)
+
+
+@pytest.fixture
+def practice(engine: sa.Engine, settings: Settings, tmp_path: Path) -> sa.Engine:
+    _practice(engine, settings, tmp_path)
+    return engine
+
+
+def _create(engine: sa.Engine, name: str = "spring", **changes: object) -> svc.Campaign:
+    values: dict[str, object] = {
+        "kind": "win_back",
+        "filters": VIPS,
+        "channel": "email",
+        "subject": "We miss you, {{ first_name }}",
+        "body": "Dear {{ first_name }}, {{ offer }}. {{ staff }}",
+        "offer": "15% off your next session until 31 March",
+        "waves": [TODAY, TODAY + dt.timedelta(days=7)],
+        "holdout_min": 1,
+        "holdout_share": 0.2,
+    }
+    values.update(changes)
+    return svc.create(engine, name, by=None, now=NOW, **values)  # type: ignore[arg-type]
+
+
+def _outbox(engine: sa.Engine) -> list[sa.Row]:  # type: ignore[type-arg]
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(outbox).order_by(outbox.c.id)))
+
+
+def _arms(engine: sa.Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(clients.c.external_id, campaign_members.c.arm).join(
+                clients, clients.c.id == campaign_members.c.client_id
+            )
+        )
+        return {r: a for r, a in rows}
+
+
+def test_the_holdout_share_is_close_to_the_setting_on_ten_thousand_clients() -> None:
+    refs = [f"K{i:05d}" for i in range(10_000)]
+    out = svc.held_out("spring", refs, 0.10, 10)
+    # Binomial(10000, 0.1): sd 30; 5 sd either side fails a broken hash, not chance.
+    assert abs(len(out) - 1000) < 5 * math.sqrt(10_000 * 0.1 * 0.9)
+    assert svc.held_out("spring", list(reversed(refs)), 0.10, 10) == out  # order does not matter
+
+
+def test_different_campaigns_hold_out_independent_clients() -> None:
+    refs = [f"K{i:05d}" for i in range(10_000)]
+    a = svc.held_out("spring", refs, 0.10, 10)
+    b = svc.held_out("autumn", refs, 0.10, 10)
+    both = len(a & b)
+    # Independent: about 1% of clients are in both (100, sd about 10).
+    assert 50 < both < 150
+
+
+def test_the_minimum_is_held_out_by_lowest_number_and_small_audiences_hold_out_nobody() -> None:
+    refs = [f"K{i}" for i in range(30)]
+    out = svc.held_out("tiny", refs, 0.01, 10)
+    lowest = sorted(refs, key=lambda r: svc.holdout_score("tiny", r))[:10]
+    assert out == set(lowest)
+    assert svc.held_out("tiny", refs[:19], 0.5, 10) == set()
+    assert svc.holdout_note(19, 0.1, 10) == "no holdout: too small to tell (fewer than 20 clients)"
+
+
+def test_creating_refuses_bad_values_naming_the_field(practice) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput, match=r"^holdout_share:"):
+        _create(practice, holdout_share=1.5)
+    with pytest.raises(InvalidInput, match=r"^subject:"):
+        _create(practice, subject="")
+    with pytest.raises(InvalidInput, match=r"^waves:"):
+        _create(practice, waves=[])
+    with pytest.raises(InvalidInput, match=r"^body:"):
+        _create(practice, body="{{ nope }}")
+    _create(practice)
+    with pytest.raises(InvalidInput, match=r"^name: there is already"):
+        _create(practice)
+
+
+def test_a_wave_queues_one_campaign_email_per_treated_member_and_holds_the_rest_out(  # type: ignore[no-untyped-def]
+    practice, mail
+) -> None:
+    _create(practice)
+    report = svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    arms = _arms(practice)
+    expected = svc.held_out("spring", [f"C{i}" for i in range(5)], 0.2, 1)
+    assert {r for r, a in arms.items() if a == "holdout"} == expected
+    rows = _outbox(practice)
+    assert report.queued == len(rows) == 5 - len(expected)
+    treated = {f"c{r[1:]}@example.com" for r, a in arms.items() if a == "treated"}
+    assert {r.to_address for r in rows} == treated
+    assert all(r.kind == "campaign" and not r.personal and r.bulk for r in rows)
+    assert "15% off your next session until 31 March" in rows[0].body
+    assert rows[0].subject.startswith("We miss you, Client")
+    detail = svc.detail(practice, "spring")
+    assert detail.campaign.status == "waves sent"
+    assert {s.client for s in detail.sends if s.skipped == svc.HELD_OUT} == expected
+
+
+def test_sending_a_wave_twice_queues_nothing_new(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    _create(practice, waves=[TODAY])
+    svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    before = len(_outbox(practice))
+    again = svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    assert again.already and len(_outbox(practice)) == before
+
+
+def test_a_wave_not_due_is_refused_unless_sent_early(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    _create(practice, waves=[TODAY + dt.timedelta(days=3)])
+    with pytest.raises(InvalidInput, match="not due yet"):
+        svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    assert svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None, early=True).queued
+
+
+def test_do_not_contact_set_after_the_preview_gets_nothing(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    _create(practice, holdout_share=0.0)
+    shown = svc.preview(practice, mail, "spring", today=TODAY)
+    assert shown.audience.count == 5 and shown.holdout == 0
+    with practice.begin() as conn:
+        conn.execute(
+            sa.update(clients).where(clients.c.external_id == "C2").values(do_not_contact=True)
+        )
+    report = svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    assert "c2@example.com" not in {r.to_address for r in _outbox(practice)}
+    assert report.queued == 4
+    assert _arms(practice).get("C2") is None  # not in the audience: never a member
+
+
+def test_a_client_who_unsubscribes_between_waves_gets_nothing_in_the_next(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    _create(practice, holdout_share=0.0)
+    svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    set_consent(practice, "C1", "email", False, actor="C1", now=NOW, source="unsubscribe")
+    later = TODAY + dt.timedelta(days=7)
+    report = svc.send_wave(practice, mail, "spring", day=later, now=NOW, by=None)
+    first_wave = _outbox(practice)[0].key.split(":")[2]  # campaign:{c}:{wave}:{client}
+    second = [r for r in _outbox(practice) if r.key.split(":")[2] != first_wave]
+    assert "c1@example.com" not in {r.to_address for r in second}
+    assert report.queued == 4 and sum(report.skipped.values()) == 1
+    skip = [s for s in svc.detail(practice, "spring").sends if s.client == "C1" and s.skipped]
+    assert skip and skip[0].skipped.startswith("unsubscribed")
+    assert svc.get(practice, "spring").status == "done"
+
+
+def test_the_holdout_is_stable_across_deleting_and_reimporting_the_clients(  # type: ignore[no-untyped-def]
+    practice, mail, settings, tmp_path
+) -> None:
+    _create(practice, "first")
+    svc.send_wave(practice, mail, "first", day=TODAY, now=NOW, by=None)
+    before = _arms(practice)
+    with practice.begin() as conn:
+        conn.execute(sa.delete(clients))
+    lines = ["id,name,owner,email,phone,tags"] + [
+        f"C{i},Client {i},Dana,c{i}@example.com,+1503555010{i},vip" for i in range(5)
+    ]
+    path = tmp_path / "again.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert import_file(practice, settings, ImportKind.CLIENTS, path, today=TODAY, now=NOW).ok
+    _create(practice, "first-again")
+    with practice.begin() as conn:
+        conn.execute(sa.delete(campaign_members))
+    # The same campaign name gives the same arms; a different name is independent.
+    assert svc.held_out("first", list(before), 0.2, 1) == {
+        r for r, a in before.items() if a == "holdout"
+    }
+    svc.send_wave(practice, mail, "first-again", day=TODAY, now=NOW, by=None)
+    again = _arms(practice)
+    assert {r for r, a in again.items() if a == "holdout"} == svc.held_out(
+        "first-again", list(before), 0.2, 1
+    )
+
+
+def test_one_per_address_sends_one_email_to_people_sharing_it(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    with practice.begin() as conn:
+        conn.execute(
+            sa.update(clients).where(clients.c.external_id == "C1").values(email="c0@example.com")
+        )
+    _create(practice, holdout_share=0.0, one_per_address=True)
+    report = svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    rows = _outbox(practice)
+    assert [r.to_address for r in rows].count("c0@example.com") == 1
+    assert report.skipped == {"one per address: someone there already gets it": 1}
+
+
+def test_holiday_letters_go_one_per_household_into_the_letters_to_print(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    with practice.begin() as conn:
+        for ref in ("C0", "C1"):
+            conn.execute(
+                sa.update(clients)
+                .where(clients.c.external_id == ref)
+                .values(address="12 Elm Street, Portland OR 97201")
+            )
+        conn.execute(
+            sa.update(clients)
+            .where(clients.c.external_id == "C2")
+            .values(address="12 elm street portland or 97201")
+        )
+    start = svc.from_starting_point("holiday-cards", today=TODAY)
+    svc.create(practice, "cards", waves=[TODAY], by=None, now=NOW, **start)
+    report = svc.send_wave(practice, mail, "cards", day=TODAY, now=NOW, by=None)
+    with practice.connect() as conn:
+        items = list(conn.execute(sa.select(print_items)))
+    assert report.letters == len(items) == 1  # three at one address; C3, C4 have none
+    assert items[0].action_id is None and "warm wishes" in items[0].body.lower()
+
+
+def test_a_campaign_email_arrives_and_is_a_mailing_touch_that_leaves_the_cadence_alone(  # type: ignore[no-untyped-def]
+    practice, settings
+) -> None:
+    _create(practice, holdout_share=0.0, waves=[TODAY])
+    listed = {a.client_id for a in todays_list(practice, "Dana", day=TODAY)} | {
+        a.client_id for a in waiting_list(practice, "Dana")
+    }
+    with running_smtp() as (_, port, handler):
+        mail = settings.replace(**{**MAIL, "smtp_url": f"smtp://127.0.0.1:{port}"})
+        svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+        deliver_due(practice, mail, now_fn=lambda: NOW)
+        got = handler.messages
+    assert len(got) == 5
+    assert all(m["List-Unsubscribe"] is not None for m in got)
+    with practice.connect() as conn:
+        channels = {r.channel for r in conn.execute(sa.select(touches))}
+    assert channels == {"mailing"}
+    day = TODAY + dt.timedelta(days=1)
+    run_daily(practice, mail, day=day, now=NOW + dt.timedelta(days=1))
+    after = {a.client_id for a in todays_list(practice, "Dana", day=day)} | {
+        a.client_id for a in waiting_list(practice, "Dana")
+    }
+    assert listed and listed <= after  # nobody came off the list because of a mailing
