@@ -147,3 +147,47 @@ def test_the_cli_json_and_csv_say_the_service_numbers(
     assert cli(*args).exit_code == 0
     bad = cli("report", "retention", "--from", "2026-05-01", "--to", "2026-01-01")
     assert bad.exit_code == 1 and "ends before it starts" in bad.output
+
+
+def test_the_reports_page_its_csv_and_the_cli_json_agree(  # type: ignore[no-untyped-def]
+    web, cli, engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    plant(engine, settings, tmp_path)
+    period = f"from={START.isoformat()}&to={END.isoformat()}"
+    owner = web()
+    page = owner.get(f"/reports?{period}").text
+    assert 'id="retention-chart"' in page
+    section = page.split('id="retention"')[1]
+    assert "<script" not in section  # the chart is SVG drawn on the server (CSP)
+    shown = {}
+    for name in ("Dana", "Sam"):
+        row = section.split(f'<tr data-staff="{name}">')[1].split("</tr>")[0]
+        cells = dict(
+            (part.split('"')[0], part.split(">", 1)[1].split("<")[0])
+            for part in row.split('data-col="')[1:]
+        )
+        shown[name] = cells
+    download = owner.get(f"/reports/retention.csv?{period}")
+    assert download.headers["content-type"].startswith("text/csv")
+    from_csv = {r["staff"]: r for r in csv.DictReader(io.StringIO(download.text))}
+    args = ("report", "retention", "--from", START.isoformat(), "--to", END.isoformat())
+    from_cli = {r["staff"]: r for r in json.loads(cli(*args, "--format", "json").output)["staff"]}
+    for name, numbers in EXPECTED.items():
+        page_row, csv_row, cli_row = shown[name], from_csv[name], from_cli[name]
+        for key in ("active_at_start", "still_active", "won_back"):
+            assert int(page_row[key]) == int(csv_row[key]) == cli_row[key] == numbers[key]
+        pct = numbers["retention_pct"]
+        assert (
+            page_row["retention_pct"] == f"{pct:.1f}%" and csv_row["retention_pct"] == f"{pct:.1f}"
+        )
+        quota = f"{numbers['quota_weeks_met']}/{numbers['quota_weeks']}"
+        assert page_row["quota"] == quota
+        assert f"{csv_row['quota_weeks_met']}/{csv_row['quota_weeks']}" == quota
+        nps = numbers["nps"]
+        assert page_row["nps"].startswith(f"{nps:.1f}" if nps is not None else "—")
+        assert cli_row["nps"] == nps
+    # staff see their own row only, on the page and in the CSV
+    sam = web("sam@example.com", role="staff", staff="Sam")
+    mine = sam.get(f"/reports/retention.csv?{period}").text
+    assert [r["staff"] for r in csv.DictReader(io.StringIO(mine))] == ["Sam"]
+    assert 'data-staff="Dana"' not in sam.get(f"/reports?{period}").text.split('id="retention"')[1]

@@ -82,6 +82,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     # reports.py
     ("GET", "/reports"): PAGE,
     ("GET", "/reports/export/{name}"): OWNER_PAGE,  # the CSV downloads
+    ("GET", "/reports/retention.csv"): PAGE,  # staff: their own row
+    ("POST", "/saved-filters"): PAGE,  # owner and staff save a Clients filter
     # campaign_results.py: did a campaign work (the owner's)
     ("GET", "/campaigns/kind/{kind}"): OWNER_PAGE,  # campaigns of a kind pooled
     ("GET", "/campaigns/{name}/results"): OWNER_PAGE,

@@ -144,7 +144,7 @@ class Filters:
         if self.tags:
             parts[0] += " tagged " + " or ".join(self.tags)
         if self.owners:
-            parts.append("looked after by " + " or ".join(self.owners))
+            parts[0] += " looked after by " + " or ".join(self.owners)
         if self.signals:
             labels = [SIGNAL_LABELS[SignalCode(s)].lower() for s in self.signals]
             parts.append(" or ".join(labels))

@@ -272,6 +272,12 @@ def matching_clients(engine: Engine, filters: Filters, *, today: dt.date) -> lis
         return matching(conn, filters, today=today)
 
 
+def resolved(engine: Engine, filters: Filters) -> Filters:
+    """The filters with the saved filter they start from merged in."""
+    with reading(engine) as conn:
+        return resolve(conn, filters)
+
+
 def count(engine: Engine, filters: Filters, *, today: dt.date) -> int:
     """How many clients the filters pick (before any channel's exclusions)."""
     with reading(engine) as conn:

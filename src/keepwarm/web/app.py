@@ -32,6 +32,7 @@ from keepwarm.services.policy import get_policy
 from keepwarm.services.users import user_count
 from keepwarm.web import (
     api,
+    audience_pages,
     calendar_pages,
     campaign_results,
     clients,
@@ -43,6 +44,7 @@ from keepwarm.web import (
     password_reset,
     printing,
     reports,
+    retention_pages,
     settings_pages,
     unsubscribe,
 )
@@ -200,6 +202,8 @@ def create_app(
     app.include_router(outbox_pages.router)
     app.include_router(campaign_results.router)  # the owner's: did a campaign work?
     app.include_router(password_reset.router)  # public: forgot password, the link's page
+    app.include_router(audience_pages.router)  # saving a filter of the Clients page
+    app.include_router(retention_pages.router)  # the retention CSV of Reports
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     _error_pages(app)

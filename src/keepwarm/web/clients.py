@@ -22,6 +22,7 @@ from keepwarm.services.policy import get_policy
 from keepwarm.services.staff import list_staff
 from keepwarm.services.touches import record_touch
 from keepwarm.web import auth
+from keepwarm.web.audience_pages import audience_context
 from keepwarm.web.auth import CheckedForm, SignedIn, business_today, engine_of
 from keepwarm.web.consent_pages import consent_context, record_consent
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
@@ -135,6 +136,7 @@ def clients_page(
         "labels": LABELS,
         "symbol": get_policy(engine).currency_symbol,
         "money": money,
+        **audience_context(request),  # last visit, tier, segment, saved filters
     }
     return render(request, "clients.html", context)
 

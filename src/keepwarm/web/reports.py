@@ -29,6 +29,7 @@ from keepwarm.services.policy import get_policy
 from keepwarm.services.reports import Reports, build_reports
 from keepwarm.web.auth import SignedIn, clock, engine_of
 from keepwarm.web.render import render
+from keepwarm.web.retention_pages import retention_context
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -234,6 +235,7 @@ def reports_page(request: Request, session: SignedIn) -> Response:
         "month": _month,
         "money": lambda cents: money(cents, symbol) if cents else f"{symbol}0",
         "exports": tuple(EXPORTS) if user.is_owner else (),
+        **retention_context(request, user),  # web/retention_pages.py
     }
     return render(request, "reports.html", context)
 
