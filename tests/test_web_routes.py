@@ -116,6 +116,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/forgot"): PUBLIC,  # the same answer whatever the address
     ("GET", "/reset/{token}"): PUBLIC,  # a form: changes nothing
     ("POST", "/reset"): PUBLIC,  # refused unless the token is live
+    # feedback.py: a client's feedback link (its secret token is the key)
+    ("GET", "/feedback/{token}"): PUBLIC,  # the question: records nothing
+    ("POST", "/feedback"): PUBLIC,  # records an answer once, for a live token only
     # settings_pages.py: the owner's
     ("GET", "/settings"): OWNER_PAGE,
     ("GET", "/settings/staff"): OWNER_PAGE,

@@ -334,7 +334,7 @@ class Policy:
             description="A client is asked about their visits at most once in this many days.",
         ),
         DAYS,
-    ] = 182
+    ] = 90
     lapsing_min_activities: Annotated[
         Whole,
         Field(

@@ -27,6 +27,7 @@ from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
 from keepwarm.rules import signals_for
+from keepwarm.services.feedback import place_detractors, send_requests
 from keepwarm.services.policy import get_policy
 from keepwarm.services.reminders import place_due
 from keepwarm.services.rhythms import compute_rhythms
@@ -70,6 +71,9 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
         if q.claim_day(conn, day, now):
             log.info("daily job %s: already planned", day, extra={"day": str(day)})
             return DailyRun(day, True, 0, 0)
+    # Feedback requests go before the signals: a client asked by email or text today is not
+    # also on a list to be asked in person (rules.feedback sees the request).
+    _feedback_requests(engine, settings, day, now)
     step = time.perf_counter()
     learned = compute_rhythms(engine, settings, as_of=day, now=now)
     _step(day, "rhythms learned", step, clients=learned.clients, activities=learned.activities)
@@ -89,6 +93,8 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
             count = _write(conn, plan, by_id, day, now, policy.template_sources())
             # the reminders of the day, after the plan: first on their lists, taking no place
             count += place_due(conn, day, now, by_id, policy.template_sources())
+            # unhappy answers given before now: first on the owner's list, once
+            count += place_detractors(conn, day, now)
             if not q.complete_day(conn, day, now, count, dict(plan.overflow)):
                 raise _LostRace
     except _LostRace:
@@ -117,6 +123,15 @@ def _morning_emails(engine: Engine, settings: Settings, day: dt.date, now: dt.da
         queue_morning(engine, settings, day=day, now=now)
     except Exception:
         log.exception("daily job %s: the morning emails were not queued", day)
+
+
+def _feedback_requests(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:
+    """Queue the day's feedback requests (their own transaction, idempotent); the plan is made
+    whatever happens here."""
+    try:
+        send_requests(engine, settings, day=day, now=now)
+    except Exception:
+        log.exception("daily job %s: the feedback requests were not queued", day)
 
 
 def _step(day: dt.date, name: str, started: float, **counts: int) -> None:

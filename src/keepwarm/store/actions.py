@@ -17,6 +17,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -66,10 +67,14 @@ class StoredAction:
 
 
 def reminder_only() -> ColumnElement[bool]:
-    """An action that is a reminder alone (its one reason key "reminder:<id>"), kept apart
-    from the plan (keepwarm.services.reminders); a planned action a reminder joined keeps its
-    own reason keys."""
-    return actions.c.reason_keys.like('["reminder:%')
+    """An action that is a reminder alone (its one reason key "reminder:<id>"), or an unhappy
+    feedback answer's ("feedback-answer:<id>", keepwarm.services.feedback): kept apart from
+    the plan (keepwarm.services.reminders); a planned action a reminder joined keeps its own
+    reason keys."""
+    return or_(
+        actions.c.reason_keys.like('["reminder:%'),
+        actions.c.reason_keys.like('["feedback-answer:%'),
+    )
 
 
 def earlier_actions(conn: Connection) -> list[StoredAction]:

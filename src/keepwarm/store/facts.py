@@ -14,7 +14,14 @@ from sqlalchemy import Connection, and_, func, select
 from keepwarm.domain.model import Client, Rhythm
 from keepwarm.store.queries import client_select, clients_from_result
 from keepwarm.store.rhythms import rhythm_from_row
-from keepwarm.store.tables import actions, activities, clients, rhythms, touches
+from keepwarm.store.tables import (
+    actions,
+    activities,
+    clients,
+    feedback_requests,
+    rhythms,
+    touches,
+)
 
 
 def all_clients(conn: Connection) -> dict[int, Client]:
@@ -66,7 +73,7 @@ def last_personal_touch(conn: Connection, as_of: dt.date) -> dict[int, dt.date]:
 def last_feedback_asked(conn: Connection, as_of: dt.date) -> dict[int, dt.date]:
     """When each client was last asked for feedback up to `as_of`: the day of the touch that
     did an action carrying a feedback signal (or the action's own day, when the action was
-    closed by a touch logged some other way)."""
+    closed by a touch logged some other way), or the day keepwarm sent a feedback request."""
     asked = func.coalesce(touches.c.date, actions.c.day)
     rows = conn.execute(
         select(actions.c.client_id, func.max(asked))
@@ -78,7 +85,15 @@ def last_feedback_asked(conn: Connection, as_of: dt.date) -> dict[int, dt.date]:
         )
         .group_by(actions.c.client_id)
     )
-    return dict(rows.all())
+    asked_at: dict[int, dt.date] = dict(rows.all())
+    # a request keepwarm sent (services.feedback) is asking too: staff need not ask again
+    for client_id, at in conn.execute(
+        select(feedback_requests.c.client_id, feedback_requests.c.created_at)
+    ).all():
+        day = at.date()
+        if day <= as_of and day > asked_at.get(client_id, dt.date.min):
+            asked_at[client_id] = day
+    return asked_at
 
 
 def stored_rhythms(conn: Connection) -> dict[int, Rhythm]:

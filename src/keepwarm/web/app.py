@@ -36,6 +36,7 @@ from keepwarm.web import (
     calendar_pages,
     campaign_results,
     clients,
+    feedback,
     history,
     imports,
     outbox_api,
@@ -120,6 +121,8 @@ class RequestLog:
             path = "/reset/(token)"
         elif path.startswith("/unsubscribe/"):  # the rest is the unsubscribe link's secret
             path = "/unsubscribe/(token)"
+        elif path.startswith("/feedback/"):  # a feedback link's secret token
+            path = "/feedback/(token)"
         status = 500  # unless a response starts
 
         async def noting_status(message: Message) -> None:
@@ -204,6 +207,7 @@ def create_app(
     app.include_router(password_reset.router)  # public: forgot password, the link's page
     app.include_router(audience_pages.router)  # saving a filter of the Clients page
     app.include_router(retention_pages.router)  # the retention CSV of Reports
+    app.include_router(feedback.router)  # public: a client's feedback link (token is the key)
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     _error_pages(app)

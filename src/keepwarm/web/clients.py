@@ -339,9 +339,11 @@ def _client_page(
 
     context |= client_page_context(engine_of(request), client_id, timeline, user, today)
     context |= consent_context(request, client_id, user)  # Contact preferences
+    from keepwarm.services.feedback import client_answers
     from keepwarm.web.outbox_pages import client_messages  # the Messages section
 
     context["messages"] = client_messages(request, user, client_id) if user else []
+    context["feedback"] = client_answers(engine_of(request), client_id)  # Feedback section
     return render(request, "client.html", context, status_code=status_code)
 
 
