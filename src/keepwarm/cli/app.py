@@ -11,6 +11,7 @@ import typer
 from keepwarm import __version__
 from keepwarm.cli import clients, data, staff
 from keepwarm.cli import campaigns as campaigns_cli
+from keepwarm.cli import feedback as feedback_cli
 from keepwarm.cli import outbox as outbox_cli
 from keepwarm.cli import reports as reports_cli
 from keepwarm.cli import rhythm as rhythm_cli
@@ -64,9 +65,10 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_cli.outbox_app, name="outbox")
 app.add_typer(bounces_app, name="bounces")
+app.add_typer(campaigns_cli.campaign_app, name="campaign")
+app.add_typer(feedback_cli.feedback_app, name="feedback")
 app.add_typer(segments_cli.segment_app, name="segment")
 app.add_typer(reports_cli.report_app, name="report")
-app.add_typer(campaigns_cli.campaign_app, name="campaign")
 app.command("serve")(serve)
 app.command("clients")(clients.clients)
 app.command("client")(clients.client)
