@@ -10,7 +10,14 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from campaign_results_support import FIRST_WAVE, add_campaign, add_client, add_member, hand_worked
+from campaign_results_support import (
+    FIRST_WAVE,
+    add_campaign,
+    add_client,
+    add_member,
+    add_visit,
+    hand_worked,
+)
 from keepwarm.domain.errors import NotFound
 from keepwarm.services.campaign_results import as_json, pooled, results
 from keepwarm.services.daily_job import local_today
@@ -172,3 +179,42 @@ def test_the_pooled_page_lists_each_campaign_and_their_sum(engine: sa.Engine, we
     assert "Autumn win-back" in html and "Winter win-back" in html
     assert owner.get("/campaigns/kind/nonsense").status_code == 404
     assert owner.get("/campaigns/Nope/results").status_code == 404
+
+
+def test_a_campaign_sent_by_the_engine_is_judged_as_assigned(
+    engine: sa.Engine, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # End to end: the campaign engine creates and sends the first wave (arms fixed then);
+    # every treated member comes back 10 days later, nobody held out does.
+    from conftest import NOW
+    from keepwarm.domain.audience import Filters
+    from keepwarm.services import campaigns as engine_svc
+    from keepwarm.store.tables import campaign_members
+    from test_web_today import _practice
+
+    _practice(engine, settings, tmp_path)
+    mail = settings.replace(
+        smtp_url="smtp://127.0.0.1:2525",
+        mail_from="Northside Physio <hello@northside.example>",
+        base_url="https://keepwarm.example.com",
+    )
+    engine_svc.create(
+        engine, "spring", by=None, now=NOW, kind="win_back", filters=Filters(tags=("vip",)),
+        channel="email", subject="We miss you", body="Dear {{ first_name }}",
+        offer=None, waves=[TODAY], holdout_min=1, holdout_share=0.2,
+    )  # fmt: skip
+    engine_svc.send_wave(engine, mail, "spring", day=TODAY, now=NOW, by=None)
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(campaign_members.c.client_id, campaign_members.c.arm))
+        arms = {client_id: arm for client_id, arm in rows}
+        for client_id, arm in arms.items():
+            if arm == "treated":
+                add_visit(conn, client_id, TODAY + dt.timedelta(days=10), 4500)
+    treated = sum(a == "treated" for a in arms.values())
+    assert treated >= 1 and len(arms) - treated >= 1
+    r = results(engine, "spring", today=TODAY + dt.timedelta(days=30))
+    c = r.comparison
+    assert (c.treated, c.treated_returned) == (treated, treated)
+    assert (c.holdout, c.holdout_returned) == (len(arms) - treated, 0)
+    assert r.first_wave == TODAY and r.window_open
+    assert r.revenue.treated_per_client == 4500 and r.revenue.holdout_per_client == 0
