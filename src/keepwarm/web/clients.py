@@ -19,6 +19,7 @@ from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
 from keepwarm.services.contact_flags import client_flags, describe
 from keepwarm.services.policy import get_policy
+from keepwarm.services.segments import client_standing
 from keepwarm.services.staff import list_staff
 from keepwarm.services.touches import record_touch
 from keepwarm.web import auth
@@ -339,6 +340,7 @@ def _client_page(
 
     context |= client_page_context(engine_of(request), client_id, timeline, user, today)
     context |= consent_context(request, client_id, user)  # Contact preferences
+    context["standing"] = client_standing(engine_of(request), client.id)  # tier and segment
     from keepwarm.services.feedback import client_answers
     from keepwarm.web.outbox_pages import client_messages  # the Messages section
 
