@@ -31,7 +31,7 @@ KINDS = {
     "welcome": "Welcome",
     "custom": "Custom",
 }
-WIDTH, HEIGHT, LEFT, RIGHT, AXIS = 520, 96, 24, 496, 62
+WIDTH, HEIGHT, LEFT, RIGHT, AXIS = 520, 104, 24, 496, 64
 
 
 def _owner(session: Annotated[Session, Depends(signed_in)]) -> Session:
