@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from keepwarm import __version__
-from keepwarm.cli import clients, data, staff
 from keepwarm.cli import campaigns as campaigns_cli
+from keepwarm.cli import clients, data, staff
 from keepwarm.cli import feedback as feedback_cli
 from keepwarm.cli import outbox as outbox_cli
 from keepwarm.cli import reports as reports_cli
