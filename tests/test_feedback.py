@@ -464,3 +464,39 @@ def test_the_clients_page_shows_their_answers(engine, settings, tmp_path, web) -
     page = web().get("/clients/C2").text
     assert 'id="feedback-h">Feedback</h2>' in page
     assert "scored <strong>3/10</strong>: “comment 2”" in page
+
+
+def test_the_email_arrives_with_the_link_opening_it_changes_nothing_answering_records(  # type: ignore[no-untyped-def]
+    engine, settings, tmp_path, clock
+) -> None:
+    from keepwarm.services.delivery import deliver_due
+    from keepwarm.web import create_app
+    from smtp_support import running_smtp
+
+    with running_smtp() as (host, port, handler):
+        mail = settings.replace(**(MAIL | {"smtp_url": f"smtp://{host}:{port}"}))
+        _practice(engine, mail, tmp_path)
+        run_daily(engine, mail, day=TODAY, now=NOW)
+        deliver_due(engine, mail, now_fn=clock)
+        [message] = handler.messages
+    assert message["To"] == "c0@example.com"
+    assert message["List-Unsubscribe"]  # bulk mail: one click to stop it
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    found = re.search(re.escape(BASE) + r"(/feedback/\S+)", text)
+    assert found, text
+    app = create_app(mail)
+    before = _snapshot(engine)
+    browser = Web(app)
+    page = browser.get(found.group(1))
+    assert page.status_code == 200 and _snapshot(engine) == before
+    answer = browser.client.post(
+        "/feedback",
+        data={
+            "csrf_token": csrf_of(page.text, "/feedback"),
+            "token": found.group(1).rsplit("/", 1)[1],
+            "score": "9",
+        },
+    )
+    assert answer.status_code == 200
+    [row] = _requests(engine)
+    assert (row.score, row.comment) == (9, None) and row.answered_at is not None
