@@ -87,6 +87,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     # campaign_results.py: did a campaign work (the owner's)
     ("GET", "/campaigns/kind/{kind}"): OWNER_PAGE,  # campaigns of a kind pooled
     ("GET", "/campaigns/{name}/results"): OWNER_PAGE,
+    # campaigns.py: the owner's campaigns (create from a starting point, preview, send a wave)
+    ("GET", "/campaigns"): OWNER_PAGE,
+    ("GET", "/campaigns.json"): OWNER_PAGE,  # the page's JSON twin
+    ("GET", "/campaigns/new"): OWNER_PAGE,
+    ("POST", "/campaigns/new"): OWNER_PAGE,
+    ("GET", "/campaigns/{name}"): OWNER_PAGE,
+    ("GET", "/campaigns/{name}.json"): OWNER_PAGE,
+    ("GET", "/campaigns/{name}/preview"): OWNER_PAGE,
+    ("GET", "/campaigns/{name}/preview.json"): OWNER_PAGE,
+    ("POST", "/campaigns/{name}/send"): OWNER_PAGE,  # confirmed by a ticked box
     # calendar_pages.py: the week, and the private calendar feed (its secret token is the key)
     ("GET", "/week"): PAGE,
     ("POST", "/week/calendar"): PAGE,  # one's own feed

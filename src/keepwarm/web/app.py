@@ -35,6 +35,7 @@ from keepwarm.web import (
     audience_pages,
     calendar_pages,
     campaign_results,
+    campaigns,
     clients,
     feedback,
     history,
@@ -204,6 +205,7 @@ def create_app(
     app.include_router(printing.router)
     app.include_router(outbox_pages.router)
     app.include_router(campaign_results.router)  # the owner's: did a campaign work?
+    app.include_router(campaigns.router)  # the owner's campaigns: create, preview, send
     app.include_router(password_reset.router)  # public: forgot password, the link's page
     app.include_router(audience_pages.router)  # saving a filter of the Clients page
     app.include_router(retention_pages.router)  # the retention CSV of Reports
