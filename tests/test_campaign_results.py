@@ -218,3 +218,18 @@ def test_a_campaign_sent_by_the_engine_is_judged_as_assigned(
     assert (c.holdout, c.holdout_returned) == (len(arms) - treated, 0)
     assert r.first_wave == TODAY and r.window_open
     assert r.revenue.treated_per_client == 4500 and r.revenue.holdout_per_client == 0
+
+
+def test_the_campaign_page_and_the_cli_json_agree(engine: sa.Engine, cli, web) -> None:  # type: ignore[no-untyped-def]
+    hand_worked(engine)
+    data = json.loads(cli("campaign", "results", "Autumn win-back", "--format", "json").output)
+    page = web("owner@example.com").get("/campaigns/Autumn%20win-back")
+    assert page.status_code == 200
+    section = page.text.split('<section class="campaign-results"')[1].split("</section>")[0]
+    treated = f'<span class="returned">{data["treated_returned"]}</span> of '
+    treated += f'<span class="total">{data["treated"]}</span>'
+    holdout = f'<span class="returned">{data["holdout_returned"]}</span> of '
+    holdout += f'<span class="total">{data["holdout"]}</span>'
+    assert treated in section and holdout in section
+    assert f"{data['ci_low'] * 100:+.1f} to {data['ci_high'] * 100:+.1f} points" in section
+    assert f"About {data['more_needed']} more clients" in section
