@@ -233,3 +233,11 @@ def test_the_campaign_page_and_the_cli_json_agree(engine: sa.Engine, cli, web) -
     assert treated in section and holdout in section
     assert f"{data['ci_low'] * 100:+.1f} to {data['ci_high'] * 100:+.1f} points" in section
     assert f"About {data['more_needed']} more clients" in section
+
+
+def test_the_campaigns_list_links_to_each_kind_pooled(engine: sa.Engine, web) -> None:  # type: ignore[no-untyped-def]
+    hand_worked(engine)
+    owner = web("owner@example.com")
+    html = owner.get("/campaigns").text
+    assert '<a href="/campaigns/kind/win_back">win-back</a>' in html
+    assert owner.get("/campaigns/kind/win_back").status_code == 200
