@@ -1,6 +1,7 @@
 """A campaign's results in a real browser (headless Chromium), at desktop and phone width: the
 two groups side by side, the verdict, the interval drawn against the zero line, "How to read
-this" opening, no script and no sideways scrolling; the pooled page of a kind."""
+this" opening, no script and no sideways scrolling; the pooled page of a kind; axe-core finds
+no serious accessibility violation on either."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from browser_support import DESKTOP, PHONE, Site, overflow, screenshot
+from browser_support import DESKTOP, OWNER, PHONE, Site, overflow, screenshot, sign_in
 from campaign_results_support import hand_worked
+from test_accessibility import axe_source, serious_violations
 from test_web_browser import Tab, browser, clock_frozen, demo_file, site  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -76,3 +78,26 @@ def test_the_pooled_page_links_each_campaign(browser: Any, campaigns: Site) -> N
         tab.watch.assert_clean()
     finally:
         tab.close()
+
+
+def test_the_results_pages_have_no_serious_accessibility_violations(
+    browser: Any,  # noqa: F811
+    campaigns: Site,
+) -> None:
+    axe = axe_source()  # skips (fails under CI) without axe-core, like tests/test_accessibility
+    bad: dict[str, list[str]] = {}
+    for viewport in (DESKTOP, PHONE):
+        # bypass_csp: the app's CSP (rightly) refuses the injected axe script
+        context = browser.new_context(viewport=viewport, locale="en-US", bypass_csp=True)
+        try:
+            page = context.new_page()
+            sign_in(page, campaigns.url, OWNER)
+            for path in ("/campaigns/Autumn%20win-back/results", "/campaigns/kind/win_back"):
+                page.goto(campaigns.url + path)
+                page.locator("details.how-to-read summary").click()
+                found = serious_violations(page, axe)
+                if found:
+                    bad[f"{path} at {viewport['width']}px"] = found
+        finally:
+            context.close()
+    assert not bad, bad
