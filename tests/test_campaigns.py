@@ -21,6 +21,7 @@ from keepwarm.services.consent import set_consent
 from keepwarm.services.daily_job import run_daily
 from keepwarm.services.delivery import deliver_due
 from keepwarm.services.importing import import_file
+from keepwarm.services.printing import confirm
 from keepwarm.services.todays_list import todays_list, waiting_list
 from keepwarm.store.tables import campaign_members, clients, outbox, print_items, touches
 from smtp_support import running_smtp
@@ -240,6 +241,10 @@ def test_holiday_letters_go_one_per_household_into_the_letters_to_print(practice
         items = list(conn.execute(sa.select(print_items)))
     assert report.letters == len(items) == 1  # three at one address; C3, C4 have none
     assert items[0].action_id is None and "warm wishes" in items[0].body.lower()
+    assert confirm(practice, items[0].batch_id, by=None, now=NOW) == 1
+    with practice.connect() as conn:
+        [touch] = conn.execute(sa.select(touches)).all()
+    assert touch.channel == "mailing"  # a printed campaign card is not a personal touch
 
 
 def test_a_campaign_email_arrives_and_is_a_mailing_touch_that_leaves_the_cadence_alone(  # type: ignore[no-untyped-def]
@@ -265,3 +270,13 @@ def test_a_campaign_email_arrives_and_is_a_mailing_touch_that_leaves_the_cadence
         a.client_id for a in waiting_list(practice, "Dana")
     }
     assert listed and listed <= after  # nobody came off the list because of a mailing
+
+
+def test_the_daily_job_sends_a_wave_on_its_day_and_only_once(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    day = TODAY + dt.timedelta(days=1)
+    _create(practice, holdout_share=0.0, waves=[day])
+    run_daily(practice, mail, day=day, now=NOW + dt.timedelta(days=1))
+    sent = [r for r in _outbox(practice) if r.kind == "campaign"]
+    assert len(sent) == 5 and svc.get(practice, "spring").status == "done"
+    run_daily(practice, mail, day=day, now=NOW + dt.timedelta(days=1))
+    assert len([r for r in _outbox(practice) if r.kind == "campaign"]) == 5

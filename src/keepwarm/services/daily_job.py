@@ -111,6 +111,7 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
         clients_with_signals=result.clients_with_signals,
     )
     _morning_emails(engine, settings, day, now)
+    _campaign_waves(engine, settings, day, now)
     return result
 
 
@@ -123,6 +124,17 @@ def _morning_emails(engine: Engine, settings: Settings, day: dt.date, now: dt.da
         queue_morning(engine, settings, day=day, now=now)
     except Exception:
         log.exception("daily job %s: the morning emails were not queued", day)
+
+
+def _campaign_waves(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:
+    """Send the campaigns' waves due today (each in its own transaction, at most once per
+    client); the plan stands whatever happens here."""
+    from keepwarm.services.campaigns import send_due  # campaigns read policy and printing
+
+    try:
+        send_due(engine, settings, day=day, now=now)
+    except Exception:
+        log.exception("daily job %s: the campaigns' due waves were not sent", day)
 
 
 def _feedback_requests(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:
