@@ -185,6 +185,17 @@ def test_a_client_is_asked_at_most_once_in_the_period(  # type: ignore[no-untype
     assert [r.external_id for r in _requests(engine)] == ["C0", "C0"]
 
 
+def test_two_runs_at_once_ask_a_client_once_about_a_visit(  # type: ignore[no-untyped-def]
+    engine, mail, tmp_path, monkeypatch
+) -> None:
+    _practice(engine, mail, tmp_path)
+    assert svc.send_requests(engine, mail, day=TODAY, now=NOW) == 1
+    # the second run read "nobody asked yet" before the first committed
+    monkeypatch.setattr("keepwarm.store.feedback.last_asked", lambda conn: {})
+    assert svc.send_requests(engine, mail, day=TODAY, now=NOW) == 0
+    assert len(_requests(engine)) == 1 and len(_messages(engine)) == 1
+
+
 @pytest.fixture
 def site(engine: sa.Engine, mail: Settings, tmp_path: Path, clock: Clock) -> Any:
     from keepwarm.web import create_app
@@ -444,7 +455,7 @@ def test_the_reports_page_its_csv_and_the_command_line_agree(  # type: ignore[no
     assert '<svg class="chart report-chart" id="nps-chart"' in page
     assert '<tr data-staff="Sam"><th scope="row">Sam</th><td class="num">2</td>' in page
     assert page.index("comment 6") < page.index("comment 0")  # newest first
-    download = owner.get("/reports/export/nps.csv")
+    download = owner.get("/reports/nps.csv")
     assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
     assert download.text == cli("feedback", "report", "--format", "csv").stdout
     assert download.text == svc.nps_csv(svc.nps(engine))
@@ -456,7 +467,7 @@ def test_staff_see_their_own_clients_answers_only(engine, settings, tmp_path, we
     page = sam.get("/reports").text
     assert 'id="nps-total">+50</strong> from 2 answer(s)' in page
     assert 'data-staff="Dana"' not in page and "comment 0" not in page
-    assert "total,all,2,1,1,0,50" in sam.get("/reports/export/nps.csv").text
+    assert "total,all,2,1,1,0,50" in sam.get("/reports/nps.csv").text
 
 
 def test_the_clients_page_shows_their_answers(engine, settings, tmp_path, web) -> None:  # type: ignore[no-untyped-def]

@@ -129,6 +129,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     # feedback.py: a client's feedback link (its secret token is the key)
     ("GET", "/feedback/{token}"): PUBLIC,  # the question: records nothing
     ("POST", "/feedback"): PUBLIC,  # records an answer once, for a live token only
+    ("GET", "/reports/nps.csv"): PAGE,  # staff: their own clients' answers
     # settings_pages.py: the owner's
     ("GET", "/settings"): OWNER_PAGE,
     ("GET", "/settings/staff"): OWNER_PAGE,

@@ -100,7 +100,8 @@ def send_requests(engine: Engine, settings: Settings, *, day: dt.date, now: dt.d
     """Queue the feedback requests due on `day`; returns how many were queued (0 when neither
     email nor SMS is set up, or no base URL). Idempotent: a client already asked about their
     last visit, or within the period, is not asked again; two runs at once queue each once
-    (the loser's transaction fails on the unique outbox key and is rolled back)."""
+    (the loser's transaction fails on the unique client and visit of a request, migration
+    0023, and is rolled back whole)."""
     if not ready(settings):
         log.info("feedback requests: email/SMS or the base URL is not set up; none queued")
         return 0

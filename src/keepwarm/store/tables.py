@@ -680,6 +680,8 @@ feedback_requests = Table(
     CheckConstraint("score IS NULL OR (score >= 0 AND score <= 10)", name="score_range"),
     Index(None, "client_id", "created_at"),
     Index(None, "answered_at"),
+    # one request per client and visit, even when two runs send at once (migration 0023)
+    Index(None, "client_id", "visit_date", unique=True),
 )
 
 # Filters people saved by name ("VIPs gone quiet"), usable on the Clients page and in campaigns

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.model import User
 from keepwarm.services import feedback as service
-from keepwarm.web.auth import PRE_COOKIE, AnonymousForm, clock, engine_of, pre_token
+from keepwarm.web.auth import PRE_COOKIE, AnonymousForm, SignedIn, clock, engine_of, pre_token
 from keepwarm.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -98,10 +98,11 @@ def nps_context(request: Request, user: User) -> dict[str, object]:
     return {"nps": result, "nps_chart": chart}
 
 
-def nps_download(request: Request, user: User) -> Response:
-    """/reports/export/nps.csv: the very rows `keepwarm feedback report --format csv` prints
+@router.get("/reports/nps.csv")
+def nps_download(request: Request, session: SignedIn) -> Response:
+    """The NPS rows as CSV: the very bytes `keepwarm feedback report --format csv` prints
     (for staff, their own clients' answers)."""
-    text = service.nps_csv(service.nps(engine_of(request), by=user))
+    text = service.nps_csv(service.nps(engine_of(request), by=session.user))
     name = f"keepwarm-nps-{clock().date().isoformat()}.csv"
     return Response(
         text,

@@ -28,7 +28,7 @@ from keepwarm.services.exporting import export_csv
 from keepwarm.services.policy import get_policy
 from keepwarm.services.reports import Reports, build_reports
 from keepwarm.web.auth import SignedIn, clock, engine_of
-from keepwarm.web.feedback import nps_context, nps_download
+from keepwarm.web.feedback import nps_context
 from keepwarm.web.render import render
 from keepwarm.web.retention_pages import retention_context
 
@@ -246,8 +246,6 @@ def reports_page(request: Request, session: SignedIn) -> Response:
 def export_download(request: Request, name: str, session: SignedIn) -> Response:
     """The owner's download of every client, activity or touch as CSV: the very bytes
     `keepwarm export KIND FILE` writes (keepwarm.services.exporting)."""
-    if name == "nps.csv":  # everyone signed in: staff get their own clients' answers
-        return nps_download(request, session.user)
     kind = EXPORTS.get(name.removesuffix(".csv"))
     if kind is None or not name.endswith(".csv"):
         raise NotFound(f"no export called {name!r}: clients.csv, activities.csv or touches.csv")
