@@ -77,7 +77,7 @@ def plant(engine: sa.Engine, settings: Settings, folder: Path) -> None:
                 sa.insert(feedback_requests).values(
                     client_id=ids["A"],
                     staff_id=dana.id,
-                    visit_date=dt.date(2026, 1, 2),
+                    visit_date=dt.date(2026, 1, 2) + dt.timedelta(days=n),  # one request a visit
                     channel="email",
                     token_hash=f"{n:064d}",
                     created_at=at,
