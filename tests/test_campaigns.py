@@ -280,3 +280,15 @@ def test_the_daily_job_sends_a_wave_on_its_day_and_only_once(practice, mail) -> 
     assert len(sent) == 5 and svc.get(practice, "spring").status == "done"
     run_daily(practice, mail, day=day, now=NOW + dt.timedelta(days=1))
     assert len([r for r in _outbox(practice) if r.kind == "campaign"]) == 5
+
+
+def test_a_campaign_can_be_edited_until_its_first_wave_goes(practice, mail) -> None:  # type: ignore[no-untyped-def]
+    _create(practice)
+    later = TODAY + dt.timedelta(days=3)
+    edited = svc.edit(practice, "spring", now=NOW, offer="20% off", waves=[TODAY, later])
+    assert edited.offer == "20% off" and [w.on for w in edited.waves] == [TODAY, later]
+    with pytest.raises(InvalidInput, match=r"^holdout_share:"):
+        svc.edit(practice, "spring", now=NOW, holdout_share=2.0)
+    svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    with pytest.raises(InvalidInput, match="a wave has gone"):
+        svc.edit(practice, "spring", now=NOW, offer="30% off")
