@@ -184,3 +184,37 @@ def test_staff_are_refused_the_campaign_pages(browser: Any, site: Site) -> None:
         assert page.locator('nav a[href="/campaigns"]').count() == 0
     finally:
         context.close()
+
+
+def test_the_campaign_pages_have_no_serious_accessibility_violations(
+    browser: Any, site: Site
+) -> None:
+    from keepwarm.domain.audience import Filters
+    from keepwarm.services import campaigns as svc
+    from test_accessibility import axe_source, serious_violations
+
+    svc.create(
+        site.engine,
+        "axe-check",
+        kind="holiday",
+        filters=Filters(statuses=("active",)),
+        channel="letter",
+        subject=None,
+        body="Dear {{ first_name }}, warm wishes.",
+        waves=[TODAY],
+        by=None,
+        now=NOW,
+    )
+    axe = axe_source()
+    pages = ["/campaigns", "/campaigns/new?from=holiday-cards", "/campaigns/axe-check"]
+    pages.append("/campaigns/axe-check/preview")
+    for viewport in (DESKTOP, PHONE):
+        context = browser.new_context(viewport=viewport, locale="en-US", bypass_csp=True)
+        try:
+            page = context.new_page()
+            sign_in(page, site.url, OWNER)
+            for path in pages:
+                page.goto(site.url + path)
+                assert serious_violations(page, axe) == [], path
+        finally:
+            context.close()
