@@ -292,3 +292,28 @@ def test_a_campaign_can_be_edited_until_its_first_wave_goes(practice, mail) -> N
     svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
     with pytest.raises(InvalidInput, match="a wave has gone"):
         svc.edit(practice, "spring", now=NOW, offer="30% off")
+
+
+def test_the_new_campaign_form_names_the_bad_field_and_the_json_twin_lists_campaigns(  # type: ignore[no-untyped-def]
+    practice, web
+) -> None:
+    owner = web()
+    form = {
+        "start": "win-back",
+        "name": "by-form",
+        "channel": "email",
+        "subject": "Hello {{ first_name }}",
+        "body": "Dear {{ first_name }}",
+        "tags": "vip",
+        "waves": str(TODAY),
+        "holdout_percent": "150",
+        "holdout_min": "1",
+        "return_days": "60",
+    }
+    refused = owner.post("/campaigns/new", form)
+    assert refused.status_code == 400 and "holdout_share:" in refused.text
+    made = owner.post("/campaigns/new", {**form, "holdout_percent": "20"})
+    assert made.status_code == 303 and made.headers["location"] == "/campaigns/by-form/preview"
+    [listed] = owner.get("/campaigns.json").json()["campaigns"]
+    assert listed["name"] == "by-form" and listed["holdout_share"] == 0.2
+    assert owner.get("/campaigns/by-form/preview.json").json()["count"] == 5
