@@ -170,10 +170,16 @@ def test_csrf_is_exempted_for_the_unsubscribe_post_only(site) -> None:  # type: 
     """Every other form POST of the pages checks its CSRF token (the API takes tokens)."""
     from fastapi.routing import APIRoute
 
-    from keepwarm.web import imports
+    from keepwarm.web import campaigns, imports
 
-    # the upload form checks its token after a size guard (imports._upload_form)
-    checkers = {auth.checked_form, auth.checked_anonymous_form, imports._upload_form}
+    # the upload form checks its token after a size guard (imports._upload_form); the
+    # campaign forms after the owner check (campaigns._owners_form: staff get 403 first)
+    checkers = {
+        auth.checked_form,
+        auth.checked_anonymous_form,
+        imports._upload_form,
+        campaigns._owners_form,
+    }
     try:
         from fastapi.routing import iter_route_contexts
 
@@ -195,6 +201,8 @@ def test_a_signed_in_form_without_its_csrf_token_is_still_refused(web, engine) -
     owner = web()
     before = _snapshot(engine)
     answer = owner.client.post("/reminders", data={"client": "C0", "date": "2026-12-01"})
+    assert answer.status_code == 403 and "expired" in answer.text
+    answer = owner.client.post("/campaigns/new", data={"name": "No token", "from": "win-back"})
     assert answer.status_code == 403 and "expired" in answer.text
     assert _snapshot(engine) == before
 
