@@ -96,7 +96,7 @@ EXPECTED = {
         "won_back": 1,
         "quota_weeks_met": 2,
         "quota_weeks": 12,
-        "nps": 33.3,
+        "nps": 33,
         "nps_answers": 3,
     },
     "Sam": {
@@ -124,7 +124,8 @@ def test_retention_matches_the_hand_worked_example(
 
 
 def test_nps_is_the_share_of_promoters_minus_the_share_of_detractors() -> None:
-    assert svc.nps([10, 9, 8, 6]) == 25.0
+    assert svc.nps([10, 9, 8, 6]) == 25
+    assert svc.nps([10, 9, 8]) == 67  # rounded as the Feedback report rounds
     assert svc.nps([]) is None
 
 
@@ -184,7 +185,8 @@ def test_the_reports_page_its_csv_and_the_cli_json_agree(  # type: ignore[no-unt
         assert page_row["quota"] == quota
         assert f"{csv_row['quota_weeks_met']}/{csv_row['quota_weeks']}" == quota
         nps = numbers["nps"]
-        assert page_row["nps"].startswith(f"{nps:.1f}" if nps is not None else "—")
+        assert page_row["nps"].startswith(f"{nps} (" if nps is not None else "—")
+        assert csv_row["nps"] == ("" if nps is None else str(nps))
         assert cli_row["nps"] == nps
     # staff see their own row only, on the page and in the CSV
     sam = web("sam@example.com", role="staff", staff="Sam")

@@ -46,6 +46,7 @@ from keepwarm.services.consent import refusal
 from keepwarm.services.outbox import new_message_id, setup_missing
 from keepwarm.services.policy import get_policy
 from keepwarm.services.unsubscribe import practice_name
+from keepwarm.stats.nps import net_promoter_score
 from keepwarm.store import feedback as q
 from keepwarm.store import outbox as outbox_q
 from keepwarm.store import queries, reading, writing
@@ -337,9 +338,8 @@ class NpsLine:
     @property
     def nps(self) -> int | None:
         """% promoters (9-10) minus % detractors (0-6), rounded; None without answers."""
-        if not self.answers:
-            return None
-        return round(100 * (self.promoters - self.detractors) / self.answers)
+        scores = [10] * self.promoters + [7] * self.passives + [0] * self.detractors
+        return net_promoter_score(scores)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.quotas import allowance, judged, quota_in_force, week_start
 from keepwarm.services.policy import get_policy
+from keepwarm.stats.nps import net_promoter_score
 from keepwarm.store import queries as q
 from keepwarm.store import reading
 from keepwarm.store import retention as store
@@ -48,7 +49,7 @@ class RetentionRow:
     won_back: int
     quota_weeks_met: int
     quota_weeks: int
-    nps: float | None
+    nps: int | None
     nps_answers: int
 
     @property
@@ -87,7 +88,7 @@ class Retention:
                     r.won_back,
                     r.quota_weeks_met,
                     r.quota_weeks,
-                    _text(r.nps),
+                    "" if r.nps is None else r.nps,
                     r.nps_answers,
                 ]
             )
@@ -117,13 +118,9 @@ def _pct(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(100.0 * part / whole, 1)
 
 
-def nps(scores: list[int]) -> float | None:
-    """Net promoter score: % of 9-10 minus % of 0-6 (None without answers)."""
-    if not scores:
-        return None
-    promoters = sum(1 for s in scores if s >= 9)
-    detractors = sum(1 for s in scores if s <= 6)
-    return round(100.0 * (promoters - detractors) / len(scores), 1)
+def nps(scores: list[int]) -> int | None:
+    """Net promoter score (keepwarm.stats.nps: the Feedback report's definition)."""
+    return net_promoter_score(scores)
 
 
 def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
