@@ -80,6 +80,8 @@ def planted(engine: sa.Engine, settings: Settings, tmp_path: Path) -> sa.Engine:
         (Filters(tags=("VIP",)), "R1", "Q1"),
         (Filters(owners=("sam",)), "Q1", "R1"),
         (Filters(signals=("lapsing",)), "Q1", "R1"),
+        (Filters(signals=("win_back",)), "X1", "Q1"),  # past: not seen for over a year
+        (Filters(signals=("win_back",)), "X1", "P1"),  # never came: nothing to win back
         (Filters(last_visit_before=dt.date(2026, 1, 1)), "X1", "R1"),
         (Filters(last_visit_after=dt.date(2026, 6, 1)), "R1", "Q1"),
         (Filters(not_seen_since=dt.date(2026, 6, 1)), "P1", "R1"),

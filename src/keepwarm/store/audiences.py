@@ -68,6 +68,16 @@ def _signal_condition(code: str, today: dt.date, policy: Policy) -> ColumnElemen
         # clients Today calls gone quiet (its list shows only those within quota; an audience
         # wants them all).
         return exists().where(r.client_id == c.id, lapsing_clause(today, policy))
+    if code == SignalCode.WIN_BACK.value:
+        # Past clients: came before, not once in the last `lapsing_max_days` (a year). No daily
+        # rule raises this (a lapse that old is past, not a call: keepwarm.rules.lapsing); it
+        # is what a win-back campaign is for.
+        a = activities.c
+        cutoff = today - dt.timedelta(days=policy.lapsing_max_days)
+        return and_(
+            exists().where(a.client_id == c.id),
+            ~exists().where(a.client_id == c.id, a.date >= cutoff),
+        )
     # Other signals: an action still in front of staff carrying the code (actions.signals is
     # JSON written by json.dumps, so the code appears as "code": "<code>").
     ac = actions.c
