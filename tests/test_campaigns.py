@@ -317,3 +317,39 @@ def test_the_new_campaign_form_names_the_bad_field_and_the_json_twin_lists_campa
     [listed] = owner.get("/campaigns.json").json()["campaigns"]
     assert listed["name"] == "by-form" and listed["holdout_share"] == 0.2
     assert owner.get("/campaigns/by-form/preview.json").json()["count"] == 5
+
+
+def test_the_form_takes_every_audience_filter_and_a_saved_one(practice, web) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.domain.audience import Filters
+    from keepwarm.services.audiences import save_filter
+
+    save_filter(practice, "vips", Filters(tags=("vip",)), actor="test", now=NOW)
+    owner = web()
+    page = owner.get("/campaigns/new?from=win-back").text
+    for name in ("owners", "last_visit_before", "value_tiers", "segments", "saved"):
+        assert f'name="{name}"' in page
+    assert '<option value="vips"' in page
+    form = {
+        "start": "win-back",
+        "name": "every-filter",
+        "channel": "email",
+        "subject": "Hello",
+        "body": "Dear {{ first_name }}",
+        "owners": "Dana",
+        "last_visit_before": "2026-11-01",
+        "value_tiers": "top, middle",
+        "segments": "champions",
+        "saved": "vips",
+        "waves": str(TODAY),
+        "holdout_percent": "10",
+        "holdout_min": "1",
+        "return_days": "60",
+    }
+    assert owner.post("/campaigns/new", form).status_code == 303
+    [listed] = owner.get("/campaigns.json").json()["campaigns"]
+    audience = listed["audience"]
+    assert audience["owners"] == ["Dana"] and audience["last_visit_before"] == "2026-11-01"
+    assert audience["value_tiers"] == ["top", "middle"] and audience["segments"] == ["champions"]
+    assert audience["saved"] == "vips"
+    refused = owner.post("/campaigns/new", {**form, "name": "bad", "value_tiers": "gold"})
+    assert refused.status_code == 400 and "value_tiers" in refused.text

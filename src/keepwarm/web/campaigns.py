@@ -15,10 +15,11 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from keepwarm.domain.audience import Filters
+from keepwarm.domain.audience import SEGMENTS, VALUE_TIERS, Filters
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.model import SIGNAL_LABELS
 from keepwarm.services import campaigns as svc
+from keepwarm.services.audiences import saved_filters
 from keepwarm.services.users import Session
 from keepwarm.web.auth import (
     Form,
@@ -84,8 +85,13 @@ def _form_values(start: str, today: dt.date) -> dict[str, Any]:
         "statuses": ", ".join(f.statuses),
         "tags": ", ".join(f.tags),
         "signals": ", ".join(f.signals),
+        "owners": ", ".join(f.owners),
+        "last_visit_before": "",
         "last_visit_after": f.last_visit_after.isoformat() if f.last_visit_after else "",
         "not_seen_since": "",
+        "value_tiers": ", ".join(f.value_tiers),
+        "segments": ", ".join(f.segments),
+        "saved": "",
         "waves": "",
         "holdout_percent": "10",
         "holdout_min": "10",
@@ -101,6 +107,9 @@ def _new_page(request: Request, values: dict[str, Any], error: str = "") -> Resp
         "start": start,
         "error": error,
         "signals": sorted(s.value for s in SIGNAL_LABELS),
+        "tiers": VALUE_TIERS,
+        "segments": SEGMENTS,
+        "saved_filters": [f.name for f in saved_filters(engine_of(request))],
     }
     return render(
         request, "campaign_new.html", context, status_code=400 if error else 200, headers=NO_STORE
@@ -137,8 +146,8 @@ def create_campaign(request: Request, session: CampaignOwner, form: OwnersForm) 
         key: form.text(key)
         for key in (
             "name", "channel", "subject", "body", "offer", "statuses", "tags", "signals",
-            "last_visit_after", "not_seen_since", "waves", "holdout_percent", "holdout_min",
-            "return_days",
+            "owners", "last_visit_before", "last_visit_after", "not_seen_since", "value_tiers",
+            "segments", "saved", "waves", "holdout_percent", "holdout_min", "return_days",
         )
     }  # fmt: skip
     values["start"] = start
@@ -149,8 +158,13 @@ def create_campaign(request: Request, session: CampaignOwner, form: OwnersForm) 
                 "statuses": _words(values["statuses"]),
                 "tags": _words(values["tags"]),
                 "signals": _words(values["signals"]),
+                "owners": _words(values["owners"]),
+                "last_visit_before": values["last_visit_before"] or None,
                 "last_visit_after": values["last_visit_after"] or None,
                 "not_seen_since": values["not_seen_since"] or None,
+                "value_tiers": _words(values["value_tiers"]),
+                "segments": _words(values["segments"]),
+                "saved": values["saved"] or None,
             }
         )
         waves = []
