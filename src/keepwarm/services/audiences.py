@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine
 from keepwarm.domain.audience import Filters
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.policy import Policy
-from keepwarm.services.consent import _refused_by, is_mobile
+from keepwarm.services.consent import refusal_of
 from keepwarm.services.segments import standings
 from keepwarm.store import audiences as store
 from keepwarm.store import reading, writing
@@ -35,7 +35,6 @@ from keepwarm.store.policy import load_policy_data
 
 CHANNELS = ("email", "sms", "letter", "post")
 _BATCH = 500
-DO_NOT_CONTACT = "the client is marked do not contact"
 
 
 def consent_channel(channel: str) -> str:
@@ -115,23 +114,8 @@ def matching(conn: Connection, filters: Filters, *, today: dt.date) -> list[Audi
 
 
 def _refusal(row: AudienceRow, events: dict[str, ConsentEvent], channel: str) -> str | None:
-    # The rules of keepwarm.services.consent.refusal, on a row and events read in a batch.
-    if row.do_not_contact:
-        return DO_NOT_CONTACT
-    address: str | None = None
-    if channel == "email":
-        address = row.email
-        if not address:
-            return "no email address"
-    elif channel == "sms":
-        address = row.phone
-        if not address:
-            return "no phone number"
-        if not is_mobile(address):
-            return "the phone number is not a mobile number"
-    elif channel == "post" and not row.address:
-        return "no postal address"
-    return _refused_by(events.get(channel), channel, address)
+    # keepwarm.services.consent.refusal's rules, on a row and events read in a batch.
+    return refusal_of(row, events, channel)
 
 
 def audience(conn: Connection, filters: Filters, *, today: dt.date, channel: str) -> Audience:

@@ -9,6 +9,7 @@ only: a corrected one can be used), texts only to a mobile number with SMS conse
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,20 +64,31 @@ def refusal(
     """Why the client may not be contacted by `channel` now (None: they may). `address` is the
     email address or phone number the message goes to (default: the client's own)."""
     row = _client(conn, client_id)
-    if row.do_not_contact:
-        return "the client is marked do not contact"
-    events = store.latest(conn, row.id)
+    return refusal_of(row, store.latest(conn, row.id), channel, address)
+
+
+DO_NOT_CONTACT = "the client is marked do not contact"
+
+
+def refusal_of(
+    contact: Any, events: Mapping[str, ConsentEvent], channel: str, address: str | None = None
+) -> str | None:
+    """`refusal`'s rules on what was read already: `contact` has the client's
+    `do_not_contact`, `email`, `phone` and `address`; `events` the latest consent event per
+    channel (keepwarm.store.consent.latest, or a batch of clients' at once)."""
+    if contact.do_not_contact:
+        return DO_NOT_CONTACT
     if channel == "email":
-        address = address or row.email
+        address = address or contact.email
         if not address:
             return "no email address"
     elif channel == "sms":
-        address = address or row.phone
+        address = address or contact.phone
         if not address:
             return "no phone number"
         if not is_mobile(address):
             return "the phone number is not a mobile number"
-    elif channel == "post" and not row.address:
+    elif channel == "post" and not contact.address:
         return "no postal address"
     return _refused_by(events.get(channel), channel, address)
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from keepwarm.domain.audience import Filters
 from keepwarm.domain.model import SignalCode
 from keepwarm.domain.policy import Policy
-from keepwarm.store.consent import ConsentEvent, _event
+from keepwarm.store.consent import ConsentEvent, event_of
 from keepwarm.store.report_queries import lapsing_clause
 from keepwarm.store.tables import (
     actions,
@@ -157,7 +157,7 @@ def latest_consent(
     )
     out: dict[int, dict[str, ConsentEvent]] = {}
     for r in conn.execute(select(consent_events).where(ce.id.in_(newest))):
-        out.setdefault(r.client_id, {})[r.channel] = _event(r)
+        out.setdefault(r.client_id, {})[r.channel] = event_of(r)
     return out
 
 

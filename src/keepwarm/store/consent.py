@@ -52,7 +52,7 @@ def add_event(
     return int(row.id)
 
 
-def _event(r: object) -> ConsentEvent:
+def event_of(r: object) -> ConsentEvent:
     return ConsentEvent(
         r.channel,  # type: ignore[attr-defined]
         bool(r.allowed),  # type: ignore[attr-defined]
@@ -71,7 +71,7 @@ def latest(conn: Connection, client_id: int) -> dict[str, ConsentEvent]:
         select(func.max(c.id)).where(c.client_id == client_id).group_by(c.channel).scalar_subquery()
     )
     rows = conn.execute(select(consent_events).where(c.id.in_(newest))).all()
-    return {r.channel: _event(r) for r in rows}
+    return {r.channel: event_of(r) for r in rows}
 
 
 def history(conn: Connection, client_id: int) -> list[ConsentEvent]:
@@ -80,4 +80,4 @@ def history(conn: Connection, client_id: int) -> list[ConsentEvent]:
     rows = conn.execute(
         select(consent_events).where(c.client_id == client_id).order_by(c.id.desc())
     ).all()
-    return [_event(r) for r in rows]
+    return [event_of(r) for r in rows]
