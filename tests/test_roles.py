@@ -38,6 +38,9 @@ ROWS = [
     "Settings: staff, users and API tokens, policy, templates",
     "Change their own password",
     "Send an email or a text from the list; the Outbox",
+    "Record a client's contact preferences",
+    "Save a filter on the Clients page",
+    "Campaigns: create, preview, send, see the results",
 ]
 
 
@@ -300,3 +303,36 @@ def test_send_an_email_or_a_text_from_the_list_the_outbox(practice: Practice) ->
     assert practice.dana.post(f"/outbox/{sams}/cancel").status_code == 403
     assert [m["id"] for m in practice.owner_api.get("/api/v1/outbox").json()] == [sams]
     assert practice.dana_api.get("/api/v1/outbox").json() == []
+
+
+def test_record_a_clients_contact_preferences(practice: Practice) -> None:
+    from keepwarm.services.consent import refusal
+    from keepwarm.store import reading
+    from keepwarm.store.queries import client_internal_id
+
+    # C0 is Dana's client, C1 Sam's
+    refused = practice.dana.post("/clients/C1/consent", {"choice": "sms:allow"})
+    assert refused.status_code == 403
+    assert practice.dana.post("/clients/C0/consent", {"choice": "sms:allow"}).status_code == 303
+    assert practice.owner.post("/clients/C1/consent", {"choice": "email:refuse"}).status_code == 303
+    with reading(practice.engine) as conn:
+        c0, c1 = (client_internal_id(conn, ref) for ref in ("C0", "C1"))
+        assert c0 is not None and c1 is not None
+        assert refusal(conn, c0, "sms") is None  # Dana recorded the consent to texts
+        assert refusal(conn, c1, "sms") == "no consent to texts on record"  # hers was refused
+        assert "asked not to be contacted" in (refusal(conn, c1, "email") or "")
+
+
+def test_save_a_filter_on_the_clients_page(practice: Practice) -> None:
+    for web, name in ((practice.owner, "owners vips"), (practice.dana, "danas vips")):
+        saved = web.post("/saved-filters", {"name": name, "filters": '{"tags": ["vip"]}'})
+        assert saved.status_code == 303, name
+        assert name in web.get("/clients").text
+
+
+def test_campaigns_create_preview_send_see_the_results(practice: Practice) -> None:
+    assert practice.dana.get("/campaigns").status_code == 403
+    assert practice.dana.get("/campaigns/new?from=win-back").status_code == 403
+    assert practice.owner.get("/campaigns").status_code == 200
+    assert "Campaigns" not in _nav(practice.dana.get("/today").text)
+    assert "Campaigns" in _nav(practice.owner.get("/today").text)
