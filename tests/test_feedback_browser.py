@@ -18,7 +18,8 @@ SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
 
 def feedback_link(engine: sa.Engine, token: str) -> str:
     """A feedback request for the first client with an email, whose link's token is `token`
-    (made once: calling again returns the same path)."""
+    (made once: calling again returns the same path), about a visit of its own (one request
+    per client and visit)."""
     digest = hashlib.sha256(token.encode()).hexdigest()
     with engine.begin() as conn:
         have = conn.execute(
@@ -31,11 +32,16 @@ def feedback_link(engine: sa.Engine, token: str) -> str:
                 .order_by(clients.c.id)
                 .limit(1)
             ).one()
+            asked = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(feedback_requests)
+                .where(feedback_requests.c.client_id == client.id)
+            ).scalar_one()
             conn.execute(
                 sa.insert(feedback_requests).values(
                     client_id=client.id,
                     staff_id=client.owner_id,
-                    visit_date=NOW.date() - dt.timedelta(days=2),
+                    visit_date=NOW.date() - dt.timedelta(days=2 + asked),
                     channel="email",
                     token_hash=digest,
                     created_at=NOW,

@@ -98,14 +98,12 @@ def create(
     """Create a campaign (nothing is sent until `keepwarm campaign send`). Audience options
     replace the starting point's audience.
 
-    Examples:
+    Example: keepwarm campaign create --from win-back valentines --wave 2027-01-31
+    --wave 2027-02-07 --wave 2027-02-14 --offer "15% off your next session until 31 March"
 
-    keepwarm campaign create --from win-back valentines --wave 2027-01-31 --wave 2027-02-07
-    --wave 2027-02-14 --offer "15% off your next session until 31 March"
+    Also: keepwarm campaign create --from holiday-cards cards-2026 --wave 2026-12-01
 
-    keepwarm campaign create --from holiday-cards cards-2026 --wave 2026-12-01
-
-    keepwarm campaign create --from welcome welcome --wave 2026-12-01 --wave 2026-12-15
+    And: keepwarm campaign create --from welcome welcome --wave 2026-12-01 --wave 2026-12-15
     """
     with user_errors(), engine_for(db) as (_, engine):
         day = local_today(get_policy(engine), now())
