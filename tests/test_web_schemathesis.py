@@ -59,7 +59,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         port = _free_port()
         uv = uvicorn.Server(
             uvicorn.Config(
-                create_app(config), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+                create_app(config),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                log_config=None,  # as `keepwarm serve` (uvicorn's own config stops propagation)
+                lifespan="on",
             )
         )
         thread = threading.Thread(target=uv.run, name="uvicorn-schemathesis", daemon=True)
