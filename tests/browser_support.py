@@ -85,7 +85,7 @@ class LiveServer:
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
-            log_config=None,  # as `keepwarm serve`: uvicorn's own config stops its loggers propagating
+            log_config=None,  # as `keepwarm serve` (uvicorn's own config stops propagation)
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 
 import sqlalchemy as sa
@@ -45,7 +46,33 @@ def test_the_migrations_create_exactly_the_tables_the_code_declares(engine: sa.E
         warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
         context = MigrationContext.configure(conn, opts={"include_object": ours})
         diff = compare_metadata(context, metadata)
+    if engine.dialect.name == "sqlite":
+        # clients.household_id was added by ALTER TABLE ADD COLUMN (migration 0024: rebuilding
+        # `clients` would drop its full-text triggers), and SQLAlchemy reads neither the name
+        # nor ON DELETE of such an inline REFERENCES: the test below checks its behaviour.
+        diff = [d for d in diff if not (d[0] in ("add_fk", "remove_fk") and _household_fk(d[1]))]
     assert diff == []
+
+
+def _household_fk(fk: sa.ForeignKeyConstraint) -> bool:
+    return [c.name for c in fk.columns] == ["household_id"] and fk.referred_table.name == (
+        "households"
+    )
+
+
+def test_deleting_a_household_leaves_its_members_without_one(engine: sa.Engine) -> None:
+    from keepwarm.store.tables import clients, households
+
+    at = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(households).values(id=1, key="morris", name="Morris", created_at=at))
+        conn.execute(
+            sa.insert(clients).values(
+                external_id="C1", name="Kim Morris", household_id=1, created_at=at, updated_at=at
+            )
+        )
+        conn.execute(sa.delete(households).where(households.c.id == 1))
+        assert conn.execute(sa.select(clients.c.household_id)).scalar_one() is None
 
 
 def test_the_client_name_index_is_on_lower_name(engine: sa.Engine) -> None:

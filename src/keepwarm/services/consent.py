@@ -17,6 +17,7 @@ import phonenumbers
 from sqlalchemy import Connection, Engine, select
 
 from keepwarm.domain.errors import InvalidInput, NotFound
+from keepwarm.services import audit
 from keepwarm.store import consent as store
 from keepwarm.store import reading, writing
 from keepwarm.store.consent import ConsentEvent
@@ -149,11 +150,20 @@ def record(
     address: str | None = None,
     note: str | None = None,
 ) -> int:
-    """Append a consent event (in the caller's transaction)."""
+    """Append a consent event, and its audit entry (in the caller's transaction)."""
     if channel not in CONSENT_CHANNELS:
         raise InvalidInput(f"channel: one of {', '.join(CONSENT_CHANNELS)}, not {channel!r}")
     if source not in SOURCES:
         raise InvalidInput(f"source: one of {', '.join(SOURCES)}, not {source!r}")
+    audit.record(
+        conn,
+        actor=actor,
+        action="consent",
+        now=now,
+        client_id=client_id,
+        subject=audit.client_subject(conn, client_id),
+        details={"channel": channel, "allowed": allowed, "source": source, "address": address},
+    )
     return store.add_event(
         conn,
         client_id=client_id,

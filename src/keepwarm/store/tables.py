@@ -97,8 +97,11 @@ clients = Table(
     Column("search_text", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The family or company the client belongs to, if any (migration 0024).
+    Column("household_id", Integer, ForeignKey("households.id", ondelete="SET NULL")),
     CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
     Index(None, "owner_id"),
+    Index(None, "household_id"),
     Index(None, "status"),
     Index(None, "next_due"),
 )
@@ -694,4 +697,138 @@ saved_filters = Table(
     Column("filters", Text, nullable=False),
     Column("created_by", String(320), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Households, duplicates and privacy (migration 0024) ---------------------------------------
+
+# A family or a company: clients who share an address or a business and are written to once
+# ("The Morris family"). `key` is the household's name or id as an import wrote it, folded
+# (keepwarm.domain.search), or a key of keepwarm's own for one the owner accepted.
+households = Table(
+    "households",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(250), nullable=False, unique=True),
+    Column("name", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The owner's answer to a suggested household (same address and last name, or same landline):
+# `key` names the suggestion (its members' internal ids, sorted), so a rejected one is not
+# suggested again and an accepted one points at the household it made.
+household_decisions = Table(
+    "household_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(250), nullable=False, unique=True),
+    Column("decision", String(10), nullable=False),
+    Column("household_id", Integer, ForeignKey("households.id", ondelete="SET NULL")),
+    Column("decided_by", String(320), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("decision IN ('accepted', 'rejected')", name="decision_known"),
+)
+
+# Two clients merged into one: the kept client, the merged one's former internal id and
+# business id, and a snapshot (JSON) of everything needed to undo it — the merged client's
+# row, the ids of the rows moved to the kept client per table, rows set aside because the kept
+# client had the same one, and the kept client's fields before they were filled in.
+client_merges = Table(
+    "client_merges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kept_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("merged_id", Integer, nullable=False),  # the merged client's row is gone: no FK
+    Column("merged_external_id", String(200), nullable=False),
+    Column("score", Float),
+    Column("explanation", Text, nullable=False, server_default=""),
+    Column("snapshot", Text, nullable=False),
+    Column("merged_by", String(320), nullable=False),
+    Column("merged_at", DateTime(timezone=True), nullable=False),
+    Column("undone_by", String(320)),
+    Column("undone_at", DateTime(timezone=True)),
+    Index(None, "kept_id"),
+)
+
+# The business's other ids for a client, from merges: re-importing a file that carries one
+# updates the client it points to.
+client_aliases = Table(
+    "client_aliases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(200), nullable=False, unique=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("merge_id", Integer, ForeignKey("client_merges.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "client_id"),
+)
+
+# Pairs the owner said are two different people, so they are not suggested again. The pair is
+# stored with the smaller internal id first.
+duplicate_decisions = Table(
+    "duplicate_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_a", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("client_b", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("decided_by", String(320), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("client_a < client_b", name="pair_ordered"),
+    UniqueConstraint("client_a", "client_b"),
+)
+
+# Secrets of this database, made when first needed: "erasure" keys the HMAC of an erased
+# client's identifiers. Copied by a backup with everything else.
+database_secrets = Table(
+    "database_secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+ERASURE_REASONS = ("request", "retention")
+
+# One erasure: when, why (the client's request, or the retention policy) and by whom; nothing
+# about the person.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reason", String(20), nullable=False),
+    Column("erased_by", String(320), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("reason IN ('request', 'retention')", name="reason_known"),
+)
+
+# What remains of an erased client: keyed hashes (HMAC-SHA256 with the "erasure" secret) of
+# their normalised identifiers (business id, email, phone, name with birthday), so an import of
+# an old file that holds them is flagged instead of bringing them back.
+erased_identities = Table(
+    "erased_identities",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("erasure_id", Integer, ForeignKey("erasures.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Index(None, "erasure_id"),
+)
+
+# Who did what: sign-ins, imports, edits, merges, consent changes, exports, erasures, sends...
+# Append-only (database triggers refuse DELETE, and UPDATE except redaction): erasing a client
+# redacts `subject` and `details` of their entries (sets `redacted_at`) and keeps the fact.
+# `client_id` is a plain number (no foreign key): the entry outlives the client.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("client_id", Integer),
+    Column("subject", Text),
+    Column("details", Text, nullable=False, server_default="{}"),
+    Column("redacted_at", DateTime(timezone=True)),
+    Index(None, "at"),
+    Index(None, "client_id"),
+    Index(None, "action", "at"),
+    Index(None, "actor", "at"),
 )
