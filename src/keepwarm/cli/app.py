@@ -28,6 +28,7 @@ from keepwarm.cli.common import (
 from keepwarm.cli.consent import bounces_app, consent
 from keepwarm.cli.policy import policy_app
 from keepwarm.cli.printing import print_command
+from keepwarm.cli.privacy import erase_command
 from keepwarm.cli.today import (
     calendar,
     dismiss,
@@ -90,6 +91,7 @@ app.command("calendar")(calendar)
 app.command("send")(outbox_cli.send)
 app.command("backtest")(backtest_command)
 app.command("consent")(consent)
+app.command("erase")(erase_command)
 app.command("print")(print_command)
 
 

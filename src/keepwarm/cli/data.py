@@ -21,6 +21,7 @@ from keepwarm.cli.common import (
     today,
     user_errors,
 )
+from keepwarm.cli.privacy import export_client
 from keepwarm.domain.model import ImportKind, ImportReport
 from keepwarm.ingest.values import DateOrder
 from keepwarm.services.exporting import export_csv
@@ -303,6 +304,9 @@ def export_activities(file: OutArg, db: DbOption = None) -> None:
     Example: keepwarm export activities activities-backup.csv
     """
     _export(ImportKind.ACTIVITIES, file, db)
+
+
+export_app.command("client")(export_client)
 
 
 @export_app.command("touches")

@@ -41,6 +41,7 @@ from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.logs import printable
 from keepwarm.services import rhythms
 from keepwarm.store import contact_flags as flags
+from keepwarm.store import erasure as erasure_store
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
 from keepwarm.store.actions import close_touched_actions
@@ -393,6 +394,9 @@ def _run(
             rows += structural
             rejected += structural
             repeats = drop_exact_repeats(conn) if kind is ImportKind.ACTIVITIES else 0
+            # Rows of erased clients are skipped and named, never brought back.
+            client_column = "id" if kind is ImportKind.CLIENTS else "client_ext"
+            notes.extend(erasure_store.skip_erased(conn, stage, client_column))
             rejected += _check_against_store(conn, kind, columns, options, problems)
             report = {**base, "rows": rows, "notes": tuple(notes)}
             if problems.count:

@@ -24,6 +24,8 @@ SQLITE_PRAGMAS = (
     ("busy_timeout", "10000"),
     # Imports build large indexes; SQLite's default 2 MB page cache makes that disk-bound.
     ("cache_size", "-65536"),
+    # Deleted content is overwritten with zeros, so an erased client leaves no bytes behind.
+    ("secure_delete", "ON"),
 )
 
 _WRITE = "keepwarm_write"

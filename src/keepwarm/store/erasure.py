@@ -1,0 +1,308 @@
+"""Erasing a client's rows: the "erasure" secret, the keyed hashes that remain, every row about
+the client in every table, and matching an import's staged rows against erased identities.
+The caller owns the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from keepwarm.domain import identity
+from keepwarm.store import audit
+from keepwarm.store.tables import (
+    bounces,
+    client_aliases,
+    client_merges,
+    clients,
+    database_secrets,
+    erased_identities,
+    erasures,
+    households,
+    metadata,
+    outbox,
+)
+
+SECRET = "erasure"
+REMOVED = "(removed: it named an erased client)"
+# Tables whose rows are about one client but are not found by a client_id column.
+OTHER_CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "client_merges": ("kept_id", "merged_id"),
+    "duplicate_decisions": ("client_a", "client_b"),
+}
+# Tables that keep a client's number on purpose: the audit log keeps the fact (redacted).
+KEPT = ("audit_log",)
+
+
+def client_tables() -> list[Table]:
+    """Every table with a `client_id` column (the audit log's entries are redacted instead)."""
+    return [t for t in metadata.sorted_tables if "client_id" in t.c and t.name not in KEPT]
+
+
+def secret(conn: Connection, now: dt.datetime) -> str:
+    """The database's erasure secret, made on first use (a concurrent first use wins)."""
+    query = select(database_secrets.c.value).where(database_secrets.c.name == SECRET)
+    value = conn.execute(query).scalar_one_or_none()
+    if value is not None:
+        return str(value)
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(database_secrets).values(
+                    name=SECRET, value=secrets.token_hex(32), created_at=now
+                )
+            )
+    except IntegrityError:
+        pass
+    return str(conn.execute(query).scalar_one())
+
+
+@dataclass(frozen=True)
+class Person:
+    """What identifies a client, read before their rows go."""
+
+    id: int
+    external_id: str
+    name: str
+    email: str | None
+    phone: str | None
+    address: str | None
+    birthday: dt.date | None
+    household_id: int | None
+    aliases: tuple[str, ...]
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        return identity.identifiers(
+            ids=(self.external_id, *self.aliases),
+            email=self.email,
+            phone=self.phone,
+            name=self.name,
+            birthday=self.birthday,
+        )
+
+    def addresses(self) -> list[str]:
+        """Their email and phone as stored, for rows that carry an address without the client."""
+        return [a for a in (self.email, self.phone) if a]
+
+
+def person(conn: Connection, client_id: int) -> Person | None:
+    c = clients.c
+    row = conn.execute(
+        select(
+            c.id, c.external_id, c.name, c.email, c.phone, c.address, c.birthday, c.household_id
+        ).where(c.id == client_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    aliases = conn.execute(
+        select(client_aliases.c.external_id).where(client_aliases.c.client_id == client_id)
+    ).scalars()
+    merged = conn.execute(
+        select(client_merges.c.merged_external_id).where(client_merges.c.kept_id == client_id)
+    ).scalars()
+    birthday = row.birthday
+    if isinstance(birthday, str):
+        birthday = dt.date.fromisoformat(birthday[:10]) if birthday else None
+    return Person(
+        row.id,
+        row.external_id,
+        row.name,
+        row.email,
+        row.phone,
+        row.address,
+        birthday,
+        row.household_id,
+        tuple(dict.fromkeys([*aliases, *merged])),
+    )
+
+
+def record_erasure(
+    conn: Connection,
+    who: Person,
+    *,
+    reason: str,
+    erased_by: str,
+    now: dt.datetime,
+    key: str,
+) -> int:
+    erasure_id = int(
+        conn.execute(
+            insert(erasures)
+            .values(reason=reason, erased_by=erased_by, erased_at=now)
+            .returning(erasures.c.id)
+        ).scalar_one()
+    )
+    digests = {identity.digest(key, kind, value): kind for kind, value in who.identifiers()}
+    known = set(
+        conn.execute(
+            select(erased_identities.c.digest).where(erased_identities.c.digest.in_(digests))
+        ).scalars()
+    )
+    rows = [
+        {"digest": d, "erasure_id": erasure_id, "kind": kind}
+        for d, kind in digests.items()
+        if d not in known
+    ]
+    if rows:
+        conn.execute(insert(erased_identities), rows)
+    return erasure_id
+
+
+def delete_client(conn: Connection, who: Person, now: dt.datetime) -> dict[str, int]:
+    """Delete every row about the client, redact their audit entries; returns rows per table."""
+    counts: dict[str, int] = {}
+
+    def count(name: str, n: int) -> None:
+        if n:
+            counts[name] = counts.get(name, 0) + n
+
+    # Rows that carry their address without naming a client (a bounce not matched to a client,
+    # a message to an address only); the same address on another client's rows (a family
+    # sharing an email) is that client's too and stays.
+    addresses = [a.casefold() for a in who.addresses()]
+    nobody_at = [
+        (bounces, bounces.c.client_id, bounces.c.address),
+        (outbox, outbox.c.client_id, outbox.c.to_address),
+    ]
+    for table, client_id, address in nobody_at:
+        where = client_id == who.id
+        if addresses:
+            where = or_(where, client_id.is_(None) & func.lower(address).in_(addresses))
+        count(table.name, conn.execute(delete(table).where(where)).rowcount)
+    for name, columns in OTHER_CLIENT_COLUMNS.items():
+        table = metadata.tables[name]
+        where = or_(*(table.c[col] == who.id for col in columns))
+        count(name, conn.execute(delete(table).where(where)).rowcount)
+    for table in client_tables():
+        count(table.name, conn.execute(delete(table).where(table.c.client_id == who.id)).rowcount)
+    count(
+        "outbox (named them)",
+        _redact_messages_naming(conn, [who.name, who.external_id, *who.aliases, *addresses]),
+    )
+    count("clients", conn.execute(delete(clients).where(clients.c.id == who.id)).rowcount)
+    if who.household_id is not None:
+        empty = ~exists().where(clients.c.household_id == who.household_id)
+        count(
+            "households",
+            conn.execute(
+                delete(households).where(households.c.id == who.household_id, empty)
+            ).rowcount,
+        )
+    count("audit_log (redacted)", audit.redact(conn, who.id, now))
+    return counts
+
+
+def _redact_messages_naming(conn: Connection, words: Sequence[str]) -> int:
+    """Messages about no one client (a member's morning list) that name the client: their
+    text goes, the fact they were sent stays."""
+    terms = [w.casefold() for w in words if w and len(w.strip()) >= 3]
+    if not terms:
+        return 0
+    o = outbox.c
+    text = func.lower(o.body + literal(" ") + func.coalesce(o.subject, ""))
+    mentions = or_(*(text.contains(t, autoescape=True) for t in terms))
+    result = conn.execute(
+        update(outbox)
+        .where(o.client_id.is_(None), o.body != REMOVED, mentions)
+        .values(body=REMOVED, subject=None)
+    )
+    return int(result.rowcount)
+
+
+def any_erased(conn: Connection) -> bool:
+    return bool(conn.execute(select(exists().select_from(erased_identities))).scalar_one())
+
+
+@dataclass(frozen=True)
+class ErasedMatch:
+    erased_at: dt.datetime
+    reason: str
+
+
+def matches(conn: Connection, digests: Iterable[str]) -> dict[str, ErasedMatch]:
+    """Which of `digests` belong to an erased client, with when and why they were erased."""
+    wanted = list(set(digests))
+    found: dict[str, ErasedMatch] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = conn.execute(
+            select(erased_identities.c.digest, erasures.c.erased_at, erasures.c.reason)
+            .join(erasures, erasures.c.id == erased_identities.c.erasure_id)
+            .where(erased_identities.c.digest.in_(chunk))
+        )
+        for r in rows:
+            at = r.erased_at if r.erased_at.tzinfo else r.erased_at.replace(tzinfo=dt.UTC)
+            found[r.digest] = ErasedMatch(at, r.reason)
+    return found
+
+
+def staged_rows(conn: Connection, stage: Table, columns: Sequence[str]) -> Iterable[Any]:
+    present = [stage.c[c] for c in columns if c in stage.c]
+    return conn.execute(select(stage.c.line, *present).order_by(stage.c.line))
+
+
+def drop_lines(conn: Connection, stage: Table, lines: Sequence[int]) -> None:
+    for start in range(0, len(lines), 500):
+        conn.execute(delete(stage).where(stage.c.line.in_(lines[start : start + 500])))
+
+
+SHOWN_SKIPS = 20
+_WHY = {"request": "at the client's request", "retention": "by the retention policy"}
+
+
+def skip_erased(conn: Connection, stage: Table, client_column: str) -> list[str]:
+    """Drop the staged rows of erased clients (matched by any identifier's keyed hash); returns
+    a note per dropped row ("line 7: C-1042 was erased on 3 Dec 2026 at the client's request —
+    not restored"), the first SHOWN_SKIPS of them and how many more. Costs nothing when no
+    client was ever erased."""
+    if not any_erased(conn):
+        return []
+    key = secret(conn, dt.datetime.now(dt.UTC))
+    fields = (client_column, "email", "phone", "name", "birthday")
+    by_line: dict[int, tuple[str, list[str]]] = {}
+    for r in staged_rows(conn, stage, fields):
+        values = r._mapping
+        found = identity.identifiers(
+            ids=[values[client_column]],
+            email=values.get("email"),
+            phone=values.get("phone"),
+            name=values.get("name"),
+            birthday=values.get("birthday"),
+        )
+        by_line[r.line] = (
+            str(values[client_column]),
+            [identity.digest(key, kind, value) for kind, value in found],
+        )
+    erased = matches(conn, (d for _, ds in by_line.values() for d in ds))
+    notes: list[str] = []
+    dropped: list[int] = []
+    for line, (ref, digests) in sorted(by_line.items()):
+        hit = next((erased[d] for d in digests if d in erased), None)
+        if hit is None:
+            continue
+        dropped.append(line)
+        if len(notes) < SHOWN_SKIPS:
+            notes.append(
+                f"line {line}: {ref} was erased on {hit.erased_at:%-d %b %Y} "
+                f"{_WHY.get(hit.reason, hit.reason)} — not restored"
+            )
+    if len(dropped) > SHOWN_SKIPS:
+        notes.append(f"... and {len(dropped) - SHOWN_SKIPS:,} more rows of erased clients")
+    drop_lines(conn, stage, dropped)
+    return notes
