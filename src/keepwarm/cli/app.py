@@ -16,7 +16,9 @@ from keepwarm.cli import outbox as outbox_cli
 from keepwarm.cli import reports as reports_cli
 from keepwarm.cli import rhythm as rhythm_cli
 from keepwarm.cli import segments as segments_cli
+from keepwarm.cli.audit import audit_command
 from keepwarm.cli.backtest import backtest_command
+from keepwarm.cli.backup import backup_command, db_check, restore_command
 from keepwarm.cli.common import (
     DbOption,
     VerboseOption,
@@ -26,6 +28,8 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.cli.consent import bounces_app, consent
+from keepwarm.cli.duplicates import duplicates, merge, merges
+from keepwarm.cli.households import household, households_app
 from keepwarm.cli.policy import policy_app
 from keepwarm.cli.printing import print_command
 from keepwarm.cli.privacy import erase_command
@@ -70,6 +74,7 @@ app.add_typer(campaigns_cli.campaign_app, name="campaign")
 app.add_typer(feedback_cli.feedback_app, name="feedback")
 app.add_typer(segments_cli.segment_app, name="segment")
 app.add_typer(reports_cli.report_app, name="report")
+app.add_typer(households_app, name="households")
 app.command("serve")(serve)
 app.command("clients")(clients.clients)
 app.command("client")(clients.client)
@@ -93,6 +98,14 @@ app.command("backtest")(backtest_command)
 app.command("consent")(consent)
 app.command("erase")(erase_command)
 app.command("print")(print_command)
+app.command("audit")(audit_command)
+app.command("duplicates")(duplicates)
+app.command("merge")(merge)
+app.command("merges")(merges)
+app.command("household")(household)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
+db_app.command("check")(db_check)
 
 
 def _version(value: bool) -> None:
