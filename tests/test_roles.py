@@ -41,6 +41,8 @@ ROWS = [
     "Record a client's contact preferences",
     "Save a filter on the Clients page",
     "Campaigns: create, preview, send, see the results",
+    "Download everything about one client (ZIP, the client's page)",
+    "Erase a client",
 ]
 
 
@@ -336,3 +338,29 @@ def test_campaigns_create_preview_send_see_the_results(practice: Practice) -> No
     assert practice.owner.get("/campaigns").status_code == 200
     assert "Campaigns" not in _nav(practice.dana.get("/today").text)
     assert "Campaigns" in _nav(practice.owner.get("/today").text)
+
+
+def test_download_everything_about_one_client_zip_the_clients_page(practice: Practice) -> None:
+    # C0 is Dana's client, C1 Sam's
+    assert 'action="/privacy/export"' in practice.dana.get("/clients/C0").text
+    assert 'action="/privacy/export"' not in practice.dana.get("/clients/C1").text
+    refused = practice.dana.post("/privacy/export", {"client": "C1"})
+    assert refused.status_code == 403 and "only the clients they look after" in refused.text
+    mine = practice.dana.post("/privacy/export", {"client": "C0"})
+    assert mine.status_code == 200 and mine.headers["content-type"] == "application/zip"
+    anyone = practice.owner.post("/privacy/export", {"client": "C1"})
+    assert anyone.status_code == 200 and anyone.content.startswith(b"PK")
+
+
+def test_erase_a_client(practice: Practice) -> None:
+    before = table_snapshot(practice.engine)
+    assert "/privacy/erase" not in practice.dana.get("/clients/C0").text
+    page = practice.dana.get("/privacy/erase?client=C0")
+    assert page.status_code == 403 and "only the owner can erase a client" in page.text
+    refused = practice.dana.post("/privacy/erase", {"client": "C0", "confirm": "C0"})
+    assert refused.status_code == 403
+    assert table_snapshot(practice.engine) == before
+    assert 'href="/privacy/erase?client=C0"' in practice.owner.get("/clients/C0").text
+    done = practice.owner.post("/privacy/erase", {"client": "C0", "confirm": "C0"})
+    assert done.status_code == 303
+    assert practice.owner.get("/clients/C0").status_code == 404

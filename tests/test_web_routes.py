@@ -72,6 +72,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/clients/{client_id:path}/touches"): PAGE,
     ("POST", "/clients/{client_id:path}/delete"): OWNER_PAGE,
     ("POST", "/clients/{client_id:path}/consent"): PAGE,  # staff: the clients they look after
+    # privacy.py: everything about one client (ZIP), erasing one client
+    ("POST", "/privacy/export"): PAGE,  # staff: the clients they look after
+    ("GET", "/privacy/erase"): OWNER_PAGE,  # the confirmation page
+    ("POST", "/privacy/erase"): OWNER_PAGE,
     # imports.py: the owner's
     ("GET", "/import"): OWNER_PAGE,
     ("POST", "/import"): OWNER_PAGE,
@@ -97,6 +101,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/campaigns/{name}/preview"): OWNER_PAGE,
     ("GET", "/campaigns/{name}/preview.json"): OWNER_PAGE,
     ("POST", "/campaigns/{name}/send"): OWNER_PAGE,  # confirmed by a ticked box
+    # audit.py: the owner's audit log, and its exports with the same filters
+    ("GET", "/audit"): OWNER_PAGE,
+    ("GET", "/audit.csv"): OWNER_PAGE,
+    ("GET", "/audit.json"): OWNER_PAGE,
     # calendar_pages.py: the week, and the private calendar feed (its secret token is the key)
     ("GET", "/week"): PAGE,
     ("POST", "/week/calendar"): PAGE,  # one's own feed

@@ -33,6 +33,7 @@ from keepwarm.services.users import user_count
 from keepwarm.web import (
     api,
     audience_pages,
+    audit,
     calendar_pages,
     campaign_results,
     campaigns,
@@ -45,6 +46,7 @@ from keepwarm.web import (
     pages,
     password_reset,
     printing,
+    privacy,
     reports,
     retention_pages,
     settings_pages,
@@ -209,7 +211,9 @@ def create_app(
     app.include_router(password_reset.router)  # public: forgot password, the link's page
     app.include_router(audience_pages.router)  # saving a filter of the Clients page
     app.include_router(retention_pages.router)  # the retention CSV of Reports
+    app.include_router(audit.router)  # the owner's audit log: who did what
     app.include_router(feedback.router)  # public: a client's feedback link (token is the key)
+    app.include_router(privacy.router)  # export one client (ZIP), erase one client
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     _error_pages(app)

@@ -37,6 +37,7 @@ MESSAGES = {
     "feed_created": "Your calendar link is ready: add it to your phone's calendar below.",
     "feed_revoked": "Calendar link revoked: the old address no longer works.",
     "deleted": "The client and their history are deleted.",
+    "erased": "The client is erased: nothing about them remains but a keyed hash of their ids.",
     "consent": "Contact preference recorded.",
     "moved": "Moved: the waiting actions come first on their new member's next lists.",
 }
