@@ -68,10 +68,8 @@ def merge_clients(engine: Engine, keep: str, other: str, *, by: str, now: dt.dat
         other_row = store.client_row(conn, other_id)
         assert kept_row is not None and other_row is not None
         moved, aside = store.move_rows(conn, kept_id, other_id)
-        before = store.fill_kept(conn, kept_row, other_row, now)
-        after = {
-            name: other_row[name] if name not in ("do_not_contact",) else True for name in before
-        }
+        before, after = store.fill_kept(conn, kept_row, other_row, now)
+        filled = sorted(name for name in before if name != "updated_at")
         conn.execute(delete(clients).where(clients.c.id == other_id))
         snapshot: dict[str, Any] = {
             "merged": store.encode_client(other_row),
@@ -102,7 +100,7 @@ def merge_clients(engine: Engine, keep: str, other: str, *, by: str, now: dt.dat
             now=now,
             client_id=kept_id,
             subject=f"{kept_row['name']} ({kept_row['external_id']})",
-            details={**details, "role": "kept", "filled": sorted(before)},
+            details={**details, "role": "kept", "filled": filled},
         )
         audit.record(
             conn,
@@ -119,7 +117,7 @@ def merge_clients(engine: Engine, keep: str, other: str, *, by: str, now: dt.dat
         other,
         {k: len(v) for k, v in moved.items()},
         {k: len(v) for k, v in aside.items()},
-        tuple(sorted(before)),
+        tuple(filled),
     )
 
 

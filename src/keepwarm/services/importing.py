@@ -45,6 +45,7 @@ from keepwarm.store import erasure as erasure_store
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
 from keepwarm.store.actions import close_touched_actions
+from keepwarm.store.client_merge import resolve_aliases
 from keepwarm.store.staging import (
     STAGE_ACTIVITIES,
     STAGE_CLIENTS,
@@ -394,6 +395,8 @@ def _run(
             rows += structural
             rejected += structural
             repeats = drop_exact_repeats(conn) if kind is ImportKind.ACTIVITIES else 0
+            # A merged client's business id (an alias) names the client it was merged into.
+            resolve_aliases(conn, stage, "id" if kind is ImportKind.CLIENTS else "client_ext")
             # Rows of erased clients are skipped and named, never brought back.
             client_column = "id" if kind is ImportKind.CLIENTS else "client_ext"
             notes.extend(erasure_store.skip_erased(conn, stage, client_column))

@@ -192,9 +192,9 @@ def _empty(value: Any) -> bool:
 
 def fill_kept(
     conn: Connection, kept: Mapping[str, Any], other: Mapping[str, Any], now: dt.datetime
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fill the kept client's empty fields from the other's; returns the kept client's values
-    before, of the fields changed."""
+    before and after, of the columns changed (with `updated_at` when any was)."""
     changes: dict[str, Any] = {}
     for name in [*_FILLED, "household_id"]:
         if _empty(kept[name]) and not _empty(other[name]):
@@ -209,7 +209,8 @@ def fill_kept(
             .values(**changes, search_text=None, updated_at=now)
         )
         refresh_search_text(conn, kept["id"])
-    return {name: kept[name] for name in changes}
+        changes["updated_at"] = now
+    return {name: kept[name] for name in changes}, changes
 
 
 def write_merge(
@@ -321,15 +322,25 @@ def undo_rows(
     before = _decode(clients, snapshot["kept_before"])
     filled = _decode(clients, snapshot["kept_after"])
     current = client_row(conn, kept) or {}
-    restore = {n: v for n, v in before.items() if current.get(n) == filled.get(n)}
+    # Only fields nobody changed since the merge filled them.
+    restore = {n: v for n, v in before.items() if _same(current.get(n), filled.get(n))}
     if restore:
         conn.execute(
-            update(clients)
-            .where(clients.c.id == kept)
-            .values(**restore, search_text=None, updated_at=now)
+            update(clients).where(clients.c.id == kept).values(**restore, search_text=None)
         )
         refresh_search_text(conn, kept)
     conn.execute(delete(client_aliases).where(client_aliases.c.merge_id == merge["id"]))
+
+
+def _same(x: Any, y: Any) -> bool:
+    """Equal values; a datetime read back from SQLite has lost its time zone (UTC)."""
+    if isinstance(x, dt.datetime) and isinstance(y, dt.datetime):
+        return (
+            x.replace(tzinfo=None) == y.astimezone(dt.UTC).replace(tzinfo=None)
+            if (x.tzinfo is None)
+            else x == y
+        )
+    return bool(x == y)
 
 
 def resolve_aliases(conn: Connection, stage: Table, column: str) -> int:
