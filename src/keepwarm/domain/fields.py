@@ -36,6 +36,7 @@ class FieldKind(StrEnum):
     TAGS = "tags"  # labels separated by ";" (stored sorted, without repeats)
     STATUS = "status"  # active, prospect or cancelled
     FLAG = "flag"  # yes or no
+    HOUSEHOLD = "household"  # a household by name or id (stored as its id)
 
 
 # Kinds that always have a value (stored NOT NULL, with a default).
@@ -330,6 +331,18 @@ class Client:
             ("note", "comments", "comment", "remarks"),
             editable=True,
             example="Prefers mornings",
+        ),
+    ] = None
+    household: Annotated[
+        str | None,
+        ClientField(
+            FieldKind.HOUSEHOLD,
+            "Household",
+            ("family", "householdname", "householdid", "familyid", "household"),
+            max_length=400,
+            column="household_id",
+            help="The family or company the client belongs to (made if new).",
+            example="Morris",
         ),
     ] = None
 

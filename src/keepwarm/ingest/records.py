@@ -55,7 +55,8 @@ TEXT_LIMITS: dict[ImportKind, dict[str, int]] = {
     ImportKind.CLIENTS: {
         f.name: f.max_length
         for f in CLIENT_FIELDS
-        if f.max_length is not None and f.kind in (FieldKind.ID, FieldKind.TEXT, FieldKind.STAFF)
+        if f.max_length is not None
+        and f.kind in (FieldKind.ID, FieldKind.TEXT, FieldKind.STAFF, FieldKind.HOUSEHOLD)
     },
     ImportKind.ACTIVITIES: {"client_id": 200, "id": 200, "kind": 200},
     ImportKind.TOUCHES: {"client_id": 200, "staff": 200, "outcome": 200},

@@ -31,6 +31,7 @@ from keepwarm.domain.model import (
     SignalCode,
 )
 from keepwarm.domain.policy import Policy
+from keepwarm.domain.search import fold
 from keepwarm.ingest.columns import ColumnMap
 from keepwarm.ingest.records import AS_WRITTEN, ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
@@ -38,6 +39,7 @@ from keepwarm.services import rhythms
 from keepwarm.services.daily_job import local_today
 from keepwarm.store import client_pages as store
 from keepwarm.store import contact_flags, reading, writing
+from keepwarm.store import households as household_store
 from keepwarm.store import queries as q
 from keepwarm.store.policy import load_policy_data
 from keepwarm.store.queries import list_staff as list_staff_rows
@@ -312,8 +314,9 @@ def _parse(values: Mapping[str, str | None], *, now: dt.datetime, region: str) -
     )
 
 
-def _columns(conn: Any, parsed: Mapping[str, Any]) -> dict[str, Any]:
-    """Table columns for the parsed fields (a member of staff's id instead of their name)."""
+def _columns(conn: Any, parsed: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Table columns for the parsed fields (a member of staff's id instead of their name; a
+    household's id, made if new, instead of its name)."""
     out: dict[str, Any] = {}
     for name, value in parsed.items():
         field = CLIENT_FIELD[name]
@@ -322,6 +325,13 @@ def _columns(conn: Any, parsed: Mapping[str, Any]) -> dict[str, Any]:
             if found is None:
                 raise InvalidValues({name: f"there is no staff member called {value!r}"})
             value = found
+        if field.kind is FieldKind.HOUSEHOLD and value is not None:
+            known = household_store.named(conn, value)
+            value = (
+                known.id
+                if known is not None
+                else household_store.create(conn, key=fold(value), name=value, now=now)
+            )
         out[field.column] = value
     return out
 
@@ -351,7 +361,7 @@ def create_client(
     with writing(engine) as conn:
         if q.client_internal_id(conn, parsed["id"]) is not None:
             raise InvalidValues({"id": f"there is already a client with id {parsed['id']!r}"})
-        row = _columns(conn, parsed)
+        row = _columns(conn, parsed, now)
         row |= {"created_at": now, "updated_at": now}
         store.insert_client(conn, row)
         client = q.get_client(conn, parsed["id"])
@@ -383,7 +393,7 @@ def update_client(
         if internal is None:
             raise NotFound(f"no client with id {client_id!r}")
         if parsed:
-            store.update_client(conn, internal, _columns(conn, parsed) | {"updated_at": now})
+            store.update_client(conn, internal, _columns(conn, parsed, now) | {"updated_at": now})
         # A usable phone or email given: the one an import kept as written is corrected.
         corrected = [f for f in AS_WRITTEN if parsed.get(f) is not None]
         contact_flags.clear_flags(conn, internal, corrected)

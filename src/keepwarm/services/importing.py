@@ -42,6 +42,7 @@ from keepwarm.logs import printable
 from keepwarm.services import rhythms
 from keepwarm.store import contact_flags as flags
 from keepwarm.store import erasure as erasure_store
+from keepwarm.store import households as household_store
 from keepwarm.store import merging as m
 from keepwarm.store import require_current, writing
 from keepwarm.store.actions import close_touched_actions
@@ -512,6 +513,9 @@ def _merge(
             if f.kind is FieldKind.STAFF and f.name in columns.fields
             for name in m.create_missing_staff(conn, stage, f.name, now)
         ]
+        for f in CLIENT_FIELDS:
+            if f.kind is FieldKind.HOUSEHOLD and f.name in columns.fields:
+                household_store.resolve_staged(conn, stage, f.name, now)
         result = m.merge_clients(conn, _client_fields_present(columns), now)
         flags.replace_flags(conn, [f for f in AS_WRITTEN if f in columns.fields], now)
         return m.MergeResult(result.added, result.updated, 0, tuple(new_staff))

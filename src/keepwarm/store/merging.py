@@ -28,7 +28,7 @@ from keepwarm.domain.fields import CLIENT_FIELDS, ClientField, FieldKind
 from keepwarm.domain.model import ImportProblem, ProblemCode
 from keepwarm.store.client_search import SEARCHED, refresh_search_text
 from keepwarm.store.staging import STAGE_ACTIVITIES, STAGE_CLIENTS, STAGE_TOUCHES
-from keepwarm.store.tables import activities, clients, imports, staff, touches
+from keepwarm.store.tables import activities, clients, households, imports, staff, touches
 
 PROBLEM_LIMIT = 50
 
@@ -298,6 +298,8 @@ def _staged_value(s: Table, f: ClientField) -> ColumnElement[Any]:
     staged by name, as their id)."""
     if f.kind is FieldKind.STAFF:
         return select(staff.c.id).where(staff.c.name == s.c[f.name]).scalar_subquery()
+    if f.kind is FieldKind.HOUSEHOLD:  # staged as the household's key (store.households)
+        return select(households.c.id).where(households.c.key == s.c[f.name]).scalar_subquery()
     return s.c[f.name]
 
 

@@ -21,7 +21,14 @@ from keepwarm.domain.model import (
 )
 from keepwarm.domain.policy import Policy
 from keepwarm.store.policy import load_policy_data
-from keepwarm.store.tables import activities, clients, staff, staff_quota_history, touches
+from keepwarm.store.tables import (
+    activities,
+    clients,
+    households,
+    staff,
+    staff_quota_history,
+    touches,
+)
 
 _STATUS = {s.value: s for s in ClientStatus}
 
@@ -38,10 +45,14 @@ _READ: dict[FieldKind, Callable[[Any], Any]] = {
 }
 
 
+# Fields stored as another table's id and read as its name (a member of staff, a household).
+_BY_NAME = (FieldKind.STAFF, FieldKind.HOUSEHOLD)
+
+
 def _source(f: ClientField) -> str:
     """The name of the column of `client_select()` holding field `f` (a member of staff's
     name, joined, is "<field>_name")."""
-    return f"{f.name}_name" if f.kind is FieldKind.STAFF else f.column
+    return f"{f.name}_name" if f.kind in _BY_NAME else f.column
 
 
 _SOURCES = tuple(_source(f) for f in CLIENT_FIELDS)
@@ -71,14 +82,14 @@ def clients_from_result(result: CursorResult[Any]) -> list[tuple[int, Client]]:
 
 
 def client_select() -> Select[Any]:
-    """Every column of `clients` with, for each member-of-staff field, the member's name."""
+    """Every column of `clients` with, for each member-of-staff or household field, its name."""
     query = select(clients)
     joined: Any = clients
     for f in CLIENT_FIELDS:
-        if f.kind is FieldKind.STAFF:
-            member = staff.alias(f.name)
-            query = query.add_columns(member.c.name.label(_source(f)))
-            joined = joined.outerjoin(member, member.c.id == clients.c[f.column])
+        if f.kind in _BY_NAME:
+            named = (staff if f.kind is FieldKind.STAFF else households).alias(f.name)
+            query = query.add_columns(named.c.name.label(_source(f)))
+            joined = joined.outerjoin(named, named.c.id == clients.c[f.column])
     return query.select_from(joined)
 
 

@@ -70,6 +70,8 @@ def _client_column(f: ClientField) -> Column[Any]:
     """The `clients` column of a field of the register (keepwarm.domain.fields)."""
     if f.kind is FieldKind.STAFF:
         return Column(f.column, Integer, ForeignKey("staff.id", ondelete="SET NULL"))
+    if f.kind is FieldKind.HOUSEHOLD:  # the family or company (migration 0024)
+        return Column(f.column, Integer, ForeignKey("households.id", ondelete="SET NULL"))
     defaults: dict[FieldKind, Any] = {
         FieldKind.TAGS: "",
         FieldKind.STATUS: ClientStatus.ACTIVE.value,
@@ -97,8 +99,6 @@ clients = Table(
     Column("search_text", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    # The family or company the client belongs to, if any (migration 0024).
-    Column("household_id", Integer, ForeignKey("households.id", ondelete="SET NULL")),
     CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
     Index(None, "owner_id"),
     Index(None, "household_id"),

@@ -50,7 +50,16 @@ FORM_FIELDS = tuple(f for f in CLIENT_FIELDS if f.editable)
 INPUT_TYPES = {FieldKind.EMAIL: "email", FieldKind.PHONE: "tel", FieldKind.DATE: "date"}
 INPUT_TYPES[FieldKind.BIRTHDAY] = "date"
 # Fields the client page shows elsewhere than among the contact facts (heading, notes...).
-SHOWN_APART = ("id", "name", "first_name", "last_name", "status", "do_not_contact", "notes")
+SHOWN_APART = (
+    "id",
+    "name",
+    "first_name",
+    "last_name",
+    "status",
+    "do_not_contact",
+    "notes",
+    "household",
+)
 CHART_DAYS = 730
 
 
