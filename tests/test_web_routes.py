@@ -76,6 +76,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/privacy/export"): PAGE,  # staff: the clients they look after
     ("GET", "/privacy/erase"): OWNER_PAGE,  # the confirmation page
     ("POST", "/privacy/erase"): OWNER_PAGE,
+    # duplicates.py: the owner's duplicates, merges and their undoing
+    ("GET", "/duplicates"): OWNER_PAGE,
+    ("GET", "/duplicates/merge"): OWNER_PAGE,  # the confirmation page
+    ("POST", "/duplicates/merge"): OWNER_PAGE,
+    ("POST", "/duplicates/not-same"): OWNER_PAGE,
+    ("POST", "/duplicates/merges/{merge_id}/undo"): OWNER_PAGE,
     # imports.py: the owner's
     ("GET", "/import"): OWNER_PAGE,
     ("POST", "/import"): OWNER_PAGE,
@@ -283,6 +289,7 @@ def _samples(people: People) -> dict[str, str]:
         "token": "no-such-token",
         "batch_id": "999999",
         "outbox_id": "999999",
+        "merge_id": "999999",
     }
 
 

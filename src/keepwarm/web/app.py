@@ -37,6 +37,7 @@ from keepwarm.web import (
     campaign_results,
     campaigns,
     clients,
+    duplicates,
     feedback,
     history,
     imports,
@@ -212,6 +213,7 @@ def create_app(
     app.include_router(retention_pages.router)  # the retention CSV of Reports
     app.include_router(feedback.router)  # public: a client's feedback link (token is the key)
     app.include_router(privacy.router)  # export one client (ZIP), erase one client
+    app.include_router(duplicates.router)  # the owner's: find, merge, undo duplicate clients
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     _error_pages(app)

@@ -37,6 +37,7 @@ SECTIONS = (
     ("/settings/users", "Users and API tokens", "Who signs in, their role, passwords, tokens."),
     ("/settings/policy", "Policy", "Time zone, quotas, cadences, recalls, follow-ups, occasions."),
     ("/settings/templates", "Message templates", "The drafts' wording, previewed on a client."),
+    ("/duplicates", "Duplicates", "Clients who are likely one person: merge them, or undo a merge."),
 )
 
 
