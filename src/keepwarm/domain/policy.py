@@ -364,6 +364,18 @@ class Policy:
         ),
         DAYS,
     ] = 30
+    erase_inactive_years: Annotated[
+        Whole,
+        Field(
+            ge=0,
+            le=100,
+            title="Erase clients inactive for",
+            description="The daily job erases every client with no visit or touch for this many "
+            "years (the retention policy; keepwarm erase --inactive-years N --dry-run lists "
+            "who). 0 is off.",
+        ),
+        Shown(section="Privacy", unit="years"),
+    ] = 0
     trend_min_change: Annotated[
         float,
         Strict(),

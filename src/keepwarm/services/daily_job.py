@@ -27,6 +27,7 @@ from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
 from keepwarm.rules import signals_for
+from keepwarm.services.erasure import daily_retention as erase_inactive
 from keepwarm.services.feedback import place_detractors, send_requests
 from keepwarm.services.policy import get_policy
 from keepwarm.services.reminders import place_due
@@ -71,6 +72,7 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
         if q.claim_day(conn, day, now):
             log.info("daily job %s: already planned", day, extra={"day": str(day)})
             return DailyRun(day, True, 0, 0)
+    erase_inactive(engine, day=day, now=now)  # the retention policy, before anyone is planned
     # Feedback requests go before the signals: a client asked by email or text today is not
     # also on a list to be asked in person (rules.feedback sees the request).
     _feedback_requests(engine, settings, day, now)

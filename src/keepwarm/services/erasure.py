@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, func, literal, select, union_all
+from sqlalchemy import Connection, Engine, func, select, union_all
 
 from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.services import audit
@@ -121,8 +121,9 @@ def make_unrecoverable(engine: Engine, touched: list[str]) -> str:
 
 
 def inactive_clients(conn: Connection, years: int, today: dt.date) -> list[tuple[int, str]]:
-    """(internal id, business id) of the clients with no activity, touch or change in the
-    last `years` years, oldest first."""
+    """(internal id, business id) of the clients whose last activity or touch (else their
+    "since" date) is more than `years` years before `today`, oldest first; a client with none
+    of these dates is never chosen."""
     if years < 1:
         raise InvalidInput(f"years: a whole number of at least 1, not {years}")
     cutoff = _years_before(today, years)
@@ -138,10 +139,7 @@ def inactive_clients(conn: Connection, years: int, today: dt.date) -> list[tuple
     query = (
         select(clients.c.id, clients.c.external_id)
         .select_from(clients.outerjoin(last, last.c.cid == clients.c.id))
-        .where(
-            func.coalesce(last.c.last, clients.c.since, literal(cutoff)) < cutoff,
-            clients.c.created_at < dt.datetime.combine(cutoff, dt.time(), tzinfo=dt.UTC),
-        )
+        .where(func.coalesce(last.c.last, clients.c.since) < cutoff)
         .order_by(func.coalesce(last.c.last, clients.c.since), clients.c.id)
     )
     return [(int(r.id), str(r.external_id)) for r in conn.execute(query)]
@@ -183,3 +181,28 @@ def apply_retention(
         "retention: %d clients erased (no activity for %d years); %s", len(erased), years, cleanup
     )
     return RetentionResult(erased, cleanup)
+
+
+def daily_retention(engine: Engine, *, day: dt.date, now: dt.datetime) -> int:
+    """The daily job's step: apply the policy's erase_inactive_years (0 is off); returns how
+    many clients were erased. A failure is logged and the day's plan goes on."""
+    from keepwarm.services.policy import get_policy  # policy reads settings widely
+
+    years = get_policy(engine).erase_inactive_years
+    if not years:
+        return 0
+    started = time.perf_counter()
+    try:
+        result = apply_retention(engine, years, today=day, now=now)
+    except Exception:
+        log.exception("daily job %s: the retention policy was not applied", day)
+        return 0
+    log.info(
+        "daily job %s: retention: %d clients erased (no activity for %d years), %.2fs",
+        day,
+        len(result.erased),
+        years,
+        time.perf_counter() - started,
+        extra={"day": str(day), "step": "retention", "erased": len(result.erased)},
+    )
+    return len(result.erased)
