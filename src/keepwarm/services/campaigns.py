@@ -19,7 +19,10 @@ row saying so). A second send of the same wave adds nothing. A sent campaign mes
 "mailing" touch: on the timeline, not personal, so nobody's cadence starts again.
 
 One per address: for letters, clients at the same normalised postal address get one letter;
-for email and texts, the same email address or phone number gets one message.
+for email and texts, the same email address or phone number gets one message. It also means
+one per household (keepwarm.services.households): the household's first treated member gets
+it, addressed to the household ("The Morris family"), the others are skipped ("one per
+household: The Morris family gets it"); held-out members stay held out.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from keepwarm.domain.errors import InvalidInput, NotFound
 from keepwarm.domain.model import User
 from keepwarm.messaging.sandbox import LimitedSandbox, render_limited
 from keepwarm.services import audiences as audiences_svc
+from keepwarm.services import households as households_svc
 from keepwarm.services.outbox import new_message_id, require_setup
 from keepwarm.services.printing import add_campaign_letter, normalised, practice_name
 from keepwarm.services.reminders import actor_of
@@ -639,6 +643,9 @@ def send_wave(
         reasons = {e.client.id: e.reason for e in found.excluded}
         done = q.sent_clients(conn, wave_row.id)
         addresses: set[str] = set()
+        # One per address also means one per household, addressed to the household.
+        homes = households_svc.addressees(conn, list(reachable)) if campaign.one_per_address else {}
+        sent_homes: dict[int, str] = {}
         for client_id, arm in sorted(members.items()):
             if client_id in done:
                 continue
@@ -649,6 +656,15 @@ def send_wave(
                 report.held_out += 1
             elif member is None:
                 skipped = reasons.get(client_id, NO_LONGER)
+            elif client_id in homes:
+                home, to = homes[client_id]
+                if home in sent_homes:
+                    skipped = f"one per household: {sent_homes[home]} gets it"
+                else:
+                    sent_homes[home] = to
+                    key = _address_key(campaign.channel, member.email, member.phone, member.address)
+                    if key is not None:
+                        addresses.add(key)
             elif campaign.one_per_address:
                 key = _address_key(campaign.channel, member.email, member.phone, member.address)
                 if key is not None and key in addresses:
@@ -667,13 +683,16 @@ def send_wave(
                 )
                 continue
             assert member is not None
-            values = _values(member.name, member.owner, campaign.offer, practice)
+            to_name = homes[client_id][1] if client_id in homes else member.name
+            values = _values(to_name, member.owner, campaign.offer, practice)
+            if client_id in homes:
+                values["first_name"] = to_name  # "Dear The Morris family", never "Dear The"
             body = render(campaign.body, values, "body")
             outbox_id: int | None = None
             item_id: int | None = None
             if campaign.channel == "letter":
                 item_id = add_campaign_letter(
-                    conn, member.id, member.name, member.address or "", body, by=by, now=now
+                    conn, member.id, to_name, member.address or "", body, by=by, now=now
                 )
                 report.letters += 1
             else:

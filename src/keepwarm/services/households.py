@@ -36,6 +36,7 @@ __all__ = [
     "Suggestion",
     "accept",
     "addressee",
+    "addressees",
     "clients_household",
     "households",
     "reject",
@@ -202,6 +203,13 @@ def clients_household(conn: Connection, client_id: int) -> HouseholdView | None:
     if household is None:
         return None
     return HouseholdView(household, store.members(conn, [hid])[hid])
+
+
+def addressees(conn: Connection, client_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """For each of the clients in a household: (its id, how it is addressed)."""
+    homes = store.households_of(conn, client_ids)
+    names = store.names(conn, set(homes.values()))
+    return {cid: (hid, addressee(names[hid])) for cid, hid in homes.items()}
 
 
 def _actor(by: User | None) -> str:

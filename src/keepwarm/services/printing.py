@@ -17,8 +17,10 @@ action stays open.
 A *labels* batch holds one label per address for the letters of an open letters batch: people
 at the same address (compared ignoring case, spaces and punctuation) get one label, named
 "The Morris household" when they share a last name, else their names joined ("Ann Lee &
-Bo Chan"). Labels print on a sheet format of keepwarm.messaging.print_pdf.LABEL_FORMATS;
-confirming labels records no touch (the letter is the contact).
+Bo Chan"); a household's letter (a campaign's, one per household) makes its label the
+household's ("The Morris family"). Labels print on a sheet format of
+keepwarm.messaging.print_pdf.LABEL_FORMATS; confirming labels records no touch (the letter is
+the contact).
 
 The practice's name on letters is the display name of KEEPWARM_MAIL_FROM
 (`practice_name(settings)`), the same name emails carry; without it letters carry none and
@@ -44,6 +46,7 @@ from keepwarm.domain.policy import Policy
 from keepwarm.messaging import print_pdf as pdf
 from keepwarm.services.actions import record_step
 from keepwarm.services.consent import refusal
+from keepwarm.services.households import addressees
 from keepwarm.services.reminders import actor_of
 from keepwarm.services.touches import add_touch
 from keepwarm.store import action_history as h
@@ -398,12 +401,18 @@ def _make_labels(
         if not rows:
             raise InvalidInput("no letters to label: make the letters batch first (keepwarm print)")
         clients = q.client_addresses(conn, sorted({r.client_id for r in rows}))
+        households = addressees(conn, [r.client_id for r in rows])
         homes: dict[str, list[Any]] = {}
+        addressed: dict[str, str] = {}  # a household's letter: the label is the household's
         for r in rows:
             client = clients[r.client_id]
-            people = homes.setdefault(normalised(client.address or ""), [])
+            key = normalised(client.address or "")
+            people = homes.setdefault(key, [])
             if all(p.id != client.id for p in people):
                 people.append(client)
+            to = (r.address or "").split("\n")[0]
+            if r.client_id in households and to == households[r.client_id][1]:
+                addressed[key] = to
         staff_id = source[0].staff_id if len({b.staff_id for b in source}) == 1 else None
         batch_id = q.insert_batch(
             conn,
@@ -413,9 +422,9 @@ def _make_labels(
             created_by=actor_of(by),
             created_at=now,
         )
-        for n, people in enumerate(homes.values()):
+        for n, (key, people) in enumerate(homes.items()):
             sheet, position = divmod(n, fmt.per_sheet)
-            name = household_name([p.name for p in people])
+            name = addressed.get(key) or household_name([p.name for p in people])
             q.insert_item(
                 conn,
                 batch_id=batch_id,

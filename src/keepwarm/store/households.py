@@ -65,14 +65,20 @@ def resolve_staged(conn: Connection, stage: Table, column: str, now: dt.datetime
     staged values by their household's key, for the merge to look up. Returns the names of the
     households made."""
     col = stage.c[column]
-    written = [v for (v,) in conn.execute(select(col).where(col.is_not(None)).distinct())]
+    first = func.min(stage.c.line)
+    written = [  # in file order: a new household is named as its first line writes it
+        v
+        for (v, _) in conn.execute(
+            select(col, first).where(col.is_not(None)).group_by(col).order_by(first)
+        )
+    ]
     if not written:
         return []
     known = _lookup(conn)
     keys = {hid: key for hid, key in conn.execute(select(households.c.id, households.c.key)).all()}
     made: list[str] = []
     replace: list[dict[str, Any]] = []
-    for value in sorted(written):
+    for value in written:
         folded = fold(value)
         hid = known.get(folded)
         if hid is None:
@@ -147,11 +153,25 @@ def household_of(conn: Connection, client_id: int) -> int | None:
     ).scalar_one_or_none()
 
 
-def households_of(conn: Connection, client_ids: Sequence[int]) -> dict[int, int | None]:
+def households_of(conn: Connection, client_ids: Iterable[int]) -> dict[int, int]:
+    """Client id -> household id, for those of `client_ids` in a household (read as every
+    client in a household: an audience may hold 100,000 ids, too many for one IN)."""
+    wanted = set(client_ids)
     rows = conn.execute(
-        select(clients.c.id, clients.c.household_id).where(clients.c.id.in_(list(client_ids)))
+        select(clients.c.id, clients.c.household_id).where(clients.c.household_id.is_not(None))
     ).all()
-    return {cid: hid for cid, hid in rows}
+    return {cid: hid for cid, hid in rows if cid in wanted}
+
+
+def names(conn: Connection, household_ids: Iterable[int]) -> dict[int, str]:
+    """Household id -> name."""
+    ids = list(household_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(households.c.id, households.c.name).where(households.c.id.in_(ids))
+    ).all()
+    return {hid: name for hid, name in rows}
 
 
 def create(conn: Connection, *, key: str, name: str, now: dt.datetime) -> int:
@@ -233,6 +253,7 @@ __all__ = [
     "households_of",
     "members",
     "named",
+    "names",
     "record_decision",
     "rename",
     "resolve_staged",
