@@ -107,6 +107,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/campaigns/{name}/preview"): OWNER_PAGE,
     ("GET", "/campaigns/{name}/preview.json"): OWNER_PAGE,
     ("POST", "/campaigns/{name}/send"): OWNER_PAGE,  # confirmed by a ticked box
+    # audit.py: the owner's audit log, and its exports with the same filters
+    ("GET", "/audit"): OWNER_PAGE,
+    ("GET", "/audit.csv"): OWNER_PAGE,
+    ("GET", "/audit.json"): OWNER_PAGE,
     # calendar_pages.py: the week, and the private calendar feed (its secret token is the key)
     ("GET", "/week"): PAGE,
     ("POST", "/week/calendar"): PAGE,  # one's own feed

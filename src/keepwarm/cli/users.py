@@ -108,7 +108,7 @@ def disable(
     """
     with user_errors(), engine_for(db) as (_, engine):
         user = service.user_by_email(engine, email)
-        service.update_user(engine, user.id, active=False)
+        service.update_user(engine, user.id, active=False, now=now())
     console.print(f"{user.email} can no longer sign in.", markup=False)
 
 

@@ -132,15 +132,8 @@ def page(engine: Engine, f: AuditFilter, *, limit: int, offset: int) -> AuditPag
     with reading(engine) as conn:
         found = store.find(conn, f, limit=limit, offset=offset)
         ids = {e.client_id for e in found if e.client_id is not None}
-        existing = (
-            dict(
-                conn.execute(
-                    select(clients.c.id, clients.c.external_id).where(clients.c.id.in_(ids))
-                ).tuples()
-            )
-            if ids
-            else {}
-        )
+        query = select(clients.c.id, clients.c.external_id).where(clients.c.id.in_(ids))
+        existing = {r.id: r.external_id for r in conn.execute(query)} if ids else {}
         return AuditPage(found, store.count(conn, f), store.actors(conn), existing)
 
 

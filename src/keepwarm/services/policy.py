@@ -17,16 +17,30 @@ from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.policy import RENAMED, Policy
 from keepwarm.domain.policy_keys import scalar_at
 from keepwarm.messaging.drafts import check_templates
+from keepwarm.services import audit
 from keepwarm.store import reading, writing
 from keepwarm.store.policy import load_policy_data, save_policy_data
 from keepwarm.store.queries import list_staff, policy_in, record_quota_change
 
 
-def _save(conn: Connection, policy: Policy, now: dt.datetime) -> None:
-    """Save the policy; when its default weekly quota changes, every member who follows the
-    default gets the new quota from today on (earlier weeks keep the old one)."""
+def _save(conn: Connection, policy: Policy, now: dt.datetime, actor: str) -> None:
+    """Save the policy (audited: which settings changed, old and new values of the simple
+    ones); when its default weekly quota changes, every member who follows the default gets
+    the new quota from today on (earlier weeks keep the old one)."""
     before = policy_in(conn)
     save_policy_data(conn, policy.to_dict(), now)
+    old, new = before.to_dict(), policy.to_dict()
+    changed: dict[str, Any] = {}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            simple = not isinstance(old.get(key), dict | list) and not isinstance(
+                new.get(key), dict | list
+            )
+            changed[key] = {"old": old.get(key), "new": new.get(key)} if simple else "changed"
+    if changed:
+        audit.record(
+            conn, actor=actor, action="settings", now=now, subject="policy", details=changed
+        )
     if before.weekly_quota != policy.weekly_quota:
         today = policy.local_date(now)
         for member in list_staff(conn):
@@ -75,7 +89,9 @@ def edited(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     return out
 
 
-def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) -> Policy:
+def set_policy_value(
+    engine: Engine, key: str, raw: str, *, now: dt.datetime, actor: str = "command line"
+) -> Policy:
     """Change one setting and save the policy; returns the policy now in force."""
     top = key.strip().split(".")[0]
     if top in RENAMED:
@@ -84,21 +100,25 @@ def set_policy_value(engine: Engine, key: str, raw: str, *, now: dt.datetime) ->
         data = Policy.from_dict(load_policy_data(conn) or {}).to_dict()
         policy = Policy.from_text(edited(data, key.strip(), parse_value(key, raw)))
         check_templates(policy.template_sources())
-        _save(conn, policy, now)
+        _save(conn, policy, now, actor)
     return policy
 
 
-def save_policy(engine: Engine, data: dict[str, Any], *, now: dt.datetime) -> Policy:
+def save_policy(
+    engine: Engine, data: dict[str, Any], *, now: dt.datetime, actor: str = "command line"
+) -> Policy:
     """Validate a whole edited policy document and save it, in one transaction: a bad value
     raises InvalidInput naming its key and nothing is saved. Returns the policy now in force."""
     policy = Policy.from_dict(data)
     check_templates(policy.template_sources())
     with writing(engine) as conn:
-        _save(conn, policy, now)
+        _save(conn, policy, now, actor)
     return policy
 
 
-def update_policy(engine: Engine, changes: dict[str, Any], *, now: dt.datetime) -> Policy:
+def update_policy(
+    engine: Engine, changes: dict[str, Any], *, now: dt.datetime, actor: str = "command line"
+) -> Policy:
     """Replace the top-level settings in `changes` (whole values: a map given here is the new
     map; values may be text as typed in a form, read by the model) in the stored policy,
     validated as a whole, in one transaction; settings not named in `changes` (e.g. the
@@ -108,12 +128,18 @@ def update_policy(engine: Engine, changes: dict[str, Any], *, now: dt.datetime) 
         data.update(changes)
         policy = Policy.from_text(data)
         check_templates(policy.template_sources())
-        _save(conn, policy, now)
+        _save(conn, policy, now, actor)
     return policy
 
 
 def set_template(
-    engine: Engine, code: str, form: str, text: str | None, *, now: dt.datetime
+    engine: Engine,
+    code: str,
+    form: str,
+    text: str | None,
+    *,
+    now: dt.datetime,
+    actor: str = "command line",
 ) -> Policy:
     """Save the owner's own template for a signal code and form ("letter" or "call"), or with
     `text` None remove it (back to the default). A template that cannot render is refused with
@@ -130,5 +156,5 @@ def set_template(
             del data["templates"][code]
         policy = Policy.from_dict(data)
         check_templates(policy.template_sources())
-        _save(conn, policy, now)
+        _save(conn, policy, now, actor)
     return policy

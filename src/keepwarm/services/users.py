@@ -34,6 +34,7 @@ from zxcvbn import zxcvbn
 from keepwarm.domain.errors import InvalidInput, NotFound, SignInFailed
 from keepwarm.domain.model import Role, User
 from keepwarm.logs import printable
+from keepwarm.services import audit
 from keepwarm.store import reading, writing
 from keepwarm.store.tables import api_tokens, login_failures, sessions, staff, users
 
@@ -132,6 +133,7 @@ def add_user(
     staff_name: str | None = None,
     now: dt.datetime,
     first_owner: bool = False,
+    actor: str = "command line",
 ) -> User:
     """A new user; a staff user names their member of staff (`staff_name`). With
     `first_owner`, only while no user exists yet (the first-run setup), checked in the same
@@ -161,6 +163,14 @@ def add_user(
                 password_changed_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
+        audit.record(
+            conn,
+            actor=address if first_owner else actor,
+            action="user",
+            now=now,
+            subject=address,
+            details={"change": "added", "role": role.value, "staff": staff_name or ""},
+        )
         return _user(conn.execute(_user_select().where(users.c.id == new_id)).one())
 
 
@@ -171,6 +181,8 @@ def update_user(
     role: Role | str | None = None,
     staff_name: str | None = None,
     active: bool | None = None,
+    actor: str = "command line",
+    now: dt.datetime | None = None,
 ) -> User:
     """Change a user's role, staff member or whether they may sign in; disabling revokes every
     session and token at once. The last active owner cannot be demoted or disabled, and a staff
@@ -206,6 +218,20 @@ def update_user(
                 raise InvalidInput("keep at least one active owner")
         if values:
             conn.execute(update(users).where(users.c.id == user_id).values(**values))
+            before = {"role": row.role, "staff_id": row.staff_id, "active": bool(row.active)}
+            changed = {k: {"old": before[k], "new": v} for k, v in values.items() if before[k] != v}
+            if "staff_id" in changed:
+                changed["staff"] = {"old": row.staff_name, "new": staff_name or None}
+                del changed["staff_id"]
+            if changed:
+                audit.record(
+                    conn,
+                    actor=actor,
+                    action="user",
+                    now=now or dt.datetime.now(dt.UTC),
+                    subject=row.email,
+                    details={"change": "changed", **changed},
+                )
         if active is False:
             _revoke_everything(conn, user_id)
         return _user(conn.execute(_user_select().where(users.c.id == user_id)).one())
@@ -312,9 +338,18 @@ def authenticate(engine: Engine, email: str, password: str, *, ip: str, now: dt.
             why,
             extra={"user": printable(address), "ip": ip, "outcome": "failed", "reason": why},
         )
+        with writing(engine) as conn:  # the email tried, never the password
+            audit.record(
+                conn,
+                actor=address,
+                action="sign-in-failed",
+                now=now,
+                details={"ip": ip, "why": why},
+            )
         raise SignInFailed("wrong email or password")  # the provisional failure stays
     with writing(engine) as conn:
         conn.execute(delete(login_failures).where(login_failures.c.email == address))
+        audit.record(conn, actor=address, action="sign-in", now=now, details={"ip": ip})
         if HASHER.check_needs_rehash(row.password_hash):
             rehashed = HASHER.hash(password)
             conn.execute(update(users).where(users.c.id == row.id).values(password_hash=rehashed))
@@ -454,7 +489,15 @@ def create_token(engine: Engine, user_id: int, name: str, *, now: dt.datetime) -
                 user_id=user_id, token_hash=_digest(token), name=name[:200], created_at=now
             )
         )
+        _audit_token(conn, user_id, "token made", name[:200], now)
     return token
+
+
+def _audit_token(conn: Connection, user_id: int, change: str, name: str, now: dt.datetime) -> None:
+    # the user's own tokens: they are the actor (never the token itself in the entry)
+    email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar_one()
+    details = {"change": change, "token": name}
+    audit.record(conn, actor=email, action="user", now=now, subject=email, details=details)
 
 
 def list_tokens(engine: Engine, user_id: int) -> list[ApiToken]:
@@ -476,6 +519,11 @@ def revoke_token(engine: Engine, user_id: int, token_id: int, *, now: dt.datetim
             )
             .values(revoked_at=now)
         ).rowcount
+        if done:
+            name = conn.execute(
+                select(api_tokens.c.name).where(api_tokens.c.id == token_id)
+            ).scalar_one()
+            _audit_token(conn, user_id, "token revoked", name, now)
     if not done:
         raise NotFound(f"no live API token {token_id} of yours")
 

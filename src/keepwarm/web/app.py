@@ -33,6 +33,7 @@ from keepwarm.services.users import user_count
 from keepwarm.web import (
     api,
     audience_pages,
+    audit,
     calendar_pages,
     campaign_results,
     campaigns,
@@ -211,6 +212,7 @@ def create_app(
     app.include_router(password_reset.router)  # public: forgot password, the link's page
     app.include_router(audience_pages.router)  # saving a filter of the Clients page
     app.include_router(retention_pages.router)  # the retention CSV of Reports
+    app.include_router(audit.router)  # the owner's audit log: who did what
     app.include_router(feedback.router)  # public: a client's feedback link (token is the key)
     app.include_router(privacy.router)  # export one client (ZIP), erase one client
     app.include_router(duplicates.router)  # the owner's: find, merge, undo duplicate clients

@@ -37,6 +37,7 @@ SECTIONS = (
     ("/settings/users", "Users and API tokens", "Who signs in, their role, passwords, tokens."),
     ("/settings/policy", "Policy", "Time zone, quotas, cadences, recalls, follow-ups, occasions."),
     ("/settings/templates", "Message templates", "The drafts' wording, previewed on a client."),
+    ("/audit", "Audit log", "Who did what and when: sign-ins, imports, edits, sends, backups."),
     ("/duplicates", "Duplicates", "Clients who are likely one person: merge them, or undo a merge."),
 )
 
@@ -160,6 +161,7 @@ def user_add(request: Request, session: Owner, form: CheckedForm) -> Response:
             new["role"],
             staff_name=new["staff"] or None,
             now=clock(),
+            actor=session.user.email,
         )
     except (InvalidInput, NotFound) as exc:
         if str(exc).startswith("staff member:"):  # shown next to its field
@@ -177,6 +179,8 @@ def user_edit(request: Request, user_id: int, session: Owner, form: CheckedForm)
             role=form.text("role"),
             staff_name=form.text("staff"),
             active=form.text("active") == "on",
+            actor=session.user.email,
+            now=clock(),
         )
     except (InvalidInput, NotFound) as exc:
         return _users_page(request, str(exc), 400, session=session)
@@ -401,7 +405,7 @@ def policy_save(request: Request, session: Owner, form: CheckedForm) -> Response
             except PolicyError as exc:
                 unreadable += exc.problems
             raise PolicyError(unreadable)
-        update_policy(engine, changes, now=clock())
+        update_policy(engine, changes, now=clock(), actor=session.user.email)
     except PolicyError as exc:
         return _policy_page(request, view, exc, 400)
     except InvalidInput as exc:
@@ -519,7 +523,7 @@ def template_preview_json(request: Request, session: Owner, form: CheckedForm) -
 def template_save(request: Request, session: Owner, form: CheckedForm) -> Response:
     code, kind, text, client = _submitted(form)
     try:
-        set_template(engine_of(request), code, kind, text, now=clock())
+        set_template(engine_of(request), code, kind, text, now=clock(), actor=session.user.email)
     except InvalidInput as exc:
         return _editor(
             request, session, code, kind, client=client, text=text, error=str(exc), status=400
@@ -530,5 +534,5 @@ def template_save(request: Request, session: Owner, form: CheckedForm) -> Respon
 @router.post("/templates/reset")
 def template_reset(request: Request, session: Owner, form: CheckedForm) -> Response:
     code, kind, _, client = _submitted(form)
-    set_template(engine_of(request), code, kind, None, now=clock())
+    set_template(engine_of(request), code, kind, None, now=clock(), actor=session.user.email)
     return _redirect(f"/settings/templates/{code}/{kind}", client=client)
