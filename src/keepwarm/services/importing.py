@@ -40,11 +40,11 @@ from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, 
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.logs import printable
 from keepwarm.services import rhythms
+from keepwarm.store import consent_import, require_current, writing
 from keepwarm.store import contact_flags as flags
 from keepwarm.store import erasure as erasure_store
 from keepwarm.store import households as household_store
 from keepwarm.store import merging as m
-from keepwarm.store import require_current, writing
 from keepwarm.store.actions import close_touched_actions
 from keepwarm.store.client_merge import resolve_aliases
 from keepwarm.store.staging import (
@@ -207,6 +207,11 @@ def _import_file(
             problem_count=len(exc.problems),
         )
     columns, header_problems = match_columns(kind, source.header)
+    if kind is ImportKind.CLIENTS:  # email_consent, sms_consent...: read apart (consent_import)
+        consent = {w for _, w in consent_import.consent_columns(source.header).values()}
+        columns = dataclasses.replace(
+            columns, ignored=tuple(c for c in columns.ignored if c not in consent)
+        )
     if "phone" in columns.fields and not is_phone_region(settings.region):
         # Otherwise every phone number would be refused, row by row, for no visible reason.
         header_problems.append(
@@ -376,6 +381,11 @@ def _run(
             parse = dataclasses.replace(parse, dates_as_text=wants_dates_as_text(conn))
             parser = RowParser(kind, columns, parse)
             create_stage(conn, stage)
+            consent_columns: dict[str, tuple[int, str]] = {}
+            if kind is ImportKind.CLIENTS:
+                consent_columns = consent_import.consent_columns(source.header)
+                consent_import.create_stage(conn)
+            consents: list[dict[str, Any]] = []
             rows = rejected = field_problems = 0
             batch: list[Record] = []
             for line, row in source.rows(problems, on_progress):
@@ -387,6 +397,14 @@ def _run(
                     field_problems += problems.count - before
                     continue
                 batch.append(record)
+                if consent_columns:
+                    staged, bad = consent_import.read_row(line, row, consent_columns)
+                    consents.extend(staged)
+                    problems.extend(bad, len(bad))
+                    rejected += 1 if bad else 0
+                    if len(consents) >= BATCH:
+                        consent_import.stage(conn, consents)
+                        consents.clear()
                 if len(batch) >= BATCH:
                     stage_rows(conn, stage, batch)
                     batch.clear()
@@ -421,6 +439,10 @@ def _run(
             if kind is ImportKind.CLIENTS:
                 kept = flags.staged_counts(conn, [f for f in AS_WRITTEN if f in columns.fields])
             result = _merge(conn, kind, columns, options, now)
+            if consent_columns:  # only where the file differs from the client's current state
+                consent_import.stage(conn, consents)
+                consent_import.apply(conn, stage, actor="import", now=now)
+                consent_import.drop_stage(conn)
             unchanged = rows - result.added - result.updated - repeats
             m.record_import(
                 conn,
