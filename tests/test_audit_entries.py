@@ -93,3 +93,70 @@ def test_a_policy_change_is_audited_with_old_and_new_values(engine: sa.Engine) -
     (entry,) = audit.entries(engine, audit.AuditFilter(action="settings"))
     assert entry.actor == "owner@example.com"
     assert entry.details["weekly_quota"]["new"] == 7
+
+
+def test_an_import_writes_one_entry_with_its_counts_and_a_dry_run_none(
+    cli,
+    engine: sa.Engine,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    path = tmp_path / "clients.csv"
+    path.write_text("id,name\nC1,Kim Morris\nC2,Ada Lovelace\n")
+    assert cli("import", "clients", str(path), "--dry-run").exit_code == 0
+    assert audit.entries(engine, audit.AuditFilter(action="import")) == []
+    assert cli("import", "clients", str(path)).exit_code == 0
+    path.write_text("id,name\nC1,Kim Morris\nC2,Ada King\nC3,Grace Hopper\n")
+    assert cli("import", "clients", str(path)).exit_code == 0
+    second, first = audit.entries(engine, audit.AuditFilter(action="import"))
+    assert first.actor == "command line" and first.subject == str(path)
+    assert first.details == {"kind": "clients", "rows": 2, "added": 2, "updated": 0, "unchanged": 0}
+    assert (second.details["added"], second.details["updated"], second.details["unchanged"]) == (
+        1,
+        1,
+        1,
+    )
+
+
+def test_an_api_import_names_the_user(web_app, engine: sa.Engine) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    owner = users.add_user(engine, "owner@example.com", PASSWORD, "owner", now=NOW)
+    token = users.create_token(engine, owner.id, "test", now=NOW)
+    api = TestClient(web_app, headers={"Authorization": f"Bearer {token}"})
+    files = {"file": ("mine.csv", b"id,name\nC1,Kim Morris\n", "text/csv")}
+    assert api.post("/api/v1/imports/clients", files=files).status_code == 200
+    (entry,) = audit.entries(engine, audit.AuditFilter(action="import"))
+    assert (entry.actor, entry.subject, entry.details["added"]) == (
+        "owner@example.com",
+        "mine.csv",
+        1,
+    )
+
+
+def test_client_edits_and_deletes_are_audited_field_by_field(engine: sa.Engine) -> None:
+    from keepwarm.services import clients as client_service
+
+    client_service.create_client(
+        engine,
+        {"id": "C1", "name": "Kim Morris", "email": "kim@old.example"},
+        now=NOW,
+        actor="owner@example.com",
+    )
+    client_service.update_client(
+        engine,
+        "C1",
+        {"email": "kim@new.example", "name": "Kim Morris"},
+        now=NOW,
+        actor="sam@example.com",
+    )
+    client_service.update_client(engine, "C1", {"name": "Kim Morris"}, now=NOW)  # no change
+    client_service.delete_client(engine, "C1", actor="owner@example.com", now=NOW)
+    found = audit.entries(engine, audit.AuditFilter(client_id=None))
+    edits = [e for e in found if e.action in ("client-edit", "client-delete")]
+    assert [(e.action, e.actor) for e in reversed(edits)] == [
+        ("client-edit", "owner@example.com"),
+        ("client-edit", "sam@example.com"),
+        ("client-delete", "owner@example.com"),
+    ]
+    assert edits[1].details == {"email": {"old": "kim@old.example", "new": "kim@new.example"}}
+    assert edits[0].subject == "Kim Morris (C1)"

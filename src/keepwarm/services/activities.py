@@ -67,6 +67,7 @@ def add_activities(
     today: dt.date,
     now: dt.datetime,
     dry_run: bool = False,
+    actor: str = "api",
 ) -> BulkResult:
     """Add `items` (mappings of FIELDS) all or nothing. With problems nothing is written and
     the result names each bad item's index and field."""
@@ -82,7 +83,7 @@ def add_activities(
             path,
             today=today,
             now=now,
-            options=ImportOptions(encoding="utf-8", dry_run=dry_run),
+            options=ImportOptions(encoding="utf-8", dry_run=dry_run, actor=actor),
             filename="api",
         )
     problems = tuple(

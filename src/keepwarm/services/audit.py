@@ -48,6 +48,7 @@ ACTIONS: dict[str, str] = {
     "sign-in-failed": "Sign-in refused",
     "import": "Imported a file",
     "client-edit": "Edited a client",
+    "client-delete": "Deleted a client",
     "merge": "Merged two clients",
     "merge-undone": "Undid a merge",
     "household": "Changed a household",

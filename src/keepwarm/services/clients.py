@@ -8,6 +8,7 @@ date, status or tag list is read exactly as the import reads it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Mapping
@@ -35,7 +36,7 @@ from keepwarm.domain.search import fold
 from keepwarm.ingest.columns import ColumnMap
 from keepwarm.ingest.records import AS_WRITTEN, ParseOptions, RowParser
 from keepwarm.ingest.values import DateOrderNeeded
-from keepwarm.services import rhythms
+from keepwarm.services import audit, rhythms
 from keepwarm.services.daily_job import local_today
 from keepwarm.store import client_pages as store
 from keepwarm.store import contact_flags, reading, writing
@@ -342,6 +343,7 @@ def create_client(
     *,
     now: dt.datetime,
     region: str = "US",
+    actor: str = "command line",
 ) -> Client:
     """Add a client. `values` hold text as typed (field -> text); `name` is required, `id`
     is made up when not given. Phones are read in `region` (the configured KEEPWARM_REGION)."""
@@ -365,6 +367,16 @@ def create_client(
         row |= {"created_at": now, "updated_at": now}
         store.insert_client(conn, row)
         client = q.get_client(conn, parsed["id"])
+        internal = q.client_internal_id(conn, parsed["id"])
+        audit.record(
+            conn,
+            actor=actor,
+            action="client-edit",
+            now=now,
+            client_id=internal,
+            subject=audit.client_subject(conn, internal) if internal else None,
+            details={"change": "added"},
+        )
         today = local_today(q.policy_in(conn), now)
     assert client is not None
     rhythms.learn_new_clients(engine, after_activity=mark, as_of=today)  # today, not tomorrow
@@ -378,6 +390,7 @@ def update_client(
     *,
     now: dt.datetime,
     region: str = "US",
+    actor: str = "command line",
 ) -> Client:
     """Change the fields present in `values` (text as typed; empty clears a field). A bad
     value raises InvalidValues naming each wrong field, and nothing changes."""
@@ -392,22 +405,75 @@ def update_client(
         internal = q.client_internal_id(conn, client_id)
         if internal is None:
             raise NotFound(f"no client with id {client_id!r}")
+        before = q.get_client(conn, client_id)
         if parsed:
             store.update_client(conn, internal, _columns(conn, parsed, now) | {"updated_at": now})
         # A usable phone or email given: the one an import kept as written is corrected.
         corrected = [f for f in AS_WRITTEN if parsed.get(f) is not None]
         contact_flags.clear_flags(conn, internal, corrected)
         client = q.get_client(conn, client_id)
+        _audit_edit(conn, actor, now, internal, before, client)
     assert client is not None
     return client
 
 
-def delete_client(engine: Engine, client_id: str) -> None:
-    """Delete a client with their activities, touches, actions and rhythm."""
+def _audit_edit(
+    conn: Any,
+    actor: str,
+    now: dt.datetime,
+    internal: int,
+    before: Client | None,
+    after: Client | None,
+) -> None:
+    """One entry per edit that changed something: each changed field, old and new."""
+    if before is None or after is None:
+        return
+    old, new = dataclasses.asdict(before), dataclasses.asdict(after)
+    changed = {
+        k: {"old": _plain(old[k]), "new": _plain(new[k])}
+        for k in new
+        if old.get(k) != new[k] and k not in ("updated_at", "created_at")
+    }
+    if changed:
+        audit.record(
+            conn,
+            actor=actor,
+            action="client-edit",
+            now=now,
+            client_id=internal,
+            subject=audit.client_subject(conn, internal),
+            details=changed,
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def delete_client(
+    engine: Engine,
+    client_id: str,
+    *,
+    actor: str = "command line",
+    now: dt.datetime | None = None,
+) -> None:
+    """Delete a client with their activities, touches, actions and rhythm (audited)."""
     with writing(engine) as conn:
         internal = q.client_internal_id(conn, client_id)
         if internal is None:
             raise NotFound(f"no client with id {client_id!r}")
+        audit.record(
+            conn,
+            actor=actor,
+            action="client-delete",
+            now=now or dt.datetime.now(dt.UTC),
+            client_id=internal,
+            subject=audit.client_subject(conn, internal),
+        )
         store.delete_client(conn, internal)
 
 

@@ -39,7 +39,7 @@ from keepwarm.ingest.records import (
 from keepwarm.ingest.source import CsvSource, Limits, UnreadableFile, open_csv, regular_file
 from keepwarm.ingest.values import DateOrder, DateOrderNeeded, is_phone_region
 from keepwarm.logs import printable
-from keepwarm.services import rhythms
+from keepwarm.services import audit, rhythms
 from keepwarm.store import consent_import, require_current, writing
 from keepwarm.store import contact_flags as flags
 from keepwarm.store import erasure as erasure_store
@@ -79,6 +79,7 @@ class ImportOptions:
     # A staff user importing: touches may name only this member ("" for a user who is not a
     # member of staff), and a touch without one is theirs; None for the owner (no limit).
     as_staff: str | None = None
+    actor: str = "command line"  # who imports, for the audit log (a user's email)
 
 
 class _Abandon(Exception):
@@ -454,6 +455,20 @@ def _run(
                 updated=result.updated,
                 unchanged=unchanged,
                 now=now,
+            )
+            audit.record(  # one entry per import, in its transaction (none for a dry run)
+                conn,
+                actor=options.actor,
+                action="import",
+                now=now,
+                subject=base["filename"],
+                details={
+                    "kind": kind.value,
+                    "rows": rows,
+                    "added": result.added,
+                    "updated": result.updated,
+                    "unchanged": unchanged,
+                },
             )
             drop_stage(conn, stage)
             final = ImportReport(

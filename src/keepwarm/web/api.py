@@ -227,6 +227,7 @@ def create_client(request: Request, body: ClientIn, user: Adder) -> ClientOut | 
             values,
             now=clock(),
             region=request.app.state.settings.region,
+            actor=user.email,
         )
     except InvalidValues as exc:
         return _invalid(exc)
@@ -275,6 +276,7 @@ def update_client(
             _values(body, only_sent=True),
             now=clock(),
             region=request.app.state.settings.region,
+            actor=user.email,
         )
     except InvalidValues as exc:
         return _invalid(exc)
@@ -290,7 +292,9 @@ def update_client(
 )
 def delete_client(request: Request, client_id: PathClientId, user: OwnerCaller) -> Response:
     """Delete a client with their activities, touches and actions (owner only)."""
-    client_service.delete_client(engine_of(request), _path_id(request))
+    client_service.delete_client(
+        engine_of(request), _path_id(request), actor=user.email, now=clock()
+    )
     return Response(status_code=204)
 
 
@@ -560,6 +564,7 @@ def add_activities(
         today=business_today(request),
         now=clock(),
         dry_run=dry_run,
+        actor=user.email,
     )
     if not result.ok:
         detail = [
@@ -657,7 +662,10 @@ def import_upload(
             today=business_today(request),
             now=clock(),
             options=ImportOptions(
-                dry_run=dry_run, create_missing=create_missing, as_staff=importing_as(user)
+                dry_run=dry_run,
+                create_missing=create_missing,
+                as_staff=importing_as(user),
+                actor=user.email,
             ),
             filename=name,
         )

@@ -443,6 +443,7 @@ def _edit(request: Request, client_id: str, session: SignedIn, form: CheckedForm
             values,
             now=auth.clock(),
             region=request.app.state.settings.region,
+            actor=session.user.email,
         )
     except svc.InvalidValues as exc:
         shown = values | {name: "yes" if on else "" for name, on in ticked.items()}
@@ -477,7 +478,7 @@ def _delete(request: Request, client_id: str, session: SignedIn, form: CheckedFo
     auth.only_the_owner(session.user, "delete a client")
     if form.text("confirm") != "yes":
         raise InvalidInput("tick the box to confirm that the client and their history go")
-    svc.delete_client(engine_of(request), client_id)
+    svc.delete_client(engine_of(request), client_id, actor=session.user.email, now=auth.clock())
     return RedirectResponse("/clients?msg=deleted", status_code=303)
 
 

@@ -229,6 +229,7 @@ def _options(form: Form, kind: ImportKind, user: User) -> ImportOptions:
         create_missing=kind is not ImportKind.CLIENTS and form.text("create_missing") == "on",
         max_problems=SHOWN_PROBLEMS,
         as_staff=importing_as(user),
+        actor=user.email,
     )
 
 
