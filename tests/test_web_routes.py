@@ -82,6 +82,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/duplicates/merge"): OWNER_PAGE,
     ("POST", "/duplicates/not-same"): OWNER_PAGE,
     ("POST", "/duplicates/merges/{merge_id}/undo"): OWNER_PAGE,
+    # households.py: the owner's suggested households; a client's household (set by the owner)
+    ("GET", "/households"): OWNER_PAGE,
+    ("POST", "/households/accept"): OWNER_PAGE,
+    ("POST", "/households/reject"): OWNER_PAGE,
+    ("POST", "/households/set"): OWNER_PAGE,
     # imports.py: the owner's
     ("GET", "/import"): OWNER_PAGE,
     ("POST", "/import"): OWNER_PAGE,

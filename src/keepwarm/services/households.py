@@ -38,6 +38,7 @@ __all__ = [
     "addressee",
     "addressees",
     "clients_household",
+    "household_of_client",
     "households",
     "reject",
     "set_client_household",
@@ -361,3 +362,10 @@ def set_household_of(
             raise NotFound(f"no client with id {client_ref!r}")
         client_name = store.client_names(conn, [internal])[internal][1]
         return client_name, set_client_household(conn, internal, name, by=by, now=now)
+
+
+def household_of_client(engine: Engine, client_ref: str) -> HouseholdView | None:
+    """The household of the client with business id `client_ref`, with its members."""
+    with reading(engine) as conn:
+        internal = client_internal_id(conn, client_ref)
+        return clients_household(conn, internal) if internal is not None else None

@@ -41,6 +41,7 @@ from keepwarm.web import (
     duplicates,
     feedback,
     history,
+    households,
     imports,
     outbox_api,
     outbox_pages,
@@ -216,6 +217,7 @@ def create_app(
     app.include_router(feedback.router)  # public: a client's feedback link (token is the key)
     app.include_router(privacy.router)  # export one client (ZIP), erase one client
     app.include_router(duplicates.router)  # the owner's: find, merge, undo duplicate clients
+    app.include_router(households.router)  # the owner's: suggested households, accept, reject
     app.include_router(api.router)
     app.include_router(outbox_api.router)
     _error_pages(app)

@@ -26,6 +26,7 @@ from keepwarm.web import auth
 from keepwarm.web.audience_pages import audience_context
 from keepwarm.web.auth import CheckedForm, SignedIn, business_today, engine_of
 from keepwarm.web.consent_pages import consent_context, record_consent
+from keepwarm.web.households import household_context
 from keepwarm.web.pages import OUTCOMES, SIGNAL_LABELS
 from keepwarm.web.render import render
 
@@ -349,6 +350,7 @@ def _client_page(
 
     context |= client_page_context(engine_of(request), client_id, timeline, user, today)
     context |= consent_context(request, client_id, user)  # Contact preferences
+    context |= household_context(request, client_id, user)  # the household and its members
     context["standing"] = client_standing(engine_of(request), client.id)  # tier and segment
     from keepwarm.services.feedback import client_answers
     from keepwarm.web.outbox_pages import client_messages  # the Messages section
