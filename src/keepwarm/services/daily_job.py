@@ -27,6 +27,7 @@ from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
 from keepwarm.rules import signals_for
+from keepwarm.services.consent_checks import reachable
 from keepwarm.services.erasure import daily_retention as erase_inactive
 from keepwarm.services.feedback import place_detractors, send_requests
 from keepwarm.services.policy import get_policy
@@ -82,7 +83,8 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
     step = time.perf_counter()
     policy = get_policy(engine)
     facts = client_facts(engine, day, learned.rhythms)
-    candidates = [Candidate(f, signals_for(f, policy, day)) for f in facts]
+    # refused channels are not suggested; who refused them all is on no list (consent_checks)
+    candidates = [Candidate(f, signals_for(f, policy, day)) for f in reachable(engine, facts)]
     with_signals = sum(1 for c in candidates if c.signals)
     _step(day, "signals", step, clients=len(candidates), clients_with_signals=with_signals)
     step = time.perf_counter()

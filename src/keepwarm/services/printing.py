@@ -594,6 +594,13 @@ def confirm(
                 # Its done was undone since (the action is open again): not a contact now.
                 q.move_item(conn, item.id, ("pending",), state="skipped", confirmed_at=now)
                 continue
+            if row.kind == "letters" and refusal(conn, item.client_id, "post") not in (
+                None,
+                "no postal address",
+            ):
+                # Post refused since the batch was made: not to be sent, no touch.
+                q.move_item(conn, item.id, ("pending",), state="skipped", confirmed_at=now)
+                continue
             if not q.move_item(conn, item.id, ("pending",), state="printed", confirmed_at=now):
                 continue
             done += 1
