@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -33,7 +34,7 @@ def reachable(engine: Engine, facts: Sequence[ClientFacts]) -> list[ClientFacts]
                 )
             ).all()
         )
-        events: dict[int, dict] = {}  # type: ignore[type-arg]
+        events: dict[int, dict[str, Any]] = {}
         internal = list(ids.values())
         for start in range(0, len(internal), _BATCH):
             events |= latest_consent(conn, internal[start : start + _BATCH])
@@ -51,7 +52,7 @@ def reachable(engine: Engine, facts: Sequence[ClientFacts]) -> list[ClientFacts]
         }
         if refused >= set(EVERY) - {"sms"} and ("sms" in refused or not mine.get("sms")):
             continue  # refused everything: not on anyone's list
-        blank = {BLANKED[ch]: None for ch in refused if ch in BLANKED}
+        blank: dict[str, Any] = {BLANKED[ch]: None for ch in refused if ch in BLANKED}
         out.append(
             dataclasses.replace(f, client=dataclasses.replace(f.client, **blank)) if blank else f
         )
