@@ -125,7 +125,7 @@ def _groups(candidates: Sequence[store.Candidate]) -> dict[tuple[str, ...], list
             key = address_key(c.address)
             if key:
                 by_address[(key, fold(last))].append(c)
-        if c.phone and not is_mobile(c.phone):
+        if c.phone:
             by_phone[c.phone].append(c)
     out: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for group in by_address.values():
@@ -136,7 +136,8 @@ def _groups(candidates: Sequence[store.Candidate]) -> dict[tuple[str, ...], list
             reason = f"same address and last name: {' '.join(first.address.split())}, {last}"  # type: ignore[union-attr]
             out[ids].append(reason)
     for phone, group in by_phone.items():
-        if 2 <= len(group) <= MAX_MEMBERS:
+        # Asked only of shared numbers: telling a mobile apart is the slow part.
+        if 2 <= len(group) <= MAX_MEMBERS and not is_mobile(phone):
             ids = tuple(str(c.id) for c in sorted(group, key=lambda c: c.id))
             out[ids].append(f"same landline: {phone}")
     return out
