@@ -346,6 +346,8 @@ def _same(x: Any, y: Any) -> bool:
 def resolve_aliases(conn: Connection, stage: Table, column: str) -> int:
     """Rewrite a staged import's client ids that are aliases (a merged client's business id)
     to the id of the client they were merged into. Returns how many rows were rewritten."""
+    if conn.execute(select(client_aliases.c.id).limit(1)).first() is None:
+        return 0  # no merge yet: spare a large import the scan
     col = stage.c[column]
     target = (
         select(clients.c.external_id)
