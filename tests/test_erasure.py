@@ -292,3 +292,44 @@ def test_the_secret_is_made_once(engine, reason) -> None:  # type: ignore[no-unt
     with writing(engine) as conn:
         assert secret(conn, NOW) == first
     assert len(first) == 64 and reason == "request"
+
+
+def test_an_emptied_household_goes_and_a_shared_one_stays(engine, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.store.tables import households
+
+    _practice(engine, settings, tmp_path)
+    with writing(engine) as conn:
+        alone, shared = (
+            conn.execute(
+                sa.insert(households)
+                .values(key=key, name=name, created_at=NOW)
+                .returning(households.c.id)
+            ).scalar_one()
+            for key, name in (("quillfeather", "The Quillfeather family"), ("p", "The P family"))
+        )
+        for household, ref in ((alone, REF), (shared, "C1")):
+            conn.execute(
+                sa.text("UPDATE clients SET household_id = :h WHERE external_id = :r"),
+                {"h": household, "r": ref},
+            )
+    erase_client(engine, REF, actor="owner@example.com", now=NOW)
+    with engine.connect() as conn:
+        left = set(conn.execute(sa.select(households.c.name)).scalars())
+    assert left == {"The P family"}  # C1 is still in it
+
+
+def test_the_erase_page_needs_the_id_typed(engine, settings, tmp_path, web) -> None:  # type: ignore[no-untyped-def]
+    _practice(engine, settings, tmp_path)
+    owner = web()
+    page = owner.get(f"/privacy/erase?client={REF}")
+    assert page.status_code == 200 and "This cannot be undone" in page.text
+    wrong = owner.post("/privacy/erase", {"client": REF, "confirm": "C1"})
+    assert wrong.status_code == 400 and "nothing was erased" in wrong.text
+    no_token = owner.client.post("/privacy/erase", data={"client": REF, "confirm": REF})
+    assert no_token.status_code == 403
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM clients").scalar_one() == 2
+    done = owner.post("/privacy/erase", {"client": REF, "confirm": REF})
+    assert done.status_code == 303 and done.headers["location"].startswith("/clients?msg=erased")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM clients").scalar_one() == 1
