@@ -44,6 +44,7 @@ ROWS = [
     "Download everything about one client (ZIP, the client's page)",
     "Erase a client",
     "Find and merge duplicate clients; undo a merge",
+    "Households: accept or reject suggestions; set a client's household",
     "See the audit log: sign-ins, imports, edits, exports, erasures, backups",
 ]
 
@@ -384,6 +385,24 @@ def test_find_and_merge_duplicate_clients_undo_a_merge(practice: Practice) -> No
     assert practice.owner.get("/clients/C1").status_code == 404
     assert practice.owner.post("/duplicates/merges/1/undo").status_code == 303
     assert practice.owner.get("/clients/C1").status_code == 200
+
+
+def test_households_accept_or_reject_suggestions_set_a_clients_household(
+    practice: Practice,
+) -> None:
+    before = table_snapshot(practice.engine)
+    page = practice.dana.get("/households")
+    assert page.status_code == 403 and "only the owner can see and decide households" in page.text
+    assert practice.dana.post("/households/accept", {"key": "1-2"}).status_code == 403
+    assert practice.dana.post("/households/reject", {"key": "1-2"}).status_code == 403
+    assert practice.dana.post("/households/set", {"client": "C0", "name": "X"}).status_code == 403
+    assert 'action="/households/set"' not in practice.dana.get("/clients/C0").text
+    assert table_snapshot(practice.engine) == before
+    assert practice.owner.get("/households").status_code == 200
+    done = practice.owner.post("/households/set", {"client": "C0", "name": "Lee"})
+    assert done.status_code == 303
+    assert "The Lee family" in practice.owner.get("/clients/C0").text
+    assert "The Lee family" in practice.dana.get("/clients/C0").text  # staff see it
 
 
 def test_see_the_audit_log_sign_ins_imports_edits_exports_erasures_backups(
