@@ -23,9 +23,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from keepwarm.config import Settings
+from keepwarm.domain.actions import COMMAND_LINE
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
 from keepwarm.domain.model import Touch, User
 from keepwarm.domain.policy import Policy
+from keepwarm.services import audit
 from keepwarm.services.actions import record_step
 from keepwarm.services.consent import refusal
 from keepwarm.services.reminders import actor_of
@@ -215,6 +217,7 @@ def queue_action(
         record_step(
             conn, row, "done", by, now, {"channel": channel, "outbox_id": outbox_id, "queued": True}
         )
+        _audit(conn, row.client_id, by, now, "queued", outbox_id, channel, action_id)
     log.info("outbox %s: queued %s for action %s", outbox_id, channel, action_id)
     return outbox_id
 
@@ -257,6 +260,7 @@ def mark_sent(engine: Engine, outbox_id: int, *, by: User | None, now: dt.dateti
                 f"message {outbox_id} is {row.state}: only an unknown one is marked sent"
             )
         record_sent(conn, q.get(conn, outbox_id), now)
+        _audit(conn, row.client_id, by, now, "marked sent", outbox_id, row.channel, row.action_id)
     log.info("outbox %s: marked sent by %s", outbox_id, actor_of(by))
 
 
@@ -278,6 +282,7 @@ def send_again(engine: Engine, outbox_id: int, *, by: User | None, now: dt.datet
             raise InvalidInput(
                 f"message {outbox_id} is {row.state}: only a failed or unknown one is sent again"
             )
+        _audit(conn, row.client_id, by, now, "queued again", outbox_id, row.channel, row.action_id)
     log.info("outbox %s: queued again by %s", outbox_id, actor_of(by))
 
 
@@ -288,7 +293,30 @@ def cancel(engine: Engine, outbox_id: int, *, by: User | None, now: dt.datetime)
         if not q.move(conn, outbox_id, (*WAITING, "failed"), now, state="cancelled"):
             raise InvalidInput(f"message {outbox_id} is {row.state}: it cannot be cancelled now")
         reopen_action(conn, row, now, actor=actor_of(by), why="message cancelled")
+        _audit(conn, row.client_id, by, now, "cancelled", outbox_id, row.channel, row.action_id)
     log.info("outbox %s: cancelled by %s", outbox_id, actor_of(by))
+
+
+def _audit(
+    conn: Connection,
+    client_id: int | None,
+    by: User | None,
+    now: dt.datetime,
+    change: str,
+    outbox_id: int,
+    channel: str,
+    action_id: int | None,
+) -> None:
+    """A "send" entry for what staff did to a message (not each background attempt)."""
+    audit.record(
+        conn,
+        actor=by.email if by is not None else COMMAND_LINE,
+        action="send",
+        now=now,
+        client_id=client_id,
+        subject=audit.client_subject(conn, client_id) if client_id is not None else None,
+        details={"change": change, "channel": channel, "message": outbox_id, "action": action_id},
+    )
 
 
 def reopen_action(conn: Connection, row: Any, now: dt.datetime, *, actor: str, why: str) -> None:
