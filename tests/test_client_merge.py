@@ -228,8 +228,16 @@ def test_reimporting_either_export_after_a_merge_updates_the_one_client(
             sa.text("SELECT key, client_id FROM activities ORDER BY key")
         ).all()
 
-    b = _import(engine, settings, tmp_path, ImportKind.CLIENTS, CLIENTS_B.replace(",B\n", ",B2\n"))
+    # Export B has an email column, empty for K2: the email K1 brought is kept.
+    export_b = "id,first_name,last_name,email,phone,birthday,notes\n"
+    export_b += "K2,Kim,Morris,,+15035550123,1984-03-02,B2\n"
+    b = _import(engine, settings, tmp_path, ImportKind.CLIENTS, export_b)
     assert (b.added, b.updated) == (0, 1)
+    with engine.connect() as conn:
+        after_b = conn.execute(
+            sa.text("SELECT name, email, phone FROM clients WHERE id = :i"), {"i": ids["K1"]}
+        ).one()
+    assert tuple(after_b) == ("Kim Morris", "kim@example.org", "+15035550123")
     a = _import(engine, settings, tmp_path, ImportKind.CLIENTS, CLIENTS_A)
     assert a.added == 0
     acts_b = _import(engine, settings, tmp_path, ImportKind.ACTIVITIES, ACTIVITIES_B)
@@ -248,12 +256,10 @@ def test_reimporting_either_export_after_a_merge_updates_the_one_client(
 
     assert set(_ids(engine)) == {"K1", "C3"}
     with engine.connect() as conn:
-        assert (
-            conn.execute(
-                sa.text("SELECT notes FROM clients WHERE id = :i"), {"i": ids["K1"]}
-            ).scalar_one()
-            == "B2"
-        )
+        kept = conn.execute(
+            sa.text("SELECT name, email, notes FROM clients WHERE id = :i"), {"i": ids["K1"]}
+        ).one()
+        assert tuple(kept) == ("Kimberly Morris", "kim@example.org", "B2")
         after = conn.execute(sa.text("SELECT key, client_id FROM activities ORDER BY key")).all()
         new = conn.execute(
             sa.text("SELECT client_id FROM activities WHERE date = :d"), {"d": dt.date(2026, 1, 5)}

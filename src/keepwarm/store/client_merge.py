@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    func,
     insert,
     select,
     update,
@@ -356,7 +357,38 @@ def resolve_aliases(conn: Connection, stage: Table, column: str) -> int:
         .scalar_subquery()
     )
     aliased = select(client_aliases.c.id).where(client_aliases.c.external_id == col).exists()
+    if column == "id":  # a clients file: its empty cells must not empty the merged client's
+        conn.execute(
+            update(stage)
+            .where(aliased)
+            .values(
+                {
+                    name: func.coalesce(stage.c[name], _kept_value(col, clients.c[name]))
+                    for name in _KEPT_ON_REIMPORT
+                    if name in stage.c
+                }
+            )
+        )
     return conn.execute(update(stage).where(aliased).values({column: target})).rowcount
+
+
+# Fields a merged client's own export leaves as they are when its cell is empty (the kept
+# client's email, say, came from the other export): stored as the file has them.
+_KEPT_ON_REIMPORT = [
+    f.name
+    for f in CLIENT_FIELDS
+    if f.name == f.column
+    and f.kind not in (FieldKind.ID, FieldKind.STAFF, FieldKind.STATUS, FieldKind.FLAG)
+]
+
+
+def _kept_value(alias: Any, column: Column[Any]) -> Any:
+    return (
+        select(column)
+        .join(client_aliases, client_aliases.c.client_id == clients.c.id)
+        .where(client_aliases.c.external_id == alias)
+        .scalar_subquery()
+    )
 
 
 def merges(
