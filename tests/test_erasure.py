@@ -333,3 +333,14 @@ def test_the_erase_page_needs_the_id_typed(engine, settings, tmp_path, web) -> N
     assert done.status_code == 303 and done.headers["location"].startswith("/clients?msg=erased")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM clients").scalar_one() == 1
+
+
+def test_the_web_import_preview_names_an_erased_client(engine, settings, tmp_path, web) -> None:  # type: ignore[no-untyped-def]
+    from test_web_import import preview_of
+
+    _practice(engine, settings, tmp_path)
+    erase_client(engine, REF, actor="owner@example.com", now=NOW)
+    _, page = preview_of(web(), CLIENTS)
+    assert page.status_code == 200
+    said = f"line 2: {REF} was erased on {NOW:%-d %b %Y} at the client&#39;s request — not restored"
+    assert said in page.text
