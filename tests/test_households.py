@@ -230,3 +230,28 @@ def test_a_members_own_card_from_the_today_list_stays_personal(  # type: ignore[
     labels = printing.make_batch(practice, kind="labels", by=None, day=TODAY, now=NOW)
     # Ann and Bob share a home: one label, as before households (their personal letters).
     assert "The Morris household" in [i.address.splitlines()[0] for i in labels.items]
+
+
+def test_a_held_out_member_stays_held_out_and_another_member_gets_the_households_card(  # type: ignore[no-untyped-def]
+    practice, settings
+) -> None:
+    refs = ["M1", "M2", "M3", "S1"]
+    name = next(
+        n
+        for n in (f"cards-{i}" for i in range(500))
+        if campaigns.held_out(n, refs, 0.25, 1) == {"M1"}
+    )
+    start = campaigns.from_starting_point("holiday-cards", today=TODAY)
+    start |= {"holdout_share": 0.25, "holdout_min": 1}
+    campaigns.create(practice, name, waves=[TODAY], by=None, now=NOW, **start)
+    report = campaigns.send_wave(practice, settings, name, day=TODAY, now=NOW, by=None)
+    assert report.held_out == 1 and report.letters == 2
+    sends = _sends(practice)
+    assert sends["M1"] == campaigns.HELD_OUT
+    assert sends["M2"] is None  # the household's first treated member
+    assert sends["M3"] == "one per household: The Morris family gets it"
+    with practice.connect() as conn:
+        blocks = sorted(
+            i.address.splitlines()[0] for i in conn.execute(sa.select(print_items)).all()
+        )
+    assert blocks == ["Sol Lee", "The Morris family"]
