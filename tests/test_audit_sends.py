@@ -72,3 +72,20 @@ def test_queue_send_again_mark_sent_and_cancel_are_each_one_entry(practice, mail
         ("command line", "marked sent"),
     ]
     assert len({subject for _, _, subject in sends}) == 1  # the same client, named
+
+
+def test_a_print_confirmation_is_one_entry_naming_no_client(engine, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.services import printing
+    from test_printing import printing_practice
+
+    printing_practice(engine, settings, tmp_path)
+    made = printing.make_batch(engine, kind="letters", by=None, day=TODAY, now=NOW)
+    first = made.to_print[0]
+    assert printing.confirm(engine, made.id, sheets=[first.sheet], by=None, now=NOW) == 1
+    assert printing.confirm(engine, made.id, by=None, now=NOW) == len(made.to_print) - 1
+    entries = audit.entries(engine, audit.AuditFilter(action="print"))
+    assert [(e.actor, e.client_id, e.details["confirmed"]) for e in reversed(entries)] == [
+        ("command line", None, 1),
+        ("command line", None, len(made.to_print) - 1),
+    ]
+    assert entries[0].subject == f"print batch {made.id}"

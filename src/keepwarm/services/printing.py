@@ -40,10 +40,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
+from keepwarm.domain.actions import COMMAND_LINE
 from keepwarm.domain.errors import InvalidInput, NotAllowed, NotFound
 from keepwarm.domain.model import Touch, User
 from keepwarm.domain.policy import Policy
 from keepwarm.messaging import print_pdf as pdf
+from keepwarm.services import audit
 from keepwarm.services.actions import record_step
 from keepwarm.services.consent import refusal
 from keepwarm.services.households import addressees
@@ -607,6 +609,15 @@ def confirm(
             if row.kind == "letters":
                 _touch(conn, item, row.staff_name, day, now)
         q.confirmed_now(conn, batch_id, now)
+        if done:  # one entry per confirmation: the batch and how many, no client named
+            audit.record(
+                conn,
+                actor=by.email if by is not None else COMMAND_LINE,
+                action="print",
+                now=now,
+                subject=f"print batch {batch_id}",
+                details={"batch": batch_id, "kind": row.kind, "confirmed": done},
+            )
     log.info("print batch %s: %s confirmed printed by %s", batch_id, done, actor_of(by))
     return done
 
