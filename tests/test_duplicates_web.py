@@ -44,6 +44,10 @@ def test_the_owner_merges_a_pair_undoes_it_and_keeps_another_apart(  # type: ign
     assert 'data-pair="K1 K2"' in page.text and 'data-pair="B1 B2"' in page.text
     assert "names differ only by a nickname (Kimberly / Kim)" in page.text
 
+    as_json = owner.get("/duplicates.json").json()
+    assert {(r["a"], r["b"]) for r in as_json} == {("K1", "K2"), ("B1", "B2")}
+    assert staff.get("/duplicates.json").status_code == 403
+
     apart = owner.post("/duplicates/not-same", {"a": "B1", "b": "B2"})
     assert apart.status_code == 303
     page = owner.get(apart.headers["location"])

@@ -78,6 +78,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/privacy/erase"): OWNER_PAGE,
     # duplicates.py: the owner's duplicates, merges and their undoing
     ("GET", "/duplicates"): OWNER_PAGE,
+    ("GET", "/duplicates.json"): OWNER_PAGE,  # the page's JSON twin
     ("GET", "/duplicates/merge"): OWNER_PAGE,  # the confirmation page
     ("POST", "/duplicates/merge"): OWNER_PAGE,
     ("POST", "/duplicates/not-same"): OWNER_PAGE,

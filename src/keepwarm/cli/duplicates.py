@@ -42,17 +42,7 @@ def duplicates(
     with user_errors(), engine_for(db) as (_, engine):
         found = svc.find(engine, min_score=min_score)
     if output == "json":
-        rows = [
-            {
-                "a": p.a.external_id,
-                "b": p.b.external_id,
-                "score": p.score,
-                "reasons": list(p.reasons),
-                "explanation": p.explanation,
-            }
-            for p in found.pairs
-        ]
-        console.print_json(json.dumps(rows))
+        console.print_json(json.dumps([svc.pair_json(p) for p in found.pairs]))
         return
     if not found.pairs:
         console.print(f"No likely duplicates among {found.clients:,} clients.")

@@ -14,7 +14,15 @@ from keepwarm.store import duplicates as store
 from keepwarm.store import reading, writing
 from keepwarm.store.queries import client_internal_id
 
-__all__ = ["DEFAULT_MIN_SCORE", "Pair", "Person", "compare_clients", "find", "not_the_same"]
+__all__ = [
+    "DEFAULT_MIN_SCORE",
+    "Pair",
+    "Person",
+    "compare_clients",
+    "find",
+    "not_the_same",
+    "pair_json",
+]
 
 
 @dataclass(frozen=True)
@@ -59,3 +67,14 @@ def not_the_same(engine: Engine, a: str, b: str, *, by: str, now: dt.datetime) -
     with writing(engine) as conn:
         x, y = _pair_ids(conn, a, b)
         return store.add_decision(conn, x, y, by=by, now=now)
+
+
+def pair_json(p: Pair) -> dict[str, object]:
+    """A pair as `keepwarm duplicates --format json` and /duplicates.json give it."""
+    return {
+        "a": p.a.external_id,
+        "b": p.b.external_id,
+        "score": p.score,
+        "reasons": list(p.reasons),
+        "explanation": p.explanation,
+    }

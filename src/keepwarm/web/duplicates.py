@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.services import client_merge, duplicates
@@ -53,6 +53,14 @@ def duplicates_page(request: Request, session: SignedIn) -> Response:
         "message": _MESSAGES.get(request.query_params.get("msg", ""), ""),
     }
     return render(request, "duplicates.html", context)
+
+
+@router.get("/duplicates.json")
+def duplicates_json(request: Request, session: SignedIn) -> JSONResponse:
+    """The page's pairs as JSON: what `keepwarm duplicates --format json` prints."""
+    auth.only_the_owner(session.user, "find and merge duplicate clients")
+    found = duplicates.find(engine_of(request), min_score=_min_score(request))
+    return JSONResponse([duplicates.pair_json(p) for p in found.pairs])
 
 
 @router.get("/duplicates/merge")
