@@ -58,6 +58,9 @@ def test_the_owner_accepts_one_rejects_another_and_staff_see_the_household(  # t
     assert no_token.status_code == 403 and svc.households(engine) == []
     done = owner.post("/households/accept", {"key": morris, "name": "The Morrises"})
     assert done.status_code == 303
+    clash = owner.post("/households/accept", {"key": parks, "name": "the morrises"})
+    assert clash.status_code == 400
+    assert "a household called &#39;The Morrises&#39; exists already" in clash.text
     assert owner.post("/households/reject", {"key": parks}).status_code == 303
     page = owner.get(done.headers["location"])
     assert "Household saved" in page.text and "No household suggestions." in page.text
