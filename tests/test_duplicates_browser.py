@@ -24,6 +24,7 @@ from browser_support import (
 )
 from keepwarm.domain.model import ImportKind
 from keepwarm.services.importing import import_file
+from test_accessibility import _context, axe_source, serious_violations
 
 pytestmark = pytest.mark.slow
 
@@ -101,4 +102,16 @@ def test_staff_are_told_only_the_owner_may(browser, site: Site) -> None:  # type
     answer = page.goto(f"{site.url}/duplicates")
     assert answer is not None and answer.status == 403
     assert "only the owner can find and merge duplicate clients" in page.inner_text("body")
+    context.close()
+
+
+def test_the_duplicates_pages_have_no_serious_accessibility_violations(browser, site: Site) -> None:  # type: ignore[no-untyped-def]
+    axe = axe_source()
+    context = _context(browser, DESKTOP)  # bypasses the CSP for the injected axe script only
+    page = context.new_page()
+    sign_in(page, site.url, OWNER)
+    for path in ("/duplicates", "/duplicates/merge?keep=DUP-1&other=DUP-2"):
+        page.goto(site.url + path)
+        assert "DUP-2" in page.inner_text("main")
+        assert serious_violations(page, axe) == [], path
     context.close()
