@@ -255,3 +255,23 @@ def test_a_held_out_member_stays_held_out_and_another_member_gets_the_households
             i.address.splitlines()[0] for i in conn.execute(sa.select(print_items)).all()
         )
     assert blocks == ["Sol Lee", "The Morris family"]
+
+
+def test_a_suggestion_with_a_member_in_a_household_adds_the_others_to_it(  # type: ignore[no-untyped-def]
+    practice, settings, tmp_path
+) -> None:
+    # Dot moves in with Ann and Bob; Cy's household stays as it is.
+    _import(
+        practice,
+        settings,
+        tmp_path,
+        ImportKind.CLIENTS,
+        'id,name,last_name,address\nM4,Dot Morris,Morris,"3 oak lane, salem or 97301"\n',
+    )
+    [found] = svc.suggestions(practice)
+    assert [m.external_id for m in found.members] == ["M1", "M2", "M4"]
+    assert found.household is not None and found.name == "Morris"
+    view = svc.accept(practice, found.key, by=None, now=NOW)
+    assert view.household.name == "Morris" and len(view.members) == 4
+    assert _homes(practice)["M4"] == "Morris"
+    assert svc.suggestions(practice) == []
