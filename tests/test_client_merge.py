@@ -20,6 +20,7 @@ from keepwarm.domain.model import ImportKind
 from keepwarm.services.client_merge import merge_clients, merge_history, undo_merge
 from keepwarm.services.consent import record as record_consent
 from keepwarm.services.daily_job import run_daily
+from keepwarm.services.erasure import erase_client
 from keepwarm.services.importing import import_file
 from keepwarm.services.staff import add_staff
 from keepwarm.services.touches import record_touch
@@ -288,3 +289,14 @@ def test_keepwarm_merge_and_undo_from_the_command_line(
     assert set(_ids(engine)) == {"K1", "K2", "C3"}
     again = cli("merge", "undo", "1", "--yes")
     assert again.exit_code != 0 and "already undone" in again.output
+
+
+def test_undo_after_the_kept_client_was_erased_says_the_merge_went_with_them(
+    engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    _practice(engine, settings, tmp_path)
+    done = merge_clients(engine, "K1", "K2", by=OWNER, now=LATER)
+    erase_client(engine, "K1", actor=OWNER, now=LATER)
+    with pytest.raises(NotFound, match="kept client was erased"):
+        undo_merge(engine, done.merge_id, by=OWNER, now=LATER)
+    assert set(_ids(engine)) == {"C3"}
