@@ -321,3 +321,15 @@ def test_db_check_names_an_old_revision(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0027_privacy'")
     assert any("0027_privacy" in p for p in svc.schema_differences(engine))
+
+
+def test_restore_asks_first_and_no_changes_nothing(tmp_path: Path) -> None:
+    live = _seeded(tmp_path, 10)
+    assert _run(str(live), "backup", str(tmp_path / "b.db")).exit_code == 0
+    engine = connect(f"sqlite:///{live}")
+    _write_pair(engine, 1)
+    engine.dispose()
+    before = _bytes(tmp_path)
+    answer = _run(str(live), "restore", str(tmp_path / "b.db"), input="n\n")
+    assert answer.exit_code != 0 and "Replace everything in" in answer.output
+    assert _bytes(tmp_path) == before
