@@ -344,3 +344,49 @@ def test_the_web_import_preview_names_an_erased_client(engine, settings, tmp_pat
     assert page.status_code == 200
     said = f"line 2: {REF} was erased on {NOW:%-d %b %Y} at the client&#39;s request — not restored"
     assert said in page.text
+
+
+def test_sending_to_the_client_then_erasing_them_logs_nothing_about_them(  # type: ignore[no-untyped-def]
+    engine, settings, tmp_path, caplog
+) -> None:
+    from keepwarm.services.consent import set_consent
+    from keepwarm.services.delivery import deliver_due
+    from smtp_support import running_smtp
+
+    caplog.set_level(logging.DEBUG)
+    internal = _practice(engine, settings, tmp_path)
+    set_consent(engine, REF, "email", True, actor="owner@example.com", now=NOW, source="request")
+    with writing(engine) as conn:
+        queued = conn.execute(
+            sa.insert(outbox)
+            .values(
+                key="test:send",
+                kind="action",
+                channel="email",
+                client_id=internal,
+                to_address="zephyrine.q@example.org",
+                subject="Your frames, Zephyrine",
+                body="Dear Zephyrine Quillfeather, the tortoiseshell frames are in.",
+                message_id="<send@test>",
+                state="queued",
+                created_by="Dana",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            .returning(outbox.c.id)
+        ).scalar_one()
+    with running_smtp() as (host, port, handler):
+        mail = settings.replace(
+            smtp_url=f"smtp://{host}:{port}",
+            mail_from="Northside Physio <hello@northside.example>",
+            base_url="https://keepwarm.example.com",
+        )
+        report = deliver_due(engine, mail, now_fn=lambda: NOW)
+    assert report.outcomes == {queued: "sent"} and len(handler.messages) == 1
+    erase_client(engine, REF, actor="owner@example.com", now=NOW)
+    # Everything logged but the test's own SMTP server (aiosmtpd's "mail.log", which logs the
+    # message it receives).
+    ours = [r for r in caplog.records if not r.name.startswith("mail.log")]
+    logged = "\n".join(r.getMessage() for r in ours).lower()
+    assert f"outbox {queued}" in logged  # the send was logged, by number
+    assert [s for s in SECRETS if s in logged] == []
