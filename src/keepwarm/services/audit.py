@@ -147,6 +147,8 @@ def details_text(details: Mapping[str, Any]) -> str:
             shown += f"{value['new'] if value['new'] not in (None, '') else '(none)'}"
         elif isinstance(value, list | tuple):
             shown = ", ".join(str(v) for v in value)
+        elif value is None or value == "":
+            shown = "(none)"
         else:
             shown = str(value)
         parts.append(f"{key.replace('_', ' ')}: {shown}")
