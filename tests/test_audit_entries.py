@@ -160,3 +160,13 @@ def test_client_edits_and_deletes_are_audited_field_by_field(engine: sa.Engine) 
     ]
     assert edits[1].details == {"email": {"old": "kim@old.example", "new": "kim@new.example"}}
     assert edits[0].subject == "Kim Morris (C1)"
+
+
+def test_a_token_made_on_the_command_line_says_so(cli, engine: sa.Engine) -> None:  # type: ignore[no-untyped-def]
+    users.add_user(engine, "sam@example.com", PASSWORD, "owner", now=NOW)
+    made = cli("user", "token", "sam@example.com")
+    assert made.exit_code == 0, made.output
+    (entry,) = audit.entries(engine, audit.AuditFilter(action="user", actor="command line"))[:1]
+    assert (entry.subject, entry.details["change"]) == ("sam@example.com", "token made")
+    secret = next(w for w in made.output.split() if w.startswith("kw_"))
+    assert secret not in _all_text(engine)

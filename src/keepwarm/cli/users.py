@@ -141,7 +141,7 @@ def token(
     """
     with user_errors(), engine_for(db) as (_, engine):
         user = service.user_by_email(engine, email)
-        secret = service.create_token(engine, user.id, name, now=now())
+        secret = service.create_token(engine, user.id, name, now=now(), actor="command line")
     console.print(secret, markup=False, soft_wrap=True)
 
 

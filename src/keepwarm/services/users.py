@@ -479,8 +479,11 @@ class ApiToken:
     revoked_at: dt.datetime | None
 
 
-def create_token(engine: Engine, user_id: int, name: str, *, now: dt.datetime) -> str:
-    """A new API token for the user; the only time the token itself is seen."""
+def create_token(
+    engine: Engine, user_id: int, name: str, *, now: dt.datetime, actor: str | None = None
+) -> str:
+    """A new API token for the user; the only time the token itself is seen. `actor`: who made
+    it, for the audit log (default: the user themselves)."""
     name = name.strip() or "API token"
     token = "kw_" + secrets.token_urlsafe(32)
     with writing(engine) as conn:
@@ -489,15 +492,23 @@ def create_token(engine: Engine, user_id: int, name: str, *, now: dt.datetime) -
                 user_id=user_id, token_hash=_digest(token), name=name[:200], created_at=now
             )
         )
-        _audit_token(conn, user_id, "token made", name[:200], now)
+        _audit_token(conn, user_id, "token made", name[:200], now, actor)
     return token
 
 
-def _audit_token(conn: Connection, user_id: int, change: str, name: str, now: dt.datetime) -> None:
-    # the user's own tokens: they are the actor (never the token itself in the entry)
+def _audit_token(
+    conn: Connection,
+    user_id: int,
+    change: str,
+    name: str,
+    now: dt.datetime,
+    actor: str | None = None,
+) -> None:
+    # the token's name, never the token itself
     email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar_one()
     details = {"change": change, "token": name}
-    audit.record(conn, actor=email, action="user", now=now, subject=email, details=details)
+    who = actor or email
+    audit.record(conn, actor=who, action="user", now=now, subject=email, details=details)
 
 
 def list_tokens(engine: Engine, user_id: int) -> list[ApiToken]:
