@@ -107,3 +107,19 @@ def test_staff_are_refused_the_audit_log_in_the_browser(browser, site: Site) -> 
     assert answer is not None and answer.status == 403
     assert "only the owner can see the audit log" in page.content()
     context.close()
+
+
+def test_the_audit_log_has_no_serious_accessibility_violation(browser, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from test_accessibility import axe_source, serious_violations
+
+    axe = axe_source()
+    for viewport in (DESKTOP, PHONE):
+        context = browser.new_context(viewport=viewport, locale="en-US", bypass_csp=True)
+        try:
+            page = context.new_page()
+            sign_in(page, site.url, OWNER)
+            for path in ("/audit", "/audit?action=sign-in"):
+                page.goto(site.url + path)
+                assert serious_violations(page, axe) == [], path
+        finally:
+            context.close()
