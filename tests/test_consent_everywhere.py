@@ -113,3 +113,43 @@ def test_a_letter_whose_client_refused_post_since_is_not_confirmed(
         )
     assert states == {"C0": "printed", "C3": "skipped"}
     assert touched == {"C0"}
+
+
+def test_a_queued_email_is_not_sent_once_the_client_refused(engine, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.services.delivery import deliver_due
+    from keepwarm.store.tables import outbox
+    from smtp_support import running_smtp
+
+    _practice(engine, settings, tmp_path)
+    with writing(engine) as conn:
+        c0 = conn.execute(sa.text("SELECT id FROM clients WHERE external_id = 'C0'")).scalar_one()
+        queued = conn.execute(
+            sa.insert(outbox)
+            .values(
+                key="test:c0",
+                kind="action",
+                channel="email",
+                client_id=c0,
+                to_address="c0@example.com",
+                subject="Hello",
+                body="Hello",
+                message_id="<c0@test>",
+                state="queued",
+                created_by="Dana",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            .returning(outbox.c.id)
+        ).scalar_one()
+    set_consent(engine, "C0", "email", False, actor="C0", now=NOW, source="unsubscribe")
+    with running_smtp() as (host, port, handler):
+        mail = settings.replace(
+            smtp_url=f"smtp://{host}:{port}",
+            mail_from="Northside Physio <hello@northside.example>",
+            base_url="https://keepwarm.example.com",
+        )
+        report = deliver_due(engine, mail, now_fn=lambda: NOW)
+    assert handler.messages == [] and report.outcomes.get(queued) != "sent"
+    with engine.connect() as conn:
+        state = conn.execute(sa.select(outbox.c.state).where(outbox.c.id == queued)).scalar_one()
+    assert state != "sent"
