@@ -132,6 +132,21 @@ def test_json_lines_are_objects_with_time_level_logger_message_and_the_fields(we
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", request["time"])
 
 
+def test_a_client_s_business_id_never_reaches_a_log_line(web_app) -> None:  # type: ignore[no-untyped-def]
+    """An erasure cannot take a line back out of a log file, so none names a client."""
+    buffer = _capture("text", "INFO")
+    client = TestClient(web_app, follow_redirects=False)
+    for path in ("/clients/C-1042", "/clients/C-1042/touches", "/api/v1/clients/C%2F1042"):
+        client.get(path)
+    written = buffer.getvalue()
+    assert "1042" not in written
+    assert "GET /clients/(client) " in written
+    assert "GET /clients/(client)/touches " in written
+    assert "GET /api/v1/clients/(client) " in written
+    client.get("/clients")
+    assert "GET /clients " in buffer.getvalue()
+
+
 def test_a_forged_line_break_in_a_path_stays_on_one_line(web_app) -> None:  # type: ignore[no-untyped-def]
     buffer = _capture("text", "INFO")
     TestClient(web_app, follow_redirects=False).get("/a%0A2026-01-01 INFO keepwarm: forged")
@@ -301,9 +316,9 @@ def test_no_password_token_cookie_csrf_value_or_note_is_ever_logged(
             "POST /login 303",
             "sign-in failed for owner@example.com from testclient: wrong password",
             "signed in: owner@example.com from testclient",
-            "POST /clients/C1/touches 303",
-            "POST /clients/C1/touches 403",
-            "refused POST /clients/C1/touches to owner@example.com: a form without its "
+            "POST /clients/(client)/touches 303",
+            "POST /clients/(client)/touches 403",
+            "refused POST /clients/(client)/touches to owner@example.com: a form without its "
             "session's CSRF token",
             "GET /today 200",
             "GET /api/v1/clients 200",

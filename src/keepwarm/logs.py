@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import time
 from typing import IO
@@ -94,6 +95,28 @@ def printable(text: str) -> str:
     """`text` with control characters escaped, so a path or a file name cannot break a log
     line in two (a request for /a%0Afake-line)."""
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+# Paths whose tail is a secret (a private feed's, a reset, unsubscribe or feedback link's token).
+_SECRET_TAIL = ("/calendar/", "/reset/", "/unsubscribe/", "/feedback/")
+# A client's business id in a path (their page, its forms, the API): personal data, which an
+# erasure must not leave behind in log files, so it is never written.
+_CLIENT_PATH = re.compile(
+    r"^(?P<base>(?:/api/v\d+)?/clients/)(?P<ref>.+?)"
+    r"(?P<rest>/(?:consent|delete|touches|erase|export|household))?$"
+)
+
+
+def loggable_path(path: str) -> str:
+    """`path` as log lines write it: printable (control characters escaped), a secret token
+    written as "(token)", a client's business id as "(client)" (`/clients/(client)/touches`)."""
+    for prefix in _SECRET_TAIL:
+        if path.startswith(prefix):
+            return prefix + "(token)"
+    found = _CLIENT_PATH.match(path)
+    if found:
+        path = found["base"] + "(client)" + (found["rest"] or "")
+    return printable(path)
 
 
 def mark_logged(exc: BaseException) -> None:

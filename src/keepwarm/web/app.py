@@ -23,7 +23,7 @@ from keepwarm.domain.errors import (
     NotFound,
     SignInFailed,
 )
-from keepwarm.logs import mark_logged, printable
+from keepwarm.logs import loggable_path, mark_logged
 from keepwarm.services import background
 from keepwarm.services.daily_job import local_today, plan_made, run_daily
 from keepwarm.services.database import open_database
@@ -119,15 +119,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        method, path = scope["method"], printable(scope["path"])
-        if path.startswith("/calendar/"):  # the rest is a private feed's secret token
-            path = "/calendar/(token)"
-        elif path.startswith("/reset/"):  # a password reset link's secret token
-            path = "/reset/(token)"
-        elif path.startswith("/unsubscribe/"):  # the rest is the unsubscribe link's secret
-            path = "/unsubscribe/(token)"
-        elif path.startswith("/feedback/"):  # a feedback link's secret token
-            path = "/feedback/(token)"
+        method, path = scope["method"], loggable_path(scope["path"])
         status = 500  # unless a response starts
 
         async def noting_status(message: Message) -> None:
@@ -257,7 +249,7 @@ def _is_api(request: Request) -> bool:
 def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        log.debug("not signed in: %s %s", request.method, printable(request.url.path))
+        log.debug("not signed in: %s %s", request.method, loggable_path(request.url.path))
         if _is_api(request):
             return JSONResponse({"detail": "sign in or send an API token"}, status_code=401)
         if user_count(request.app.state.engine) == 0:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from keepwarm.domain.errors import NotAllowed
 from keepwarm.domain.model import User
-from keepwarm.logs import printable
+from keepwarm.logs import loggable_path
 from keepwarm.services.daily_job import local_today
 from keepwarm.services.policy import get_policy
 from keepwarm.services.users import Session, session_for, user_for_token
@@ -153,7 +153,7 @@ def refused(request: Request, why: str) -> None:
     state = request.state._state
     user = state["session"].user if state.get("session") else state.get("api_user")
     who = user.email if user is not None else "someone not signed in"
-    path = printable(request.url.path)
+    path = loggable_path(request.url.path)
     log.warning(
         "refused %s %s to %s: %s",
         request.method,
