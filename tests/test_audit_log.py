@@ -96,3 +96,53 @@ def test_the_log_refuses_deletes_and_changes_other_than_redaction(engine: sa.Eng
     # once redacted, an entry cannot be changed again either
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(sa.update(audit_log).values(subject="Kim Morris"))
+
+
+def test_a_new_client_given_an_erased_client_s_internal_id_does_not_inherit_their_entries(
+    engine: sa.Engine,
+) -> None:
+    """SQLite gives the newest client's internal id, once that client is gone, to the next new
+    one: the entries about the first stay theirs (redacted), never the newcomer's."""
+    from keepwarm.services.erasure import erase_client
+
+    _client(engine, "C1", "Ada Lovelace")
+    kim = _client(engine, "C2")
+    set_consent(engine, "C2", "email", False, actor="owner@example.com", now=NOW)
+    erase_client(engine, "C2", actor="owner@example.com", now=NOW + dt.timedelta(minutes=1))
+    later = NOW + dt.timedelta(hours=1)
+    with writing(engine) as conn:
+        row = conn.execute(
+            sa.insert(clients)
+            .values(external_id="C3", name="Grace Hopper", created_at=later, updated_at=later)
+            .returning(clients.c.id)
+        ).one()
+        grace = int(row.id)
+    if engine.dialect.name == "sqlite":
+        assert grace == kim  # the reuse this guards against
+    set_consent(engine, "C3", "sms", True, actor="owner@example.com", now=later)
+    hers = audit.entries(engine, audit.AuditFilter(client_id=grace))
+    assert [(e.action, e.subject) for e in hers] == [("consent", "Grace Hopper (C3)")]
+    # and erasing her redacts only her entries, not the earlier (already redacted) ones again
+    erase_client(engine, "C3", actor="owner@example.com", now=later + dt.timedelta(minutes=1))
+    assert all("Grace" not in (e.subject or "") for e in audit.entries(engine))
+
+
+def test_a_merged_client_s_entries_are_the_kept_client_s_and_go_with_their_erasure(
+    engine: sa.Engine,
+) -> None:
+    from keepwarm.services.client_merge import merge_clients
+    from keepwarm.services.erasure import erase_client
+
+    kim = _client(engine, "C1", "Kimberly Morris")
+    other = _client(engine, "C2", "Kim Morris")
+    set_consent(engine, "C2", "email", False, actor="owner@example.com", now=NOW)
+    merged_at = NOW + dt.timedelta(minutes=5)
+    merge_clients(engine, "C1", "C2", by="owner@example.com", now=merged_at)
+    theirs = audit.entries(engine, audit.AuditFilter(client_id=kim))
+    assert {e.client_id for e in theirs} == {kim, other}
+    assert "Kim Morris (C2)" in {e.subject for e in theirs}
+
+    erase_client(engine, "C1", actor="owner@example.com", now=merged_at + dt.timedelta(hours=1))
+    subjects = " ".join(e.subject or "" for e in audit.entries(engine))
+    details = " ".join(str(e.details) for e in audit.entries(engine))
+    assert "Morris" not in subjects and "Morris" not in details

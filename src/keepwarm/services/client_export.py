@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, Table, or_, select
 from keepwarm.domain.errors import NotFound
 from keepwarm.services import audit
 from keepwarm.services.erasure import client_id_of
+from keepwarm.store import audit as audit_store
 from keepwarm.store import erasure as erasure_store
 from keepwarm.store import writing
 from keepwarm.store.tables import audit_log, clients, households, metadata
@@ -79,7 +80,7 @@ def collect(conn: Connection, internal: int) -> dict[str, list[dict[str, Any]]]:
     for name, columns in erasure_store.OTHER_CLIENT_COLUMNS.items():
         table = metadata.tables[name]
         out[name] = _rows(conn, table, or_(*(table.c[c] == internal for c in columns)))
-    out["audit_log"] = _rows(conn, audit_log, audit_log.c.client_id == internal)
+    out["audit_log"] = _rows(conn, audit_log, audit_store.about(conn, internal))
     return out
 
 

@@ -10,9 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, insert, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 
-from keepwarm.store.tables import audit_log
+from keepwarm.store.tables import audit_log, client_merges, clients
 
 REDACTED = "(erased client)"
 
@@ -65,7 +76,34 @@ def append(
     return int(row.id)
 
 
-def _where(f: AuditFilter) -> ColumnElement[bool]:
+def about(conn: Connection, client_id: int) -> ColumnElement[bool]:
+    """Which entries are about the client: their own since their row was made, and those of
+    the clients merged into them (and into those), each up to its merge.
+
+    Not simply `client_id = X`: SQLite gives the internal id of the newest client, once erased
+    or merged away, to the next new client, whose entries start when their row was made; and a
+    merged client's entries are about the same person as the kept one."""
+    a, m = audit_log.c, client_merges.c
+    created = conn.execute(
+        select(clients.c.created_at).where(clients.c.id == client_id)
+    ).scalar_one_or_none()
+    parts: list[ColumnElement[bool]] = [
+        a.client_id == client_id
+        if created is None
+        else (a.client_id == client_id) & (a.at >= created)
+    ]
+    kept, seen = [client_id], {client_id}
+    while kept:
+        merges = conn.execute(
+            select(m.merged_id, m.merged_at).where(m.kept_id.in_(kept), m.undone_at.is_(None))
+        ).all()
+        kept = [r.merged_id for r in merges if r.merged_id not in seen]
+        seen.update(kept)
+        parts.extend((a.client_id == r.merged_id) & (a.at <= r.merged_at) for r in merges)
+    return or_(*parts)
+
+
+def _where(f: AuditFilter, conn: Connection) -> ColumnElement[bool]:
     a = audit_log.c
     conditions: list[ColumnElement[bool]] = [true()]
     if f.action is not None:
@@ -73,7 +111,7 @@ def _where(f: AuditFilter) -> ColumnElement[bool]:
     if f.actor is not None:
         conditions.append(a.actor == f.actor)
     if f.client_id is not None:
-        conditions.append(a.client_id == f.client_id)
+        conditions.append(about(conn, f.client_id))
     if f.since is not None:
         conditions.append(a.at >= f.since)
     if f.until is not None:
@@ -100,7 +138,7 @@ def find(
 ) -> list[AuditEntry]:
     """Entries matching `f`, newest first."""
     query: Select[Any] = (
-        select(audit_log).where(_where(f)).order_by(audit_log.c.id.desc()).offset(offset)
+        select(audit_log).where(_where(f, conn)).order_by(audit_log.c.id.desc()).offset(offset)
     )
     if limit is not None:
         query = query.limit(limit)
@@ -108,7 +146,11 @@ def find(
 
 
 def count(conn: Connection, f: AuditFilter) -> int:
-    return int(conn.execute(select(func.count()).where(_where(f))).scalar_one())
+    return int(
+        conn.execute(
+            select(func.count()).select_from(audit_log).where(_where(f, conn))
+        ).scalar_one()
+    )
 
 
 def actors(conn: Connection) -> list[str]:
@@ -118,12 +160,13 @@ def actors(conn: Connection) -> list[str]:
 
 
 def redact(conn: Connection, client_id: int, at: dt.datetime) -> int:
-    """Remove the personal data of the client's entries (subject and details), keeping when,
-    who and what; returns how many entries were redacted."""
+    """Remove the personal data of the entries about the client (`about`: call it while the
+    client's row and merges are still there) — subject and details — keeping when, who and
+    what; returns how many entries were redacted."""
     a = audit_log.c
     result = conn.execute(
         update(audit_log)
-        .where(a.client_id == client_id, a.redacted_at.is_(None))
+        .where(about(conn, client_id), a.redacted_at.is_(None))
         .values(subject=REDACTED, details="{}", redacted_at=at)
     )
     return int(result.rowcount)

@@ -172,6 +172,9 @@ def delete_client(conn: Connection, who: Person, now: dt.datetime) -> dict[str, 
         if n:
             counts[name] = counts.get(name, 0) + n
 
+    # First, while their row and merges say which entries are theirs (keepwarm.store.audit.about)
+    count("audit_log (redacted)", audit.redact(conn, who.id, now))
+
     # Rows that carry their address without naming a client (a bounce not matched to a client,
     # a message to an address only); the same address on another client's rows (a family
     # sharing an email) is that client's too and stays.
@@ -204,7 +207,6 @@ def delete_client(conn: Connection, who: Person, now: dt.datetime) -> dict[str, 
                 delete(households).where(households.c.id == who.household_id, empty)
             ).rowcount,
         )
-    count("audit_log (redacted)", audit.redact(conn, who.id, now))
     return counts
 
 
