@@ -38,7 +38,7 @@ SECTIONS = (
     ("/settings/policy", "Policy", "Time zone, quotas, cadences, recalls, follow-ups, occasions."),
     ("/settings/templates", "Message templates", "The drafts' wording, previewed on a client."),
     ("/audit", "Audit log", "Who did what and when: sign-ins, imports, edits, sends, backups."),
-    ("/duplicates", "Duplicates", "Clients who are likely one person: merge them, or undo a merge."),
+    ("/duplicates", "Duplicates", "Clients likely to be one person: merge them, or undo a merge."),
 )
 
 
