@@ -686,7 +686,8 @@ def send_wave(
             to_name = homes[client_id][1] if client_id in homes else member.name
             values = _values(to_name, member.owner, campaign.offer, practice)
             if client_id in homes:
-                values["first_name"] = to_name  # "Dear The Morris family", never "Dear The"
+                # "Dear Morris family," (the envelope says "The Morris family"), never "Dear The"
+                values["first_name"] = to_name.removeprefix("The ")
             body = render(campaign.body, values, "body")
             outbox_id: int | None = None
             item_id: int | None = None
