@@ -16,7 +16,7 @@ from keepwarm.web import auth
 from keepwarm.web.auth import CheckedForm, SignedIn, engine_of
 from keepwarm.web.render import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages, not the API
 
 
 def _client_ref(value: str) -> str:
