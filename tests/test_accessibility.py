@@ -242,8 +242,10 @@ def test_every_page_has_no_serious_violations(
         page = context.new_page()
         page.set_default_timeout(15_000)
         sign_in(page, site.url, OWNER if who == "owner" else STAFF)
-        visited = list(_crawl(page, site.url, ["/today", "/clients", "/reports", "/account"]))
-        for path in visited:
+        visited: list[str] = []
+        # each page checked while it is loaded (the crawl goes on to the next when asked)
+        for path in _crawl(page, site.url, ["/today", "/clients", "/reports", "/account"]):
+            visited.append(path)
             found[path] = serious_violations(page, axe)
             if path == "/today":  # its closed parts too (fields that open when needed)
                 page.evaluate(
