@@ -64,11 +64,17 @@ def test_the_owner_merges_a_pair_undoes_it_and_keeps_another_apart(  # type: ign
     page = owner.get(merged.headers["location"])
     assert 'data-pair="K1 K2"' not in page.text and 'data-merge="1"' in page.text
     assert "Undo merge 1" in page.text
+    # an old link to the merged client leads to the client they are now part of
+    old_link = owner.get("/clients/K2")
+    assert old_link.status_code == 307 and old_link.headers["location"] == "/clients/K1"
+    assert owner.get("/clients/K1").status_code == 200
+    assert owner.get("/clients/NOBODY").status_code == 404
 
     assert staff.post("/duplicates/merges/1/undo").status_code == 403
     undone = owner.post("/duplicates/merges/1/undo")
     assert undone.status_code == 303
     assert _clients(engine) == {"K1", "K2", "B1", "B2"}
+    assert owner.get("/clients/K2").status_code == 200  # their own page again
     page = owner.get(undone.headers["location"])
     assert 'data-pair="K1 K2"' in page.text and "undone by owner@example.com" in page.text
     again = owner.post("/duplicates/merges/1/undo")

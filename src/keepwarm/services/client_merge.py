@@ -180,3 +180,12 @@ def merge_history(engine: Engine, *, limit: int = 100) -> list[MergeSummary]:
     """Past merges, newest first."""
     with reading(engine) as conn:
         return _summaries(store.merges(conn, limit=limit))
+
+
+def merged_into(engine: Engine, ref: str) -> str | None:
+    """The business id of the client that `ref`, a client merged away, lives on in (its
+    alias); None when `ref` is a client of its own or unknown."""
+    with reading(engine) as conn:
+        if client_internal_id(conn, ref) is not None:
+            return None
+        return store.alias_target(conn, ref)

@@ -439,3 +439,13 @@ __all__ = [
     "undo_rows",
     "write_merge",
 ]
+
+
+def alias_target(conn: Connection, external_id: str) -> str | None:
+    """The business id of the client `external_id` is an alias of (a merge kept it), if any."""
+    query = (
+        select(clients.c.external_id)
+        .join(client_aliases, client_aliases.c.client_id == clients.c.id)
+        .where(client_aliases.c.external_id == external_id)
+    )
+    return conn.execute(query).scalar_one_or_none()

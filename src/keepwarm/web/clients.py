@@ -17,6 +17,7 @@ from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.fields import CLIENT_FIELDS, DATE_KINDS, ClientField, FieldKind
 from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
+from keepwarm.services.client_merge import merged_into
 from keepwarm.services.contact_flags import client_flags, describe
 from keepwarm.services.policy import get_policy
 from keepwarm.services.segments import client_standing
@@ -372,6 +373,9 @@ def client_page(
     client_id, _ = path_client(request, actions=())  # the id as sent (it may hold "%2F")
     if not client_id:  # /clients/
         return RedirectResponse("/clients", status_code=307)
+    kept = merged_into(engine_of(request), client_id)
+    if kept is not None:  # a client merged into another: their page is the kept client's
+        return RedirectResponse(_client_url(kept), status_code=307)
     return _client_page(request, client_id, whole_history=history == "all")
 
 
