@@ -87,6 +87,24 @@ def test_users_roles_and_tokens_are_audited_with_who_did_it(engine: sa.Engine) -
     assert token not in _all_text(engine)
 
 
+def test_password_changes_are_audited_with_who_and_how_never_the_password(
+    engine: sa.Engine,
+) -> None:
+    owner = users.add_user(engine, "owner@example.com", PASSWORD, "owner", now=NOW)
+    sam = users.add_user(engine, "sam@example.com", PASSWORD, "owner", now=NOW)
+    first, second = "a brand new passphrase 1", "another long passphrase 2"
+    users.change_password(engine, owner.id, PASSWORD, first, now=NOW)
+    users.set_password(engine, sam.id, second, now=NOW, actor="owner@example.com")
+    found = audit.entries(engine, audit.AuditFilter(action="user"))
+    changes = [(e.actor, e.subject, e.details.get("change")) for e in found[:2]]
+    assert changes == [
+        ("owner@example.com", "sam@example.com", "password set by the owner"),
+        ("owner@example.com", "owner@example.com", "password changed by the user"),
+    ]
+    text = _all_text(engine)
+    assert first not in text and second not in text and PASSWORD not in text
+
+
 def test_a_policy_change_is_audited_with_old_and_new_values(engine: sa.Engine) -> None:
     set_policy_value(engine, "weekly_quota", "7", now=NOW, actor="owner@example.com")
     set_policy_value(engine, "weekly_quota", "7", now=NOW, actor="owner@example.com")  # same

@@ -93,7 +93,14 @@ def password(
     """
     with user_errors(), engine_for(db) as (_, engine):
         user = service.user_by_email(engine, email)
-        service.set_password(engine, user.id, _password(password_stdin), now=now())
+        service.set_password(
+            engine,
+            user.id,
+            _password(password_stdin),
+            now=now(),
+            actor="command line",
+            how="set on the command line",
+        )
     console.print(f"Password set for {user.email}; their sessions have ended.", markup=False)
 
 

@@ -166,5 +166,5 @@ def reset_password(engine: Engine, token: str, new: str, *, now: dt.datetime) ->
             .values(used_at=now)
         )
     # sets the hash and ends every session and API token of the user
-    accounts.set_password(engine, user_id, new, now=now)
+    accounts.set_password(engine, user_id, new, now=now, how="reset with an emailed link")
     log.info("password set by a reset link for user %s", user_id)

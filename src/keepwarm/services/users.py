@@ -375,12 +375,21 @@ def change_password(
         HASHER.verify(row.password_hash, current)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         raise InvalidInput("current password: that is not your current password") from None
-    set_password(engine, user_id, new, now=now)
+    set_password(engine, user_id, new, now=now, how="changed by the user")
 
 
-def set_password(engine: Engine, user_id: int, new: str, *, now: dt.datetime) -> None:
+def set_password(
+    engine: Engine,
+    user_id: int,
+    new: str,
+    *,
+    now: dt.datetime,
+    actor: str | None = None,
+    how: str = "set by the owner",
+) -> None:
     """Set a password (owner's reset or the CLI); every session and API token of the user
-    ends."""
+    ends. The audit log says who (`actor`, default: the user) and `how` — never the
+    password."""
     with reading(engine) as conn:
         email = conn.execute(select(users.c.email).where(users.c.id == user_id)).scalar()
     if email is None:
@@ -396,6 +405,10 @@ def set_password(engine: Engine, user_id: int, new: str, *, now: dt.datetime) ->
         # A new password is a fresh start: every session and API token of the user ends
         # (tokens made before may have been made by whoever knew the old password).
         _revoke_everything(conn, user_id)
+        details = {"change": f"password {how}"}
+        audit.record(
+            conn, actor=actor or email, action="user", now=now, subject=email, details=details
+        )
 
 
 def user_by_email(engine: Engine, email: str) -> User:

@@ -190,7 +190,13 @@ def user_edit(request: Request, user_id: int, session: Owner, form: CheckedForm)
 @router.post("/users/{user_id}/password")
 def user_password(request: Request, user_id: int, session: Owner, form: CheckedForm) -> Response:
     try:
-        users.set_password(engine_of(request), user_id, form.text("password"), now=clock())
+        users.set_password(
+            engine_of(request),
+            user_id,
+            form.text("password"),
+            now=clock(),
+            actor=session.user.email,
+        )
     except (InvalidInput, NotFound) as exc:
         return _users_page(request, str(exc), 400, session=session)
     if user_id == session.user.id:  # their own sessions ended with the reset
