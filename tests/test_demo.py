@@ -330,3 +330,17 @@ def test_an_in_memory_database_is_refused_before_anything_is_built(tmp_path: Pat
             Settings(database_url="sqlite://"), seed=1, today=TODAY, now=NOW, workdir=tmp_path
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_has_a_family_to_make_a_household_and_a_person_entered_twice(
+    built: Built,
+) -> None:
+    """So that the Households and Duplicates pages have something to show in the demo."""
+    from keepwarm.services import duplicates, households
+
+    (family,) = households.suggestions(built.engine)
+    assert len(family.members) == 2 and "same address and last name" in family.reason
+    (pair,) = duplicates.find(built.engine).pairs
+    assert pair.a.phone == pair.b.phone
+    initial = min((pair.a.name, pair.b.name), key=len)
+    assert initial.split()[0].endswith(".")  # "D. Valentin" beside "David Valentin"

@@ -47,7 +47,8 @@ def duplicates(
     if not found.pairs:
         console.print(f"No likely duplicates among {found.clients:,} clients.")
         return
-    console.print(f"{len(found.pairs):,} likely duplicate pairs among {found.clients:,} clients:")
+    pairs = "pair" if len(found.pairs) == 1 else "pairs"
+    console.print(f"{len(found.pairs):,} likely duplicate {pairs} among {found.clients:,} clients:")
     for p in found.pairs:
         console.print(
             f"  {p.score:.2f}  {p.a.external_id} {p.a.name}  /  {p.b.external_id} {p.b.name}"

@@ -332,6 +332,21 @@ def _plan_clients(mk: _Maker) -> list[_Client]:
     return planned
 
 
+def _plant_a_family_and_a_duplicate(planned: list[_Client], seed: int) -> None:
+    """Two steady clients become a family (one address, one last name, not yet marked as a
+    household) and one person is entered twice (the second record with an initial for a
+    first name and the same phone), so the demo's Households and Duplicates pages have
+    something to show. Its own Random: everything else stays as the seed made it."""
+    rng = random.Random(seed * 7 + 15)
+    steady = [c for c in planned if c.story is Story.STEADY]
+    a, b = rng.sample(steady, 2)
+    b.last, b.address = a.last, a.address
+    # no birthdays: a duplicate needs the same one, and a new birthday would add a card
+    unborn = [c for c in steady if c.birthday is None and c.phone and c not in (a, b)]
+    c, d = rng.sample(unborn, 2)
+    d.first, d.last, d.phone = c.first[0] + ".", c.last, c.phone
+
+
 # --- rows ---------------------------------------------------------------------------------------
 
 
@@ -574,6 +589,7 @@ def generate_practice(folder: Path, *, seed: int, today: dt.date) -> DemoFiles:
     """
     mk = _Maker(seed, today)
     planned = _plan_clients(mk)
+    _plant_a_family_and_a_duplicate(planned, seed)
     highlights = _highlights(mk, planned)
     visits = sorted(row for c in planned for row in _activity_rows(mk, c))
     activity_rows = [
