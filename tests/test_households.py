@@ -193,9 +193,13 @@ def test_one_holiday_card_and_one_label_per_household_addressed_to_it(  # type: 
     start = campaigns.from_starting_point("holiday-cards", today=TODAY)
     start["holdout_share"] = 0.0
     campaigns.create(practice, "cards", waves=[TODAY], by=None, now=NOW, **start)
+    preview = campaigns.preview(practice, settings, "cards", today=TODAY)
     report = campaigns.send_wave(practice, settings, "cards", day=TODAY, now=NOW, by=None)
     with practice.connect() as conn:
         items = list(conn.execute(sa.select(print_items).order_by(print_items.c.id)))
+    # The preview said beforehand what the wave then did: 2 cards, 2 sharing the Morrises'.
+    assert (preview.pieces, preview.shared) == (report.letters, {"one per household": 2})
+    assert preview.as_json()["pieces"] == 2
     # Three Morrises (two addresses) get one card; Sol, in no household, gets his own.
     assert report.letters == len(items) == 2
     blocks = sorted(i.address.splitlines()[0] for i in items)

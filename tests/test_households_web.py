@@ -83,3 +83,19 @@ def test_the_owner_accepts_one_rejects_another_and_staff_see_the_household(  # t
             sa.select(sa.func.count()).where(audit_log.c.action == "household")
         ).scalar_one()
     assert entries == 2 + 2 + 2  # accepted (2 members), rejected (2), Sol in and out
+
+
+def test_a_campaign_s_preview_page_says_how_many_go_out_one_per_household(  # type: ignore[no-untyped-def]
+    web, engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    from keepwarm.services import campaigns
+
+    _practice(engine, settings, tmp_path)
+    svc.accept(engine, _key(engine, "M1"), by=None, now=NOW)
+    start = campaigns.from_starting_point("holiday-cards", today=TODAY)
+    start["holdout_share"] = 0.0
+    campaigns.create(engine, "cards", waves=[TODAY], by=None, now=NOW, **start)
+    page = web("owner@example.com").get("/campaigns/cards/preview")
+    assert page.status_code == 200
+    # five clients with an address; the two Morrises share one card
+    assert 'data-pieces="4"' in page.text and "1 one per household" in page.text

@@ -248,6 +248,9 @@ def preview(
     ]
     if found.holdout_note:
         lines.append(found.holdout_note)
+    if found.shared:
+        shared = ", ".join(f"{n} {why}" for why, n in sorted(found.shared.items()))
+        lines.append(f"{found.pieces} to send: the others share one ({shared}).")
     lines += [f"  {r.ref}  {r.name}" for r in a.sample]
     if a.excluded_count:
         lines.append(f"Left out: {a.excluded_count}")

@@ -39,7 +39,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 from jinja2.exceptions import SecurityError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
 from keepwarm.domain.audience import Filters
@@ -262,6 +262,11 @@ def held_out(campaign: str, refs: Sequence[str], share: float, minimum: int) -> 
     if len(out) < minimum:
         out = {r for _, r in scored[:minimum]}
     return out
+
+
+def _held_out_members(conn: Connection, name: str) -> set[str]:
+    """The business ids held out once the first wave fixed the arms."""
+    return {m.ref for m in q.members(conn, _row(conn, name).id) if m.arm == "holdout"}
 
 
 def holdout_note(audience_size: int, share: float, minimum: int) -> str | None:
@@ -519,6 +524,13 @@ class CampaignPreview:
     holdout_note: str | None
     subject: str | None
     body: str
+    # one per household or address: treated clients who get nothing, per reason
+    shared: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pieces(self) -> int:
+        """How many messages or letters the wave would send."""
+        return self.audience.count - self.holdout - sum(self.shared.values())
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -526,6 +538,8 @@ class CampaignPreview:
             **self.audience.as_json(),
             "holdout": self.holdout,
             "treated": self.audience.count - self.holdout,
+            "pieces": self.pieces,
+            "shared": self.shared,
             "holdout_note": self.holdout_note,
             "message": {"subject": self.subject, "body": self.body},
         }
@@ -540,16 +554,25 @@ def preview(
     found = audiences_svc.preview(
         engine, campaign.filters, today=today, channel=campaign.channel, sample=sample
     )
-    if campaign.waves and campaign.waves[0].sent_at is not None:
-        holdout, note = campaign.held_out, None
-    else:
-        with reading(engine) as conn:
-            everyone = audiences_svc.audience(
-                conn, campaign.filters, today=today, channel=campaign.channel
-            )
+    with reading(engine) as conn:
+        everyone = audiences_svc.audience(
+            conn, campaign.filters, today=today, channel=campaign.channel
+        )
         refs = [m.ref for m in everyone.members]
-        holdout = len(held_out(campaign.name, refs, campaign.holdout_share, campaign.holdout_min))
-        note = holdout_note(len(refs), campaign.holdout_share, campaign.holdout_min)
+        if campaign.waves and campaign.waves[0].sent_at is not None:
+            holdout, note = campaign.held_out, None
+            out = _held_out_members(conn, campaign.name)
+        else:
+            out = held_out(campaign.name, refs, campaign.holdout_share, campaign.holdout_min)
+            holdout = len(out)
+            note = holdout_note(len(refs), campaign.holdout_share, campaign.holdout_min)
+        shared: dict[str, int] = {}
+        homes = _OnePerHome(conn, campaign, [m.id for m in everyone.members])
+        for m in sorted(everyone.members, key=lambda m: m.id):  # the wave's order
+            why = None if m.ref in out else homes.skip(m.id, m)
+            if why is not None:
+                why = why.split(":")[0]  # "one per household", "one per address"
+                shared[why] = shared.get(why, 0) + 1
     first = found.sample[0] if found.sample else None
     values = _values(
         first.name if first else "Alex Sample",
@@ -559,7 +582,7 @@ def preview(
     )
     subject = render(campaign.subject, values, "subject") if campaign.subject else None
     return CampaignPreview(
-        campaign, found, holdout, note, subject, render(campaign.body, values, "body")
+        campaign, found, holdout, note, subject, render(campaign.body, values, "body"), shared
     )
 
 
@@ -599,6 +622,39 @@ def _address_key(
         return normalised(address) if address else None
     value = email if channel == "email" else phone
     return value.strip().casefold() if value else None
+
+
+class _OnePerHome:
+    """One piece per household, else per address (`one_per_address`): the first treated member
+    of a household gets it, addressed to the household; the others, and anyone at an address
+    that already gets one, are skipped with the reason. Without `one_per_address` nobody is.
+    The wave and its preview both ask, so the preview's count is what the wave sends."""
+
+    def __init__(self, conn: Connection, campaign: Campaign, client_ids: Sequence[int]) -> None:
+        self.channel, self.on = campaign.channel, campaign.one_per_address
+        self.homes = households_svc.addressees(conn, list(client_ids)) if self.on else {}
+        self.addresses: set[str] = set()
+        self.sent_homes: dict[int, str] = {}
+
+    def addressee(self, client_id: int) -> str | None:
+        """The household's name when the client gets it for their household."""
+        return self.homes[client_id][1] if client_id in self.homes else None
+
+    def skip(self, client_id: int, member: Any) -> str | None:
+        """Why the treated `member` gets nothing (None: they get it); call in send order."""
+        if not self.on:
+            return None
+        key = _address_key(self.channel, member.email, member.phone, member.address)
+        if client_id in self.homes:
+            home, to = self.homes[client_id]
+            if home in self.sent_homes:
+                return f"one per household: {self.sent_homes[home]} gets it"
+            self.sent_homes[home] = to
+        elif key is not None and key in self.addresses:
+            return "one per address: someone there already gets it"
+        if key is not None:
+            self.addresses.add(key)
+        return None
 
 
 def send_wave(
@@ -642,10 +698,8 @@ def send_wave(
         reachable = {m.id: m for m in found.members}
         reasons = {e.client.id: e.reason for e in found.excluded}
         done = q.sent_clients(conn, wave_row.id)
-        addresses: set[str] = set()
         # One per address also means one per household, addressed to the household.
-        homes = households_svc.addressees(conn, list(reachable)) if campaign.one_per_address else {}
-        sent_homes: dict[int, str] = {}
+        homes = _OnePerHome(conn, campaign, list(reachable))
         for client_id, arm in sorted(members.items()):
             if client_id in done:
                 continue
@@ -656,21 +710,8 @@ def send_wave(
                 report.held_out += 1
             elif member is None:
                 skipped = reasons.get(client_id, NO_LONGER)
-            elif client_id in homes:
-                home, to = homes[client_id]
-                if home in sent_homes:
-                    skipped = f"one per household: {sent_homes[home]} gets it"
-                else:
-                    sent_homes[home] = to
-                    key = _address_key(campaign.channel, member.email, member.phone, member.address)
-                    if key is not None:
-                        addresses.add(key)
-            elif campaign.one_per_address:
-                key = _address_key(campaign.channel, member.email, member.phone, member.address)
-                if key is not None and key in addresses:
-                    skipped = "one per address: someone there already gets it"
-                elif key is not None:
-                    addresses.add(key)
+            else:
+                skipped = homes.skip(client_id, member)
             if skipped is not None:
                 if arm != "holdout":
                     report.skipped[skipped] = report.skipped.get(skipped, 0) + 1
@@ -683,11 +724,12 @@ def send_wave(
                 )
                 continue
             assert member is not None
-            to_name = homes[client_id][1] if client_id in homes else member.name
+            household = homes.addressee(client_id)
+            to_name = household or member.name
             values = _values(to_name, member.owner, campaign.offer, practice)
-            if client_id in homes:
+            if household is not None:
                 # "Dear Morris family," (the envelope says "The Morris family"), never "Dear The"
-                values["first_name"] = to_name.removeprefix("The ")
+                values["first_name"] = household.removeprefix("The ")
             body = render(campaign.body, values, "body")
             outbox_id: int | None = None
             item_id: int | None = None
