@@ -19,12 +19,29 @@ from keepwarm.rhythm.attention import Silence, silence
 from keepwarm.rhythm.bgnbd import BGNBDParams
 from keepwarm.rhythm.clv import customer_lifetime_value, discounted_expected_transactions
 from keepwarm.rhythm.compress import Compressed, compress, compress_summary
+from keepwarm.rhythm.fitstats import (
+    FitCounts,
+    FitStats,
+    add_counts,
+    fit_counts,
+    fit_stats,
+    from_counts,
+)
 from keepwarm.rhythm.gammagamma import GammaGammaParams
 from keepwarm.rhythm.lapse import LapseCalibration
 from keepwarm.rhythm.lapse import calibrate as calibrate_lapse
+from keepwarm.rhythm.lapse import calibrate_examples as calibrate_lapse_examples
+from keepwarm.rhythm.lapse import examples as lapse_examples
 from keepwarm.rhythm.lapse import features as lapse_features
+from keepwarm.rhythm.lapse import merge_examples as merge_lapse_examples
 from keepwarm.rhythm.paretonbd import ParetoNBDParams
-from keepwarm.rhythm.population import MODELS, PopulationFit, fit_population, model_from_dict
+from keepwarm.rhythm.population import (
+    MODELS,
+    PopulationFit,
+    fit_population,
+    fit_population_from,
+    model_from_dict,
+)
 from keepwarm.rhythm.score import LAPSE_DAYS, Scores, score
 from keepwarm.rhythm.simulate import (
     SimulatedActivities,
@@ -41,7 +58,9 @@ __all__ = [
     "BGNBDParams",
     "ClientSummary",
     "Compressed",
+    "FitCounts",
     "FitDiagnostics",
+    "FitStats",
     "GammaGammaParams",
     "LapseCalibration",
     "ParetoNBDParams",
@@ -50,15 +69,23 @@ __all__ = [
     "Silence",
     "SimulatedActivities",
     "Trend",
+    "add_counts",
     "bgnbd",
     "calibrate_lapse",
+    "calibrate_lapse_examples",
     "compress",
     "compress_summary",
     "customer_lifetime_value",
     "discounted_expected_transactions",
+    "fit_counts",
     "fit_population",
+    "fit_population_from",
+    "fit_stats",
+    "from_counts",
     "gammagamma",
+    "lapse_examples",
     "lapse_features",
+    "merge_lapse_examples",
     "model_from_dict",
     "paretonbd",
     "score",

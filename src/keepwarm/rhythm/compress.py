@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from keepwarm.rhythm.summary import ClientSummary
 
-__all__ = ["Compressed", "compress", "compress_summary"]
+__all__ = ["Compressed", "compress", "compress_counts", "compress_summary"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -112,4 +112,39 @@ def compress_summary(summary: ClientSummary, mask: ArrayLike | None = None) -> C
         weight=counts.astype(np.float64),
         inverse=inverse.ravel().astype(np.int64),
         unit_days=unit,
+    )
+
+
+def compress_counts(
+    x: ArrayLike, recency_days: ArrayLike, age_days: ArrayLike, counts: ArrayLike, unit_days: float
+) -> Compressed:
+    """The patterns of whole-day ``(x, recency, age)`` rows with client counts, in one
+    canonical order (sorted by ``x``, then recency, then age; repeated rows added up).
+
+    Both engines build the fit's input through here: the local engine from its own summary,
+    the Spark engine from the counts its executors send. The same counts give the same arrays,
+    bit for bit, whatever order they arrive in. ``inverse`` is empty (there are no client rows).
+    """
+    xs = np.asarray(x, dtype=np.int64).ravel()
+    rec = np.asarray(recency_days, dtype=np.int64).ravel()
+    age = np.asarray(age_days, dtype=np.int64).ravel()
+    w = np.asarray(counts, dtype=np.int64).ravel()
+    if not xs.shape == rec.shape == age.shape == w.shape:
+        raise ValueError("x, recency, age and counts must have the same length")
+    if xs.size == 0:
+        empty = np.zeros(0, dtype=np.float64)
+        return Compressed(empty, empty, empty, empty, np.zeros(0, np.int64), float(unit_days))
+    if xs.min() < 0 or rec.min() < 0 or np.any(rec > age) or w.min() < 0:
+        raise ValueError("need x >= 0, 0 <= recency <= age and counts >= 0")
+    span = np.int64(int(age.max()) + 1)
+    key = (xs * span + rec) * span + age
+    unique, inverse = np.unique(key, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), weights=w.astype(np.float64), minlength=unique.size)
+    return Compressed(
+        x=(unique // (span * span)).astype(np.float64),
+        t_x=((unique // span) % span) / unit_days,
+        T=(unique % span) / unit_days,
+        weight=weight.astype(np.float64, copy=False),
+        inverse=np.zeros(0, dtype=np.int64),
+        unit_days=float(unit_days),
     )

@@ -38,12 +38,13 @@ from numpy.typing import NDArray
 from keepwarm.rhythm import bgnbd, gammagamma, paretonbd
 from keepwarm.rhythm._optim import FitDiagnostics, wsum
 from keepwarm.rhythm.bgnbd import BGNBDParams
-from keepwarm.rhythm.compress import Compressed, compress_summary
+from keepwarm.rhythm.compress import Compressed
+from keepwarm.rhythm.fitstats import FitStats, Holdout, fit_stats
 from keepwarm.rhythm.gammagamma import GammaGammaParams
 from keepwarm.rhythm.paretonbd import ParetoNBDParams
 from keepwarm.rhythm.summary import ClientSummary
 
-__all__ = ["MODELS", "PopulationFit", "fit_population", "model_from_dict"]
+__all__ = ["MODELS", "PopulationFit", "fit_population", "fit_population_from", "model_from_dict"]
 
 RepeatModel = BGNBDParams | ParetoNBDParams
 MODELS = (bgnbd.NAME, paretonbd.NAME)
@@ -211,9 +212,9 @@ def _fit_one(name: str, data: Compressed, start: RepeatModel | None) -> RepeatMo
     return paretonbd.fit(data, initial=initial)
 
 
-def _fallback_model(summary: ClientSummary, gap_days: float, data: Compressed) -> BGNBDParams:
+def _fallback_model(unit_days: float, gap_days: float, data: Compressed) -> BGNBDParams:
     r = 1.0
-    alpha = gap_days / summary.unit_days
+    alpha = gap_days / unit_days
     a, b = FALLBACK_DROPOUT
     ll = 0.0
     if data.n_patterns:
@@ -228,38 +229,33 @@ def _fallback_model(summary: ClientSummary, gap_days: float, data: Compressed) -
         n_patterns=data.n_patterns,
         at_bound=False,
     )
-    return BGNBDParams(r, alpha, a, b, ll if np.isfinite(ll) else 0.0, summary.unit_days, diag)
+    return BGNBDParams(r, alpha, a, b, ll if np.isfinite(ll) else 0.0, unit_days, diag)
 
 
-def _holdout_mae(model: RepeatModel, calibration: ClientSummary, summary: ClientSummary) -> float:
-    seen = calibration.has_activity
-    horizon = (summary.as_of_day - calibration.as_of_day) / calibration.unit_days
+def _holdout_mae(model: RepeatModel, holdout: Holdout) -> float:
+    """Mean absolute error per client of the repeat days predicted after the calibration day."""
+    if not holdout.weight.size:
+        return 0.0
     predicted = model.conditional_expected_transactions(
-        horizon, calibration.frequency[seen], calibration.t_x[seen], calibration.T[seen]
+        holdout.horizon, holdout.x, holdout.t_x, holdout.T
     )
-    actual = summary.n_days[seen] - calibration.n_days[seen]
-    return float(np.mean(np.abs(predicted - actual))) if actual.size else 0.0
+    return wsum(holdout.weight, np.abs(predicted - holdout.actual)) / float(holdout.weight.sum())
 
 
-def _typical_gap(summary: ClientSummary) -> float:
-    has_gap = summary.gap_count > 0
-    if not has_gap.any():
-        return DEFAULT_GAP_DAYS
-    return float(max(np.median(summary.gap_median_days[has_gap]), 1.0))
+def _typical_gap(stats: FitStats) -> float:
+    median = stats.typical_gap_days
+    return DEFAULT_GAP_DAYS if median is None else float(max(median, 1.0))
 
 
-def _fit_spend(
-    summary: ClientSummary, min_buyers: int
-) -> tuple[GammaGammaParams | None, str | None]:
-    x = summary.frequency
-    m = summary.mean_repeat_spend
-    buyers = int(np.count_nonzero((x > 0) & (m > 0)))
+def _fit_spend(stats: FitStats, min_buyers: int) -> tuple[GammaGammaParams | None, str | None]:
+    x, m, w = stats.spend_x, stats.spend_mean, stats.spend_weight
+    buyers = int(np.rint(w[m > 0].sum()))
     if buyers < min_buyers:
         return None, (
             f"spend uses each client's own average: only {buyers} repeat buyers with a "
             f"positive spend (at least {min_buyers} are needed to fit Gamma-Gamma)"
         )
-    fitted = gammagamma.fit(x, m)
+    fitted = gammagamma.fit(x, m, w)
     diag = fitted.diagnostics
     if diag.at_bound or fitted.q <= 1.0 or not diag.converged:
         return None, (
@@ -298,17 +294,34 @@ def fit_population(
     Raises:
         ValueError: for an unknown model name.
     """
+    return fit_population_from(
+        fit_stats(summary, calibration),
+        models=models,
+        min_clients=min_clients,
+        min_repeat_buyers=min_repeat_buyers,
+    )
+
+
+def fit_population_from(
+    stats: FitStats,
+    *,
+    models: tuple[str, ...] = MODELS,
+    min_clients: int = 100,
+    min_repeat_buyers: int = 30,
+) -> PopulationFit:
+    """:func:`fit_population` on compressed counts (:mod:`keepwarm.rhythm.fitstats`): what
+    both engines run, the local one on its own summary's counts, the Spark engine on the
+    counts its executors add up."""
     unknown = set(models) - set(MODELS)
     if unknown or not models:
         raise ValueError(f"models must be a non-empty subset of {MODELS}, got {models}")
-    data = compress_summary(summary)
+    data = stats.patterns
     n_clients = int(np.rint(data.n_clients))
-    n_repeat = int(np.count_nonzero(summary.frequency > 0))
-    gap = _typical_gap(summary)
-    active = summary.has_activity
-    mean_spend = max(float(np.mean(summary.mean_spend[active])), 0.0) if active.any() else 0.0
+    n_repeat = stats.n_repeat_buyers
+    gap = _typical_gap(stats)
+    mean_spend = max(stats.mean_spend_cents, 0.0)
     notes: list[str] = []
-    spend, spend_note = _fit_spend(summary, min_repeat_buyers)
+    spend, spend_note = _fit_spend(stats, min_repeat_buyers)
     if spend_note:
         notes.append(spend_note)
 
@@ -319,7 +332,7 @@ def fit_population(
             f"population model: {why}."
         )
         return PopulationFit(
-            model=_fallback_model(summary, gap, data),
+            model=_fallback_model(stats.unit_days, gap, data),
             spend=spend,
             fallback=True,
             reason=reason,
@@ -364,8 +377,9 @@ def fit_population(
         return fallback("no population model could be trusted", tuple(fitted))
 
     scores: list[tuple[str, float]] = []
-    if calibration is not None and len(trusted) > 1 and calibration.has_activity.any():
-        cal_data = compress_summary(calibration)
+    holdout = stats.holdout
+    if holdout is not None and len(trusted) > 1 and holdout.patterns.n_patterns:
+        cal_data = holdout.patterns
         for model in trusted:
             try:
                 cal_model = _fit_one(model.name, cal_data, None)
@@ -374,7 +388,7 @@ def fit_population(
                     f"{_LABEL[model.name]} could not be fitted on the calibration days: {exc}"
                 )
                 continue
-            scores.append((model.name, _holdout_mae(cal_model, calibration, summary)))
+            scores.append((model.name, _holdout_mae(cal_model, holdout)))
         if len(scores) < 2:
             # One refit alone compares nothing: choose as without a calibration day.
             notes.append(

@@ -302,9 +302,6 @@ def summarise(
 
     gap_median, gap_iqr = _gap_statistics(p_client, p_day, n_days, offsets, has)
 
-    cum_sq = np.zeros(squares.size + 1, dtype=np.float64)
-    np.cumsum(squares, out=cum_sq[1:])
-
     def first_after(cutoff: IntArray | int) -> IntArray:
         # Index of each client's first purchase day after its cutoff. Days are sorted within a
         # client, so the days after the cutoff are a suffix of the client's run: its length is
@@ -314,14 +311,22 @@ def summarise(
         np.cumsum(after, out=running[1:], dtype=np.int32)
         return ends - (running[ends] - running[offsets]).astype(np.int64)
 
+    position = np.arange(p_day.size, dtype=np.int64)
+
     def tail(start: IntArray, cutoff: IntArray | int) -> tuple[IntArray, IntArray, FloatArray]:
         # Purchase days after the cutoff form the tail of each client's run; the first day
-        # (which starts the client's observation) never counts as a repeat purchase.
+        # (which starts the client's observation) never counts as a repeat purchase. Integer
+        # sums are differences of one running sum (exact); the sums of squares are added up
+        # per client from zero, so a client's value never depends on who came before them
+        # in the array (a running float sum would: the Spark engine summarises in pieces).
         first_in = has & (first_day > cutoff)
+        in_tail = np.where(position >= start[p_client], squares, 0.0)
         return (
             ends - start - first_in,
             cum[ends] - cum[start] - np.where(first_in, first_cents, 0),
-            np.maximum(cum_sq[ends] - cum_sq[start] - np.where(first_in, first_sq, 0.0), 0.0),
+            np.maximum(
+                _segment_sum(in_tail, offsets, has) - np.where(first_in, first_sq, 0.0), 0.0
+            ),
         )
 
     recent_cutoff = as_of_day - window_days

@@ -125,26 +125,52 @@ def with_calibrated_lapse(
     (:mod:`keepwarm.rhythm.lapse`): the clients as they stood one and two horizons before the
     scoring day, and whether they came back within the horizon. Unchanged when the history is
     too short or either outcome too rare."""
-    horizon = int(rhythm.LAPSE_DAYS)
     typical = float(population.typical_gap_days)
     first = int(data.day.min()) if data.day.size else summary.as_of_day
-    rows, outcomes = [], []
+    found = rhythm.merge_lapse_examples(
+        [
+            rhythm.lapse_examples(then, risk, not_back)
+            for then, risk, not_back in lapse_history(data.summarise, summary, population, first)
+        ]
+    )
+    calibration = rhythm.calibrate_lapse_examples(found, summary.unit_days, typical)
+    return apply_lapse_calibration(summary, population, scores, calibration)
+
+
+def lapse_history(
+    summarise: Callable[[int], rhythm.ClientSummary],
+    summary: rhythm.ClientSummary,
+    population: rhythm.PopulationFit,
+    first_day: int,
+) -> list[tuple[rhythm.ClientSummary, NDArray[np.float64], NDArray[np.bool_]]]:
+    """The clients as they stood one and two horizons before the scoring day (while the
+    history reaches that far), each with the model's lapse score then and whether they
+    stayed away for the horizon after."""
+    horizon = int(rhythm.LAPSE_DAYS)
+    steps = []
     later = summary
     for step in range(1, LAPSE_CALIBRATION_STEPS + 1):
         day = summary.as_of_day - step * horizon
-        if day - first < horizon:
+        if day - first_day < horizon:
             break
-        then = data.summarise(day)
+        then = summarise(day)
         risk = rhythm.score(then, population).lapse_risk
-        seen = then.has_activity
-        rows.append(rhythm.lapse_features(then, risk, typical)[seen])
-        outcomes.append((later.n_days == then.n_days)[seen])
+        steps.append((then, risk, later.n_days == then.n_days))
         later = then
-    if not rows:
-        return scores
-    calibration = rhythm.calibrate_lapse(np.vstack(rows), np.concatenate(outcomes))
+    return steps
+
+
+def apply_lapse_calibration(
+    summary: rhythm.ClientSummary,
+    population: rhythm.PopulationFit,
+    scores: rhythm.Scores,
+    calibration: rhythm.LapseCalibration | None,
+) -> rhythm.Scores:
+    """`scores` with the calibrated lapse score for the clients with activity (unchanged
+    without a calibration)."""
     if calibration is None:
         return scores
+    typical = float(population.typical_gap_days)
     now = calibration.apply(rhythm.lapse_features(summary, scores.lapse_risk, typical))
     return dataclasses.replace(
         scores, lapse_risk=np.where(summary.has_activity, now, scores.lapse_risk)
