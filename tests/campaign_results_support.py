@@ -43,10 +43,11 @@ def add_campaign(
     name: str,
     *,
     kind: str = "win_back",
-    waves: tuple[tuple[dt.date, bool], ...] = (),
+    waves: tuple[tuple[dt.date, bool | dt.datetime], ...] = (),
     return_days: int = 60,
 ) -> int:
-    """A campaign with waves (date, sent?); returns its id."""
+    """A campaign with waves (date, sent?); returns its id. A wave sent (True) went out at
+    9:00 UTC on its own date; a datetime is when it went out instead (late or early)."""
     campaign_id = int(
         conn.execute(
             sa.insert(campaigns)
@@ -65,11 +66,10 @@ def add_campaign(
         ).scalar_one()
     )
     for on, sent in waves:
-        conn.execute(
-            sa.insert(campaign_waves).values(
-                campaign_id=campaign_id, on=on, sent_at=NOW if sent else None
-            )
-        )
+        at = sent if isinstance(sent, dt.datetime) else None
+        if sent is True:
+            at = dt.datetime.combine(on, dt.time(9), tzinfo=dt.UTC)
+        conn.execute(sa.insert(campaign_waves).values(campaign_id=campaign_id, on=on, sent_at=at))
     return campaign_id
 
 

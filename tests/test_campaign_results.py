@@ -241,3 +241,56 @@ def test_the_campaigns_list_links_to_each_kind_pooled(engine: sa.Engine, web) ->
     html = owner.get("/campaigns").text
     assert '<a href="/campaigns/kind/win_back">win-back</a>' in html
     assert owner.get("/campaigns/kind/win_back").status_code == 200
+
+
+def _cards(engine: sa.Engine, sent: dt.datetime) -> None:
+    """Holiday cards dated 1 December 2026 that went out at `sent`: a treated and a held-out
+    client each seen on 2, 3 and 4 December (and nothing after), and two who came back on
+    10 December."""
+    with engine.begin() as conn:
+        cid = add_campaign(conn, "Cards", kind="holiday", waves=((dt.date(2026, 12, 1), sent),))
+        for name, arm, days in (
+            ("early T", "treated", (2, 3, 4)),
+            ("early H", "holdout", (2, 3, 4)),
+            ("later T", "treated", (10,)),
+            ("later H", "holdout", (10,)),
+        ):
+            client = add_client(conn, name)
+            add_member(conn, cid, client, arm)
+            for day in days:
+                add_visit(conn, client, dt.date(2026, 12, day), 1000)
+
+
+def test_the_window_starts_when_the_first_wave_went_out_not_on_its_planned_date(
+    engine: sa.Engine,
+) -> None:
+    # Dated 1 December, sent 4 December: visits on 2-4 December came before anything was
+    # sent, for either arm; 10 December is a return for both.
+    _cards(engine, dt.datetime(2026, 12, 4, 15, 0, tzinfo=dt.UTC))
+    r = results(engine, "Cards", today=dt.date(2027, 3, 1))
+    c = r.comparison
+    assert (c.treated, c.treated_returned, c.holdout, c.holdout_returned) == (2, 1, 2, 1)
+    assert r.first_wave == dt.date(2026, 12, 4)
+    assert r.window_closes == dt.date(2027, 2, 2)
+    data = as_json(r)
+    assert data["first_wave"] == "2026-12-04" and data["window_closes"] == "2027-02-02"
+
+
+def test_a_wave_sent_early_counts_returns_from_the_day_it_went_out(engine: sa.Engine) -> None:
+    # Dated 1 December, sent at once on 1 November ("Send wave now"): a visit on 2 December is
+    # a return for both arms, and the window closes 60 days after 1 November.
+    _cards(engine, dt.datetime(2026, 11, 1, 10, 0, tzinfo=dt.UTC))
+    r = results(engine, "Cards", today=dt.date(2026, 12, 20))
+    c = r.comparison
+    assert (c.treated, c.treated_returned, c.holdout, c.holdout_returned) == (2, 2, 2, 2)
+    assert r.first_wave == dt.date(2026, 11, 1)
+    assert r.window_closes == dt.date(2026, 12, 31) and r.window_open
+
+
+def test_the_day_a_wave_went_out_is_the_businesss_local_date(engine: sa.Engine) -> None:
+    # 4 December 23:30 UTC is 5 December in Auckland: a visit there on the 5th came after.
+    from keepwarm.services.policy import set_policy_value
+
+    set_policy_value(engine, "time_zone", "Pacific/Auckland", now=dt.datetime.now(dt.UTC))
+    _cards(engine, dt.datetime(2026, 12, 4, 23, 30, tzinfo=dt.UTC))
+    assert results(engine, "Cards", today=dt.date(2027, 3, 1)).first_wave == dt.date(2026, 12, 5)

@@ -6,10 +6,13 @@ A treated client whose message bounced, who unsubscribed before a later wave or 
 was never posted still counts as treated: dropping them would compare the reachable against
 everyone and flatter the campaign.
 
-A member came back when they have an activity dated within the window after the first wave:
-first_wave.on < activity.date <= first_wave.on + return_days. Revenue per client is the sum of
-those activities' amounts, every member counted (zeros included). Until the window closes the
-results are "so far".
+The window starts on the day the first wave actually went out: the business's local date of the
+earliest `campaign_waves.sent_at`, not the date the wave was planned for (a wave sent three days
+late must not count the visits before it as returns; one sent early with "Send wave now" must
+count those after it). A member, treated or held out alike, came back when they have an activity
+dated within the window: sent < activity.date <= sent + return_days (`window`, the one
+definition). Revenue per client is the sum of those activities' amounts, every member counted
+(zeros included). Until the window closes the results are "so far".
 
 The browser and `keepwarm campaign results --format json` both show `as_json(...)` of the same
 result, so the numbers agree.
@@ -24,15 +27,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from keepwarm.domain.errors import NotFound
+from keepwarm.domain.policy import Policy
 from keepwarm.stats.attribution import Comparison, RevenueComparison, compare, compare_revenue
 from keepwarm.store import reading
+from keepwarm.store.policy import load_policy_data
 from keepwarm.store.tables import activities, campaign_members, campaign_waves, campaigns
 
 
 @dataclass(frozen=True)
 class CampaignResults:
-    """One campaign's results as of `today` (see the module docstring). `first_wave` is None
-    until a wave has gone (then there are no members and nothing to compare)."""
+    """One campaign's results as of `today` (see the module docstring). `first_wave` is the
+    day the first wave went out (its send, not its planned date); None until a wave has gone
+    (then there are no members and nothing to compare)."""
 
     name: str
     kind: str
@@ -73,10 +79,32 @@ class _Member:
     revenue_cents: int
 
 
-def _members(conn: Connection, campaign_id: int, first: dt.date, closes: dt.date) -> list[_Member]:
+def window(sent: dt.date, return_days: int) -> tuple[dt.date, dt.date]:
+    """The return window after a first wave that went out on `sent`: a return is an activity
+    dated after the first bound and on or before the second."""
+    return sent, sent + dt.timedelta(days=return_days)
+
+
+def first_sent(conn: Connection, campaign_id: int) -> dt.date | None:
+    """The business's local date on which the campaign's first wave went out (None: none has).
+    SQLite keeps no time zone: its stored times are UTC."""
+    at = conn.execute(
+        select(func.min(campaign_waves.c.sent_at)).where(
+            campaign_waves.c.campaign_id == campaign_id
+        )
+    ).scalar_one_or_none()
+    if at is None:
+        return None
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    data = load_policy_data(conn)
+    policy = Policy() if data is None else Policy.from_dict(data)
+    return policy.local_date(at)
+
+
+def _members(conn: Connection, campaign_id: int, after: dt.date, closes: dt.date) -> list[_Member]:
     in_window = and_(
         activities.c.client_id == campaign_members.c.client_id,
-        activities.c.date > first,
+        activities.c.date > after,
         activities.c.date <= closes,
     )
     rows = conn.execute(
@@ -95,17 +123,13 @@ def _members(conn: Connection, campaign_id: int, first: dt.date, closes: dt.date
 def _results(
     conn: Connection, campaign: Any, today: dt.date
 ) -> tuple[CampaignResults, list[_Member]]:
-    first = conn.execute(
-        select(func.min(campaign_waves.c.on)).where(
-            campaign_waves.c.campaign_id == campaign.id, campaign_waves.c.sent_at.is_not(None)
-        )
-    ).scalar_one_or_none()
+    first = first_sent(conn, campaign.id)
     if first is None:
         members: list[_Member] = []
         closes = None
     else:
-        closes = first + dt.timedelta(days=campaign.return_days)
-        members = _members(conn, campaign.id, first, closes)
+        after, closes = window(first, campaign.return_days)
+        members = _members(conn, campaign.id, after, closes)
     result = CampaignResults(
         name=campaign.name,
         kind=campaign.kind,
