@@ -24,6 +24,7 @@ from keepwarm.services.importing import import_file
 from keepwarm.services.printing import confirm
 from keepwarm.services.todays_list import todays_list, waiting_list
 from keepwarm.store.tables import campaign_members, clients, outbox, print_items, touches
+from keepwarm.store.tables import campaigns as campaign_rows
 from smtp_support import running_smtp
 from test_web_today import _practice
 
@@ -350,6 +351,59 @@ def test_the_form_takes_every_audience_filter_and_a_saved_one(practice, web) -> 
     audience = listed["audience"]
     assert audience["owners"] == ["Dana"] and audience["last_visit_before"] == "2026-11-01"
     assert audience["value_tiers"] == ["top", "middle"] and audience["segments"] == ["champions"]
-    assert audience["saved"] == "vips"
+    assert audience["tags"] == ["vip"] and "saved" not in audience  # its own copy
     refused = owner.post("/campaigns/new", {**form, "name": "bad", "value_tiers": "gold"})
     assert refused.status_code == 400 and "value_tiers" in refused.text
+
+
+def test_a_campaign_made_from_a_saved_filter_keeps_its_copy_when_the_filter_is_deleted(  # type: ignore[no-untyped-def]
+    practice, mail
+) -> None:
+    from keepwarm.services.audiences import delete_saved_filter, save_filter
+
+    save_filter(practice, "vips", VIPS, actor="test", now=NOW)
+    made = _create(practice, filters=Filters(saved="vips", statuses=("active",)))
+    assert made.filters == Filters(tags=("vip",), statuses=("active",))
+    delete_saved_filter(practice, "vips")
+    assert svc.preview(practice, mail, "spring", today=TODAY).audience.count == 5
+    assert svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None).queued
+
+
+def test_the_cli_and_the_form_copy_a_saved_filter_into_the_campaign(practice, web, cli) -> None:  # type: ignore[no-untyped-def]
+    from keepwarm.services.audiences import delete_saved_filter, save_filter
+
+    save_filter(practice, "vips", VIPS, actor="test", now=NOW)
+    made = cli("campaign", "create", "--from", "win-back", "by-cli", "--saved", "vips",
+               "--wave", str(TODAY), "--holdout-min", "1")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    owner = web()
+    form = {
+        "start": "win-back", "name": "by-form", "channel": "email", "subject": "Hello",
+        "body": "Dear {{ first_name }}", "signals": "", "saved": "vips", "waves": str(TODAY),
+        "holdout_percent": "10", "holdout_min": "1", "return_days": "60",
+    }  # fmt: skip
+    assert owner.post("/campaigns/new", form).status_code == 303
+    delete_saved_filter(practice, "vips")
+    for name in ("by-cli", "by-form"):
+        assert svc.get(practice, name).filters.tags == ("vip",)
+        page = owner.get(f"/campaigns/{name}/preview.json")
+        assert page.status_code == 200 and page.json()["count"] == 5
+    shown = cli("campaign", "preview", "by-cli")
+    assert shown.exit_code == 0, shown.output
+
+
+def test_a_campaign_still_pointing_at_a_deleted_saved_filter_says_which(  # type: ignore[no-untyped-def]
+    practice, mail, web
+) -> None:
+    # A campaign row from before campaigns kept their own copy.
+    _create(practice)
+    with practice.begin() as conn:
+        conn.execute(sa.update(campaign_rows).values(audience='{"saved": "gone"}'))
+    said = r"campaign 'spring': its audience starts from the saved filter 'gone'"
+    with pytest.raises(InvalidInput, match=said):
+        svc.preview(practice, mail, "spring", today=TODAY)
+    with pytest.raises(InvalidInput, match=said):
+        svc.send_wave(practice, mail, "spring", day=TODAY, now=NOW, by=None)
+    page = web().get("/campaigns/spring/preview")
+    assert page.status_code == 400
+    assert "the saved filter &#39;gone&#39;" in page.text or "the saved filter 'gone'" in page.text

@@ -1,5 +1,7 @@
 """Campaigns: a message to an audience (keepwarm.services.audiences) in one or more waves, with
-a share held out to tell whether it worked (keepwarm.services.campaign_results).
+a share held out to tell whether it worked (keepwarm.services.campaign_results). A campaign keeps
+its own copy of its audience's filters: a saved filter it starts from is copied in when it is
+created or edited, so deleting or changing the saved filter later leaves the campaign alone.
 
 Holdout. Each client gets a number from SHA-256 of "{campaign name}:{client's business id}",
 read as a uniform value in [0, 1): clients under `holdout_share` are held out, and when that is
@@ -359,11 +361,12 @@ def create(
     by: User | None,
     now: dt.datetime,
 ) -> Campaign:
-    """Create a campaign (nothing is sent). Raises InvalidInput naming the field."""
+    """Create a campaign (nothing is sent). Raises InvalidInput naming the field. A saved
+    filter the audience starts from is copied in: the campaign keeps its own audience, whatever
+    later happens to the saved filter."""
     values: dict[str, Any] = {
         "name": name.strip(),
         "kind": kind,
-        "audience": json.dumps(filters.to_dict(), sort_keys=True),
         "channel": channel,
         "subject": (subject or "").strip() or None,
         "body": body.strip(),
@@ -378,13 +381,36 @@ def create(
     with writing(engine) as conn:
         if q.get_campaign(conn, values["name"]) is not None:
             raise InvalidInput(f"name: there is already a campaign called {values['name']!r}")
-        audiences_svc.resolve(conn, filters)  # a saved filter that does not exist is refused
+        values["audience"] = _own_copy(conn, filters)
         campaign_id = q.insert_campaign(
             conn, **values, created_by=actor_of(by), created_at=now, updated_at=now
         )
         q.replace_waves(conn, campaign_id, days)
     log.info("campaign %s created (%s, %s waves)", campaign_id, channel, len(days))
     return get(engine, values["name"])
+
+
+def _own_copy(conn: Connection, filters: Filters) -> str:
+    """The audience as stored: the filters with the saved filter they start from copied in
+    (NotFound when there is no such saved filter), as JSON."""
+    return json.dumps(audiences_svc.resolve(conn, filters).to_dict(), sort_keys=True)
+
+
+def _audience_filters(conn: Connection, campaign: Campaign) -> Filters:
+    """The campaign's own filters. A campaign made before campaigns kept their own copy may
+    still start from a saved filter: it is looked up, and when it is gone the error names the
+    campaign and the filter (InvalidInput)."""
+    if campaign.filters.saved is None:
+        return campaign.filters
+    try:
+        return audiences_svc.resolve(conn, campaign.filters)
+    except NotFound:
+        raise InvalidInput(
+            f"campaign {campaign.name!r}: its audience starts from the saved filter "
+            f"{campaign.filters.saved!r}, which no longer exists; save a filter of that name "
+            "again (keepwarm segment save), or, before its first wave, give the campaign "
+            "its own audience"
+        ) from None
 
 
 def from_starting_point(key: str, *, today: dt.date, welcome_days: int = 30) -> dict[str, Any]:
@@ -434,8 +460,7 @@ def edit(
         values = {k: getattr(row, k) for k in (*allowed, "name", "kind")}
         values.update(changes)
         if filters is not None:
-            audiences_svc.resolve(conn, filters)
-            changes["audience"] = json.dumps(filters.to_dict(), sort_keys=True)
+            changes["audience"] = _own_copy(conn, filters)
         _check(values)
         q.update_campaign(conn, row.id, **changes, updated_at=now)
         if waves is not None:
@@ -551,13 +576,13 @@ def preview(
     """The campaign's audience today, its holdout and a rendered message; nothing is sent.
     Once the first wave has gone the arms are fixed: the holdout shown is the members'."""
     campaign = get(engine, name)
+    with reading(engine) as conn:
+        filters = _audience_filters(conn, campaign)
     found = audiences_svc.preview(
-        engine, campaign.filters, today=today, channel=campaign.channel, sample=sample
+        engine, filters, today=today, channel=campaign.channel, sample=sample
     )
     with reading(engine) as conn:
-        everyone = audiences_svc.audience(
-            conn, campaign.filters, today=today, channel=campaign.channel
-        )
+        everyone = audiences_svc.audience(conn, filters, today=today, channel=campaign.channel)
         refs = [m.ref for m in everyone.members]
         if campaign.waves and campaign.waves[0].sent_at is not None:
             holdout, note = campaign.held_out, None
@@ -687,7 +712,8 @@ def send_wave(
         if wave_row.sent_at is not None:  # another sender got there first
             report.already = True
             return report
-        found = audiences_svc.audience(conn, campaign.filters, today=day, channel=campaign.channel)
+        filters = _audience_filters(conn, campaign)
+        found = audiences_svc.audience(conn, filters, today=day, channel=campaign.channel)
         members = {m.client_id: m.arm for m in q.members(conn, row.id)}
         if not members:
             refs = [m.ref for m in found.members]
