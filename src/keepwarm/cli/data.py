@@ -24,7 +24,7 @@ from keepwarm.cli.common import (
 from keepwarm.cli.privacy import export_client
 from keepwarm.domain.model import ImportKind, ImportReport
 from keepwarm.ingest.values import DateOrder
-from keepwarm.services.exporting import export_csv
+from keepwarm.services.exporting import export_csv, export_parquet_activities
 from keepwarm.services.importing import ImportOptions, import_file
 
 import_app = typer.Typer(
@@ -298,12 +298,31 @@ def export_clients(file: OutArg, db: DbOption = None) -> None:
 
 
 @export_app.command("activities")
-def export_activities(file: OutArg, db: DbOption = None) -> None:
-    """Write every activity to a CSV file.
+def export_activities(
+    file: Annotated[
+        Path, typer.Argument(help="The CSV file to write (with --format parquet: a new folder).")
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv, or parquet: a folder of Parquet files (the Spark engine's input).",
+        ),
+    ] = "csv",
+    db: DbOption = None,
+) -> None:
+    """Write every activity to a CSV file, or to a folder of Parquet files.
 
     Example: keepwarm export activities activities-backup.csv
     """
-    _export(ImportKind.ACTIVITIES, file, db)
+    if output not in ("csv", "parquet"):
+        raise typer.BadParameter("choose csv or parquet", param_hint="--format")
+    if output == "csv":
+        _export(ImportKind.ACTIVITIES, file, db)
+        return
+    with user_errors(), engine_for(db) as (_, engine):
+        count = export_parquet_activities(engine, file)
+    console.print(f"Wrote {count:,} activities to {file}/ as Parquet.", markup=False)
 
 
 export_app.command("client")(export_client)

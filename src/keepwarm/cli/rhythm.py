@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from keepwarm.cli.common import (
     user_errors,
 )
 from keepwarm.domain.model import RhythmFit
-from keepwarm.services import rhythms
+from keepwarm.services import rhythms, spark_rhythms
 
 MODEL_LABEL = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD", "own_gaps": "each client's own gaps"}
 
@@ -41,21 +42,63 @@ def rhythm(
             help="Weeks held out for the check (default: 26, or a third of history).", min=4
         ),
     ] = None,
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local, or spark: run the summary and scoring on Apache Spark "
+            '(pip install "keepwarm[spark]"; Java 17).',
+        ),
+    ] = "local",
+    master: Annotated[
+        str, typer.Option(help="With --engine spark: the Spark master URL, e.g. spark://host:7077.")
+    ] = "local[*]",
+    activities: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --engine spark: a folder of Parquet files written by "
+            "'keepwarm export activities --format parquet' (default: read the store).",
+            file_okay=False,
+        ),
+    ] = None,
+    partitions: Annotated[
+        int | None, typer.Option(help="With --engine spark: partitions of the activities.", min=1)
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Learn each client's rhythm (usual gap, chance still active, expected visits and spend,
     trend, the day their silence becomes unusual) and save it.
 
     Example: keepwarm rhythm --as-of 2026-06-30 --report --format json
+
+    On Apache Spark: keepwarm rhythm --engine spark --master local[2]
     """
     if output not in ("text", "json"):
         raise typer.BadParameter("choose text or json", param_hint="--format")
+    if engine_name not in ("local", "spark"):
+        raise typer.BadParameter("choose local or spark", param_hint="--engine")
+    if engine_name == "spark" and report:
+        raise typer.BadParameter("--report runs on the local engine", param_hint="--engine")
+    if engine_name == "local" and (activities is not None or partitions is not None):
+        raise typer.BadParameter("--activities and --partitions are for --engine spark")
     day = parse_date_option(as_of, "--as-of") or today()
     with user_errors(), engine_for(db) as (settings, engine), _progress() as progress:
         if report:
             fit = rhythms.rhythm_report(
                 engine, as_of=day, now=now(), holdout_weeks=holdout_weeks, progress=progress
             )
+        elif engine_name == "spark":
+            run = spark_rhythms.compute_rhythms_spark(
+                engine,
+                settings,
+                as_of=day,
+                now=now(),
+                master=master,
+                activities=activities,
+                partitions=partitions,
+                progress=progress,
+            )
+            fit = run.fit
         else:
             run = rhythms.compute_rhythms(engine, settings, as_of=day, now=now(), progress=progress)
             fit = run.fit

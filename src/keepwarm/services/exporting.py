@@ -136,3 +136,88 @@ def export_csv(engine: Engine, kind: ImportKind, path: Path) -> int:
         Path(tmp).unlink(missing_ok=True)
         raise
     return count
+
+
+PARQUET_NEEDS = 'Parquet needs pyarrow: pip install "keepwarm[spark]"'
+
+
+def export_parquet_activities(engine: Engine, folder: Path, rows_per_file: int = 1_000_000) -> int:
+    """Write every activity to `folder` as Parquet files (`part-00000.parquet`, ...): the
+    columns of the CSV export, typed (`date` a date, `amount_cents` whole cents), which the
+    Spark engine and other tools read. The files are written in a temporary folder beside it
+    and moved into place at the end, so an interrupted export leaves nothing. `folder` must
+    not exist yet (or be empty). Returns the number of rows."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - the test extra installs it
+        raise InvalidInput(PARQUET_NEEDS) from None
+    from keepwarm.store.rhythms import activity_batches
+
+    target = folder.resolve()
+    if not target.parent.is_dir():
+        raise InvalidInput(
+            f"there is no folder {target.parent}: create it first, or write elsewhere"
+        )
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidInput(f"{folder} already exists: name a new folder for the Parquet files")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise InvalidInput(f"cannot write in the folder {target.parent}: {exc.strerror}") from None
+    schema = pa.schema(
+        [
+            ("client_id", pa.string()),
+            ("date", pa.date32()),
+            ("id", pa.string()),
+            ("amount_cents", pa.int64()),
+            ("quantity", pa.float64()),
+            ("kind", pa.string()),
+            ("note", pa.string()),
+        ]
+    )
+    count = 0
+    try:
+        with reading(engine) as conn:
+            writer = None
+            part = 0
+            in_file = 0
+            for batch in activity_batches(conn):
+                columns = list(zip(*batch, strict=True))
+                dates = pa.array([str(d) for d in columns[1]], pa.string()).cast(pa.date32())
+                table = pa.Table.from_arrays(
+                    [
+                        pa.array(columns[0], pa.string()),
+                        dates,
+                        pa.array(columns[2], pa.string()),
+                        pa.array(columns[3], pa.int64()),
+                        pa.array(columns[4], pa.float64()),
+                        pa.array(columns[5], pa.string()),
+                        pa.array(columns[6], pa.string()),
+                    ],
+                    schema=schema,
+                )
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp / f"part-{part:05d}.parquet", schema)
+                writer.write_table(table)
+                count += table.num_rows
+                in_file += table.num_rows
+                if in_file >= rows_per_file:
+                    writer.close()
+                    writer, part, in_file = None, part + 1, 0
+            if writer is not None:
+                writer.close()
+            elif count == 0:
+                pq.write_table(schema.empty_table(), tmp / "part-00000.parquet")
+        for written in tmp.iterdir():
+            with open(written, "rb") as fh:
+                os.fsync(fh.fileno())
+        if target.exists():
+            target.rmdir()
+        os.replace(tmp, target)
+    except BaseException:
+        for written in tmp.glob("*"):
+            written.unlink(missing_ok=True)
+        tmp.rmdir()
+        raise
+    return count

@@ -90,7 +90,13 @@ def load_activities(
 def _holdout_days(data: ActivityArrays, weeks: int | None) -> int | None:
     if data.day.size == 0:
         return None
-    history = data.as_of_day - int(data.day.min())
+    return holdout_days(int(data.day.min()), data.as_of_day, weeks)
+
+
+def holdout_days(first_day: int, as_of_day: int, weeks: int | None) -> int | None:
+    """Days held out to choose the model (26 weeks, or a third of the history), or None when
+    the history is too short."""
+    history = as_of_day - first_day
     days = weeks * 7 if weeks else min(HOLDOUT_WEEKS * 7, history // 3)
     return days if days >= MIN_HOLDOUT_DAYS and days < history else None
 
@@ -223,7 +229,7 @@ def holdout_check(
 
 def describe_fit(
     population: rhythm.PopulationFit,
-    summary: rhythm.ClientSummary,
+    n_clients: int,
     as_of: dt.date,
     now: dt.datetime,
     holdout: dict[str, Any] | None,
@@ -239,7 +245,7 @@ def describe_fit(
         population=population.to_dict(),
         log_likelihood=None if population.fallback else float(model.log_likelihood),
         converged=bool(model.diagnostics.converged) if not population.fallback else False,
-        clients=int(summary.n_clients),
+        clients=int(n_clients),
         holdout=holdout,
     )
 
@@ -265,22 +271,63 @@ def compute_rhythms(
     scores = rhythm.score(summary, population, trend_min_change=min_change)
     scores = with_calibrated_lapse(data, summary, population, scores)
     seconds["learn"] = time.perf_counter() - started
+    return save_rhythms(
+        engine,
+        settings,
+        Learned(data.client_ids, summary.n_days, summary.last_day, scores),
+        population,
+        as_of=as_of,
+        now=now,
+        activities=int(data.day.size),
+        seconds=seconds,
+        holdout=holdout,
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What either engine learned, per client in `client_ids` order: their distinct activity
+    days, last activity day (-1 for none) and scores."""
+
+    client_ids: NDArray[np.int64]
+    n_days: NDArray[np.int64]
+    last_day: NDArray[np.int64]
+    scores: rhythm.Scores
+
+
+def save_rhythms(
+    engine: Engine,
+    settings: Settings,
+    learned: Learned,
+    population: rhythm.PopulationFit,
+    *,
+    as_of: dt.date,
+    now: dt.datetime,
+    activities: int,
+    seconds: dict[str, float],
+    holdout: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> RhythmRun:
+    """Replace the stored rhythms with what an engine learned, in one transaction."""
     started = time.perf_counter()
-    fit_row = describe_fit(population, summary, as_of, now, holdout)
-    rows = _rows(data, summary, scores, settings.currency_symbol)
+    n_clients = len(learned.client_ids)
+    fit_row = describe_fit(population, n_clients, as_of, now, holdout)
+    rows = _rows(as_of, learned, settings.currency_symbol)
     if progress:
         progress("Saving rhythms", 0, 1)
     with writing(engine) as conn:
         fit_id = store.save_fit(conn, fit_row)
         store.replace_rhythms(conn, [{**row, "fit_id": fit_id} for row in rows])
     seconds["save"] = time.perf_counter() - started
-    attention = scores.attention_after_day
+    attention = learned.scores.attention_after_day
+    as_of_day = store.day_number(as_of)
     return RhythmRun(
         fit=fit_row,
-        clients=int(summary.n_clients),
-        activities=int(data.day.size),
-        with_history=int(summary.has_activity.sum()),
-        needing_attention=int(((attention >= 0) & (attention <= data.as_of_day)).sum()),
+        clients=n_clients,
+        activities=activities,
+        with_history=int(np.count_nonzero(learned.n_days)),
+        needing_attention=int(((attention >= 0) & (attention <= as_of_day)).sum()),
         seconds=seconds,
         rhythms={row["client_id"]: _rhythm(row) for row in rows},
     )
@@ -329,7 +376,8 @@ def _learn_new_clients(
     policy = get_policy(engine)
     scores = rhythm.score(summary, population, trend_min_change=policy.trend_min_change)
     symbol = policy.currency_symbol if symbol is None else symbol
-    rows = [{**row, "fit_id": fit_id} for row in _rows(data, summary, scores, symbol)]
+    learned = Learned(ids, summary.n_days, summary.last_day, scores)
+    rows = [{**row, "fit_id": fit_id} for row in _rows(as_of, learned, symbol)]
     with writing(engine) as conn:
         store.replace_client_rhythms(conn, ids.tolist(), rows)
     log.info("learned the rhythm of %d new or changed client(s)", len(rows))
@@ -340,16 +388,14 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _rows(
-    data: ActivityArrays, summary: rhythm.ClientSummary, s: rhythm.Scores, symbol: str
-) -> list[dict[str, Any]]:
+def _rows(as_of: dt.date, learned: Learned, symbol: str) -> list[dict[str, Any]]:
     """One stored row per client (without the fit id), keyed by column name, with its
     explanation. Named, not positional: a value can only land in the column it is for."""
-    as_of = data.as_of
+    s = learned.scores
     columns: dict[str, list[Any]] = {
-        "client_id": data.client_ids.tolist(),
-        "activities": summary.n_days.tolist(),
-        "last_day": summary.last_day.tolist(),
+        "client_id": learned.client_ids.tolist(),
+        "activities": learned.n_days.tolist(),
+        "last_day": learned.last_day.tolist(),
         "days_since_last": s.days_since_last.tolist(),
         "usual_gap_days": s.usual_gap_days.tolist(),
         "silence_ratio": s.silence_ratio.tolist(),
@@ -440,7 +486,7 @@ def rhythm_report(
     """The population fit as of `as_of` with its holdout check, computed now and not saved."""
     data = load_activities(engine, as_of, progress)
     summary, population, holdout = fit(data, holdout_weeks)
-    return describe_fit(population, summary, as_of, now, holdout)
+    return describe_fit(population, summary.n_clients, as_of, now, holdout)
 
 
 def client_rhythm(engine: Engine, client_id: str) -> Rhythm | None:

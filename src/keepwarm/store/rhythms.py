@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -213,3 +213,27 @@ def client_rhythm(conn: Connection, external_id: str) -> Rhythm | None:
 def rhythm_from_row(row: Any) -> Rhythm:
     values = row._mapping
     return Rhythm(**{k: values[k] for k in Rhythm.__dataclass_fields__})
+
+
+def client_keys(conn: Connection) -> tuple[NDArray[np.int64], list[str]]:
+    """Every client's internal id (ascending) and business id, for engines that read
+    activities by business id (the Spark engine's Parquet input)."""
+    rows = conn.exec_driver_sql("SELECT id, external_id FROM clients ORDER BY id").fetchall()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, [str(r[1]) for r in rows]
+
+
+def activity_batches(conn: Connection, size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    """Every activity as (client business id, date, activity id, amount cents, quantity,
+    kind, note), in batches of `size` rows, through the driver's own cursor (fast enough for
+    tens of millions). Dates come as `date` on PostgreSQL and ISO text on SQLite."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "SELECT c.external_id, a.date, a.external_id, a.amount_cents, a.quantity, a.kind, a.note "
+        "FROM activities a JOIN clients c ON c.id = a.client_id ORDER BY a.client_id, a.date, a.id"
+    )
+    try:
+        while chunk := cursor.fetchmany(size):
+            yield chunk
+    finally:
+        cursor.close()
