@@ -407,3 +407,55 @@ def test_a_campaign_still_pointing_at_a_deleted_saved_filter_says_which(  # type
     page = web().get("/campaigns/spring/preview")
     assert page.status_code == 400
     assert "the saved filter &#39;gone&#39;" in page.text or "the saved filter 'gone'" in page.text
+
+
+def _two_due(practice: sa.Engine) -> dt.date:
+    """Two campaigns with a wave due tomorrow: 'broken' (made first, so tried first) and
+    'spring'."""
+    day = TODAY + dt.timedelta(days=1)
+    _create(practice, "broken", holdout_share=0.0, waves=[day])
+    _create(practice, "spring", holdout_share=0.0, waves=[day])
+    return day
+
+
+def test_one_campaign_failing_in_the_daily_job_leaves_the_others_to_go(  # type: ignore[no-untyped-def]
+    practice, mail, monkeypatch, caplog
+) -> None:
+    day = _two_due(practice)
+    real = svc.send_wave
+
+    def send_wave(engine, settings, name, **kwargs):  # type: ignore[no-untyped-def]
+        if name == "broken":
+            raise RuntimeError("the disk is full")
+        return real(engine, settings, name, **kwargs)
+
+    monkeypatch.setattr(svc, "send_wave", send_wave)
+    with caplog.at_level("ERROR", logger="keepwarm.services.campaigns"):
+        run = run_daily(practice, mail, day=day, now=NOW + dt.timedelta(days=1))
+    assert svc.get(practice, "spring").status == "done"
+    assert len([r for r in _outbox(practice) if r.kind == "campaign"]) == 5
+    assert svc.get(practice, "broken").status == "draft"
+    assert any("'broken'" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert run.notes == (f"broken: the wave of {day} was not sent: RuntimeError (see the log)",)
+
+
+def test_a_campaign_whose_saved_filter_is_gone_is_named_in_the_daily_jobs_notes(  # type: ignore[no-untyped-def]
+    practice, mail, web
+) -> None:
+    day = _two_due(practice)
+    with practice.begin() as conn:
+        conn.execute(
+            sa.update(campaign_rows)
+            .where(campaign_rows.c.name == "broken")
+            .values(audience='{"saved": "gone"}')
+        )
+    run = run_daily(practice, mail, day=day, now=NOW + dt.timedelta(days=1))
+    assert svc.get(practice, "spring").status == "done"
+    [note] = run.notes
+    assert note.startswith(f"broken: the wave of {day} was not sent: campaign 'broken': ")
+    assert "the saved filter 'gone'" in note
+    # After its day (the page reads the real clock, later than 2026) the campaign's page says
+    # the wave did not go.
+    page = web().get("/campaigns/broken").text
+    assert f'data-sent="no">{day}: <strong data-overdue>not sent on its day</strong>' in page
+    assert "data-overdue" not in web("other@example.com").get("/campaigns/spring").text

@@ -72,6 +72,8 @@ def run_daily_command(as_of: AsOf = None, db: DbOption = None) -> None:
             "with reasons to contact.",
             markup=False,
         )
+    for note in run.notes:
+        console.print(f"Not done: {note}", markup=False)
 
 
 def today(

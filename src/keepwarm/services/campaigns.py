@@ -45,7 +45,7 @@ from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
 from keepwarm.domain.audience import Filters
-from keepwarm.domain.errors import InvalidInput, NotFound
+from keepwarm.domain.errors import InvalidInput, KeepwarmError, NotFound
 from keepwarm.domain.model import User
 from keepwarm.messaging.sandbox import LimitedSandbox, render_limited
 from keepwarm.services import audiences as audiences_svc
@@ -625,8 +625,11 @@ class WaveReport:
     held_out: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     already: bool = False
+    failed: str | None = None  # why the daily job could not send it (nothing was)
 
     def summary(self) -> str:
+        if self.failed is not None:
+            return f"{self.campaign}: the wave of {self.wave} was not sent: {self.failed}"
         if self.already:
             return f"{self.campaign}: the wave of {self.wave} had already gone; nothing new."
         parts = [f"{self.queued} message(s) queued"]
@@ -815,8 +818,10 @@ def send_wave(
 def send_due(
     engine: Engine, settings: Settings, *, day: dt.date, now: dt.datetime
 ) -> list[WaveReport]:
-    """Every campaign's next wave that is due by `day` (for the daily job); a campaign that
-    cannot send (sending not set up) is logged and left for the next run."""
+    """Every campaign's next wave that is due by `day` (for the daily job). Each campaign is on
+    its own: one that cannot send (sending not set up, its audience broken, any error) is
+    logged with its name, gets a report saying why (`failed`) and is left for the next run,
+    and the others still go."""
     out: list[WaveReport] = []
     for c in campaigns(engine):
         wave = c.next_wave
@@ -824,6 +829,10 @@ def send_due(
             continue
         try:
             out.append(send_wave(engine, settings, c.name, day=day, now=now, by=None))
-        except InvalidInput as exc:
+        except KeepwarmError as exc:
             log.warning("campaign %r: wave of %s not sent: %s", c.name, wave.on, exc)
+            out.append(WaveReport(c.name, wave.on, failed=str(exc)))
+        except Exception as exc:
+            log.exception("campaign %r: wave of %s not sent", c.name, wave.on)
+            out.append(WaveReport(c.name, wave.on, failed=f"{type(exc).__name__} (see the log)"))
     return out

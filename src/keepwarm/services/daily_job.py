@@ -9,6 +9,7 @@ it twice, or twice at once, gives one plan, and a run killed half-way is simply 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -53,6 +54,8 @@ class DailyRun:
     actions: int
     clients_with_signals: int
     waiting: int = 0
+    # what went wrong beside the plan, which stands (a campaign's wave not sent), in words
+    notes: tuple[str, ...] = ()
 
 
 def local_today(policy: Policy, now: dt.datetime) -> dt.date:
@@ -115,8 +118,8 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
         clients_with_signals=result.clients_with_signals,
     )
     _morning_emails(engine, settings, day, now)
-    _campaign_waves(engine, settings, day, now)
-    return result
+    notes = _campaign_waves(engine, settings, day, now)
+    return dataclasses.replace(result, notes=notes)
 
 
 def _morning_emails(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:
@@ -130,15 +133,20 @@ def _morning_emails(engine: Engine, settings: Settings, day: dt.date, now: dt.da
         log.exception("daily job %s: the morning emails were not queued", day)
 
 
-def _campaign_waves(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:
-    """Send the campaigns' waves due today (each in its own transaction, at most once per
-    client); the plan stands whatever happens here."""
+def _campaign_waves(
+    engine: Engine, settings: Settings, day: dt.date, now: dt.datetime
+) -> tuple[str, ...]:
+    """Send the campaigns' waves due today (each campaign in its own transaction, at most once
+    per client; one campaign's failure leaves the others to go); the plan stands whatever
+    happens here. Returns what could not be sent, in words."""
     from keepwarm.services.campaigns import send_due  # campaigns read policy and printing
 
     try:
-        send_due(engine, settings, day=day, now=now)
+        reports = send_due(engine, settings, day=day, now=now)
     except Exception:
         log.exception("daily job %s: the campaigns' due waves were not sent", day)
+        return ("The campaigns' due waves were not sent (see the log).",)
+    return tuple(r.summary() for r in reports if r.failed is not None)
 
 
 def _feedback_requests(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:

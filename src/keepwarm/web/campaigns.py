@@ -219,6 +219,7 @@ def campaign_page(request: Request, name: str, session: CampaignOwner) -> Respon
         "skipped": sorted(skipped.items()),
         "held_out_reason": svc.HELD_OUT,
         "note": NOTES.get(request.query_params.get("note", ""), ""),
+        "today": business_today(request),
         **section_context(engine, name, business_today(request)),
     }
     return render(request, "campaign.html", context, headers=NO_STORE)
