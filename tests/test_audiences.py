@@ -85,6 +85,8 @@ def planted(engine: sa.Engine, settings: Settings, tmp_path: Path) -> sa.Engine:
         (Filters(last_visit_before=dt.date(2026, 1, 1)), "X1", "R1"),
         (Filters(last_visit_after=dt.date(2026, 6, 1)), "R1", "Q1"),
         (Filters(not_seen_since=dt.date(2026, 6, 1)), "P1", "R1"),
+        (Filters(first_visit_after=dt.date(2026, 9, 1)), "D1", "R1"),  # new, not just recent
+        (Filters(first_visit_after=dt.date(2020, 1, 1)), "R1", "P1"),  # never came: not new
         (Filters(value_tiers=("top",)), "R1", "X1"),
         (Filters(segments=("champions",)), "R1", "X1"),
     ],
@@ -195,3 +197,23 @@ def test_a_saved_filter_is_a_starting_point_its_own_values_override(planted: sa.
     assert _refs(planted, Filters(saved="vip")) == {"R1", "D1"}
     assert _refs(planted, Filters(saved="vip", tags=("family",))) == {"P1"}
     assert _refs(planted, Filters(saved="vip", owners=("Sam",))) == set()
+
+
+def test_the_welcome_starting_point_picks_new_clients_not_recent_regulars(
+    planted: sa.Engine,
+) -> None:
+    from keepwarm.services.campaigns import from_starting_point
+
+    filters = from_starting_point("welcome", today=TODAY)["filters"]
+    assert filters == Filters(statuses=("active",), first_visit_after=dt.date(2026, 10, 25))
+    # D1 first came on 2 November; R1 came last week but has come monthly since 2024.
+    assert _refs(planted, filters) == {"D1"}
+    assert filters.describe() == "active clients, first visit after 25 Oct 2026"
+
+
+def test_first_visit_after_round_trips_and_is_refused_by_name() -> None:
+    f = Filters(first_visit_after=dt.date(2026, 11, 1))
+    assert f.to_dict() == {"first_visit_after": "2026-11-01"}
+    assert Filters.from_dict(f.to_dict()) == f
+    with pytest.raises(InvalidInput, match=r"^first_visit_after:"):
+        Filters.from_dict({"first_visit_after": "soon"})

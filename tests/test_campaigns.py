@@ -459,3 +459,28 @@ def test_a_campaign_whose_saved_filter_is_gone_is_named_in_the_daily_jobs_notes(
     page = web().get("/campaigns/broken").text
     assert f'data-sent="no">{day}: <strong data-overdue>not sent on its day</strong>' in page
     assert "data-overdue" not in web("other@example.com").get("/campaigns/spring").text
+
+
+def test_first_visit_after_is_a_filter_in_the_form_and_the_cli(practice, web, cli) -> None:  # type: ignore[no-untyped-def]
+    owner = web()
+    page = owner.get("/campaigns/new?from=welcome").text
+    today = dt.datetime.now(dt.UTC).date()  # the web app's clock, in the policy's UTC
+    since = (today - dt.timedelta(days=30)).isoformat()
+    assert 'name="first_visit_after"' in page and f'value="{since}"' in page
+    assert 'name="last_visit_after" value=""' in page
+    form = {
+        "start": "welcome", "name": "by-form", "channel": "email", "subject": "Welcome",
+        "body": "Dear {{ first_name }}", "statuses": "active", "first_visit_after": "2026-11-01",
+        "waves": str(TODAY), "holdout_percent": "10", "holdout_min": "1", "return_days": "60",
+    }  # fmt: skip
+    assert owner.post("/campaigns/new", form).status_code == 303
+    made = svc.get(practice, "by-form")
+    assert made.filters == Filters(statuses=("active",), first_visit_after=dt.date(2026, 11, 1))
+    preview = owner.get("/campaigns/by-form/preview.json").json()
+    assert preview["description"] == "active clients, first visit after 1 Nov 2026"
+    out = cli("campaign", "create", "--from", "welcome", "by-cli", "--status", "active",
+              "--first-visit-after", "2026-11-01", "--wave", str(TODAY))  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert svc.get(practice, "by-cli").filters == made.filters
+    saved = cli("segment", "save", "new ones", "--first-visit-after", "2026-11-01")
+    assert saved.exit_code == 0 and "first visit after 1 Nov 2026" in saved.output

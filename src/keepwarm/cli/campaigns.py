@@ -81,7 +81,7 @@ def create(
         ),
     ] = None,
     welcome_days: Annotated[
-        int, typer.Option(help="welcome: clients whose last visit is within this many days.")
+        int, typer.Option(help="welcome: clients whose first visit is within this many days.")
     ] = 30,
     status: Annotated[list[str] | None, typer.Option(help="Audience: status (repeat).")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Audience: tagged with (repeat).")] = None,
@@ -91,6 +91,9 @@ def create(
     ] = None,
     not_seen_since: Annotated[
         str | None, typer.Option(help="Audience: no visit on or after this day.")
+    ] = None,
+    first_visit_after: Annotated[
+        str | None, typer.Option(help="Audience: first visit after this day (new clients).")
     ] = None,
     saved: Annotated[str | None, typer.Option(help="Audience: a saved filter's name.")] = None,
     db: DbOption = None,
@@ -124,6 +127,7 @@ def create(
             owner=owner,
             signal=signal,
             not_seen_since=not_seen_since,
+            first_visit_after=first_visit_after,
             saved=saved,
         )
         if not audience.empty or values["filters"] is None:

@@ -29,6 +29,7 @@ def filters_from_options(
     last_visit_before: str | None = None,
     last_visit_after: str | None = None,
     not_seen_since: str | None = None,
+    first_visit_after: str | None = None,
     tier: list[str] | None = None,
     segment: list[str] | None = None,
     saved: str | None = None,
@@ -42,6 +43,7 @@ def filters_from_options(
         "last_visit_before": last_visit_before,
         "last_visit_after": last_visit_after,
         "not_seen_since": not_seen_since,
+        "first_visit_after": first_visit_after,
         "value_tiers": tier or [],
         "segments": segment or [],
         "saved": saved,
@@ -69,6 +71,9 @@ def save(
     not_seen_since: Annotated[
         str | None, typer.Option(help="No visit on or after this day, never-visited included.")
     ] = None,
+    first_visit_after: Annotated[
+        str | None, typer.Option(help="First visit after this day (new clients; YYYY-MM-DD).")
+    ] = None,
     tier: Annotated[list[str] | None, typer.Option(help="Value tier: top, middle, rest.")] = None,
     segment: Annotated[
         list[str] | None, typer.Option(help="Segment, e.g. champions, at risk, lost.")
@@ -88,6 +93,7 @@ def save(
             last_visit_before=last_visit_before,
             last_visit_after=last_visit_after,
             not_seen_since=not_seen_since,
+            first_visit_after=first_visit_after,
             tier=tier,
             segment=segment,
         )

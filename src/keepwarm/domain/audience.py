@@ -35,7 +35,7 @@ SEGMENTS = (
 )
 
 _TUPLES = ("statuses", "tags", "owners", "signals", "value_tiers", "segments")
-_DATES = ("last_visit_before", "last_visit_after", "not_seen_since")
+_DATES = ("last_visit_before", "last_visit_after", "not_seen_since", "first_visit_after")
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,10 @@ class Filters:
 
     `last_visit_before` / `last_visit_after`: the client's last activity is strictly before /
     after the date (clients who never came match neither); `not_seen_since`: no activity on or
-    after the date, never-visited clients included; `tags`, `owners`, `signals`, `statuses`,
-    `value_tiers`, `segments`: any of the values; `saved`: start from a saved filter's values
-    (this one's own values replace those it sets).
+    after the date, never-visited clients included; `first_visit_after`: the client's first
+    activity is strictly after the date (new clients; never-visited clients do not match);
+    `tags`, `owners`, `signals`, `statuses`, `value_tiers`, `segments`: any of the values;
+    `saved`: start from a saved filter's values (this one's own values replace those it sets).
     """
 
     statuses: tuple[str, ...] = ()
@@ -56,6 +57,7 @@ class Filters:
     last_visit_before: dt.date | None = None
     last_visit_after: dt.date | None = None
     not_seen_since: dt.date | None = None
+    first_visit_after: dt.date | None = None
     value_tiers: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     saved: str | None = None
@@ -154,6 +156,8 @@ class Filters:
             parts.append(f"last visit after {_day(self.last_visit_after)}")
         if self.not_seen_since:
             parts.append(f"not seen since {_day(self.not_seen_since)}")
+        if self.first_visit_after:
+            parts.append(f"first visit after {_day(self.first_visit_after)}")
         if self.value_tiers:
             parts.append(" or ".join(t for t in self.value_tiers) + " value tier")
         if self.segments:

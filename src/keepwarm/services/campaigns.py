@@ -86,8 +86,9 @@ class StartingPoint:
         if self.kind == "win_back":
             return Filters(signals=("lapsing", "win_back"))
         if self.kind == "welcome":
+            # new clients: their first visit (not their latest) within `welcome_days`
             return Filters(
-                statuses=("active",), last_visit_after=today - dt.timedelta(days=welcome_days)
+                statuses=("active",), first_visit_after=today - dt.timedelta(days=welcome_days)
             )
         return Filters(statuses=("active",))
 

@@ -56,9 +56,12 @@ class AudienceRow:
     do_not_contact: bool
 
 
-def _last_visits() -> Select[tuple[int, dt.date]]:
+def _visits() -> Select[tuple[int, dt.date, dt.date]]:
+    """Each client's first and last activity dates."""
     a = activities.c
-    return select(a.client_id, func.max(a.date).label("last")).group_by(a.client_id)
+    return select(
+        a.client_id, func.min(a.date).label("first"), func.max(a.date).label("last")
+    ).group_by(a.client_id)
 
 
 def _signal_condition(code: str, today: dt.date, policy: Policy) -> ColumnElement[bool]:
@@ -93,7 +96,7 @@ def select_clients(
 ) -> list[AudienceRow]:
     """Clients matching every filter but `value_tiers` and `segments`, by name then id."""
     c = clients.c
-    last = _last_visits().subquery()
+    last = _visits().subquery()
     q = (
         select(
             c.id,
@@ -126,6 +129,8 @@ def select_clients(
         conds.append(last.c.last > filters.last_visit_after)
     if filters.not_seen_since:
         conds.append(or_(last.c.last.is_(None), last.c.last < filters.not_seen_since))
+    if filters.first_visit_after:
+        conds.append(last.c.first > filters.first_visit_after)
     if conds:
         q = q.where(and_(*conds))
     q = q.order_by(func.lower(c.name), c.id)

@@ -1,7 +1,7 @@
-"""Audience filters on the Clients page (last visit, not seen since, value tier, segment, a
-saved filter) with the matching count, and saving a filter by name. The clients are those of
-keepwarm.services.audiences, the very list a campaign's audience starts from; the Clients
-page's own rules of who sees what apply (everyone signed in sees the list)."""
+"""Audience filters on the Clients page (last visit, not seen since, first visit, value tier,
+segment, a saved filter) with the matching count, and saving a filter by name. The clients are
+those of keepwarm.services.audiences, the very list a campaign's audience starts from; the
+Clients page's own rules of who sees what apply (everyone signed in sees the list)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 SHOWN = 50
 # The Clients page's query parameters that only an audience understands.
-AUDIENCE_KEYS = ("before", "after", "not_seen", "tier", "segment", "saved")
+AUDIENCE_KEYS = ("before", "after", "not_seen", "first_after", "tier", "segment", "saved")
 
 
 def _filters(request: Request) -> Filters:
@@ -40,6 +40,7 @@ def _filters(request: Request) -> Filters:
             "last_visit_before": p.get("before", ""),
             "last_visit_after": p.get("after", ""),
             "not_seen_since": p.get("not_seen", ""),
+            "first_visit_after": p.get("first_after", ""),
             "value_tiers": one("tier"),
             "segments": one("segment"),
             "saved": p.get("saved", "").strip() or None,

@@ -89,6 +89,7 @@ def _form_values(start: str, today: dt.date) -> dict[str, Any]:
         "last_visit_before": "",
         "last_visit_after": f.last_visit_after.isoformat() if f.last_visit_after else "",
         "not_seen_since": "",
+        "first_visit_after": f.first_visit_after.isoformat() if f.first_visit_after else "",
         "value_tiers": ", ".join(f.value_tiers),
         "segments": ", ".join(f.segments),
         "saved": "",
@@ -146,8 +147,9 @@ def create_campaign(request: Request, session: CampaignOwner, form: OwnersForm) 
         key: form.text(key)
         for key in (
             "name", "channel", "subject", "body", "offer", "statuses", "tags", "signals",
-            "owners", "last_visit_before", "last_visit_after", "not_seen_since", "value_tiers",
-            "segments", "saved", "waves", "holdout_percent", "holdout_min", "return_days",
+            "owners", "last_visit_before", "last_visit_after", "not_seen_since",
+            "first_visit_after", "value_tiers", "segments", "saved", "waves", "holdout_percent",
+            "holdout_min", "return_days",
         )
     }  # fmt: skip
     values["start"] = start
@@ -162,6 +164,7 @@ def create_campaign(request: Request, session: CampaignOwner, form: OwnersForm) 
                 "last_visit_before": values["last_visit_before"] or None,
                 "last_visit_after": values["last_visit_after"] or None,
                 "not_seen_since": values["not_seen_since"] or None,
+                "first_visit_after": values["first_visit_after"] or None,
                 "value_tiers": _words(values["value_tiers"]),
                 "segments": _words(values["segments"]),
                 "saved": values["saved"] or None,
