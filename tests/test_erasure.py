@@ -265,6 +265,14 @@ def test_reimporting_an_erased_client_is_flagged(engine, settings, tmp_path, cli
     with engine.connect() as conn:
         ids = set(conn.exec_driver_sql("SELECT external_id FROM clients").scalars())
     assert ids == {"C1", "C2"}
+    # The skipped rows are counted apart, not as unchanged: only C1 was already here.
+    assert (report.rows, report.unchanged, report.erased) == (4, 1, 2)
+    assert "2 erased clients not restored" in said
+    result = cli("import", "clients", str(again))
+    assert result.exit_code == 0, result.output
+    # Again on the command line: C1 and C2 are here now; the two erased rows are not unchanged.
+    assert "4 rows — 0 added, 0 updated, 2 unchanged, 0 rejected." in result.output
+    assert "Note: 2 erased clients not restored" in result.output
     # Their activities are skipped too, and the CLI says so.
     visits = tmp_path / "visits.csv"
     visits.write_text(ACTIVITIES)
@@ -340,10 +348,19 @@ def test_the_web_import_preview_names_an_erased_client(engine, settings, tmp_pat
 
     _practice(engine, settings, tmp_path)
     erase_client(engine, REF, actor="owner@example.com", now=NOW)
-    _, page = preview_of(web(), CLIENTS)
+    owner = web()
+    location, page = preview_of(owner, CLIENTS)
     assert page.status_code == 200
     said = f"line 2: {REF} was erased on {NOW:%-d %b %Y} at the client&#39;s request — not restored"
     assert said in page.text
+    # Counted apart: C1 is the one row unchanged, the erased one is not restored.
+    assert "1 unchanged" in page.text and "2 unchanged" not in page.text
+    assert "1 erased client not restored" in page.text
+    owner.post(location + "/confirm")
+    done = owner.get(location)
+    assert '<td id="unchanged">1</td>' in done.text, done.text
+    assert '<td id="erased">1</td>' in done.text
+    assert "everything in the file was already here" not in done.text
 
 
 def test_sending_to_the_client_then_erasing_them_logs_nothing_about_them(  # type: ignore[no-untyped-def]

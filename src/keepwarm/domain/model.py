@@ -207,6 +207,8 @@ class ImportReport:
     notes: tuple[str, ...] = ()
     # Rows repeating an earlier row exactly, id and all: the same activity, counted once.
     exact_repeats: int = 0
+    # Rows of erased clients, skipped (not restored, not unchanged) and named in `notes`.
+    erased: int = 0
     # Phones and emails that are not usable, kept as written and flagged on the client.
     phones_as_written: int = 0
     emails_as_written: int = 0

@@ -419,7 +419,10 @@ def _run(
             resolve_aliases(conn, stage, "id" if kind is ImportKind.CLIENTS else "client_ext")
             # Rows of erased clients are skipped and named, never brought back.
             client_column = "id" if kind is ImportKind.CLIENTS else "client_ext"
-            notes.extend(erasure_store.skip_erased(conn, stage, client_column))
+            skipped, erased = erasure_store.skip_erased(conn, stage, client_column)
+            if erased:
+                notes.append(_not_restored(kind, erased))
+            notes.extend(skipped)
             rejected += _check_against_store(conn, kind, columns, options, problems)
             report = {**base, "rows": rows, "notes": tuple(notes)}
             if problems.count:
@@ -434,6 +437,7 @@ def _run(
                         problems=problems.sorted(),
                         problem_count=problems.count,
                         exact_repeats=repeats,
+                        erased=erased,
                     )
                 )
             kept = {}
@@ -444,7 +448,8 @@ def _run(
                 consent_import.stage(conn, consents)
                 consent_import.apply(conn, stage, actor="import", now=now)
                 consent_import.drop_stage(conn)
-            unchanged = rows - result.added - result.updated - repeats
+            # A row skipped (a repeat, an erased client's) is not a row already here.
+            unchanged = rows - result.added - result.updated - repeats - erased
             m.record_import(
                 conn,
                 kind=kind.value,
@@ -479,6 +484,7 @@ def _run(
                 new_clients=result.new_clients,
                 new_staff=result.new_staff,
                 exact_repeats=repeats,
+                erased=erased,
                 phones_as_written=kept.get("phone", 0),
                 emails_as_written=kept.get("email", 0),
             )
@@ -487,6 +493,13 @@ def _run(
             return final
     except _Abandon as abandoned:
         return abandoned.report
+
+
+def _not_restored(kind: ImportKind, erased: int) -> str:
+    """The count of an import's rows of erased clients, skipped (each is named after it)."""
+    if kind is ImportKind.CLIENTS:
+        return f"{erased:,} erased client{'' if erased == 1 else 's'} not restored"
+    return f"{erased:,} row{'' if erased == 1 else 's'} of erased clients not restored"
 
 
 def _check_against_store(

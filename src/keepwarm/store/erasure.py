@@ -268,13 +268,13 @@ SHOWN_SKIPS = 20
 _WHY = {"request": "at the client's request", "retention": "by the retention policy"}
 
 
-def skip_erased(conn: Connection, stage: Table, client_column: str) -> list[str]:
+def skip_erased(conn: Connection, stage: Table, client_column: str) -> tuple[list[str], int]:
     """Drop the staged rows of erased clients (matched by any identifier's keyed hash); returns
     a note per dropped row ("line 7: C-1042 was erased on 3 Dec 2026 at the client's request —
-    not restored"), the first SHOWN_SKIPS of them and how many more. Costs nothing when no
-    client was ever erased."""
+    not restored"), the first SHOWN_SKIPS of them and how many more, and how many rows were
+    dropped. Costs nothing when no client was ever erased."""
     if not any_erased(conn):
-        return []
+        return [], 0
     key = secret(conn, dt.datetime.now(dt.UTC))
     fields = (client_column, "email", "phone", "name", "birthday")
     by_line: dict[int, tuple[str, list[str]]] = {}
@@ -307,4 +307,4 @@ def skip_erased(conn: Connection, stage: Table, client_column: str) -> list[str]
     if len(dropped) > SHOWN_SKIPS:
         notes.append(f"... and {len(dropped) - SHOWN_SKIPS:,} more rows of erased clients")
     drop_lines(conn, stage, dropped)
-    return notes
+    return notes, len(dropped)

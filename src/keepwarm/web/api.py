@@ -607,6 +607,7 @@ def _report(report: ImportReport) -> ImportReportOut:
         new_clients=report.new_clients,
         new_staff=list(report.new_staff),
         exact_repeats=report.exact_repeats,
+        erased=report.erased,
         phones_as_written=report.phones_as_written,
         emails_as_written=report.emails_as_written,
         problem_count=report.problem_count,

@@ -369,6 +369,11 @@ class ImportReportOut(BaseModel):
     exact_repeats: int = Field(
         0, description="Rows repeating an earlier row exactly, id and all: counted once."
     )
+    erased: int = Field(
+        0,
+        description="Rows of erased clients, skipped (not restored, not counted as unchanged); "
+        "each is named in notes.",
+    )
     phones_as_written: int = Field(
         0, description="Phones that are not usable, kept as written and flagged on the client."
     )
