@@ -333,3 +333,15 @@ def test_restore_asks_first_and_no_changes_nothing(tmp_path: Path) -> None:
     answer = _run(str(live), "restore", str(tmp_path / "b.db"), input="n\n")
     assert answer.exit_code != 0 and "Replace everything in" in answer.output
     assert _bytes(tmp_path) == before
+
+
+def test_a_backup_into_a_folder_that_does_not_exist_makes_the_folder(tmp_path: Path) -> None:
+    live = _seeded(tmp_path, 5)
+    result = _run(str(live), "backup", str(tmp_path / "backups" / "x.db"))
+    assert result.exit_code == 0, result.output
+    assert "made the folder" in " ".join(result.output.split())
+    assert svc.check_backup(tmp_path / "backups" / "x.db")[1]["clients"] == 5
+    # A path through a file is refused, naming it.
+    (tmp_path / "afile").write_text("")
+    result = _run(str(live), "backup", str(tmp_path / "afile" / "x.db"))
+    assert result.exit_code != 0 and "afile" in result.output and "not a folder" in result.output

@@ -36,7 +36,8 @@ def backup_command(
     db: DbOption = None,
 ) -> None:
     """Back up a SQLite database while keepwarm runs, with SQLite's online backup API, then
-    check the copy (integrity, schema revision, every table's rows) before keeping it.
+    check the copy (integrity, schema revision, every table's rows) before keeping it. A
+    folder in FILE's path that does not exist yet is made.
 
     Example: keepwarm backup backups/keepwarm-2026-12-04.db
 
@@ -72,6 +73,8 @@ def backup_command(
             )
         finally:
             engine.dispose()
+    if report.made_folder is not None:
+        console.print(f"(made the folder {report.made_folder})", markup=False)
     console.print(
         f"Backed up to {report.path} ({_size(report.size)}, schema {report.revision}): "
         "integrity ok, every table's rows match.",

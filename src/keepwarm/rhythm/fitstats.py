@@ -28,6 +28,7 @@ __all__ = [
     "FitStats",
     "Holdout",
     "add_counts",
+    "distinct_rows",
     "fit_counts",
     "fit_stats",
     "from_counts",
@@ -106,11 +107,46 @@ class FitCounts:
     mean_spend_sum: float
 
 
+def distinct_rows(
+    columns: list[IntArray], weights: IntArray | None = None
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The distinct rows of non-negative integer columns, sorted (by the first column, then
+    the next...), with the summed weights of each (1 per row by default) and the index of each
+    one's first row. The columns are packed into one integer key when their ranges allow it:
+    a 1-D sort is many times faster than ``np.unique(..., axis=0)``."""
+    n = columns[0].size
+    if weights is None:
+        weights = np.ones(n, dtype=np.int64)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros((0, len(columns)), dtype=np.int64), empty, empty
+    spans = [int(c.max()) + 1 for c in columns]
+    if min(int(c.min()) for c in columns) < 0 or float(np.prod([float(x) for x in spans])) >= 2**62:
+        rows = np.column_stack(columns)
+        keys, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=weights, minlength=keys.shape[0])
+        return keys.astype(np.int64), np.rint(counts).astype(np.int64), first.astype(np.int64)
+    key = np.zeros(n, dtype=np.int64)
+    for column, span in zip(columns, spans, strict=True):
+        key = key * span + column
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    unique = ordered[starts]
+    counts = np.add.reduceat(weights[order], starts)
+    out = np.empty((unique.size, len(columns)), dtype=np.int64)
+    rest = unique
+    for i in range(len(columns) - 1, -1, -1):
+        out[:, i] = rest % spans[i]
+        rest = rest // spans[i]
+    return out, counts.astype(np.int64), order[starts].astype(np.int64)
+
+
 def _counted(columns: list[IntArray]) -> IntArray:
     """Distinct rows of the integer columns with how many times each occurs (last column)."""
     if columns[0].size == 0:
         return np.zeros((0, len(columns) + 1), dtype=np.int64)
-    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    rows, counts, _ = distinct_rows([np.asarray(c, dtype=np.int64) for c in columns])
     return np.column_stack([rows, counts]).astype(np.int64)
 
 
@@ -118,9 +154,10 @@ def _merged(rows: IntArray) -> IntArray:
     """Rows with the same key (all but the last column) merged, counts added, sorted."""
     if rows.shape[0] == 0:
         return rows.astype(np.int64)
-    keys, inverse = np.unique(rows[:, :-1], axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=rows[:, -1], minlength=keys.shape[0])
-    return np.column_stack([keys, np.rint(counts).astype(np.int64)]).astype(np.int64)
+    keys, counts, _ = distinct_rows(
+        [rows[:, i] for i in range(rows.shape[1] - 1)], rows[:, -1].astype(np.int64)
+    )
+    return np.column_stack([keys, counts]).astype(np.int64)
 
 
 def fit_counts(summary: ClientSummary, calibration: ClientSummary | None = None) -> FitCounts:

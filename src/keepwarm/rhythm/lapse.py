@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 
+from keepwarm.rhythm.fitstats import distinct_rows
 from keepwarm.rhythm.summary import ClientSummary
 
 __all__ = [
@@ -127,7 +128,7 @@ def examples(summary: ClientSummary, model_risk: FloatArray, not_back: BoolArray
     ).astype(np.int64)
     if columns.shape[0] == 0:
         return Examples(np.zeros((0, 6), dtype=np.int64), np.zeros(0))
-    keys, first, counts = np.unique(columns, axis=0, return_index=True, return_counts=True)
+    keys, counts, first = distinct_rows([columns[:, i] for i in range(5)])
     rows = np.column_stack([keys, counts]).astype(np.int64)
     return Examples(rows, np.asarray(model_risk, dtype=np.float64)[seen][first])
 
@@ -140,9 +141,8 @@ def merge_examples(parts: list[Examples]) -> Examples:
         return Examples(np.zeros((0, 6), dtype=np.int64), np.zeros(0))
     rows = np.vstack([p.rows for p in present])
     risk = np.concatenate([p.risk for p in present])
-    keys, first, inverse = np.unique(rows[:, :-1], axis=0, return_index=True, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=rows[:, -1], minlength=keys.shape[0])
-    merged = np.column_stack([keys, np.rint(counts).astype(np.int64)]).astype(np.int64)
+    keys, counts, first = distinct_rows([rows[:, i] for i in range(5)], rows[:, 5])
+    merged = np.column_stack([keys, counts]).astype(np.int64)
     return Examples(merged, risk[first])
 
 

@@ -63,6 +63,7 @@ class BackupReport:
     revision: str
     counts: dict[str, int] = field(default_factory=dict)  # every table's rows, at the snapshot
     steps: int = 0
+    made_folder: Path | None = None  # the target's folder, when the backup made it
 
 
 @dataclass(frozen=True)
@@ -212,10 +213,9 @@ def backup(
     target = target.expanduser().resolve()
     if target == source:
         raise InvalidInput(f"{target} is the database itself: name another file")
-    if not target.parent.is_dir():
-        raise InvalidInput(f"folder {target.parent} does not exist")
     if pages_per_step == 0 or pages_per_step < -1:
         raise InvalidInput("pages per step: a positive number (or -1 for all at once)")
+    made_folder = _make_folder(target.parent)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     partial.unlink(missing_ok=True)
     try:
@@ -251,7 +251,21 @@ def backup(
                 **{t: counts.get(t, 0) for t in MAIN_TABLES},
             },
         )
-    return BackupReport(target, size, revision, counts, steps)
+    return BackupReport(target, size, revision, counts, steps, made_folder)
+
+
+def _make_folder(folder: Path) -> Path | None:
+    """Make the backup's folder (and its parents) if it does not exist; returns it if made."""
+    if folder.is_dir():
+        return None
+    for above in (folder, *folder.parents):
+        if above.exists() and not above.is_dir():
+            raise InvalidInput(f"{above} is not a folder: name a backup file in a folder")
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot make the folder {folder}: {exc.strerror}") from None
+    return folder
 
 
 def restore(engine_url: str, source: Path, *, actor: str, now: dt.datetime) -> RestoreReport:
