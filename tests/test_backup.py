@@ -3,6 +3,7 @@ change nothing; PostgreSQL's way (pg_dump) explained, and its restored schema ch
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import shutil
 import sqlite3
@@ -333,6 +334,118 @@ def test_restore_asks_first_and_no_changes_nothing(tmp_path: Path) -> None:
     answer = _run(str(live), "restore", str(tmp_path / "b.db"), input="n\n")
     assert answer.exit_code != 0 and "Replace everything in" in answer.output
     assert _bytes(tmp_path) == before
+
+
+FAMILY = (
+    "id,name,email,phone,birthday\n"
+    "K1,Kim Morris,morris@example.com,+15035550111,1970-02-03\n"
+    "K2,Lee Morris,morris@example.com,+15035550112,1972-05-06\n"  # shares Kim's email
+    "K3,Ola Smith,ola.smith@example.com,+15035550113,1980-07-08\n"
+)
+
+
+def _database(folder: Path, text: str = FAMILY) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / "live.db"
+    assert _run(str(path), "init").exit_code == 0
+    (folder / "c.csv").write_text(text)
+    assert _run(str(path), "import", "clients", str(folder / "c.csv")).exit_code == 0
+    return path
+
+
+def _ids(path: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {r[0] for r in conn.execute("SELECT external_id FROM clients")}
+
+
+def test_restoring_a_backup_made_before_an_erasure_erases_the_client_again(
+    tmp_path: Path,
+) -> None:
+    live = _database(tmp_path)
+    assert _run(str(live), "backup", str(tmp_path / "b.db")).exit_code == 0
+    assert _run(str(live), "erase", "K1", "--yes").exit_code == 0
+    result = _run(str(live), "restore", str(tmp_path / "b.db"), "--yes")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "1 client erased since this backup was made was erased again" in said
+    assert "2 clients, 0 activities" in said
+    # Kim is gone again; Lee, who shares her email, is not the erased client and stays.
+    assert _ids(live) == {"K2", "K3"}
+    engine = connect(f"sqlite:///{live}")
+    (entry,) = audit.entries(engine, audit.AuditFilter(action="restore"))
+    assert entry.details["erased_again"] == 1 and entry.details["clients"] == 2
+    assert [e.details["reason"] for e in audit.entries(engine, audit.AuditFilter(action="erase"))]
+    engine.dispose()
+    # No byte of her is left in the database or its WAL.
+    for name in ("live.db", "live.db-wal"):
+        if (tmp_path / name).exists():
+            data = (tmp_path / name).read_bytes().lower()
+            assert b"kim morris" not in data and b"5035550111" not in data, name
+    # The erasure still holds for imports: the old file's row is skipped and named.
+    again = _run(str(live), "import", "clients", str(tmp_path / "c.csv"))
+    assert again.exit_code == 0 and "line 2: K1 was erased" in again.output, again.output
+    assert _ids(live) == {"K2", "K3"}
+    # The content saved before the restore never held her again either.
+    (saved,) = tmp_path.glob("live.db.before-restore-*")
+    assert _ids(saved) == {"K2", "K3"}
+    assert not list(tmp_path.glob(".live.db.restoring*"))  # the staging file is gone
+
+
+def test_a_restore_keeps_the_erasures_of_a_database_with_another_secret(tmp_path: Path) -> None:
+    # Two databases with the same clients, each with its own erasure secret: the backup of one
+    # restored into the other keeps both databases' erasures.
+    live = _database(tmp_path / "a")
+    other = _database(tmp_path / "b")
+    assert _run(str(other), "erase", "K3", "--yes").exit_code == 0
+    assert _run(str(other), "backup", str(tmp_path / "b.db")).exit_code == 0
+    assert _run(str(live), "erase", "K1", "--yes").exit_code == 0
+    result = _run(str(live), "restore", str(tmp_path / "b.db"), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "1 client erased since this backup was made was erased again" in result.output
+    assert _ids(live) == {"K2"}
+    with contextlib.closing(sqlite3.connect(live)) as conn:
+        assert conn.execute("SELECT count(*) FROM database_secrets").fetchone()[0] == 2
+    again = _run(str(live), "import", "clients", str(tmp_path / "a" / "c.csv"))
+    assert again.exit_code == 0, again.output
+    assert "line 2: K1 was erased" in again.output and "line 4: K3 was erased" in again.output
+    assert _ids(live) == {"K2"}
+    # Restoring the same backup again erases Kim again: the carried erasure holds each time.
+    result = _run(str(live), "restore", str(tmp_path / "b.db"), "--yes")
+    assert "1 client erased since this backup was made was erased again" in result.output
+    assert _ids(live) == {"K2"}
+
+
+def test_a_backup_made_after_the_erasure_restores_with_nothing_to_erase(tmp_path: Path) -> None:
+    live = _database(tmp_path)
+    assert _run(str(live), "erase", "K1", "--yes").exit_code == 0
+    assert _run(str(live), "backup", str(tmp_path / "b.db")).exit_code == 0
+    result = _run(str(live), "restore", str(tmp_path / "b.db"), "--yes")
+    assert result.exit_code == 0 and "erased again" not in result.output, result.output
+    assert _ids(live) == {"K2", "K3"}
+    with contextlib.closing(sqlite3.connect(live)) as conn:
+        assert conn.execute("SELECT count(*) FROM erasures").fetchone()[0] == 1
+
+
+def test_an_erasure_made_while_a_restore_runs_stops_it_before_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keepwarm.services.erasure import erase_client
+
+    live = _database(tmp_path)
+    assert _run(str(live), "backup", str(tmp_path / "b.db")).exit_code == 0
+    carry = svc._carry_erasures
+
+    def erase_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = carry(*args, **kwargs)
+        engine = connect(f"sqlite:///{live}")
+        erase_client(engine, "K3", actor="owner@example.com", now=NOW)
+        engine.dispose()
+        return found
+
+    monkeypatch.setattr(svc, "_carry_erasures", erase_meanwhile)
+    result = _run(str(live), "restore", str(tmp_path / "b.db"), "--yes")
+    assert result.exit_code != 0 and "erased while the restore ran" in result.output, result.output
+    assert _ids(live) == {"K1", "K2"}  # the live content as it was: nothing restored
 
 
 def test_a_backup_into_a_folder_that_does_not_exist_makes_the_folder(tmp_path: Path) -> None:

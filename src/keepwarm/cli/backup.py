@@ -96,6 +96,7 @@ def restore_command(
     """Replace the SQLite database's content with a backup, after checking the backup (a
     keepwarm database, integrity ok, a schema this keepwarm knows; an older one is migrated).
     The content it replaces is saved beside the database first (….before-restore-TIME).
+    Erasures hold: a client in the backup who was erased since it was made is erased again.
 
     Example: keepwarm restore backups/keepwarm-2026-12-04.db --yes
 
@@ -129,6 +130,13 @@ def restore_command(
         f"activities. The content before is saved as {report.saved_as}.",
         markup=False,
     )
+    if report.erased_again:
+        n = report.erased_again
+        console.print(
+            f"{n} client{'' if n == 1 else 's'} erased since this backup was made "
+            f"{'was' if n == 1 else 'were'} erased again.",
+            markup=False,
+        )
 
 
 def db_check(

@@ -9,11 +9,16 @@ of the backup copies pages of that one snapshot (the backup never restarts becau
 writer's commit, and never mixes two states), and the row counts read in the same transaction
 are exactly what the copy must hold.
 
-A restore writes the backup into the live database in one backup step: one write transaction
-of the live database, so a running server's connections see either the old content or the
-restored one, never a mix (SQLite's own locking; the step waits for a writer to finish). Before
-that, the live content is itself backed up beside it (FILE.before-restore-…), so a wrong restore
-can be undone.
+A restore first builds the restored content in a staging file beside the database: the backup
+copied, migrated to the newest schema, the live database's erasures carried in (with the secret
+their hashes are keyed with) and every client erased since the backup was made erased again,
+and the restore audited. Then it writes the staging file into the live database in one backup
+step: one write transaction of the live database, so a running server's connections see either
+the old content or the restored one, never a mix, and never a client erased in between (SQLite's
+own locking; the step waits for a writer to finish). Before that, the live content is itself
+backed up beside it (FILE.before-restore-…), so a wrong restore can be undone; its erasures are
+read from that copy, and the restore stops, writing nothing, if the live database records
+another erasure before the step.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from keepwarm.domain.errors import DatabaseError, InvalidInput
-from keepwarm.services import audit
+from keepwarm.services import audit, erasure
 from keepwarm.store import connect, current_revision, head_revision, migrate, writing
 from keepwarm.store.migrate import known_revisions
 from keepwarm.store.tables import metadata
@@ -73,7 +79,8 @@ class RestoreReport:
     saved_as: Path  # the live content before the restore
     revision_before: str  # the backup's revision
     revision_after: str  # after migrating (head)
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # the restored content's rows
+    erased_again: int = 0  # clients in the backup erased since it was made, erased again
 
 
 def sqlite_path(engine_or_url: Engine | str) -> Path | None:
@@ -271,7 +278,8 @@ def _make_folder(folder: Path) -> Path | None:
 def restore(engine_url: str, source: Path, *, actor: str, now: dt.datetime) -> RestoreReport:
     """Put the backup `source` back as the content of the SQLite database at `engine_url`,
     after checking it (nothing changes if it is refused) and saving the live content beside
-    the database; a backup from an older keepwarm is then migrated to the newest schema."""
+    the database; a backup from an older keepwarm is migrated to the newest schema, and every
+    erasure the live database knew still holds (see the module's docstring)."""
     database = sqlite_path(engine_url)
     if database is None:
         raise DatabaseError(
@@ -279,7 +287,7 @@ def restore(engine_url: str, source: Path, *, actor: str, now: dt.datetime) -> R
             "pg_restore, then check it with `keepwarm db check`"
         )
     source = source.expanduser().resolve()
-    revision, counts = check_backup(source)
+    revision, _ = check_backup(source)
     if not database.exists():
         raise DatabaseError(
             f"there is no keepwarm database at {database}: create one with `keepwarm init` "
@@ -289,31 +297,107 @@ def restore(engine_url: str, source: Path, *, actor: str, now: dt.datetime) -> R
         raise InvalidInput(f"{source} is the database itself")
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     saved = database.with_name(f"{database.name}.before-restore-{stamp}")
-    _copy(database, saved, pages=-1, progress=None)
-    with _sqlite(source, read_only=True) as src, _sqlite(database) as live:
-        # one step: one write transaction of the live database, atomic for its other readers
-        src.backup(live, pages=-1)
-    engine = connect(engine_url)
+    stage = database.with_name(f".{database.name}.restoring-{os.getpid()}")
+    _remove(stage)
     try:
-        _, after = migrate(engine)
-        with writing(engine) as conn:
-            audit.record(
-                conn,
-                actor=actor,
-                action="restore",
-                now=now,
-                subject=source.name,
-                details={
-                    "file": str(source),
-                    "revision": revision,
-                    "migrated_to": after,
-                    "saved_before_restore": str(saved),
-                    **{t: counts.get(t, 0) for t in MAIN_TABLES},
-                },
+        with _sqlite(source, read_only=True) as src, _sqlite(stage) as dst:
+            src.backup(dst, pages=-1)
+        staged = connect(f"sqlite:///{stage}")
+        try:
+            _, after = migrate(staged)
+            _copy(database, saved, pages=-1, progress=None)
+            known, erased, touched = _carry_erasures(
+                staged, saved, actor=actor, now=now, source=source
             )
+            with _sqlite(stage) as conn:
+                counts = _counts(conn)
+            with writing(staged) as conn:
+                audit.record(
+                    conn,
+                    actor=actor,
+                    action="restore",
+                    now=now,
+                    subject=source.name,
+                    details={
+                        "file": str(source),
+                        "revision": revision,
+                        "migrated_to": after,
+                        "saved_before_restore": str(saved),
+                        "erased_again": len(erased),
+                        **{t: counts.get(t, 0) for t in MAIN_TABLES},
+                    },
+                )
+            if touched:
+                erasure.make_unrecoverable(staged, touched)
+        finally:
+            staged.dispose()
+        with _sqlite(stage) as conn:
+            conn.execute("PRAGMA journal_mode=DELETE")
+        with _sqlite(database) as live:
+            if _erasure_signature(live) != known:
+                raise DatabaseError(
+                    "a client was erased while the restore ran, after the live content was "
+                    f"saved: nothing was restored (the database is as it was; {saved.name} is "
+                    "an older copy of it). Run the restore again."
+                )
+            # one step: one write transaction of the live database, atomic for its readers
+            with _sqlite(stage, read_only=True) as src:
+                src.backup(live, pages=-1)
+    finally:
+        _remove(stage)
+    return RestoreReport(source, database, saved, revision, after, counts, len(erased))
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _read_only(path: Path) -> Iterator[Connection]:
+    """A read transaction on a SQLite file opened read-only (the saved copy stays as it is)."""
+    engine = sa.create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True),
+        poolclass=NullPool,
+    )
+    try:
+        with engine.connect() as conn, conn.begin():
+            yield conn
     finally:
         engine.dispose()
-    return RestoreReport(source, database, saved, revision, after, counts)
+
+
+def _erasure_signature(conn: sqlite3.Connection) -> tuple[int, ...]:
+    """Changes whenever the database records an erasure or an erasure secret."""
+    try:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM erasures), (SELECT coalesce(max(id), 0) FROM erasures),"
+            " (SELECT count(*) FROM erased_identities),"
+            " (SELECT count(*) FROM database_secrets WHERE name = ? OR name LIKE ?)",
+            (erasure.SECRET, erasure.CARRIED + "%"),
+        ).fetchone()
+    except sqlite3.OperationalError:  # a database older than erasures (0024): none
+        return ()
+    return tuple(int(n) for n in row)
+
+
+def _carry_erasures(
+    staged: Engine, saved: Path, *, actor: str, now: dt.datetime, source: Path
+) -> tuple[tuple[int, ...], list[str], list[str]]:
+    """Carry the erasures of the live content saved in `saved` into the staged restore and
+    erase again who they erased; returns the saved copy's erasure signature, the business ids
+    erased again and the tables touched."""
+    with _sqlite(saved, read_only=True) as conn:
+        signature = _erasure_signature(conn)
+    if not signature:
+        return signature, [], []
+    with _read_only(saved) as conn:
+        known = erasure.known_erasures(conn)
+    why = f"erased since the backup {source.name} was made; restored from it"
+    with writing(staged) as conn:
+        erased, touched = erasure.erase_again(conn, known, actor=actor, now=now, why=why)
+    return signature, erased, touched
 
 
 def _ours(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:

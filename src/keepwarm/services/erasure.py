@@ -28,6 +28,7 @@ from keepwarm.store.tables import activities, client_aliases, clients, touches
 
 log = logging.getLogger(__name__)
 
+SECRET, CARRIED = store.SECRET, store.CARRIED
 REASONS = {"request": "at the client's request", "retention": "by the retention policy"}
 RETENTION_ACTOR = "keepwarm (retention policy)"
 CHECKPOINT_TRIES = 5
@@ -96,6 +97,48 @@ def _erase(
         details={"reason": reason},
     )
     return erasure_id, rows
+
+
+@dataclass(frozen=True)
+class KnownErasures:
+    """What a database knows of its erasures, to carry into another one (a restore): its
+    erasure secrets and every erasure with the keyed hashes it recorded."""
+
+    keys: tuple[str, ...] = ()
+    records: tuple[store.ErasureRecord, ...] = ()
+
+
+def known_erasures(conn: Connection) -> KnownErasures:
+    return KnownErasures(tuple(store.keys(conn)), tuple(store.records(conn)))
+
+
+def erase_again(
+    conn: Connection, known: KnownErasures, *, actor: str, now: dt.datetime, why: str
+) -> tuple[list[str], list[str]]:
+    """Carry `known` (another database's erasures, with the secrets their hashes need) into
+    this database, and erase again each client here that one of those erasures erased and
+    this database did not know of (store.erased_by says who that is); returns their business
+    ids and the tables touched. In the caller's transaction; make_unrecoverable after it."""
+    for key in known.keys:
+        store.carry_key(conn, key, now)
+    new = store.carry_records(conn, known.records)
+    if not new:
+        return [], []
+    erased: list[str] = []
+    touched: set[str] = set()
+    for who, record in store.erased_by(store.people(conn), known.keys, new):
+        touched.update(store.delete_client(conn, who, now))
+        audit.record(
+            conn,
+            actor=actor,
+            action="erase",
+            now=now,
+            client_id=who.id,
+            subject=REDACTED,
+            details={"reason": record.reason, "again": why},
+        )
+        erased.append(who.external_id)
+    return erased, sorted(touched)
 
 
 def make_unrecoverable(engine: Engine, touched: list[str]) -> str:

@@ -40,6 +40,9 @@ from keepwarm.store.tables import (
 )
 
 SECRET = "erasure"
+# Secrets a restore carried in from the database it replaced ("erasure.1", ...): the erased
+# identities that database recorded are hashed with them.
+CARRIED = SECRET + "."
 REMOVED = "(removed: it named an erased client)"
 # Tables whose rows are about one client but are not found by a client_id column.
 OTHER_CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -73,6 +76,37 @@ def secret(conn: Connection, now: dt.datetime) -> str:
     return str(conn.execute(query).scalar_one())
 
 
+def keys(conn: Connection) -> list[str]:
+    """Every secret the erased identities may be hashed with: the database's own first, then
+    those a restore carried in."""
+    name = database_secrets.c.name
+    rows = conn.execute(
+        select(name, database_secrets.c.value)
+        .where(or_(name == SECRET, name.like(CARRIED + "%")))
+        .order_by(name != SECRET, name)
+    )
+    return [str(r.value) for r in rows]
+
+
+def carry_key(conn: Connection, key: str, now: dt.datetime) -> None:
+    """Make `key` one of this database's erasure secrets: its own if it has none yet, else a
+    carried one (nothing if it is one already)."""
+    held = conn.execute(
+        select(database_secrets.c.name, database_secrets.c.value).where(
+            or_(database_secrets.c.name == SECRET, database_secrets.c.name.like(CARRIED + "%"))
+        )
+    ).all()
+    if any(r.value == key for r in held):
+        return
+    names = {r.name for r in held}
+    name = SECRET
+    if SECRET in names:
+        name = next(
+            f"{CARRIED}{n}" for n in range(1, len(names) + 2) if f"{CARRIED}{n}" not in names
+        )
+    conn.execute(insert(database_secrets).values(name=name, value=key, created_at=now))
+
+
 @dataclass(frozen=True)
 class Person:
     """What identifies a client, read before their rows go."""
@@ -101,6 +135,49 @@ class Person:
         return [a for a in (self.email, self.phone) if a]
 
 
+def _birthday(value: dt.date | str | None) -> dt.date | None:
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10]) if value else None
+    return value
+
+
+def people(conn: Connection) -> list[Person]:
+    """Every client as a Person, in three queries (`person` reads one)."""
+    c = clients.c
+    also: dict[int, list[str]] = {}
+    for client_id, ref in conn.execute(
+        select(client_aliases.c.client_id, client_aliases.c.external_id).order_by(
+            client_aliases.c.client_id, client_aliases.c.external_id
+        )
+    ):
+        also.setdefault(int(client_id), []).append(str(ref))
+    for client_id, ref in conn.execute(
+        select(client_merges.c.kept_id, client_merges.c.merged_external_id).order_by(
+            client_merges.c.kept_id, client_merges.c.id
+        )
+    ):
+        also.setdefault(int(client_id), []).append(str(ref))
+    rows = conn.execute(
+        select(
+            c.id, c.external_id, c.name, c.email, c.phone, c.address, c.birthday, c.household_id
+        ).order_by(c.id)
+    )
+    return [
+        Person(
+            r.id,
+            r.external_id,
+            r.name,
+            r.email,
+            r.phone,
+            r.address,
+            _birthday(r.birthday),
+            r.household_id,
+            tuple(dict.fromkeys(also.get(r.id, []))),
+        )
+        for r in rows
+    ]
+
+
 def person(conn: Connection, client_id: int) -> Person | None:
     c = clients.c
     row = conn.execute(
@@ -116,9 +193,7 @@ def person(conn: Connection, client_id: int) -> Person | None:
     merged = conn.execute(
         select(client_merges.c.merged_external_id).where(client_merges.c.kept_id == client_id)
     ).scalars()
-    birthday = row.birthday
-    if isinstance(birthday, str):
-        birthday = dt.date.fromisoformat(birthday[:10]) if birthday else None
+    birthday = _birthday(row.birthday)
     return Person(
         row.id,
         row.external_id,
@@ -254,6 +329,90 @@ def matches(conn: Connection, digests: Iterable[str]) -> dict[str, ErasedMatch]:
     return found
 
 
+@dataclass(frozen=True)
+class ErasureRecord:
+    """One erasure as another database recorded it: when, why, by whom, and the keyed hashes
+    (digest, kind) of the erased client's identifiers."""
+
+    erased_at: dt.datetime
+    reason: str
+    erased_by: str
+    digests: tuple[tuple[str, str], ...]
+
+    @property
+    def fact(self) -> tuple[dt.datetime, str, str]:
+        """What makes it this erasure: a backup of the same database holds the same row."""
+        return (_utc(self.erased_at), self.reason, self.erased_by)
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def records(conn: Connection) -> list[ErasureRecord]:
+    """Every erasure this database recorded, oldest first."""
+    digests: dict[int, list[tuple[str, str]]] = {}
+    for r in conn.execute(
+        select(erased_identities).order_by(erased_identities.c.erasure_id, erased_identities.c.kind)
+    ):
+        digests.setdefault(r.erasure_id, []).append((r.digest, r.kind))
+    rows = conn.execute(select(erasures).order_by(erasures.c.erased_at, erasures.c.id))
+    return [
+        ErasureRecord(r.erased_at, r.reason, r.erased_by, tuple(digests.get(r.id, ())))
+        for r in rows
+    ]
+
+
+def erased_by(
+    everyone: Iterable[Person], hashed_with: Sequence[str], erased: Sequence[ErasureRecord]
+) -> list[tuple[Person, ErasureRecord]]:
+    """The people of `everyone` that one of `erased` erased (its hashes keyed with one of
+    `hashed_with`): one of their business ids, or their name with birthday, hashes as one the
+    erasure recorded, or two of their identifiers do. An email or a phone alone is not enough:
+    a family shares them."""
+    owner = {d: (n, kind) for n, r in enumerate(erased) for d, kind in r.digests}
+    found: list[tuple[Person, ErasureRecord]] = []
+    for who in everyone:
+        kinds: dict[int, set[str]] = {}
+        for kind, value in who.identifiers():
+            for key in hashed_with:
+                hit = owner.get(identity.digest(key, kind, value))
+                if hit is not None:
+                    kinds.setdefault(hit[0], set()).add(kind)
+        for n, matched in kinds.items():
+            if len(matched) >= 2 or matched & {"id", "name_birthday"}:
+                found.append((who, erased[n]))
+                break
+    return found
+
+
+def carry_records(conn: Connection, carried: Sequence[ErasureRecord]) -> list[ErasureRecord]:
+    """Record here the erasures of `carried` this database does not hold (its secret carried
+    with `carry_key` first); returns them."""
+    held = {r.fact for r in records(conn)}
+    new = [r for r in carried if r.fact not in held]
+    for record in new:
+        erasure_id = conn.execute(
+            insert(erasures)
+            .values(reason=record.reason, erased_by=record.erased_by, erased_at=record.erased_at)
+            .returning(erasures.c.id)
+        ).scalar_one()
+        wanted = dict(record.digests)
+        known = set(
+            conn.execute(
+                select(erased_identities.c.digest).where(erased_identities.c.digest.in_(wanted))
+            ).scalars()
+        )
+        rows = [
+            {"digest": d, "erasure_id": erasure_id, "kind": kind}
+            for d, kind in wanted.items()
+            if d not in known
+        ]
+        if rows:
+            conn.execute(insert(erased_identities), rows)
+    return new
+
+
 def staged_rows(conn: Connection, stage: Table, columns: Sequence[str]) -> Iterable[Any]:
     present = [stage.c[c] for c in columns if c in stage.c]
     return conn.execute(select(stage.c.line, *present).order_by(stage.c.line))
@@ -269,13 +428,14 @@ _WHY = {"request": "at the client's request", "retention": "by the retention pol
 
 
 def skip_erased(conn: Connection, stage: Table, client_column: str) -> tuple[list[str], int]:
-    """Drop the staged rows of erased clients (matched by any identifier's keyed hash); returns
-    a note per dropped row ("line 7: C-1042 was erased on 3 Dec 2026 at the client's request —
-    not restored"), the first SHOWN_SKIPS of them and how many more, and how many rows were
-    dropped. Costs nothing when no client was ever erased."""
+    """Drop the staged rows of erased clients (matched by any identifier's keyed hash, with
+    each of the database's erasure secrets); returns a note per dropped row ("line 7: C-1042
+    was erased on 3 Dec 2026 at the client's request — not restored"), the first SHOWN_SKIPS
+    of them and how many more, and how many rows were dropped. Costs nothing when no client
+    was ever erased."""
     if not any_erased(conn):
         return [], 0
-    key = secret(conn, dt.datetime.now(dt.UTC))
+    hashed_with = keys(conn) or [secret(conn, dt.datetime.now(dt.UTC))]
     fields = (client_column, "email", "phone", "name", "birthday")
     by_line: dict[int, tuple[str, list[str]]] = {}
     for r in staged_rows(conn, stage, fields):
@@ -289,7 +449,7 @@ def skip_erased(conn: Connection, stage: Table, client_column: str) -> tuple[lis
         )
         by_line[r.line] = (
             str(values[client_column]),
-            [identity.digest(key, kind, value) for kind, value in found],
+            [identity.digest(key, kind, v) for key in hashed_with for kind, v in found],
         )
     erased = matches(conn, (d for _, ds in by_line.values() for d in ds))
     notes: list[str] = []
