@@ -273,6 +273,8 @@ def test_reimporting_an_erased_client_is_flagged(engine, settings, tmp_path, cli
     # Again on the command line: C1 and C2 are here now; the two erased rows are not unchanged.
     assert "4 rows — 0 added, 0 updated, 2 unchanged, 0 rejected." in result.output
     assert "Note: 2 erased clients not restored" in result.output
+    assert "Nothing changed: the rest of the file was already here." in result.output
+    assert "everything in the file was already here" not in result.output
     # Their activities are skipped too, and the CLI says so.
     visits = tmp_path / "visits.csv"
     visits.write_text(ACTIVITIES)

@@ -191,6 +191,8 @@ def _print_report(report: ImportReport) -> None:
         console.print(
             f"Nothing to import: {report.filename} has a header line but no rows.", markup=False
         )
+    elif report.changed == 0 and not report.dry_run and report.erased:
+        console.print("Nothing changed: the rest of the file was already here.")
     elif report.changed == 0 and not report.dry_run:
         console.print("Nothing changed: everything in the file was already here.")
 
