@@ -183,6 +183,20 @@ def _segment_sum(values: FloatArray, offsets: IntArray, has: BoolArray) -> Float
     return out
 
 
+def _range_sum(padded: FloatArray, start: IntArray, end: IntArray) -> FloatArray:
+    """Per-client sums of ``padded[start:end]`` (0 where empty), each added up from zero in
+    one ``reduceat`` over the interleaved bounds; ``padded`` ends with one extra 0 so a range
+    may start at the end."""
+    out = np.zeros(start.shape, dtype=np.float64)
+    ok = start < end
+    if ok.any():
+        bounds = np.empty(2 * int(ok.sum()), dtype=np.int64)
+        bounds[0::2] = start[ok]
+        bounds[1::2] = end[ok]
+        out[ok] = np.add.reduceat(padded, bounds)[0::2]
+    return out
+
+
 def _gap_statistics(
     p_client: IntArray, p_day: IntArray, n_days: IntArray, offsets: IntArray, has: BoolArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -311,7 +325,7 @@ def summarise(
         np.cumsum(after, out=running[1:], dtype=np.int32)
         return ends - (running[ends] - running[offsets]).astype(np.int64)
 
-    position = np.arange(p_day.size, dtype=np.int64)
+    padded_squares = np.append(squares, 0.0)  # reduceat may start a segment at the very end
 
     def tail(start: IntArray, cutoff: IntArray | int) -> tuple[IntArray, IntArray, FloatArray]:
         # Purchase days after the cutoff form the tail of each client's run; the first day
@@ -320,12 +334,11 @@ def summarise(
         # per client from zero, so a client's value never depends on who came before them
         # in the array (a running float sum would: the Spark engine summarises in pieces).
         first_in = has & (first_day > cutoff)
-        in_tail = np.where(position >= start[p_client], squares, 0.0)
         return (
             ends - start - first_in,
             cum[ends] - cum[start] - np.where(first_in, first_cents, 0),
             np.maximum(
-                _segment_sum(in_tail, offsets, has) - np.where(first_in, first_sq, 0.0), 0.0
+                _range_sum(padded_squares, start, ends) - np.where(first_in, first_sq, 0.0), 0.0
             ),
         )
 

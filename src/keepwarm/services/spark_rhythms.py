@@ -97,6 +97,9 @@ def spark_session(master: str = "local[*]", *, jdbc: bool = False) -> SparkSessi
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", "16")
         .config("spark.sql.session.timeZone", "UTC")
+        # The scores of every client come back to the driver to be saved: give it room (this
+        # only applies when the driver's JVM starts here, as it does from the command line).
+        .config("spark.driver.memory", os.environ.get("KEEPWARM_SPARK_DRIVER_MEMORY", "4g"))
     )
     if jdbc:
         jars = [j for j in JDBC_JARS if Path(j).exists()]
