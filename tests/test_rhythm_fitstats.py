@@ -103,3 +103,22 @@ def test_lapse_examples_added_up_over_parts_are_those_of_the_whole() -> None:
     assert np.array_equal(got.rows, expected.rows)
     np.testing.assert_allclose(got.risk, expected.risk, rtol=1e-12)
     assert got.rows[:, -1].sum() == then.has_activity.sum()
+
+
+def test_a_large_summary_made_in_blocks_is_the_summary_made_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from keepwarm.rhythm import summary as summary_module
+
+    client, day, cents = _practice(2_000)
+    n = int(client.max()) + 1
+    whole = summarise(client, day, cents, n, AS_OF - 30)
+    monkeypatch.setattr(summary_module, "BLOCK_ACTIVITIES", 1_000)
+    blocks = summarise(client, day, cents, n, AS_OF - 30)
+    assert client.size > 2 * 1_000  # the blocked path ran, in several blocks
+    for f in dataclasses.fields(ClientSummary):
+        a, b = getattr(blocks, f.name), getattr(whole, f.name)
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b), f.name
+        else:
+            assert a == b, f.name
