@@ -59,3 +59,28 @@ def test_values_are_read_and_normalised() -> None:
     settings = load_settings({"KEEPWARM_REGION": "gb", "KEEPWARM_IMPORT_MAX_ROWS": "1_000"})
     assert settings.region == "GB"
     assert settings.import_max_rows == 1000
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://keepwarm.example.com", "http://10.0.0.5:8000", "http://127.0.0.1.example.com"],
+)
+def test_a_plain_http_base_url_is_refused_unless_it_is_this_machine(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"KEEPWARM_BASE_URL": value})
+    assert str(caught.value).startswith("KEEPWARM_BASE_URL:")
+    assert "https://" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://keepwarm.example.com/",
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+        "http://[::1]:8000",
+        "http://app.localhost",
+    ],
+)
+def test_an_https_or_loopback_base_url_is_accepted(value: str) -> None:
+    assert load_settings({"KEEPWARM_BASE_URL": value}).base_url == value.rstrip("/")

@@ -7,6 +7,7 @@ web app) and the resulting frozen `Settings` travels down to the services.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
@@ -111,12 +112,32 @@ def _mail_from(raw: str) -> str:
     return formataddr((name, address)) if name else address
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _loopback(host: str) -> bool:
+    """A host only this machine reaches: localhost (or a name under it) or 127.x.x.x, ::1."""
+    host = host.lower().rstrip(".")
+    return (
+        host in LOOPBACK_HOSTS
+        or host.endswith(".localhost")
+        or re.fullmatch(r"127(\.\d{1,3}){3}", host) is not None
+    )
+
+
 def _base_url(raw: str) -> str:
+    """The address clients' links point to: HTTPS, as the unsubscribe link must be (RFC 8058);
+    plain http:// only for loopback hosts (tests and trying keepwarm on this machine)."""
     value = raw.strip().rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
             f"expected the address clients reach, such as https://keepwarm.example.com, got {raw!r}"
+        )
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValueError(
+            f"must start with https:// (clients' unsubscribe links must be HTTPS), got {raw!r}; "
+            "http:// is only for localhost and 127.0.0.1"
         )
     return value
 
@@ -183,7 +204,7 @@ class Settings:
         None,
         _base_url,
         "The address clients' links point to (unsubscribe, feedback), e.g. "
-        "`https://keepwarm.example.com`.",
+        "`https://keepwarm.example.com`. HTTPS; `http://` only for localhost and 127.0.0.1.",
     )
     imap_url: str | None = _setting(
         None,
