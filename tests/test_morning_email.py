@@ -154,3 +154,15 @@ def test_two_runs_at_once_queue_each_morning_email_once(practice, settings, cli)
         "dana@example.com",
         "owner@example.com",
     ]
+
+
+def test_the_morning_email_help_names_every_setting_email_needs() -> None:
+    from typer.testing import CliRunner
+
+    from keepwarm.cli import app
+
+    shown = CliRunner().invoke(app, ["user", "morning-email", "--help"], env={"COLUMNS": "200"})
+    needed = Settings().mail_missing  # nothing set: every variable sending email needs
+    assert "KEEPWARM_BASE_URL" in needed
+    for name in needed:
+        assert name in shown.output, name

@@ -181,3 +181,14 @@ def test_send_by_letter_puts_it_with_the_letters_to_print(cli, practice, server)
     assert "letters to print" in result.output and "keepwarm print" in result.output
     assert _status(practice, action_id) == "done"
     assert _listed(cli) == [] and server.messages == []  # a letter is not in the outbox
+
+
+def test_send_help_names_every_channel_it_accepts() -> None:
+    from typer.testing import CliRunner
+
+    from keepwarm.cli import app
+
+    shown = CliRunner().invoke(app, ["send", "--help"], env={"COLUMNS": "200"}).output
+    text = " ".join(shown.replace("│", " ").split())
+    assert "email, sms or letter" in text
+    assert "Default: a letter when the list suggests a card or letter" in text

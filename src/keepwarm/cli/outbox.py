@@ -40,7 +40,10 @@ def send(
     action_id: Annotated[int, typer.Argument(help="The action's number (see `keepwarm today`).")],
     channel: Annotated[
         str | None,
-        typer.Option(help="email or sms. Default: a text when the list suggests one, else email."),
+        typer.Option(
+            help="email, sms or letter (printed by `keepwarm print`). Default: a letter when "
+            "the list suggests a card or letter, a text when it suggests one, else email."
+        ),
     ] = None,
     subject: Annotated[
         str | None, typer.Option(help="The email's subject line; default the draft's.")

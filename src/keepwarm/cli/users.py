@@ -126,7 +126,8 @@ def morning_email(
     db: DbOption = None,
 ) -> None:
     """Email the user their list each morning once the day's plan is made (the owner: the
-    team's summary). Needs email set up (KEEPWARM_SMTP_URL, KEEPWARM_MAIL_FROM).
+    team's summary). Needs email set up: KEEPWARM_SMTP_URL, KEEPWARM_MAIL_FROM and
+    KEEPWARM_BASE_URL (the email links to the list).
 
     Example: keepwarm user morning-email dana@example.com --on
     """
