@@ -119,15 +119,19 @@ def practice(engine: sa.Engine, settings: Settings, tmp_path: Path) -> sa.Engine
     return engine
 
 
-def _sent(engine: sa.Engine, mail: Settings) -> Any:
-    """Dana's first action emailed to C0 and (as the sender would have) marked sent."""
+def _sent(engine: sa.Engine, mail: Settings, state: str = "sent") -> Any:
+    """Dana's first action emailed to C0 and (as the sender would have) marked sent, or
+    `unknown` (the connection broke after the data went out)."""
     action_id = next(a.id for a in todays_list(engine, "Dana", day=TODAY))
     written = svc.Written(subject="A note", body="Dear C0")
     outbox_id = svc.queue_action(
         engine, mail, action_id, "email", written=written, by=None, day=TODAY, now=NOW
     )
     with writing(engine) as conn:
-        assert q.move(conn, outbox_id, ("queued",), NOW, state="sent", sent_at=NOW)
+        if state == "sent":
+            assert q.move(conn, outbox_id, ("queued",), NOW, state="sent", sent_at=NOW)
+        else:
+            assert q.move(conn, outbox_id, ("queued",), NOW, state=state, claimed_at=NOW)
         return q.get(conn, outbox_id)
 
 
@@ -171,6 +175,31 @@ def test_a_hard_bounce_refuses_the_address_and_marks_the_message(practice, mail,
     with practice.connect() as conn:
         refused = q.get(conn, again)
     assert report.failed == 1 and refused.state == "failed" and "bounced" in refused.last_error
+
+
+def test_a_hard_bounce_of_an_unknown_message_makes_it_sent_and_bounced_call_instead(  # type: ignore[no-untyped-def]
+    practice, mail, mailbox
+) -> None:
+    from keepwarm.services.users import add_user
+    from keepwarm.web import create_app
+    from web_support import PASSWORD, Web
+
+    row = _sent(practice, mail, state="unknown")
+    mailbox.append(dsn("c0@example.com", "5.1.1", original=row.message_id))
+    assert check_bounces(practice, mail, now=LATER).hard == 1
+    after = svc.message(practice, row.id)
+    # The bounce proves the server had it: sent (and bounced), no longer "may or may not".
+    assert after.state == "sent" and after.sent_at is not None
+    assert after.last_error is not None and after.last_error.startswith("bounced: 5.1.1")
+    with practice.connect() as conn:
+        assert q.get(conn, row.id).touch_id is None  # the client did not get it
+    add_user(practice, "owner@example.com", PASSWORD, "owner", now=NOW)
+    owner = Web(create_app(mail))
+    assert owner.sign_in("owner@example.com").status_code == 303
+    page = owner.get("/outbox").text
+    needs = page[page.index("Needs you") : page.index("All messages")]
+    assert 'data-state="bounced"' in needs and "call instead" in needs
+    assert "may or may not" not in needs and f"/outbox/{row.id}/send-again" not in needs
 
 
 def test_a_soft_bounce_is_recorded_and_refuses_nothing(practice, mail, mailbox) -> None:  # type: ignore[no-untyped-def]

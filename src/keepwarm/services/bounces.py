@@ -7,7 +7,9 @@ serve`, keepwarm.services.background) reads the unseen messages of KEEPWARM_IMAP
   that address from then on: a consent event (email, refused, source 'bounce', the address),
   so the next send to it is refused, while a corrected address is sendable again
   (services.consent.refusal). The bounced outbox message, found by the Message-ID the bounce
-  quotes, keeps its state (it was sent) and gets last_error "bounced: <status> <words>".
+  quotes, gets last_error "bounced: <status> <words>" and is (or becomes) sent: an `unknown`
+  one reached the server after all, so it is sent and bounced (its touch is not recorded: the
+  client did not get it), and the Outbox says call instead, not send again.
 - A soft bounce (4.x.x, or delayed) is logged and kept in the bounces table; nothing is
   refused.
 - Anything else (an out-of-office reply, a client's answer) is ignored.
@@ -111,6 +113,7 @@ def _failure(
 ) -> None:
     linked = q.outbox_by_message_id(conn, bounce.original_message_id or "")
     outbox_id, client_ids = None, q.clients_with_email(conn, failure.address)
+    row = None
     if linked is not None:
         row = outbox_q.get(conn, linked[0])
         if row is not None and row.to_address.lower() == failure.address:
@@ -131,8 +134,12 @@ def _failure(
         log.info("bounce: soft %s for outbox %s (nothing refused)", failure.status, outbox_id)
         return
     words = f"bounced: {failure.status or 'failed'} {failure.diagnostic}".strip()
-    if outbox_id is not None:
-        outbox_q.move(conn, outbox_id, ("sent", "unknown"), now, last_error=words)
+    if outbox_id is not None and row is not None:
+        # An unknown message that bounced did reach the server: sent, and bounced (no touch:
+        # the client did not get it), so staff are told to call, not to send it again.
+        sent = {"state": "sent", "sent_at": row.claimed_at or now}
+        if not outbox_q.move(conn, outbox_id, ("unknown",), now, **sent, last_error=words):
+            outbox_q.move(conn, outbox_id, ("sent",), now, last_error=words)
     for client_id in client_ids:
         _refuse(conn, client_id, failure, now)
     log.info(
