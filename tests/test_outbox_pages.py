@@ -166,6 +166,18 @@ def test_without_mail_settings_the_card_keeps_mailto_and_the_owner_is_told_what_
     assert "mailto:" in dana and "KEEPWARM_SMTP_URL" not in dana
 
 
+def test_without_mail_settings_the_outbox_page_says_email_is_not_set_up(db_url, practice) -> None:  # type: ignore[no-untyped-def]
+    app = _app(db_url, mail=False)
+    owner = unescape(_signed_in(app, "owner@example.com").get("/outbox").text)
+    assert "Email is not set up" in owner
+    assert "KEEPWARM_SMTP_URL, KEEPWARM_MAIL_FROM, KEEPWARM_BASE_URL" in owner
+    dana = unescape(_signed_in(app, "dana@example.com").get("/outbox").text)
+    assert "Email is not set up: ask the owner to set up email." in dana
+    assert "KEEPWARM_SMTP_URL" not in dana
+    set_up = _app(db_url, mail=True)
+    assert "Email is not set up" not in _signed_in(set_up, "owner@example.com").get("/outbox").text
+
+
 def _queue(mail_app: Any, engine: sa.Engine, who: str, staff: str) -> int:
     client = _signed_in(mail_app, who)
     assert _send(client, _first(engine, staff)).status_code == 303

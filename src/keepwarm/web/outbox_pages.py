@@ -127,6 +127,8 @@ def outbox_page(request: Request, session: SignedIn) -> Response:
     shown = outbox.messages(engine_of(request), by=user)
     needs = [m for m in shown if m.needs_staff or is_bounced(m)]
     context = {
+        # Until email is set up the owner is told what to set, staff whom to ask.
+        "email_missing": outbox.setup_missing(settings_of(request), "email"),
         "needs": [{"m": m, "advice": advice(m), "bounced": is_bounced(m)} for m in needs],
         "messages": [{"m": m, "bounced": is_bounced(m)} for m in shown],
         "waiting": outbox.WAITING,
