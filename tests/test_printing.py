@@ -326,6 +326,55 @@ def test_the_cli_prints_lists_confirms_and_cancels(cli, engine, practice, tmp_pa
     assert missing.exit_code != 0 and "avery5160" in missing.output
 
 
+def test_print_prints_a_letter_waiting_in_a_members_batch_with_nothing_on_the_list(  # type: ignore[no-untyped-def]
+    cli, engine, practice, tmp_path, monkeypatch
+) -> None:
+    svc.queue_letter(engine, practice["P1"], by=None, day=TODAY, now=NOW)  # send --channel letter
+    with engine.begin() as conn:  # nothing else on the list suggests a card
+        conn.execute(sa.update(actions).where(actions.c.status == "open").values(channel="call"))
+    [waiting] = svc.waiting_letters(engine)
+    assert waiting.staff == "Dana Reyes"
+    monkeypatch.chdir(tmp_path)
+    result = cli("print")
+    assert result.exit_code == 0, result.output
+    assert f"Batch {waiting.id}: letters for Dana Reyes" in result.output
+    assert "Ann Morris" in _text((tmp_path / f"letters-{waiting.id}.pdf").read_bytes())
+    assert f"keepwarm print confirm {waiting.id}" in result.output
+    assert cli("print", "confirm", str(waiting.id)).exit_code == 0
+    assert _touches(engine) == [("card", "sent")]
+    again = cli("print")  # nothing waits now, nothing on the list
+    assert again.exit_code == 1 and "nothing to print" in again.output
+
+
+def test_print_makes_the_lists_batch_and_prints_every_batch_waiting_with_labels_for_all(  # type: ignore[no-untyped-def]
+    cli, engine, practice, tmp_path
+) -> None:
+    svc.queue_letter(engine, practice["P1"], by=None, day=TODAY, now=NOW)
+    [dana] = svc.waiting_letters(engine)
+    out = tmp_path / "today.pdf"
+    result = cli("print", "--labels", "avery5160", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    made = next(b for b in svc.waiting_letters(engine) if b.id != dana.id)
+    assert made.staff is None  # the list's batch, the practice's
+    assert "José Müller" in _text(out.read_bytes()) and "Ann Morris" not in _text(out.read_bytes())
+    assert "Ann Morris" in _text((tmp_path / f"today-{dana.id}.pdf").read_bytes())
+    labels = _text((tmp_path / "today-labels.pdf").read_bytes())
+    assert "The Morris household" in labels  # Ann (Dana's batch) and Bob (the list's): one label
+    for batch_id in (made.id, dana.id):
+        assert f"keepwarm print confirm {batch_id}" in result.output
+
+
+def test_print_pdf_writes_an_existing_batchs_pdf_again(cli, engine, practice, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    made = svc.make_batch(engine, kind="letters", by=None, day=TODAY, now=NOW)
+    out = tmp_path / "again.pdf"
+    result = cli("print", "pdf", str(made.id), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "José Müller" in _text(out.read_bytes()) and str(out) in result.output
+    missing = cli("print", "pdf", "999", "--out", str(out))
+    assert missing.exit_code == 1 and "no print batch 999" in missing.output
+    assert cli("print", "pdf").exit_code != 0  # the batch's number is needed
+
+
 def test_the_print_page_lists_downloads_and_confirms_for_its_owner_only(  # type: ignore[no-untyped-def]
     web, engine, practice
 ) -> None:

@@ -509,6 +509,16 @@ def batches(
     return [_batch(r, item_rows) for r in rows]
 
 
+def waiting_letters(
+    engine: Engine, *, by: User | None = None, staff: str | None = None
+) -> list[Batch]:
+    """The open letters batches (in scope, as `batches`) with letters still waiting to print,
+    oldest first: a letter queued by `keepwarm send --channel letter` or "Add to print batch"
+    waits in its member's batch, a campaign's in the practice's."""
+    found = batches(engine, by=by, staff=staff, states=("open",))
+    return [b for b in reversed(found) if b.kind == "letters" and b.pending_sheets]
+
+
 def left_out(engine: Engine, *, by: User | None = None, staff: str | None = None) -> list[LeftOut]:
     """Open card and letter actions on the list (in scope, as `batches`) that would not be
     printed now, and why (do not contact, post refused, no usable address)."""
