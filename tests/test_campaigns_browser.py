@@ -138,7 +138,7 @@ def test_the_owner_previews_a_win_back_and_sends_its_first_wave_through_smtp(
         assert count > 0 and 0 < holdout < count
         assert (
             "15% off your next session until 31 March"
-            in page.locator(".message-preview").inner_text()
+            in page.locator('.message-preview[data-message="email"]').inner_text()
         )
         _not_wider(page, "the preview")
         screenshot(page, f"campaign-preview-{viewport['width']}")

@@ -50,7 +50,7 @@ def test_every_campaign_command_shows_an_example_in_its_help(cli, command) -> No
 def test_create_from_win_back_then_list_and_show_as_json(cli, practice) -> None:  # type: ignore[no-untyped-def]
     made = _create(cli)
     assert made.exit_code == 0, made.output
-    assert "Created 'valentines' (win_back, email)" in made.output
+    assert "Created 'valentines' (win_back, email, else letter)" in made.output
     [listed] = _json(cli("campaign", "list", "--format", "json"))  # type: ignore[misc]
     assert listed["status"] == "draft" and listed["audience"] == {"tags": ["vip"]}
     assert listed["offer"] == "15% off your next session until 31 March"

@@ -43,6 +43,41 @@ def _dates(values: list[str] | None) -> list[dt.date]:
     return out
 
 
+def _read(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{option}: cannot read {path}: {exc}") from None
+
+
+def _messages(
+    current: list[svc.Message],
+    start: svc.StartingPoint | None,
+    channels: list[str] | None,
+    subject: str | None,
+    bodies: dict[str, str],
+    body: str | None,
+) -> list[svc.Message]:
+    """The campaign's messages from the options: `--channel` (repeated, in order of
+    preference) or the starting point's channels; each channel's body from its own file, else
+    `--body-file`, else the starting point's draft; `--subject` is the email's."""
+    drafts = {m.channel: m for m in current}
+    out = []
+    for c in channels or [m.channel for m in current]:
+        draft = drafts.get(c)
+        if draft is None and start is not None and c in start.drafts:
+            draft = svc.Message(c, *start.drafts[c])
+        text = bodies.get(c, body if body is not None else draft.body if draft else "")
+        title = (
+            subject if subject is not None and c == "email" else draft.subject if draft else None
+        )
+        out.append(svc.Message(c, title, text))
+    unused = sorted(set(bodies) - {m.channel for m in out})
+    if unused:
+        raise InvalidInput(f"--body-file-{unused[0]}: the campaign has no {unused[0]} channel")
+    return out
+
+
 @campaign_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="The campaign's name, e.g. spring-winback.")],
@@ -53,14 +88,30 @@ def create(
     wave: Annotated[
         list[str] | None, typer.Option(help="A wave's date, YYYY-MM-DD (repeat for each wave).")
     ] = None,
-    channel: Annotated[str | None, typer.Option(help="email, sms or letter.")] = None,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="email, sms or letter; repeat for several, in order of preference (each "
+            "client gets the first they can receive)."
+        ),
+    ] = None,
     subject: Annotated[str | None, typer.Option(help="The email's subject (a template).")] = None,
     body_file: Annotated[
         Path | None,
         typer.Option(
             "--body-file",
-            help="The message template: fields first_name, name, staff, offer, practice.",
+            help="The message template (for every channel without its own): fields "
+            "first_name, name, staff, offer, practice.",
         ),
+    ] = None,
+    body_file_email: Annotated[
+        Path | None, typer.Option("--body-file-email", help="The email's message template.")
+    ] = None,
+    body_file_sms: Annotated[
+        Path | None, typer.Option("--body-file-sms", help="The text message's template.")
+    ] = None,
+    body_file_letter: Annotated[
+        Path | None, typer.Option("--body-file-letter", help="The letter's or card's template.")
     ] = None,
     offer: Annotated[
         str | None, typer.Option(help="The offer line, e.g. '15% off until 31 March'.")
@@ -105,17 +156,21 @@ def create(
     --wave 2027-02-07 --wave 2027-02-14 --offer "15% off your next session until 31 March"
 
     Also: keepwarm campaign create --from holiday-cards cards-2026 --wave 2026-12-01
+    --channel letter --channel email
 
     And: keepwarm campaign create --from welcome welcome --wave 2026-12-01 --wave 2026-12-15
+
+    Several channels, in order of preference (the starting point's are win-back: email, else
+    letter; holiday-cards: letter; welcome: email, else letter): keepwarm campaign create
+    autumn --channel email --channel letter --subject "Hello {{ first_name }}"
+    --body-file-email email.txt --body-file-letter letter.txt --tag vip --wave 2027-10-01
     """
     with user_errors(), engine_for(db) as (_, engine):
         day = local_today(get_policy(engine), now())
         values: dict[str, Any] = {
             "kind": "custom",
             "filters": None,
-            "channel": "email",
-            "subject": None,
-            "body": "",
+            "messages": [svc.Message("email", None, "")],
             "offer": None,
             "one_per_address": False,
         }
@@ -132,16 +187,19 @@ def create(
         )
         if not audience.empty or values["filters"] is None:
             values["filters"] = audience
-        for key, value in (("channel", channel), ("subject", subject), ("offer", offer)):
-            if value is not None:
-                values[key] = value
+        if offer is not None:
+            values["offer"] = offer
         if one_per_address is not None:
             values["one_per_address"] = one_per_address
-        if body_file is not None:
-            try:
-                values["body"] = body_file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InvalidInput(f"--body-file: cannot read {body_file}: {exc}") from None
+        files = {"email": body_file_email, "sms": body_file_sms, "letter": body_file_letter}
+        values["messages"] = _messages(
+            values["messages"],
+            svc.STARTING_POINTS.get(start or ""),
+            channel,
+            subject,
+            {c: _read(f, f"--body-file-{c}") for c, f in files.items() if f is not None},
+            _read(body_file, "--body-file") if body_file is not None else None,
+        )
         if not wave:
             hint = svc.STARTING_POINTS[start].waves_hint if start in svc.STARTING_POINTS else ""
             raise InvalidInput(
@@ -159,7 +217,7 @@ def create(
             **values,
         )
     console.print(
-        f"Created {made.name!r} ({made.kind}, {made.channel}): {made.audience_text}; waves "
+        f"Created {made.name!r} ({made.kind}, {made.channels_text}): {made.audience_text}; waves "
         f"{', '.join(str(w.on) for w in made.waves)}. Next: keepwarm campaign preview "
         f"{made.name}",
         markup=False,
@@ -184,7 +242,9 @@ def list_(output: FormatOption = "text", db: DbOption = None) -> None:
     table = Table("Name", "Kind", "Channel", "Status", "Waves", "Treated", "Held out")
     for c in found:
         waves = ", ".join(str(w.on) for w in c.waves)
-        table.add_row(c.name, c.kind, c.channel, c.status, waves, str(c.treated), str(c.held_out))
+        table.add_row(
+            c.name, c.kind, c.channels_text, c.status, waves, str(c.treated), str(c.held_out)
+        )
     console.print(table)
 
 
@@ -206,22 +266,29 @@ def show(
         return
     c = found.campaign
     lines = [
-        f"{c.name} ({c.kind}, {c.channel}): {c.status}",
+        f"{c.name} ({c.kind}, {c.channels_text}): {c.status}",
         f"Audience: {c.audience_text}",
         f"Holdout: {c.holdout_share:.0%} (at least {c.holdout_min}); return window "
         f"{c.return_days} days",
         "Waves: " + ", ".join(f"{w.on} ({'sent' if w.sent_at else 'waiting'})" for w in c.waves),
         f"Members: {c.treated} treated, {c.held_out} held out",
     ]
-    if c.subject:
-        lines.append(f"Subject: {c.subject}")
-    lines += ["", c.body, ""]
+    for m in c.messages:
+        if len(c.messages) > 1:
+            lines += ["", f"By {m.channel}:"]
+        if m.subject:
+            lines.append(f"Subject: {m.subject}")
+        lines += ["", m.body, ""]
     skipped: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
     for s in found.sends:
         if s.skipped:
             skipped[s.skipped] = skipped.get(s.skipped, 0) + 1
+        elif s.channel:
+            by_channel[s.channel] = by_channel.get(s.channel, 0) + 1
     sent = sum(1 for s in found.sends if not s.skipped)
-    lines.append(f"Sent: {sent}")
+    ways = ", ".join(f"{n} by {ch}" for ch, n in by_channel.items())
+    lines.append(f"Sent: {sent}" + (f" ({ways})" if len(c.messages) > 1 and ways else ""))
     lines += [f"Skipped: {n} ({why})" for why, n in sorted(skipped.items())]
     console.print("\n".join(lines), markup=False)
 
@@ -255,11 +322,17 @@ def preview(
     if found.shared:
         shared = ", ".join(f"{n} {why}" for why, n in sorted(found.shared.items()))
         lines.append(f"{found.pieces} to send: the others share one ({shared}).")
+    if len(found.campaign.channels) > 1:
+        ways = ", ".join(f"{n} by {c}" for c, n in found.by_channel.items()) or "none"
+        lines.append(f"By channel (the first each client can receive): {ways}.")
     lines += [f"  {r.ref}  {r.name}" for r in a.sample]
     if a.excluded_count:
         lines.append(f"Left out: {a.excluded_count}")
         lines += [f"  {g.count} — {g.reason}" for g in a.excluded]
-    lines += ["", f"Subject: {found.subject}" if found.subject else "", found.body]
+    for m in found.messages:
+        if len(found.messages) > 1:
+            lines += ["", f"By {m.channel}:"]
+        lines += ["", f"Subject: {m.subject}" if m.subject else "", m.body]
     console.print("\n".join(lines), markup=False)
 
 

@@ -54,12 +54,21 @@ class Excluded:
 
 @dataclass(frozen=True)
 class Audience:
-    """The clients to contact (`members`) and those the filters pick but who are left out."""
+    """The clients to contact (`members`) and those the filters pick but who are left out.
+    With several channels, `via` says which one each member gets it by (the first they can
+    receive) and `channel` is the first of `channels`."""
 
     filters: Filters
     channel: str
     members: list[AudienceRow]
     excluded: list[Excluded]
+    via: dict[int, str] = field(default_factory=dict)
+    channels: tuple[str, ...] = ()
+
+    def by_channel(self) -> dict[str, int]:
+        """How many members each channel reaches, in the order of preference."""
+        counts = Counter(self.via.get(m.id, self.channel) for m in self.members)
+        return {c: counts[c] for c in self.channels or (self.channel,) if counts[c]}
 
     def excluded_by_reason(self) -> dict[str, list[AudienceRow]]:
         out: dict[str, list[AudienceRow]] = {}
@@ -69,7 +78,17 @@ class Audience:
 
 
 def _reason_kind(reason: str) -> str:
-    """A refusal grouped for counting: dates and addresses dropped ("unsubscribed")."""
+    """A refusal grouped for counting: dates and addresses dropped ("unsubscribed"); with
+    several channels, each channel's part ("email: unsubscribed; letter: no postal address")."""
+    if "; " in reason:
+        return "; ".join(_reason_kind(part) for part in reason.split("; "))
+    channel, sep, rest = reason.partition(": ")
+    if sep and channel in CHANNELS:
+        return f"{channel}: {_reason_kind(rest)}"
+    return _one_reason_kind(reason)
+
+
+def _one_reason_kind(reason: str) -> str:
     if reason.startswith("unsubscribed"):
         return "unsubscribed"
     if reason.startswith("the address") and "bounced" in reason:
@@ -118,23 +137,50 @@ def _refusal(row: AudienceRow, events: dict[str, ConsentEvent], channel: str) ->
     return refusal_of(row, events, channel)
 
 
-def audience(conn: Connection, filters: Filters, *, today: dt.date, channel: str) -> Audience:
+def _first_channel(
+    row: AudienceRow, events: dict[str, ConsentEvent], channels: Sequence[str]
+) -> tuple[str | None, str]:
+    """The first of `channels` the client can receive (None, and why, when none): one channel
+    says its reason as it is; several say each ("email: no email address; letter: no postal
+    address"), or one reason when it is the same for all (do not contact)."""
+    reasons: list[str] = []
+    for channel in channels:
+        why = _refusal(row, events, consent_channel(channel))
+        if why is None:
+            return channel, ""
+        reasons.append(why)
+    if len(set(reasons)) == 1:
+        return None, reasons[0]
+    return None, "; ".join(f"{c}: {why}" for c, why in zip(channels, reasons, strict=True))
+
+
+def audience(
+    conn: Connection, filters: Filters, *, today: dt.date, channel: str | Sequence[str]
+) -> Audience:
     """The clients `filters` pick who may be contacted by `channel` (email, sms, letter) now,
-    and those left out with the reason, evaluated in the caller's transaction."""
-    wanted = consent_channel(channel)
+    and those left out with the reason, evaluated in the caller's transaction. Given several
+    channels in an order of preference, each client is reached by the first they can receive
+    (`Audience.via`) and left out only when they can receive none."""
+    channels = (channel,) if isinstance(channel, str) else tuple(channel)
+    if not channels:
+        raise InvalidInput("channel: at least one of email, sms, letter")
+    for c in channels:
+        consent_channel(c)
     rows = matching(conn, filters, today=today)
     members: list[AudienceRow] = []
     excluded: list[Excluded] = []
+    via: dict[int, str] = {}
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
         events = store.latest_consent(conn, [r.id for r in batch])
         for r in batch:
-            why = _refusal(r, events.get(r.id, {}), wanted)
-            if why is None:
-                members.append(r)
-            else:
+            chosen, why = _first_channel(r, events.get(r.id, {}), channels)
+            if chosen is None:
                 excluded.append(Excluded(r, why))
-    return Audience(filters, channel, members, excluded)
+            else:
+                members.append(r)
+                via[r.id] = chosen
+    return Audience(filters, channels[0], members, excluded, via, channels)
 
 
 @dataclass(frozen=True)
@@ -155,6 +201,8 @@ class Preview:
     sample: list[AudienceRow]
     excluded_count: int
     excluded: list[ExcludedGroup] = field(default_factory=list)
+    # with several channels: how many each reaches, in the order of preference
+    by_channel: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         def row(r: AudienceRow) -> dict[str, object]:
@@ -165,6 +213,7 @@ class Preview:
             "description": self.description,
             "channel": self.channel,
             "count": self.count,
+            "by_channel": self.by_channel,
             "sample": [row(r) for r in self.sample],
             "excluded_count": self.excluded_count,
             "excluded": [
@@ -175,7 +224,12 @@ class Preview:
 
 
 def preview(
-    engine: Engine, filters: Filters, *, today: dt.date, channel: str, sample: int = 10
+    engine: Engine,
+    filters: Filters,
+    *,
+    today: dt.date,
+    channel: str | Sequence[str],
+    sample: int = 10,
 ) -> Preview:
     """The audience's size, a sample, and the excluded counted by reason with a sample each."""
     with reading(engine) as conn:
@@ -185,11 +239,12 @@ def preview(
     return Preview(
         filters,
         filters.describe(),
-        channel,
+        found.channel,
         len(found.members),
         found.members[:sample],
         len(found.excluded),
         [ExcludedGroup(k, n, groups[k][:sample]) for k, n in counts.most_common()],
+        found.by_channel(),
     )
 
 

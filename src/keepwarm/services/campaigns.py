@@ -20,11 +20,23 @@ delivers) or one letter in the practice's letters batch, and held-out members ge
 row saying so). A second send of the same wave adds nothing. A sent campaign message is a
 "mailing" touch: on the timeline, not personal, so nobody's cadence starts again.
 
+Channels. A campaign carries a message per channel (email, sms, letter) in an order of
+preference (`Campaign.messages`). Each treated member gets the wave once, on the first of those
+channels they can receive (the address or number, consent for it, not bounced or unsubscribed:
+the audience's rules, keepwarm.services.audiences), so a client without an email address gets
+the letter; only a client who can receive none of them is left out, with each channel's
+reason. The outbox key and the one send row per member and wave stay the same whatever the
+channel, so nobody gets two channels in one wave. The channel is chosen again at each wave (an
+email address added since the first wave is used). When the outbox later finds consent for
+an email withdrawn, it does not send it, and nothing falls back to a letter: the wave has gone.
+
 One per address: for letters, clients at the same normalised postal address get one letter;
-for email and texts, the same email address or phone number gets one message. It also means
-one per household (keepwarm.services.households): the household's first treated member gets
-it, addressed to the household ("The Morris family"), the others are skipped ("one per
-household: The Morris family gets it"); held-out members stay held out.
+for email and texts, the same email address or phone number gets one message (addresses are
+compared within a channel). It also means one per household
+(keepwarm.services.households): the household's first treated member gets it, on the channel
+that member gets, addressed to the household ("The Morris family"); the others are skipped
+("one per household: The Morris family gets it"), whatever channel they would have had;
+held-out members stay held out.
 """
 
 from __future__ import annotations
@@ -69,18 +81,41 @@ _ENV = LimitedSandbox()
 
 
 @dataclass(frozen=True)
+class Message:
+    """A campaign's message on one channel: a subject (email) and a body, both templates."""
+
+    channel: str
+    subject: str | None
+    body: str
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _messages_json(messages: Sequence[Message]) -> str:
+    return json.dumps([m.as_json() for m in messages])
+
+
+@dataclass(frozen=True)
 class StartingPoint:
-    """A built-in campaign to start from: its audience, channel and message."""
+    """A built-in campaign to start from: its audience, its channels in order of preference,
+    and a draft message for every channel (the form offers the others to tick)."""
 
     key: str
     kind: str
     title: str
-    channel: str
-    subject: str | None
-    body: str
+    channels: tuple[str, ...]
+    drafts: Mapping[str, tuple[str | None, str]]  # channel: (subject, body)
     offer: str | None
     one_per_address: bool
     waves_hint: str
+
+    @property
+    def channel(self) -> str:
+        return self.channels[0]
+
+    def messages(self) -> list[Message]:
+        return [Message(c, *self.drafts[c]) for c in self.channels]
 
     def filters(self, today: dt.date, *, welcome_days: int = 30) -> Filters:
         if self.kind == "win_back":
@@ -93,16 +128,39 @@ class StartingPoint:
         return Filters(statuses=("active",))
 
 
+_SIGNED = "{{ staff }}{% if practice %}, {{ practice }}{% endif %}"
+_MISS_YOU = (
+    "Dear {{ first_name }},\n\nIt has been a while, and we were thinking of you. "
+    "{% if offer %}{{ offer }}.{% endif %}\n\nWe would love to see you again.\n\n" + _SIGNED
+)
+_SEASONS = (
+    "Dear {{ first_name }},\n\nWarm wishes for the holidays and the new year, and thank "
+    "you for being with us.\n\n" + _SIGNED
+)
+_WELCOME = (
+    "Dear {{ first_name }},\n\nThank you for choosing us. If anything is unclear or you "
+    "would like to book your next visit, just reply to this email.\n\n" + _SIGNED
+)
+_WELCOME_LETTER = (
+    "Dear {{ first_name }},\n\nThank you for choosing us. If anything is unclear or you "
+    "would like to book your next visit, just call us.\n\n" + _SIGNED
+)
+
 STARTING_POINTS: dict[str, StartingPoint] = {
     "win-back": StartingPoint(
         "win-back",
         "win_back",
         "Win back clients gone quiet",
-        "email",
-        "We miss you, {{ first_name }}",
-        "Dear {{ first_name }},\n\nIt has been a while, and we were thinking of you. "
-        "{% if offer %}{{ offer }}.{% endif %}\n\nWe would love to see you again.\n\n"
-        "{{ staff }}{% if practice %}, {{ practice }}{% endif %}",
+        ("email", "letter"),
+        {
+            "email": ("We miss you, {{ first_name }}", _MISS_YOU),
+            "sms": (
+                None,
+                "Hi {{ first_name }}, we miss you{% if practice %} at {{ practice }}{% endif %}."
+                "{% if offer %} {{ offer }}.{% endif %}",
+            ),
+            "letter": (None, _MISS_YOU),
+        },
         "15% off your next session until 31 March",
         False,
         "three waves around the occasion (e.g. two weeks before, one week before, the day)",
@@ -111,10 +169,12 @@ STARTING_POINTS: dict[str, StartingPoint] = {
         "holiday-cards",
         "holiday",
         "Holiday cards",
-        "letter",
-        "Season's greetings",
-        "Dear {{ first_name }},\n\nWarm wishes for the holidays and the new year, and thank "
-        "you for being with us.\n\n{{ staff }}{% if practice %}, {{ practice }}{% endif %}",
+        ("letter",),
+        {
+            "email": ("Season's greetings", _SEASONS),
+            "sms": (None, "Warm wishes for the holidays, {{ first_name }}! {{ staff }}"),
+            "letter": (None, _SEASONS),
+        },
         None,
         True,
         "one wave, early December",
@@ -123,11 +183,15 @@ STARTING_POINTS: dict[str, StartingPoint] = {
         "welcome",
         "welcome",
         "Welcome series for new clients",
-        "email",
-        "Welcome, {{ first_name }}",
-        "Dear {{ first_name }},\n\nThank you for choosing us. If anything is unclear or you "
-        "would like to book your next visit, just reply to this email.\n\n{{ staff }}"
-        "{% if practice %}, {{ practice }}{% endif %}",
+        ("email", "letter"),
+        {
+            "email": ("Welcome, {{ first_name }}", _WELCOME),
+            "sms": (
+                None,
+                "Welcome, {{ first_name }}, and thank you for choosing us. Reply to book.",
+            ),
+            "letter": (None, _WELCOME_LETTER),
+        },
         None,
         False,
         "two or three waves a few weeks apart",
@@ -154,7 +218,7 @@ class Campaign:
     name: str
     kind: str
     filters: Filters
-    channel: str
+    channel: str  # the first channel's message: channel, subject, body
     subject: str | None
     body: str
     offer: str | None
@@ -167,6 +231,20 @@ class Campaign:
     held_out: int
     created_by: str
     created_at: dt.datetime
+    messages: tuple[Message, ...] = ()  # every channel's, in the order of preference
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(m.channel for m in self.messages) or (self.channel,)
+
+    @property
+    def channels_text(self) -> str:
+        """ "email", "email, else letter"."""
+        return ", else ".join(self.channels)
+
+    def message(self, channel: str) -> Message:
+        found = next((m for m in self.messages if m.channel == channel), None)
+        return found or Message(self.channel, self.subject, self.body)
 
     @property
     def status(self) -> str:
@@ -194,6 +272,8 @@ class Campaign:
             "channel": self.channel,
             "subject": self.subject,
             "body": self.body,
+            "channels": list(self.channels),
+            "messages": [m.as_json() for m in self.messages],
             "offer": self.offer,
             "holdout_share": self.holdout_share,
             "holdout_min": self.holdout_min,
@@ -218,6 +298,7 @@ class Send:
     print_item_id: int | None
     skipped: str | None
     state: str | None
+    channel: str | None = None  # what it went by (None for a skip)
 
     def as_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "wave": self.wave.isoformat()}
@@ -309,18 +390,43 @@ def _values(
 # ---------------------------------------------------------------- create, edit, read
 
 
+def _check_messages(messages: Sequence[Message], offer: str | None) -> None:
+    """Each message's channel known and once, an email's subject, a body, templates that
+    render; errors name the field, and the channel when there are several."""
+    if not messages:
+        raise InvalidInput("channel: a campaign needs at least one channel")
+    seen: set[str] = set()
+    sample = _values("Alex Sample", "Sam", offer, "The Practice")
+    for m in messages:
+        if m.channel not in CHANNELS:
+            raise InvalidInput(f"channel: one of email, sms, letter, not {m.channel!r}")
+        if m.channel in seen:
+            raise InvalidInput(f"channel: {m.channel} is given twice")
+        seen.add(m.channel)
+        which = "" if len(messages) == 1 else f" ({m.channel})"
+        if m.channel == "email" and not (m.subject or "").strip():
+            raise InvalidInput(f"subject{which}: an email campaign needs a subject line")
+        if not (m.body or "").strip():
+            raise InvalidInput(f"body{which}: the message is empty")
+        render(m.body, sample, f"body{which}")
+        if m.subject:
+            render(m.subject, sample, f"subject{which}")
+
+
+def _cleaned(messages: Sequence[Message]) -> list[Message]:
+    return [
+        Message(m.channel.strip(), (m.subject or "").strip() or None, (m.body or "").strip())
+        for m in messages
+    ]
+
+
 def _check(values: Mapping[str, Any]) -> None:
     name = values["name"]
     if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name:
         raise InvalidInput("name: a campaign needs a name (up to 200 characters, no '/')")
     if values["kind"] not in KINDS:
         raise InvalidInput(f"kind: one of {', '.join(KINDS)}, not {values['kind']!r}")
-    if values["channel"] not in CHANNELS:
-        raise InvalidInput(f"channel: one of email, sms, letter, not {values['channel']!r}")
-    if values["channel"] == "email" and not (values.get("subject") or "").strip():
-        raise InvalidInput("subject: an email campaign needs a subject line")
-    if not (values.get("body") or "").strip():
-        raise InvalidInput("body: the message is empty")
+    _check_messages(values["messages"], values.get("offer"))
     share = values["holdout_share"]
     if not isinstance(share, int | float) or not 0 <= share < 1:
         raise InvalidInput(f"holdout_share: a share from 0 to under 1 (0.1 is 10%), not {share}")
@@ -329,10 +435,6 @@ def _check(values: Mapping[str, Any]) -> None:
     days = values["return_days"]
     if not isinstance(days, int) or not 1 <= days <= 730:
         raise InvalidInput(f"return_days: from 1 to 730 days, not {days}")
-    sample = _values("Alex Sample", "Sam", values.get("offer"), "The Practice")
-    render(values["body"], sample, "body")
-    if values.get("subject"):
-        render(values["subject"], sample, "subject")
 
 
 def _waves_checked(days: Sequence[dt.date]) -> list[dt.date]:
@@ -350,9 +452,10 @@ def create(
     *,
     kind: str,
     filters: Filters,
-    channel: str,
-    subject: str | None,
-    body: str,
+    channel: str | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+    messages: Sequence[Message] | None = None,
     offer: str | None = None,
     waves: Sequence[dt.date],
     holdout_share: float = 0.10,
@@ -364,13 +467,17 @@ def create(
 ) -> Campaign:
     """Create a campaign (nothing is sent). Raises InvalidInput naming the field. A saved
     filter the audience starts from is copied in: the campaign keeps its own audience, whatever
-    later happens to the saved filter."""
+    later happens to the saved filter. The message is either one (`channel`, `subject`,
+    `body`) or `messages`, one per channel in the order of preference (the module docstring)."""
+    if messages is None:
+        messages = [Message(channel or "email", subject, body or "")]
+    elif channel is not None or subject is not None or body is not None:
+        raise InvalidInput("channel: give either one message or messages, not both")
+    cleaned = _cleaned(messages)
     values: dict[str, Any] = {
         "name": name.strip(),
         "kind": kind,
-        "channel": channel,
-        "subject": (subject or "").strip() or None,
-        "body": body.strip(),
+        "messages": cleaned,
         "offer": (offer or "").strip() or None,
         "holdout_share": float(holdout_share),
         "holdout_min": holdout_min,
@@ -379,6 +486,7 @@ def create(
     }
     _check(values)
     days = _waves_checked(waves)
+    values |= _message_columns(cleaned)
     with writing(engine) as conn:
         if q.get_campaign(conn, values["name"]) is not None:
             raise InvalidInput(f"name: there is already a campaign called {values['name']!r}")
@@ -387,8 +495,33 @@ def create(
             conn, **values, created_by=actor_of(by), created_at=now, updated_at=now
         )
         q.replace_waves(conn, campaign_id, days)
-    log.info("campaign %s created (%s, %s waves)", campaign_id, channel, len(days))
+    log.info(
+        "campaign %s created (%s, %s waves)",
+        campaign_id,
+        ", ".join(m.channel for m in cleaned),
+        len(days),
+    )
     return get(engine, values["name"])
+
+
+def _message_columns(messages: Sequence[Message]) -> dict[str, Any]:
+    """The columns a campaign's messages are stored in: all of them as JSON, the first again
+    in `channel`, `subject` and `body`."""
+    first = messages[0]
+    return {
+        "messages": _messages_json(messages),
+        "channel": first.channel,
+        "subject": first.subject,
+        "body": first.body,
+    }
+
+
+def _stored_messages(row: Any) -> tuple[Message, ...]:
+    """A campaign row's messages (a row from before migration 0029 has its one channel's)."""
+    found = json.loads(row.messages or "[]")
+    if not found:
+        return (Message(row.channel, row.subject, row.body),)
+    return tuple(Message(m["channel"], m.get("subject"), m["body"]) for m in found)
 
 
 def _own_copy(conn: Connection, filters: Filters) -> str:
@@ -415,17 +548,15 @@ def _audience_filters(conn: Connection, campaign: Campaign) -> Filters:
 
 
 def from_starting_point(key: str, *, today: dt.date, welcome_days: int = 30) -> dict[str, Any]:
-    """The keyword arguments of `create` a starting point gives (kind, filters, channel,
-    subject, body, offer, one_per_address); the caller adds name and waves."""
+    """The keyword arguments of `create` a starting point gives (kind, filters, messages,
+    offer, one_per_address); the caller adds name and waves."""
     start = STARTING_POINTS.get(key)
     if start is None:
         raise InvalidInput(f"from: one of {', '.join(STARTING_POINTS)}, not {key!r}")
     return {
         "kind": start.kind,
         "filters": start.filters(today, welcome_days=welcome_days),
-        "channel": start.channel,
-        "subject": start.subject,
-        "body": start.body,
+        "messages": start.messages(),
         "offer": start.offer,
         "one_per_address": start.one_per_address,
     }
@@ -440,11 +571,13 @@ def edit(
     filters: Filters | None = None,
     **changes: Any,
 ) -> Campaign:
-    """Change a campaign while no wave has gone (InvalidInput after)."""
+    """Change a campaign while no wave has gone (InvalidInput after). `messages` replaces
+    every channel's; `channel`, `subject` or `body` change the first one's."""
     allowed = {
         "channel",
         "subject",
         "body",
+        "messages",
         "offer",
         "holdout_share",
         "holdout_min",
@@ -458,11 +591,20 @@ def edit(
         row = _row(conn, name)
         if any(w.sent_at is not None for w in q.waves(conn, row.id)):
             raise InvalidInput(f"campaign {name!r}: a wave has gone, it can no longer change")
-        values = {k: getattr(row, k) for k in (*allowed, "name", "kind")}
+        messages = list(_stored_messages(row))
+        if "messages" in changes:
+            messages = list(changes.pop("messages"))
+        first = {k: changes.pop(k) for k in ("channel", "subject", "body") if k in changes}
+        if first and messages:
+            messages[0] = dataclasses.replace(messages[0], **first)
+        messages = _cleaned(messages)
+        values = {k: getattr(row, k) for k in (*allowed - {"messages"}, "name", "kind")}
         values.update(changes)
+        values["messages"] = messages
         if filters is not None:
             changes["audience"] = _own_copy(conn, filters)
         _check(values)
+        changes |= _message_columns(messages)
         q.update_campaign(conn, row.id, **changes, updated_at=now)
         if waves is not None:
             q.replace_waves(conn, row.id, _waves_checked(waves))
@@ -496,6 +638,7 @@ def _campaign(
         counts.get((row.id, "holdout"), 0),
         row.created_by,
         row.created_at,
+        _stored_messages(row),
     )
 
 
@@ -530,6 +673,7 @@ def detail(engine: Engine, name: str) -> CampaignDetail:
                 s.print_item_id,
                 s.skipped_reason,
                 s.outbox_state,
+                None if s.skipped_reason else "letter" if s.print_item_id else s.outbox_channel,
             )
             for s in q.sends(conn, row.id)
         )
@@ -542,7 +686,8 @@ def detail(engine: Engine, name: str) -> CampaignDetail:
 @dataclass(frozen=True)
 class CampaignPreview:
     """Who the next wave would reach: the audience preview, how many would be held out (or why
-    nobody is) and the message for the first client in the sample."""
+    nobody is), how many pieces go out on each channel, and the message (each channel's) for
+    the first client in the sample."""
 
     campaign: Campaign
     audience: audiences_svc.Preview
@@ -552,6 +697,10 @@ class CampaignPreview:
     body: str
     # one per household or address: treated clients who get nothing, per reason
     shared: dict[str, int] = field(default_factory=dict)
+    # the pieces the wave would send on each channel, in the order of preference
+    by_channel: dict[str, int] = field(default_factory=dict)
+    # each channel's message, rendered for the first client in the sample
+    messages: tuple[Message, ...] = ()
 
     @property
     def pieces(self) -> int:
@@ -566,8 +715,10 @@ class CampaignPreview:
             "treated": self.audience.count - self.holdout,
             "pieces": self.pieces,
             "shared": self.shared,
+            "by_channel": self.by_channel,
             "holdout_note": self.holdout_note,
             "message": {"subject": self.subject, "body": self.body},
+            "messages": [m.as_json() for m in self.messages],
         }
 
 
@@ -580,10 +731,10 @@ def preview(
     with reading(engine) as conn:
         filters = _audience_filters(conn, campaign)
     found = audiences_svc.preview(
-        engine, filters, today=today, channel=campaign.channel, sample=sample
+        engine, filters, today=today, channel=campaign.channels, sample=sample
     )
     with reading(engine) as conn:
-        everyone = audiences_svc.audience(conn, filters, today=today, channel=campaign.channel)
+        everyone = audiences_svc.audience(conn, filters, today=today, channel=campaign.channels)
         refs = [m.ref for m in everyone.members]
         if campaign.waves and campaign.waves[0].sent_at is not None:
             holdout, note = campaign.held_out, None
@@ -593,12 +744,17 @@ def preview(
             holdout = len(out)
             note = holdout_note(len(refs), campaign.holdout_share, campaign.holdout_min)
         shared: dict[str, int] = {}
+        pieces = dict.fromkeys(campaign.channels, 0)
         homes = _OnePerHome(conn, campaign, [m.id for m in everyone.members])
         for m in sorted(everyone.members, key=lambda m: m.id):  # the wave's order
-            why = None if m.ref in out else homes.skip(m.id, m)
+            if m.ref in out:
+                continue
+            why = homes.skip(m.id, m, everyone.via[m.id])
             if why is not None:
                 why = why.split(":")[0]  # "one per household", "one per address"
                 shared[why] = shared.get(why, 0) + 1
+            else:
+                pieces[everyone.via[m.id]] += 1
     first = found.sample[0] if found.sample else None
     values = _values(
         first.name if first else "Alex Sample",
@@ -606,9 +762,24 @@ def preview(
         campaign.offer,
         practice_name(settings),
     )
-    subject = render(campaign.subject, values, "subject") if campaign.subject else None
+    rendered = tuple(
+        Message(
+            m.channel,
+            render(m.subject, values, "subject") if m.subject else None,
+            render(m.body, values, "body"),
+        )
+        for m in campaign.messages or (campaign.message(campaign.channel),)
+    )
     return CampaignPreview(
-        campaign, found, holdout, note, subject, render(campaign.body, values, "body"), shared
+        campaign,
+        found,
+        holdout,
+        note,
+        rendered[0].subject,
+        rendered[0].body,
+        shared,
+        {c: n for c, n in pieces.items() if n},
+        rendered,
     )
 
 
@@ -627,15 +798,24 @@ class WaveReport:
     skipped: dict[str, int] = field(default_factory=dict)
     already: bool = False
     failed: str | None = None  # why the daily job could not send it (nothing was)
+    by_channel: dict[str, int] = field(default_factory=dict)  # what went on each channel
 
     def summary(self) -> str:
         if self.failed is not None:
             return f"{self.campaign}: the wave of {self.wave} was not sent: {self.failed}"
         if self.already:
             return f"{self.campaign}: the wave of {self.wave} had already gone; nothing new."
-        parts = [f"{self.queued} message(s) queued"]
+        parts = []
+        if self.queued or not self.letters:
+            parts.append(f"{self.queued} message(s) queued")
+            if self.letters:  # several channels: say which
+                parts[0] += (
+                    " ("
+                    + ", ".join(f"{n} {c}" for c, n in self.by_channel.items() if c != "letter")
+                    + ")"
+                )
         if self.letters:
-            parts = [f"{self.letters} letter(s) in the letters to print"]
+            parts.append(f"{self.letters} letter(s) in the letters to print")
         parts.append(f"{self.held_out} held out")
         parts += [f"{n} skipped ({why})" for why, n in sorted(self.skipped.items())]
         return f"{self.campaign}, wave of {self.wave}: " + ", ".join(parts) + "."
@@ -655,12 +835,13 @@ def _address_key(
 
 class _OnePerHome:
     """One piece per household, else per address (`one_per_address`): the first treated member
-    of a household gets it, addressed to the household; the others, and anyone at an address
-    that already gets one, are skipped with the reason. Without `one_per_address` nobody is.
-    The wave and its preview both ask, so the preview's count is what the wave sends."""
+    of a household gets it, on their channel, addressed to the household; the others, and
+    anyone at an address (of the channel they would get) that already gets one, are skipped
+    with the reason. Without `one_per_address` nobody is. The wave and its preview both ask,
+    so the preview's count is what the wave sends."""
 
     def __init__(self, conn: Connection, campaign: Campaign, client_ids: Sequence[int]) -> None:
-        self.channel, self.on = campaign.channel, campaign.one_per_address
+        self.on = campaign.one_per_address
         self.homes = households_svc.addressees(conn, list(client_ids)) if self.on else {}
         self.addresses: set[str] = set()
         self.sent_homes: dict[int, str] = {}
@@ -669,11 +850,13 @@ class _OnePerHome:
         """The household's name when the client gets it for their household."""
         return self.homes[client_id][1] if client_id in self.homes else None
 
-    def skip(self, client_id: int, member: Any) -> str | None:
-        """Why the treated `member` gets nothing (None: they get it); call in send order."""
+    def skip(self, client_id: int, member: Any, channel: str) -> str | None:
+        """Why the treated `member`, reached by `channel`, gets nothing (None: they get it);
+        call in send order."""
         if not self.on:
             return None
-        key = _address_key(self.channel, member.email, member.phone, member.address)
+        key = _address_key(channel, member.email, member.phone, member.address)
+        key = f"{channel}:{key}" if key is not None else None
         if client_id in self.homes:
             home, to = self.homes[client_id]
             if home in self.sent_homes:
@@ -700,8 +883,9 @@ def send_wave(
     at once with `early`), in one transaction (see the module docstring). Raises NotFound and
     InvalidInput (nothing due, sending not set up)."""
     campaign = get(engine, name)
-    if campaign.channel != "letter":
-        require_setup(settings, campaign.channel)
+    for channel in campaign.channels:
+        if channel != "letter":
+            require_setup(settings, channel)
     wave = campaign.next_wave
     if wave is None:
         last = campaign.waves[-1].on if campaign.waves else day
@@ -717,7 +901,7 @@ def send_wave(
             report.already = True
             return report
         filters = _audience_filters(conn, campaign)
-        found = audiences_svc.audience(conn, filters, today=day, channel=campaign.channel)
+        found = audiences_svc.audience(conn, filters, today=day, channel=campaign.channels)
         members = {m.client_id: m.arm for m in q.members(conn, row.id)}
         if not members:
             refs = [m.ref for m in found.members]
@@ -741,7 +925,7 @@ def send_wave(
             elif member is None:
                 skipped = reasons.get(client_id, NO_LONGER)
             else:
-                skipped = homes.skip(client_id, member)
+                skipped = homes.skip(client_id, member, found.via[client_id])
             if skipped is not None:
                 if arm != "holdout":
                     report.skipped[skipped] = report.skipped.get(skipped, 0) + 1
@@ -754,16 +938,20 @@ def send_wave(
                 )
                 continue
             assert member is not None
+            # the first of the campaign's channels the member can receive, one per wave
+            channel = found.via[client_id]
+            message = campaign.message(channel)
+            report.by_channel[channel] = report.by_channel.get(channel, 0) + 1
             household = homes.addressee(client_id)
             to_name = household or member.name
             values = _values(to_name, member.owner, campaign.offer, practice)
             if household is not None:
                 # "Dear Morris family," (the envelope says "The Morris family"), never "Dear The"
                 values["first_name"] = household.removeprefix("The ")
-            body = render(campaign.body, values, "body")
+            body = render(message.body, values, "body")
             outbox_id: int | None = None
             item_id: int | None = None
-            if campaign.channel == "letter":
+            if channel == "letter":
                 item_id = add_campaign_letter(
                     conn, member.id, to_name, member.address or "", body, by=by, now=now
                 )
@@ -775,14 +963,14 @@ def send_wave(
                     conn,
                     key=f"campaign:{row.id}:{wave_row.id}:{client_id}",
                     kind="campaign",
-                    channel=campaign.channel,
+                    channel=channel,
                     client_id=client_id,
                     staff_id=staff_id,
                     action_id=None,
-                    to_address=member.email if campaign.channel == "email" else member.phone,
+                    to_address=member.email if channel == "email" else member.phone,
                     reply_to=queries.staff_reply_to(conn, staff_id),
-                    subject=render(campaign.subject or "", values, "subject")
-                    if campaign.channel == "email"
+                    subject=render(message.subject or "", values, "subject")
+                    if channel == "email"
                     else None,
                     body=body,
                     personal=False,

@@ -110,7 +110,7 @@ def add_send(conn: Connection, **values: Any) -> None:
 
 def sends(conn: Connection, campaign_id: int) -> list[Row[Any]]:
     """Every send or skip of the campaign's waves: the wave's date, the client's id and name,
-    the outbox message's state (None for a letter or a skip)."""
+    the outbox message's state and channel (None for a letter or a skip)."""
     s, w = campaign_sends.c, campaign_waves.c
     return list(
         conn.execute(
@@ -122,6 +122,7 @@ def sends(conn: Connection, campaign_id: int) -> list[Row[Any]]:
                 s.print_item_id,
                 s.skipped_reason,
                 outbox.c.state.label("outbox_state"),
+                outbox.c.channel.label("outbox_channel"),
             )
             .join(campaign_waves, campaign_waves.c.id == s.wave_id)
             .join(clients, clients.c.id == s.client_id)

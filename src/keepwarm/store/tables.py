@@ -598,6 +598,9 @@ _CAMPAIGN_KINDS = ", ".join(f"'{k}'" for k in CAMPAIGN_KINDS)
 # A campaign: a message (per its channel, from a template that may carry an offer) to an
 # audience (filters as JSON, keepwarm.domain.audience), in one or more waves, with a share held
 # out to tell whether it worked within `return_days` of the first wave (migration 0020).
+# `messages` holds a message per channel in the order of preference, as JSON
+# ([{"channel", "subject", "body"}, ...]); `channel`, `subject` and `body` repeat the first
+# (migration 0029).
 campaigns = Table(
     "campaigns",
     metadata,
@@ -608,6 +611,7 @@ campaigns = Table(
     Column("channel", String(10), nullable=False),
     Column("subject", Text),
     Column("body", Text, nullable=False),
+    Column("messages", Text, nullable=False, server_default="[]"),
     Column("offer", Text),
     Column("holdout_share", Float, nullable=False, server_default="0.1"),
     Column("holdout_min", Integer, nullable=False, server_default="10"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -34,6 +35,7 @@ from keepwarm.web.campaign_results import section_context
 from keepwarm.web.render import render
 
 router = APIRouter(include_in_schema=False)
+CHANNEL_NAMES = {"email": "Email", "sms": "Text message (SMS)", "letter": "Printed card or letter"}
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -74,13 +76,12 @@ def campaigns_json(request: Request, session: CampaignOwner) -> Response:
 
 def _form_values(start: str, today: dt.date) -> dict[str, Any]:
     values = svc.from_starting_point(start, today=today)
+    point = svc.STARTING_POINTS[start]
     f: Filters = values["filters"]
     return {
         "start": start,
         "name": "",
-        "channel": values["channel"],
-        "subject": values["subject"] or "",
-        "body": values["body"],
+        **_channel_values(point.channels, point.drafts),
         "offer": values["offer"] or "",
         "statuses": ", ".join(f.statuses),
         "tags": ", ".join(f.tags),
@@ -101,6 +102,42 @@ def _form_values(start: str, today: dt.date) -> dict[str, Any]:
     }
 
 
+def _channel_values(
+    ticked: tuple[str, ...], drafts: Mapping[str, tuple[str | None, str]]
+) -> dict[str, Any]:
+    """The form's channel fields: each channel ticked or not, its place in the order of
+    preference (1 is tried first) and its message (subject for email)."""
+    out: dict[str, Any] = {"channels": list(ticked)}
+    for i, c in enumerate(svc.CHANNELS):
+        subject, body = drafts.get(c, (None, ""))
+        place = ticked.index(c) + 1 if c in ticked else len(ticked) + 1 + i
+        out |= {f"order_{c}": str(min(place, 3)), f"subject_{c}": subject or "", f"body_{c}": body}
+    return out
+
+
+def _form_messages(form: Form, values: dict[str, Any]) -> list[svc.Message]:
+    """The messages the form gives, in the order of preference: each ticked channel
+    (`channel_email` ...) by its place (`order_email`, 1 first; a tie keeps email, sms, letter),
+    with its subject and body. A form with only `channel`, `subject` and `body` (one message,
+    as before several channels) still works."""
+    if form.text("channel") and not any(form.raw(f"channel_{c}") for c in svc.CHANNELS):
+        values |= _channel_values((form.text("channel"),), {})
+        values |= {"subject_email": form.text("subject")}
+        values[f"body_{form.text('channel')}"] = form.text("body")
+        return [svc.Message(form.text("channel"), form.text("subject"), form.text("body"))]
+    values["channels"] = []
+    places = {}
+    for i, c in enumerate(svc.CHANNELS):
+        values |= {k: form.text(k) for k in (f"order_{c}", f"subject_{c}", f"body_{c}")}
+        if form.text(f"channel_{c}") == "yes":
+            places[c] = (_number(values[f"order_{c}"] or "3", f"order of {c}"), i)
+    values["channels"] = sorted(places, key=places.__getitem__)
+    return [
+        svc.Message(c, values["subject_email"] if c == "email" else None, values[f"body_{c}"])
+        for c in values["channels"]
+    ]
+
+
 def _new_page(request: Request, values: dict[str, Any], error: str = "") -> Response:
     start = svc.STARTING_POINTS[values["start"]]
     context = {
@@ -111,6 +148,7 @@ def _new_page(request: Request, values: dict[str, Any], error: str = "") -> Resp
         "tiers": VALUE_TIERS,
         "segments": SEGMENTS,
         "saved_filters": [f.name for f in saved_filters(engine_of(request))],
+        "channel_names": CHANNEL_NAMES,
     }
     return render(
         request, "campaign_new.html", context, status_code=400 if error else 200, headers=NO_STORE
@@ -146,7 +184,7 @@ def create_campaign(request: Request, session: CampaignOwner, form: OwnersForm) 
     values: dict[str, Any] = {
         key: form.text(key)
         for key in (
-            "name", "channel", "subject", "body", "offer", "statuses", "tags", "signals",
+            "name", "offer", "statuses", "tags", "signals",
             "owners", "last_visit_before", "last_visit_after", "not_seen_since",
             "first_visit_after", "value_tiers", "segments", "saved", "waves", "holdout_percent",
             "holdout_min", "return_days",
@@ -155,6 +193,7 @@ def create_campaign(request: Request, session: CampaignOwner, form: OwnersForm) 
     values["start"] = start
     values["one_per_address"] = form.text("one_per_address") == "yes"
     try:
+        messages = _form_messages(form, values)
         filters = Filters.from_dict(
             {
                 "statuses": _words(values["statuses"]),
@@ -181,9 +220,7 @@ def create_campaign(request: Request, session: CampaignOwner, form: OwnersForm) 
             values["name"],
             kind=svc.STARTING_POINTS[start].kind,
             filters=filters,
-            channel=values["channel"],
-            subject=values["subject"],
-            body=values["body"],
+            messages=messages,
             offer=values["offer"],
             waves=waves,
             holdout_share=_number(values["holdout_percent"], "holdout share", float) / 100,
