@@ -127,7 +127,9 @@ def main() -> None:
             for _ in range(args.runs)
         ]
         sim = practice(n)
-        population, scores, _ = local_learn(sim)
+        population, scores, in_process = local_learn(sim)
+        if not local:  # --runs 0: the one run in this process (peak memory not measured)
+            local = [{"seconds": in_process, "peak_mib": float("nan")}]
         ids = np.arange(sim.n_clients, dtype=np.int64) + 1
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "activities"

@@ -99,7 +99,9 @@ def spark_session(master: str = "local[*]", *, jdbc: bool = False) -> SparkSessi
         .config("spark.sql.session.timeZone", "UTC")
         # The scores of every client come back to the driver to be saved: give it room (this
         # only applies when the driver's JVM starts here, as it does from the command line).
-        .config("spark.driver.memory", os.environ.get("KEEPWARM_SPARK_DRIVER_MEMORY", "4g"))
+        .config("spark.driver.memory", os.environ.get("KEEPWARM_SPARK_DRIVER_MEMORY", "6g"))
+        # ... and may be larger than Spark's default cap of 1g on results (2.5 GiB at 10M).
+        .config("spark.driver.maxResultSize", "0")
     )
     if jdbc:
         jars = [j for j in JDBC_JARS if Path(j).exists()]
