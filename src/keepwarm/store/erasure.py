@@ -216,14 +216,22 @@ def record_erasure(
     now: dt.datetime,
     key: str,
 ) -> int:
+    digests = {identity.digest(key, kind, value): kind for kind, value in who.identifiers()}
+    return _insert_erasure(conn, reason, erased_by, now, digests)
+
+
+def _insert_erasure(
+    conn: Connection, reason: str, erased_by: str, at: dt.datetime, digests: dict[str, str]
+) -> int:
+    """One `erasures` row and its identities' digests (kind by digest), leaving out digests
+    an earlier erasure already holds; returns the erasure's id."""
     erasure_id = int(
         conn.execute(
             insert(erasures)
-            .values(reason=reason, erased_by=erased_by, erased_at=now)
+            .values(reason=reason, erased_by=erased_by, erased_at=at)
             .returning(erasures.c.id)
         ).scalar_one()
     )
-    digests = {identity.digest(key, kind, value): kind for kind, value in who.identifiers()}
     known = set(
         conn.execute(
             select(erased_identities.c.digest).where(erased_identities.c.digest.in_(digests))
@@ -392,24 +400,9 @@ def carry_records(conn: Connection, carried: Sequence[ErasureRecord]) -> list[Er
     held = {r.fact for r in records(conn)}
     new = [r for r in carried if r.fact not in held]
     for record in new:
-        erasure_id = conn.execute(
-            insert(erasures)
-            .values(reason=record.reason, erased_by=record.erased_by, erased_at=record.erased_at)
-            .returning(erasures.c.id)
-        ).scalar_one()
-        wanted = dict(record.digests)
-        known = set(
-            conn.execute(
-                select(erased_identities.c.digest).where(erased_identities.c.digest.in_(wanted))
-            ).scalars()
+        _insert_erasure(
+            conn, record.reason, record.erased_by, record.erased_at, dict(record.digests)
         )
-        rows = [
-            {"digest": d, "erasure_id": erasure_id, "kind": kind}
-            for d, kind in wanted.items()
-            if d not in known
-        ]
-        if rows:
-            conn.execute(insert(erased_identities), rows)
     return new
 
 
