@@ -117,7 +117,8 @@ def _practice(engine: sa.Engine, settings: Settings, folder: Path) -> dict[str, 
     return ids
 
 
-_BOOKS = {audit_log.name, client_merges.name, client_aliases.name}
+# ... and the rhythm engine's change log, which rightly records the moves both ways
+_BOOKS = {audit_log.name, client_merges.name, client_aliases.name, "activity_changes"}
 
 
 def _everything(engine: sa.Engine) -> dict[str, list[tuple[str, ...]]]:

@@ -24,6 +24,7 @@ Measured in ``keepwarm backtest`` against practice-software baselines (docs/benc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -169,6 +170,27 @@ class LapseCalibration:
     scale: tuple[float, ...]
     examples: int
     not_back: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "intercept": self.intercept,
+            "weights": list(self.weights),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "examples": self.examples,
+            "not_back": self.not_back,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LapseCalibration:
+        return cls(
+            intercept=float(data["intercept"]),
+            weights=tuple(float(w) for w in data["weights"]),
+            mean=tuple(float(m) for m in data["mean"]),
+            scale=tuple(float(s) for s in data["scale"]),
+            examples=int(data["examples"]),
+            not_back=int(data["not_back"]),
+        )
 
     def apply(self, x: FloatArray) -> FloatArray:
         """The calibrated chance of no activity over the horizon, per row of ``x``."""

@@ -28,6 +28,7 @@ from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
 from keepwarm.rules import signals_for
+from keepwarm.services import activity_snapshot
 from keepwarm.services.consent_checks import reachable
 from keepwarm.services.erasure import daily_retention as erase_inactive
 from keepwarm.services.feedback import place_detractors, send_requests
@@ -63,7 +64,19 @@ def local_today(policy: Policy, now: dt.datetime) -> dt.date:
     return policy.local_date(now)
 
 
-def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datetime) -> DailyRun:
+def run_daily(
+    engine: Engine,
+    settings: Settings,
+    *,
+    day: dt.date,
+    now: dt.datetime,
+    rebuild: bool = False,
+    refit: bool | None = None,
+) -> DailyRun:
+    """Plan `day` (see the module). The job follows what changed: the activities come from
+    the packed snapshot brought up to date from the change log (`rebuild`: read every one,
+    replacing it), and the population model is refitted when it is a week old or the business
+    changed by 5% (`refit`: True fits it today; keepwarm.services.rhythms.reusable_fit)."""
     started = time.perf_counter()
     with writing(engine) as conn:
         latest = q.latest_planned_day(conn)
@@ -81,11 +94,15 @@ def run_daily(engine: Engine, settings: Settings, *, day: dt.date, now: dt.datet
     # also on a list to be asked in person (rules.feedback sees the request).
     _feedback_requests(engine, settings, day, now)
     step = time.perf_counter()
-    learned = compute_rhythms(engine, settings, as_of=day, now=now)
+    ids, packed = activity_snapshot.current(engine, now, rebuild=rebuild)
+    learned = compute_rhythms(
+        engine, settings, as_of=day, now=now, refit=refit, activities=(ids, packed)
+    )
     _step(day, "rhythms learned", step, clients=learned.clients, activities=learned.activities)
     step = time.perf_counter()
     policy = get_policy(engine)
-    facts = client_facts(engine, day, learned.rhythms)
+    activity = activity_snapshot.activity_facts(packed, day)
+    facts = client_facts(engine, day, learned.rhythms, activity)
     # refused channels are not suggested; who refused them all is on no list (consent_checks)
     candidates = [Candidate(f, signals_for(f, policy, day)) for f in reachable(engine, facts)]
     with_signals = sum(1 for c in candidates if c.signals)

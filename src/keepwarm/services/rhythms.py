@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import math
 import time
@@ -29,6 +30,7 @@ from keepwarm.domain.model import Rhythm, RhythmFit
 from keepwarm.services.policy import get_policy
 from keepwarm.store import reading, writing
 from keepwarm.store import rhythms as store
+from keepwarm.store.activity_snapshot import Packed
 from keepwarm.store.queries import client_internal_id
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,15 @@ def with_calibrated_lapse(
     (:mod:`keepwarm.rhythm.lapse`): the clients as they stood one and two horizons before the
     scoring day, and whether they came back within the horizon. Unchanged when the history is
     too short or either outcome too rare."""
+    calibration = lapse_calibration(data, summary, population)
+    return apply_lapse_calibration(summary, population, scores, calibration)
+
+
+def lapse_calibration(
+    data: ActivityArrays, summary: rhythm.ClientSummary, population: rhythm.PopulationFit
+) -> rhythm.LapseCalibration | None:
+    """The lapse score's calibration on the business's own recent history (None when the
+    history is too short or either outcome too rare): see `with_calibrated_lapse`."""
     typical = float(population.typical_gap_days)
     first = int(data.day.min()) if data.day.size else summary.as_of_day
     found = rhythm.merge_lapse_examples(
@@ -157,8 +168,7 @@ def with_calibrated_lapse(
             for then, risk, not_back in lapse_history(data.summarise, summary, population, first)
         ]
     )
-    calibration = rhythm.calibrate_lapse_examples(found, summary.unit_days, typical)
-    return apply_lapse_calibration(summary, population, scores, calibration)
+    return rhythm.calibrate_lapse_examples(found, summary.unit_days, typical)
 
 
 def lapse_history(
@@ -268,6 +278,12 @@ def describe_fit(
     )
 
 
+REFIT_DAYS = 7
+"""The daily job refits the population model at least this often."""
+REFIT_CHANGE = 0.05
+"""... and as soon as the activities or the clients changed by more than this share."""
+
+
 def compute_rhythms(
     engine: Engine,
     settings: Settings,
@@ -275,19 +291,38 @@ def compute_rhythms(
     as_of: dt.date,
     now: dt.datetime,
     progress: Progress | None = None,
+    refit: bool | None = True,
+    activities: tuple[NDArray[np.int64], Packed] | None = None,
 ) -> RhythmRun:
-    """Recompute and save every client's rhythm as of `as_of`."""
+    """Recompute and save every client's rhythm as of `as_of`.
+
+    `refit`: True fits the population model (and the lapse calibration) now; None scores with
+    the newest stored fit while it is recent and the business has not changed much since
+    (`reusable_fit`: the daily job), else fits. `activities`: every client's id and every
+    activity, packed (keepwarm.services.activity_snapshot), instead of reading them back."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    data = load_activities(engine, as_of, progress)
+    if activities is None:
+        data = load_activities(engine, as_of, progress)
+    else:
+        data = arrays_from(*activities, as_of)
     seconds["read"] = time.perf_counter() - started
     if progress:
         progress("Learning rhythms", 0, 1)
     started = time.perf_counter()
-    summary, population, holdout = fit(data, check=False)
-    min_change = get_policy(engine).trend_min_change
-    scores = rhythm.score(summary, population, trend_min_change=min_change)
-    scores = with_calibrated_lapse(data, summary, population, scores)
+    policy = get_policy(engine)
+    reuse = None if refit else reusable_fit(engine, as_of, data)
+    if reuse is not None:
+        summary = data.summarise()
+        population = rhythm.PopulationFit.from_dict(dict(reuse.fit.population))
+        calibration = _calibration_from(reuse.lapse_calibration)
+        holdout = reuse.fit.holdout
+    else:
+        summary, population, holdout = fit(data, check=False)
+    scores = rhythm.score(summary, population, trend_min_change=policy.trend_min_change)
+    if reuse is None:
+        calibration = lapse_calibration(data, summary, population)
+    scores = apply_lapse_calibration(summary, population, scores, calibration)
     seconds["learn"] = time.perf_counter() - started
     return save_rhythms(
         engine,
@@ -300,7 +335,44 @@ def compute_rhythms(
         seconds=seconds,
         holdout=holdout,
         progress=progress,
+        reuse=reuse,
+        lapse=calibration,
     )
+
+
+def arrays_from(ids: NDArray[np.int64], packed: Packed, as_of: dt.date) -> ActivityArrays:
+    """The rhythm engine's arrays from every activity, packed: those up to `as_of` of the
+    clients `ids` (a client deleted since the activities were read is left out)."""
+    keep = packed.day <= store.day_number(as_of)
+    if packed.size and not np.isin(packed.client_id, ids).all():
+        keep &= np.isin(packed.client_id, ids)
+    client = np.searchsorted(ids, packed.client_id[keep]).astype(np.int64)
+    return ActivityArrays(as_of, ids, client, packed.day[keep], packed.cents[keep]).ordered()
+
+
+def reusable_fit(engine: Engine, as_of: dt.date, data: ActivityArrays) -> store.StoredFit | None:
+    """The newest stored fit, when the daily job may score with it on `as_of`: fitted on a day
+    at most `REFIT_DAYS` before (never after), with its lapse calibration stored, and the
+    activities and clients changed by at most `REFIT_CHANGE` since. None: fit again."""
+    with reading(engine) as conn:
+        stored = store.latest_stored_fit(conn)
+    if stored is None or stored.activities is None or stored.lapse_calibration is None:
+        return None
+    age = (as_of - stored.fit.as_of).days
+    if not 0 <= age < REFIT_DAYS:
+        return None
+    for now_count, then in (
+        (int(data.day.size), stored.activities),
+        (len(data.client_ids), stored.fit.clients),
+    ):
+        if abs(now_count - then) > REFIT_CHANGE * max(then, 1):
+            return None
+    return stored
+
+
+def _calibration_from(text: str | None) -> rhythm.LapseCalibration | None:
+    found = json.loads(text) if text else None
+    return None if found is None else rhythm.LapseCalibration.from_dict(found)
 
 
 @dataclass(frozen=True)
@@ -326,16 +398,26 @@ def save_rhythms(
     seconds: dict[str, float],
     holdout: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    reuse: store.StoredFit | None = None,
+    lapse: rhythm.LapseCalibration | None = None,
 ) -> RhythmRun:
-    """Replace the stored rhythms with what an engine learned, in one transaction."""
+    """Replace the stored rhythms with what an engine learned, in one transaction: with a new
+    fit (its activity count and lapse calibration `lapse` stored with it), or with the stored
+    fit `reuse` they were scored with."""
     started = time.perf_counter()
     n_clients = len(learned.client_ids)
-    fit_row = describe_fit(population, n_clients, as_of, now, holdout)
+    fit_row = reuse.fit if reuse else describe_fit(population, n_clients, as_of, now, holdout)
     rows = _rows(as_of, learned, settings.currency_symbol)
     if progress:
         progress("Saving rhythms", 0, 1)
     with writing(engine) as conn:
-        fit_id = store.save_fit(conn, fit_row)
+        if reuse is not None:
+            fit_id = reuse.id
+        else:
+            calibration = json.dumps(None if lapse is None else lapse.to_dict())
+            fit_id = store.save_fit(
+                conn, fit_row, activities=activities, lapse_calibration=calibration
+            )
         store.replace_rhythms(conn, [{**row, "fit_id": fit_id} for row in rows])
     seconds["save"] = time.perf_counter() - started
     attention = learned.scores.attention_after_day
@@ -363,11 +445,11 @@ def learn_new_clients(
 ) -> int | None:
     """Learn, right away, the rhythm of the clients who have none yet and of those with an
     activity stored after `after_activity` (added or imported today), with the population
-    model of the last daily run, instead of waiting for the next one (the lapse score is the
-    model's own until the next run calibrates it). `symbol`: the explanation's currency, the
-    policy's by default. Returns how many; None before the first daily run (no population
-    model yet: they get theirs then), or when it failed: what was written before stays, the
-    failure is logged and the next daily run learns them anyway."""
+    model of the last daily run and its lapse calibration, instead of waiting for the next
+    one. `symbol`: the explanation's currency, the policy's by default. Returns how many;
+    None before the first daily run (no population model yet: they get theirs then), or when
+    it failed: what was written before stays, the failure is logged and the next daily run
+    learns them anyway."""
     try:
         return _learn_new_clients(engine, after_activity, as_of, symbol)
     except (DBAPIError, ValueError, KeyError):
@@ -379,20 +461,22 @@ def _learn_new_clients(
     engine: Engine, after_activity: int, as_of: dt.date, symbol: str | None
 ) -> int | None:
     with reading(engine) as conn:
-        fit_id = store.latest_fit_id(conn)
-        if fit_id is None:
+        stored = store.latest_stored_fit(conn)
+        if stored is None:
             return None
-        fit_row = store.latest_fit(conn)
+        fit_id = stored.id
         ids = store.clients_to_learn(conn, after_activity)
         client, day, amount = store.clients_activity_arrays(conn, ids, as_of)
-    assert fit_row is not None
     if ids.size == 0:
         return 0
     data = ActivityArrays(as_of, ids, client, day, amount)
-    population = rhythm.PopulationFit.from_dict(fit_row.population)
+    population = rhythm.PopulationFit.from_dict(stored.fit.population)
     summary = data.summarise()
     policy = get_policy(engine)
     scores = rhythm.score(summary, population, trend_min_change=policy.trend_min_change)
+    # the fit's own lapse calibration, when it was stored with one (fits since migration 0030)
+    calibration = _calibration_from(stored.lapse_calibration)
+    scores = apply_lapse_calibration(summary, population, scores, calibration)
     symbol = policy.currency_symbol if symbol is None else symbol
     learned = Learned(ids, summary.n_days, summary.last_day, scores)
     rows = [{**row, "fit_id": fit_id} for row in _rows(as_of, learned, symbol)]

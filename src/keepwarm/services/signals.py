@@ -26,15 +26,19 @@ class ClientSignals:
 
 
 def client_facts(
-    engine: Engine, as_of: dt.date, rhythms: Mapping[int, Rhythm] | None = None
+    engine: Engine,
+    as_of: dt.date,
+    rhythms: Mapping[int, Rhythm] | None = None,
+    activity: q.ActivityFacts | None = None,
 ) -> list[ClientFacts]:
     """The facts of every client as of `as_of`, in one read transaction (a consistent view):
     activities and touches after `as_of` are not counted. Rhythms are `rhythms` (by internal
     client id, as `compute_rhythms` returns them) or else the stored ones (learn them for
-    `as_of` first with `keepwarm rhythm --as-of`)."""
+    `as_of` first with `keepwarm rhythm --as-of`). `activity`: each client's activity dates
+    as of `as_of` when the caller has them (keepwarm.services.activity_snapshot), else read."""
     with reading(engine) as conn:
         everyone = q.all_clients(conn)
-        acts = q.activity_facts(conn, as_of)
+        acts = q.activity_facts(conn, as_of) if activity is None else activity
         touched = q.last_personal_touch(conn, as_of)
         asked = q.last_feedback_asked(conn, as_of)
         learned = q.stored_rhythms(conn) if rhythms is None else rhythms

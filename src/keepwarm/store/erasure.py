@@ -27,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from keepwarm.domain import identity
 from keepwarm.store import audit
 from keepwarm.store.tables import (
+    activity_changes,
+    activity_snapshot,
     bounces,
     client_aliases,
     client_merges,
@@ -282,6 +284,10 @@ def delete_client(conn: Connection, who: Person, now: dt.datetime) -> dict[str, 
         _redact_messages_naming(conn, [who.name, who.external_id, *who.aliases, *addresses]),
     )
     count("clients", conn.execute(delete(clients).where(clients.c.id == who.id)).rowcount)
+    # The rhythm engine's packed copy of every activity holds theirs: it goes (the next daily
+    # run reads every activity afresh), and so do the change rows deleting theirs just wrote.
+    conn.execute(delete(activity_snapshot))
+    conn.execute(delete(activity_changes).where(activity_changes.c.client_id == who.id))
     if who.household_id is not None:
         empty = ~exists().where(clients.c.household_id == who.household_id)
         count(

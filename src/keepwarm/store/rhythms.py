@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -144,9 +145,19 @@ def activity_span(conn: Connection) -> tuple[dt.date | None, dt.date | None]:
     return first, last
 
 
-def save_fit(conn: Connection, fit: RhythmFit) -> int:
+def save_fit(
+    conn: Connection,
+    fit: RhythmFit,
+    *,
+    activities: int | None = None,
+    lapse_calibration: str | None = None,
+) -> int:
+    """Store a fit; with the activity count it saw and its lapse calibration (JSON, "null" for
+    none) a later daily run may score with it (`reusable_fit`)."""
     result: int = conn.execute(
         insert(rhythm_fits).values(
+            activities=activities,
+            lapse_calibration=lapse_calibration,
             as_of=fit.as_of,
             computed_at=fit.computed_at,
             model=fit.model,
@@ -194,6 +205,23 @@ def _fit(row: Any) -> RhythmFit:
         clients=row.clients,
         holdout=None if row.holdout is None else json.loads(row.holdout),
     )
+
+
+@dataclass(frozen=True)
+class StoredFit:
+    """The newest fit with what a daily run needs to score with it again."""
+
+    id: int
+    fit: RhythmFit
+    activities: int | None
+    lapse_calibration: str | None
+
+
+def latest_stored_fit(conn: Connection) -> StoredFit | None:
+    row = conn.execute(select(rhythm_fits).order_by(rhythm_fits.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return StoredFit(row.id, _fit(row), row.activities, row.lapse_calibration)
 
 
 def latest_fit(conn: Connection) -> RhythmFit | None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -125,6 +126,30 @@ activities = Table(
     Index(None, "client_id", "kind", "date"),
 )
 
+# Which clients' activities changed (added, edited, moved or deleted) since the rhythm
+# engine's activity snapshot was last brought up to date: the database's own triggers write a
+# row for every change (migration 0030), whatever path made it, so nothing is missed.
+activity_changes = Table(
+    "activity_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The rhythm engine's packed copy of every activity (client, day, amount, kind), brought up to
+# date from `activity_changes` by the daily job instead of reading every activity back each
+# morning (keepwarm.services.activity_snapshot). One row; `version` guards two updates at once.
+activity_snapshot = Table(
+    "activity_snapshot",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("activities", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+)
+
 touches = Table(
     "touches",
     metadata,
@@ -189,6 +214,10 @@ rhythm_fits = Table(
     Column("converged", Boolean, nullable=False),
     Column("clients", Integer, nullable=False),
     Column("holdout", Text),
+    # How many activities the fit saw, and the lapse score's calibration learned with it (JSON):
+    # the daily job scores with a recent fit until enough has changed (migration 0030).
+    Column("activities", BigInteger),
+    Column("lapse_calibration", Text),
     Index(None, "as_of"),
 )
 

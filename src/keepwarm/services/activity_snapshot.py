@@ -1,0 +1,128 @@
+"""Every activity, packed, without reading every activity back each morning.
+
+The daily job needs every client's activities (the rhythm engine's summary: distinct days,
+gaps, amounts in sliding windows) and each client's first, last and last-of-each-kind dates
+(the signal rules). Those are what it keeps: a packed copy of every activity (client, day,
+amount, kind; ~20 bytes each), stored in the database and brought up to date from the change
+log that the database's own triggers write on every insert, update and delete of an activity.
+A fold re-reads only the changed clients' activities, through the client index. A full read
+(`rebuild`, the first run, or when more than a quarter of the clients changed) replaces it,
+and gives the same arrays: the tests check that after imports, edits, merges and erasures.
+
+Consistency: the snapshot, the change log and the changed clients' activities are read in one
+read transaction; the new snapshot is stored and exactly the change rows that were folded are
+deleted in one write transaction, only if no other run stored a snapshot in between. A change
+committed meanwhile keeps its log row for the next fold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, Engine
+
+from keepwarm.store import activity_snapshot as store
+from keepwarm.store import reading, writing
+from keepwarm.store.activity_snapshot import Packed
+from keepwarm.store.facts import ActivityFacts
+from keepwarm.store.rhythms import DAY_ZERO
+
+log = logging.getLogger(__name__)
+
+REBUILD_FRACTION = 0.25
+"""Above this share of changed clients, one full read is cheaper than reading them by id."""
+
+
+class _LostRace(Exception):
+    """Another run stored a snapshot first: store nothing."""
+
+
+def current(
+    engine: Engine,
+    now: dt.datetime,
+    *,
+    rebuild: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[NDArray[np.int64], Packed]:
+    """(every client's internal id ascending, every activity), as the database holds them now,
+    from one read transaction; the snapshot is brought up to date and stored on the way."""
+    started = time.perf_counter()
+    with reading(engine) as conn:
+        ids = _client_ids(conn)
+        stored = store.load(conn)
+        seen, changed = store.changes(conn)
+        known = 0 if stored is None else int(np.unique(stored.packed.client_id).size)
+        full = rebuild or stored is None or changed.size > REBUILD_FRACTION * max(known, 1)
+        if full:
+            packed = store.read_all(conn, progress)
+        else:
+            assert stored is not None
+            packed = stored.packed.without(changed).plus(store.read_clients(conn, changed))
+    version = None if stored is None else stored.version
+    if full or seen:
+        _store(engine, packed, version, seen, now)
+    log.info(
+        "activities: %s in %.2f s (%d activities, %d changed client(s))",
+        "read in full" if full else "brought up to date",
+        time.perf_counter() - started,
+        packed.size,
+        int(changed.size),
+        extra={"full": full, "activities": packed.size, "changed_clients": int(changed.size)},
+    )
+    return ids, packed
+
+
+def _client_ids(conn: Connection) -> NDArray[np.int64]:
+    rows = conn.exec_driver_sql("SELECT id FROM clients ORDER BY id").fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def _store(
+    engine: Engine, packed: Packed, version: int | None, seen: list[int], now: dt.datetime
+) -> None:
+    try:
+        with writing(engine) as conn:
+            if not store.save(conn, packed, version=version, now=now):
+                raise _LostRace
+            store.forget_changes(conn, seen)
+    except _LostRace:
+        log.info("activities: another run stored the snapshot first; this one is not stored")
+
+
+def activity_facts(packed: Packed, as_of: dt.date) -> ActivityFacts:
+    """First and last activity per client and the last of each kind, counting only activities
+    up to `as_of`: what keepwarm.store.facts.activity_facts reads, from the packed copy."""
+    cut = packed.day <= (as_of - DAY_ZERO).days
+    client, day, kind = packed.client_id[cut], packed.day[cut], packed.kind[cut]
+    if client.size == 0:
+        return ActivityFacts({}, {})
+    dates = _dates(day)
+    starts = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
+    ends = np.r_[starts[1:], client.size] - 1
+    spans = {
+        int(c): (dates[int(f)], dates[int(last)])
+        for c, f, last in zip(client[starts].tolist(), day[starts], day[ends], strict=True)
+    }
+    by_kind: dict[int, dict[str, dt.date]] = {}
+    has = kind >= 0
+    if has.any():
+        k_client, k_kind, k_day = client[has], kind[has], day[has]
+        key = k_client * (len(packed.kinds) + 1) + k_kind
+        # rows are in (client, day) order: a (client, kind)'s last row is its latest day
+        _, last_in_reverse = np.unique(key[::-1], return_index=True)
+        last = key.size - 1 - last_in_reverse
+        for c, k, d in zip(
+            k_client[last].tolist(), k_kind[last].tolist(), k_day[last].tolist(), strict=True
+        ):
+            by_kind.setdefault(c, {})[packed.kinds[k]] = dates[d]
+    return ActivityFacts(spans, by_kind)
+
+
+def _dates(day: NDArray[np.int64]) -> dict[int, dt.date]:
+    """Each distinct day number as a date (a few thousand conversions, not millions)."""
+    return {int(d): DAY_ZERO + dt.timedelta(days=int(d)) for d in np.unique(day)}

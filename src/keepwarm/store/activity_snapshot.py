@@ -1,0 +1,234 @@
+"""The rhythm engine's packed copy of every activity, and the change log that keeps it current.
+
+`activity_changes` is written by the database's triggers (migration 0030) on every insert,
+update and delete of an activity, so whatever path changed an activity (an import, a merge of
+two clients, an erasure, a cascade) names its client there. `activity_snapshot` holds every
+activity as four arrays (client, day number, amount in cents, kind), sorted by client then day.
+Never commits: keepwarm.services.activity_snapshot owns the transactions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, delete, insert, select, update
+
+from keepwarm.store.tables import activity_changes, activity_snapshot
+
+_CHUNK = 200_000
+_IN_LIST = 5_000  # within every database's limit of parameters
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Every activity: internal client id, day number (days since 1900-01-01), amount in cents
+    (0 when missing) and kind (an index into `kinds`, -1 for none), sorted by client then
+    day (the order within one day is not kept: nothing computed from it depends on it)."""
+
+    client_id: NDArray[np.int64]
+    day: NDArray[np.int64]
+    cents: NDArray[np.int64]
+    kind: NDArray[np.int32]
+    kinds: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return int(self.client_id.size)
+
+    @classmethod
+    def empty(cls) -> Packed:
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, none, none, np.zeros(0, dtype=np.int32), ())
+
+    def sorted(self) -> Packed:
+        """The same activities in (client, day) order."""
+        if self.size < 2:
+            return self
+        order = np.lexsort((self.day, self.client_id))
+        return dataclasses.replace(
+            self,
+            client_id=self.client_id[order],
+            day=self.day[order],
+            cents=self.cents[order],
+            kind=self.kind[order],
+        )
+
+    def without(self, clients: NDArray[np.int64]) -> Packed:
+        """These activities less every one of `clients`."""
+        keep = ~np.isin(self.client_id, clients)
+        return dataclasses.replace(
+            self,
+            client_id=self.client_id[keep],
+            day=self.day[keep],
+            cents=self.cents[keep],
+            kind=self.kind[keep],
+        )
+
+    def plus(self, other: Packed) -> Packed:
+        """Both sets of activities, with one vocabulary of kinds, sorted."""
+        kinds = tuple(sorted(set(self.kinds) | set(other.kinds)))
+        return Packed(
+            np.concatenate([self.client_id, other.client_id]),
+            np.concatenate([self.day, other.day]),
+            np.concatenate([self.cents, other.cents]),
+            np.concatenate(
+                [_recode(self.kind, self.kinds, kinds), _recode(other.kind, other.kinds, kinds)]
+            ),
+            kinds,
+        ).sorted()
+
+    def to_bytes(self) -> bytes:
+        out = io.BytesIO()
+        np.savez(
+            out,
+            client_id=self.client_id,
+            day=self.day.astype(np.int32),
+            cents=self.cents,
+            kind=self.kind,
+            kinds=np.array(self.kinds, dtype=np.str_),
+        )
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> Packed:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as data:
+            return cls(
+                data["client_id"].astype(np.int64),
+                data["day"].astype(np.int64),
+                data["cents"].astype(np.int64),
+                data["kind"].astype(np.int32),
+                tuple(str(k) for k in data["kinds"]),
+            )
+
+
+def _recode(kind: NDArray[np.int32], old: Sequence[str], new: Sequence[str]) -> NDArray[np.int32]:
+    if tuple(old) == tuple(new):
+        return kind
+    position = {name: i for i, name in enumerate(new)}
+    table = np.array([position[name] for name in old] + [-1], dtype=np.int32)
+    return table[kind]  # -1 indexes the appended -1: no kind stays no kind
+
+
+@dataclass(frozen=True)
+class Stored:
+    packed: Packed
+    version: int
+
+
+def load(conn: Connection) -> Stored | None:
+    row = conn.execute(
+        select(activity_snapshot.c.version, activity_snapshot.c.payload).where(
+            activity_snapshot.c.id == 1
+        )
+    ).first()
+    if row is None:
+        return None
+    return Stored(Packed.from_bytes(bytes(row.payload)), int(row.version))
+
+
+def save(conn: Connection, packed: Packed, *, version: int | None, now: dt.datetime) -> bool:
+    """Store `packed` in place of the snapshot at `version` (None: there was none). False when
+    another run stored one first (this transaction must then change nothing else)."""
+    values: dict[str, Any] = {
+        "built_at": now,
+        "activities": packed.size,
+        "payload": packed.to_bytes(),
+    }
+    if version is None:
+        if conn.execute(select(activity_snapshot.c.id)).first() is not None:
+            return False
+        conn.execute(insert(activity_snapshot).values(id=1, version=1, **values))
+        return True
+    done = conn.execute(
+        update(activity_snapshot)
+        .where(activity_snapshot.c.id == 1, activity_snapshot.c.version == version)
+        .values(version=version + 1, **values)
+    ).rowcount
+    return bool(done == 1)
+
+
+def changes(conn: Connection) -> tuple[list[int], NDArray[np.int64]]:
+    """The change log: its row ids, and the clients they name (distinct, ascending)."""
+    rows = conn.execute(select(activity_changes.c.id, activity_changes.c.client_id)).all()
+    ids = [r[0] for r in rows]
+    clients = np.unique(np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)))
+    return ids, clients
+
+
+def forget_changes(conn: Connection, ids: Sequence[int]) -> None:
+    """Delete exactly the change rows `ids` (folded into a stored snapshot): a change committed
+    since they were read, even one with a smaller id on PostgreSQL, stays for the next fold."""
+    if not ids:
+        return
+    if conn.dialect.name == "sqlite":
+        # one writer at a time, ids in commit order, never reused (AUTOINCREMENT): a range
+        conn.execute(delete(activity_changes).where(activity_changes.c.id <= max(ids)))
+        return
+    for start in range(0, len(ids), 100_000):
+        conn.exec_driver_sql(
+            "DELETE FROM activity_changes WHERE id = ANY(%s)", (list(ids[start : start + 100_000]),)
+        )
+
+
+def _day_sql(conn: Connection) -> str:
+    if conn.dialect.name == "sqlite":
+        return "CAST(julianday(date) - julianday('1900-01-01') AS INTEGER)"
+    return "date - DATE '1900-01-01'"
+
+
+def read_all(conn: Connection, on_progress: Callable[[int], None] | None = None) -> Packed:
+    """Every activity, read in chunks."""
+    sql = f"SELECT client_id, {_day_sql(conn)}, COALESCE(amount_cents, 0), kind FROM activities"
+    return _read(conn, sql, (), on_progress)
+
+
+def read_clients(conn: Connection, clients: NDArray[np.int64]) -> Packed:
+    """Every activity of `clients`, through the activities' client index."""
+    parts = [Packed.empty()]
+    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    for start in range(0, clients.size, _IN_LIST):
+        some = clients[start : start + _IN_LIST].tolist()
+        sql = (
+            f"SELECT client_id, {_day_sql(conn)}, COALESCE(amount_cents, 0), kind "
+            f"FROM activities WHERE client_id IN ({', '.join([marker] * len(some))})"
+        )
+        parts.append(_read(conn, sql, tuple(some), None))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.plus(part)
+    return out
+
+
+def _read(
+    conn: Connection,
+    sql: str,
+    params: tuple[Any, ...],
+    on_progress: Callable[[int], None] | None,
+) -> Packed:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(sql, params)
+    numbers: list[NDArray[np.int64]] = []
+    kinds: list[Any] = []
+    done = 0
+    while chunk := cursor.fetchmany(_CHUNK):
+        numbers.append(np.array([r[:3] for r in chunk], dtype=np.int64).reshape(-1, 3))
+        kinds += [r[3] for r in chunk]
+        done += len(chunk)
+        if on_progress is not None:
+            on_progress(done)
+    cursor.close()
+    table = np.concatenate(numbers) if numbers else np.zeros((0, 3), dtype=np.int64)
+    vocabulary = tuple(sorted({k for k in kinds if k is not None}))
+    position = {name: i for i, name in enumerate(vocabulary)}
+    kind = np.fromiter(
+        (-1 if k is None else position[k] for k in kinds), dtype=np.int32, count=len(kinds)
+    )
+    client, day, cents = table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy()
+    return Packed(client, day, cents, kind, vocabulary).sorted()
