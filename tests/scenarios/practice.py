@@ -199,10 +199,15 @@ class Practice:
 
 
 def live_week(
-    url: str, folder: Path, practice: Practice, setup: Callable[[str], None] | None = None
+    url: str,
+    folder: Path,
+    practice: Practice,
+    setup: Callable[[str], None] | None = None,
+    daily: tuple[str, ...] = (),
 ) -> Week:
     """Bring the practice in as it was the evening before its first day, then live the week.
-    `setup(url)` runs after the imports, before day one (e.g. to plant reminders)."""
+    `setup(url)` runs after the imports, before day one (e.g. to plant reminders); `daily`:
+    more options for every `run-daily`."""
     cli = Cli(url)
     ok(cli("init"))
     for args in practice.staff_commands:
@@ -225,7 +230,7 @@ def live_week(
         if day in practice.quota_days:
             shown = ok(cli("quota", "--week", day.isoformat(), "--format", "json")).output
             week.quota[day] = json.loads(shown)
-        ok(cli("run-daily", "--as-of", day.isoformat()))
+        ok(cli("run-daily", "--as-of", day.isoformat(), *daily))
         week.plans[day] = read_list(cli, day)
         week.done[day] = []
         for action in week.plans[day]["actions"]:

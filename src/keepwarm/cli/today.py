@@ -55,7 +55,26 @@ AsOf = Annotated[
 ]
 
 
-def run_daily_command(as_of: AsOf = None, db: DbOption = None) -> None:
+def run_daily_command(
+    as_of: AsOf = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Read every activity afresh instead of bringing the stored copy up to date "
+            "with what changed (the plan is the same; it takes longer).",
+        ),
+    ] = False,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit",
+            help="Fit the population model today (by default it is refitted weekly, or when "
+            "the activities or clients changed by 5%).",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
     """Learn rhythms, then build and store the day's plan (once per date: running it again
     changes nothing).
 
@@ -63,7 +82,9 @@ def run_daily_command(as_of: AsOf = None, db: DbOption = None) -> None:
     """
     with user_errors(), engine_for(db) as (settings, engine):
         day = parse_date_option(as_of, "--as-of") or local_today(get_policy(engine), now())
-        run = run_daily(engine, settings, day=day, now=now())
+        run = run_daily(
+            engine, settings, day=day, now=now(), rebuild=rebuild, refit=True if refit else None
+        )
     if run.already_planned:
         console.print(f"The plan for {day} is already made; nothing changed.", markup=False)
     else:
