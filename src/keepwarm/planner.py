@@ -79,6 +79,8 @@ FALLBACKS: Mapping[str, tuple[str, ...]] = {
 """For each wanted channel, the order in which to fall back when the client's data lacks it."""
 
 HUG_CHANNEL = "card"
+# Enum members read once (reading one off its class is slow on Python 3.11; this runs per client)
+_HOLIDAY, _CANCELLATION = SignalCode.HOLIDAY, SignalCode.CANCELLATION
 SILENCE_BONUS = 0.2
 OTHER_SIGNAL_WEIGHT = 0.1
 HUG_URGENCY_MAX = 0.2
@@ -206,10 +208,11 @@ def reasons(
 ) -> tuple[tuple[Signal, ...], tuple[Signal, ...]]:
     """(reasons to be on the list, notes that ride along): a holiday is only ever a note;
     after a recent personal contact only pressing reasons count; dismissed keys are dropped."""
-    kept = [s for s in signals if s.reason_key not in suppressed]
-    real = [s for s in kept if s.code != SignalCode.HOLIDAY and (s.pressing or not recent)]
-    notes = [s for s in kept if s.code == SignalCode.HOLIDAY]
-    real.sort(key=lambda s: (-s.urgency, s.code.value, s.reason_key))
+    kept = [s for s in signals if s.reason_key not in suppressed] if suppressed else signals
+    real = [s for s in kept if s.code != _HOLIDAY and (s.pressing or not recent)]
+    notes = [s for s in kept if s.code == _HOLIDAY]
+    if len(real) > 1:
+        real.sort(key=lambda s: (-s.urgency, s.code, s.reason_key))  # StrEnum: by its value
     return tuple(real), tuple(notes)
 
 
@@ -284,7 +287,7 @@ def _score(
         staff=staff if staff in names else None,
         value=value_weight(_known_or(yearly_value_cents(candidate), typical)),
         urgency=signal_urgency(real, silent) if real else hug_urgency(silent),
-        forced=any(s.code == SignalCode.CANCELLATION for s in real),
+        forced=any(s.code == _CANCELLATION for s in real),
         carried=earlier is not None,
         hug=not real,
         reason_keys=tuple(s.reason_key for s in (*real, *notes)) or (hug_key,),

@@ -22,6 +22,12 @@ from keepwarm.domain.signals import ClientFacts, Signal
 
 Rule = Callable[[ClientFacts, Policy, dt.date], Iterator[Signal]]
 
+# Enum members read once: on Python 3.11 reading a member off its class costs about a
+# microsecond, and the rules run for every client every morning.
+_ACTIVE, _CANCELLED, _PROSPECT = ClientStatus.ACTIVE, ClientStatus.CANCELLED, ClientStatus.PROSPECT
+_LAPSING, _USAGE_DOWN = SignalCode.LAPSING, SignalCode.USAGE_DOWN
+_CANCELLATION, _CADENCE_OVERDUE = SignalCode.CANCELLATION, SignalCode.CADENCE_OVERDUE
+
 
 def signals_for(facts: ClientFacts, policy: Policy, today: dt.date) -> tuple[Signal, ...]:
     """All signals for one client on `today`, most urgent first (ties by code): one reason per
@@ -30,7 +36,10 @@ def signals_for(facts: ClientFacts, policy: Policy, today: dt.date) -> tuple[Sig
     if facts.client.do_not_contact:
         return ()
     found = one_reason_per_fact([s for rule in RULES for s in rule(facts, policy, today)], facts)
-    return tuple(sorted(found, key=lambda s: (-s.urgency, s.code.value, s.reason_key)))
+    if len(found) < 2:
+        return tuple(found)
+    # a StrEnum member compares as its value
+    return tuple(sorted(found, key=lambda s: (-s.urgency, s.code, s.reason_key)))
 
 
 SUPERSEDED_BY_CANCELLATION = frozenset(
@@ -50,11 +59,11 @@ def one_reason_per_fact(found: list[Signal], facts: ClientFacts) -> list[Signal]
     codes = {s.code for s in found}
     out = []
     for signal in found:
-        if signal.code in SUPERSEDED_BY_CANCELLATION and SignalCode.CANCELLATION in codes:
+        if signal.code in SUPERSEDED_BY_CANCELLATION and _CANCELLATION in codes:
             continue
-        if signal.code == SignalCode.USAGE_DOWN and SignalCode.LAPSING in codes:
+        if signal.code == _USAGE_DOWN and _LAPSING in codes:
             continue
-        if signal.code == SignalCode.LAPSING:
+        if signal.code == _LAPSING:
             signal = replace(signal, pressing=_new_lapse(facts))
         out.append(signal)
     return out
@@ -122,7 +131,7 @@ def lapsing(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Sign
         return
     if rhythm.activities < policy.lapsing_min_activities or rhythm.attention_after > today:
         return
-    if facts.client.status == ClientStatus.CANCELLED:
+    if facts.client.status == _CANCELLED:
         return
     if (today - rhythm.attention_after).days > policy.lapsing_max_days:
         return
@@ -159,7 +168,7 @@ def usage(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal
     rhythm = facts.rhythm
     if rhythm is None or not rhythm.trend_direction:
         return
-    if facts.client.status == ClientStatus.CANCELLED:
+    if facts.client.status == _CANCELLED:
         return
     up = rhythm.trend_direction > 0
     words = explain.trend_words(
@@ -181,7 +190,7 @@ def cancellation(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator
     """
     client = facts.client
     on = client.cancelled_on
-    if client.status != ClientStatus.CANCELLED and on is None:
+    if client.status != _CANCELLED and on is None:
         return
     if on is not None:
         cutoff = on if on <= today else on - dt.timedelta(days=policy.notice_days)
@@ -218,7 +227,7 @@ def due(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
     next_due = facts.client.next_due
     recalls = [
         (kind, last, last + dt.timedelta(days=every_days), every_days)
-        for kind, every_days in sorted(policy.recall_days.items())
+        for kind, every_days in (sorted(policy.recall_days.items()) if policy.recall_days else ())
         if (last := facts.last_by_kind.get(kind)) is not None
     ]
     if next_due is not None and not any(last >= next_due for _, last, _, _ in recalls):
@@ -288,7 +297,7 @@ def _anniversary_of(
 def holiday(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
     """The country's chosen holidays and the policy's own occasions within the lead time,
     each a reason to send a card. Cancelled clients get the cancellation signal instead."""
-    if facts.client.status == ClientStatus.CANCELLED:
+    if facts.client.status == _CANCELLED:
         return
     for at, name in occasions_between(policy, today, policy.holiday_lead_days):
         ahead = (at - today).days
@@ -342,7 +351,7 @@ def public_holidays(country: str, year: int) -> tuple[tuple[dt.date, str], ...]:
 def welcome(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
     """A new client (earliest of `since` and the first activity within `welcome_days`) with
     no personal touch since that day. Prospects and cancelled clients are not welcomed."""
-    if facts.client.status != ClientStatus.ACTIVE:
+    if facts.client.status != _ACTIVE:
         return
     starts = [d for d in (facts.client.since, facts.first_activity) if d is not None]
     if not starts:
@@ -359,6 +368,8 @@ def welcome(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Sign
 def follow_up(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Signal]:
     """After the last activity of each configured kind: a thank-you while it is fresh, then a
     check-in once `check_in_after_days` have passed; each only without a personal touch since."""
+    if not policy.follow_ups:
+        return
     for kind, rule in sorted(policy.follow_ups.items()):
         last = facts.last_by_kind.get(kind)
         if last is not None:
@@ -416,7 +427,7 @@ def cadence(facts: ClientFacts, policy: Policy) -> tuple[int, str]:
     for prospects), else the policy's default."""
     client = facts.client
     segments = list(client.tags)
-    if client.status == ClientStatus.PROSPECT:
+    if client.status == _PROSPECT:
         segments.append("prospect")
     matched = [(policy.cadence_days[s], s) for s in segments if s in policy.cadence_days]
     if not matched:
@@ -444,7 +455,7 @@ def cadence_overdue(facts: ClientFacts, policy: Policy, today: dt.date) -> Itera
     text += f"; {words} is {explain.days(days)}"
     urgency = ramp((silent or 2 * days) - days, 2 * days, 0.3, 0.6)
     key = f"cadence_overdue:{last.isoformat() if last else 'never'}"
-    yield Signal(SignalCode.CADENCE_OVERDUE, text, urgency, key)
+    yield Signal(_CADENCE_OVERDUE, text, urgency, key)
 
 
 RULES: tuple[Rule, ...] = (

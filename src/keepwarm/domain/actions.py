@@ -21,10 +21,11 @@ class Candidate:
 
     facts: ClientFacts
     signals: tuple[Signal, ...] = ()
+    client_id: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def client_id(self) -> str:
-        return self.facts.client.id
+    def __post_init__(self) -> None:
+        # read once: the planner asks for it several times per client, for every client
+        object.__setattr__(self, "client_id", self.facts.client.id)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,9 @@ def current(
             packed = store.read_all(conn, progress)
         else:
             assert stored is not None
-            packed = stored.packed.without(changed).plus(store.read_clients(conn, changed))
+            packed = stored.packed
+            if changed.size:
+                packed = packed.without(changed).plus(store.read_clients(conn, changed))
     version = None if stored is None else stored.version
     if full or seen:
         _store(engine, packed, version, seen, now)
@@ -104,10 +106,9 @@ def activity_facts(packed: Packed, as_of: dt.date) -> ActivityFacts:
     dates = _dates(day)
     starts = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
     ends = np.r_[starts[1:], client.size] - 1
-    spans = {
-        int(c): (dates[int(f)], dates[int(last)])
-        for c, f, last in zip(client[starts].tolist(), day[starts], day[ends], strict=True)
-    }
+    firsts = [dates[d] for d in day[starts].tolist()]
+    lasts = [dates[d] for d in day[ends].tolist()]
+    spans = dict(zip(client[starts].tolist(), zip(firsts, lasts, strict=True), strict=True))
     by_kind: dict[int, dict[str, dt.date]] = {}
     has = kind >= 0
     if has.any():
@@ -116,13 +117,19 @@ def activity_facts(packed: Packed, as_of: dt.date) -> ActivityFacts:
         # rows are in (client, day) order: a (client, kind)'s last row is its latest day
         _, last_in_reverse = np.unique(key[::-1], return_index=True)
         last = key.size - 1 - last_in_reverse
-        for c, k, d in zip(
+        names = packed.kinds
+        found = zip(
             k_client[last].tolist(), k_kind[last].tolist(), k_day[last].tolist(), strict=True
-        ):
-            by_kind.setdefault(c, {})[packed.kinds[k]] = dates[d]
+        )
+        for c, k, d in found:
+            mine = by_kind.get(c)
+            if mine is None:
+                by_kind[c] = {names[k]: dates[d]}
+            else:
+                mine[names[k]] = dates[d]
     return ActivityFacts(spans, by_kind)
 
 
 def _dates(day: NDArray[np.int64]) -> dict[int, dt.date]:
     """Each distinct day number as a date (a few thousand conversions, not millions)."""
-    return {int(d): DAY_ZERO + dt.timedelta(days=int(d)) for d in np.unique(day)}
+    return {d: DAY_ZERO + dt.timedelta(days=d) for d in np.unique(day).tolist()}

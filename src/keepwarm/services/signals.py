@@ -46,7 +46,11 @@ def client_facts(
     for cid, client in everyone.items():
         first, last = acts.spans.get(cid, (None, None))
         by_kind = acts.last_by_kind.get(cid, {})
-        last_kind = min((k for k, d in by_kind.items() if d == last), default=None)
+        if len(by_kind) == 1:  # most clients: one kind of activity
+            [(only, on)] = by_kind.items()
+            last_kind = only if on == last else None
+        else:
+            last_kind = min((k for k, d in by_kind.items() if d == last), default=None)
         out.append(
             ClientFacts(
                 client=client,

@@ -34,7 +34,7 @@ _STATUS = {s.value: s for s in ClientStatus}
 
 
 def _tags(text: str) -> tuple[str, ...]:
-    return tuple(t for t in text.split(";") if t)
+    return tuple(filter(None, text.split(";"))) if text else ()
 
 
 # How each kind of field is read back from its stored value (others: as stored).
