@@ -158,6 +158,14 @@ def _rhythm_rows(engine: sa.Engine) -> dict[int, dict[str, Any]]:
     return {r["client_id"]: {k: v for k, v in r.items() if k != "fit_id"} for r in rows}
 
 
+def _latest_calibration(engine: sa.Engine) -> Any:
+    with engine.connect() as conn:
+        text = conn.execute(
+            sa.text("SELECT lapse_calibration FROM rhythm_fits ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+    return json.loads(text)
+
+
 def _latest_population(engine: sa.Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         text = conn.execute(
@@ -189,6 +197,8 @@ def test_the_cli_learns_on_spark_what_it_learns_locally_and_saves_it(
     ran = cli("rhythm", "--as-of", "2026-06-30")
     assert ran.exit_code == 0, ran.output
     local_rows, local_fit = _rhythm_rows(engine), _latest_population(engine)
+    local_lapse = _latest_calibration(engine)
+    assert local_lapse is not None  # stored with the fit: the daily job scores with it
 
     folder = tmp_path / "parquet"
     exported = cli("export", "activities", "--format", "parquet", str(folder))
@@ -202,6 +212,7 @@ def test_the_cli_learns_on_spark_what_it_learns_locally_and_saves_it(
         assert ran.exit_code == 0, ran.output
         assert f"from {len(visits) - 1:,} activities" in ran.output
         _assert_same_numbers(_latest_population(engine), local_fit)
+        _assert_same_numbers(_latest_calibration(engine), local_lapse)
         rows = _rhythm_rows(engine)
         assert rows.keys() == local_rows.keys()
         for client_id, want in local_rows.items():

@@ -160,6 +160,8 @@ class SparkLearned:
     example_rows: int
     """Rows of counted calibration examples for the lapse score."""
     seconds: dict[str, float]
+    lapse: rhythm.LapseCalibration | None = None
+    """The lapse score's calibration (stored with the fit: the daily job scores with both)."""
 
 
 def _table(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
@@ -389,6 +391,7 @@ def learn(
         counted_rows=int(counted.num_rows),
         example_rows=int(examples.num_rows),
         seconds=seconds,
+        lapse=calibration,
     )
 
 
@@ -604,4 +607,5 @@ def compute_rhythms_spark(
         activities=got.activities,
         seconds=seconds,
         progress=progress,
+        lapse=got.lapse,
     )
