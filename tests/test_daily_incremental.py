@@ -32,6 +32,7 @@ from keepwarm.services.daily_job import run_daily
 from keepwarm.services.erasure import erase_client
 from keepwarm.services.importing import import_file
 from keepwarm.services.rhythms import compute_rhythms
+from keepwarm.store import activity_snapshot as snapshot_store
 from keepwarm.store import facts, reading
 from keepwarm.store.activity_snapshot import Packed
 from keepwarm.store.tables import activity_changes, rhythm_fits, rhythms
@@ -106,9 +107,16 @@ def _log_size(engine: sa.Engine) -> int:
         )
 
 
+@pytest.mark.parametrize("block", [65_536, 7], ids=["one-block", "blocks-of-7"])
 def test_the_fold_gives_what_a_full_read_gives_after_every_kind_of_change(
-    engine: sa.Engine, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    engine: sa.Engine,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    block: int,
 ) -> None:
+    monkeypatch.setattr(snapshot_store, "BLOCK_CLIENTS", block)
     rng = random.Random(7)
     ids = [f"C{i}" for i in range(60)]
     _import(engine, settings, ImportKind.CLIENTS, _clients_csv(tmp_path / "c.csv", ids))
@@ -161,7 +169,7 @@ def test_the_fold_gives_what_a_full_read_gives_after_every_kind_of_change(
     # An erasure drops the packed copy (it held their activities); the next read is full.
     erase_client(engine, "C4", actor=OWNER, now=NOW)
     with engine.connect() as conn:
-        assert conn.execute(sa.select(snapshot_table.c.id)).first() is None
+        assert conn.execute(sa.select(snapshot_table.c.block)).first() is None
     caplog.clear()
     folded, full = _fold_then_full(engine)
     assert "read in full" in caplog.text
@@ -174,6 +182,41 @@ def test_the_fold_gives_what_a_full_read_gives_after_every_kind_of_change(
         kept = activity_snapshot.activity_facts(folded, as_of)
         assert kept.spans == read.spans
         assert kept.last_by_kind == dict(read.last_by_kind)
+
+
+def test_a_fold_rewrites_only_the_blocks_of_the_clients_that_changed(
+    engine: sa.Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot_store, "BLOCK_CLIENTS", 10)
+    ids = [f"C{i}" for i in range(40)]
+    _import(engine, settings, ImportKind.CLIENTS, _clients_csv(tmp_path / "c.csv", ids))
+    rows = _random_history(random.Random(5), ids)
+    _import(engine, settings, ImportKind.ACTIVITIES, _activities_csv(tmp_path / "a.csv", rows))
+    activity_snapshot.current(engine, NOW)
+
+    def blocks() -> dict[int, tuple[Any, int]]:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.select(
+                    snapshot_table.c.block, snapshot_table.c.built_at, snapshot_table.c.activities
+                )
+            ).all()
+        return {b: (at, n) for b, at, n in found}
+
+    before = blocks()
+    assert len(before) >= 4  # 40 clients in blocks of 10 ids
+    with engine.connect() as conn:
+        c25 = conn.execute(sa.text("SELECT id FROM clients WHERE external_id = 'C25'")).scalar_one()
+    later = NOW + dt.timedelta(hours=1)
+    new = [("NEW", "C25", dt.date(2025, 8, 1), "10.00", "visit")]
+    _import(engine, settings, ImportKind.ACTIVITIES, _activities_csv(tmp_path / "n.csv", new))
+    _, folded = activity_snapshot.current(engine, later)
+    after = blocks()
+    rewritten = {b for b in after if after[b][0] != before.get(b, (None,))[0]}
+    assert rewritten == {0, c25 // 10}  # block 0 carries the version; C25's block
+    assert after[c25 // 10][1] == before[c25 // 10][1] + 1
+    _, full = activity_snapshot.current(engine, later, rebuild=True)
+    assert _canonical(folded) == _canonical(full)
 
 
 def test_a_change_made_while_a_fold_runs_is_kept_for_the_next(

@@ -67,7 +67,7 @@ def current(
                 packed = packed.without(changed).plus(store.read_clients(conn, changed))
     version = None if stored is None else stored.version
     if full or seen:
-        _store(engine, packed, version, seen, now)
+        _store(engine, packed, version, seen, now, None if full else changed)
     log.info(
         "activities: %s in %.2f s (%d activities, %d changed client(s))",
         "read in full" if full else "brought up to date",
@@ -85,11 +85,18 @@ def _client_ids(conn: Connection) -> NDArray[np.int64]:
 
 
 def _store(
-    engine: Engine, packed: Packed, version: int | None, seen: list[int], now: dt.datetime
+    engine: Engine,
+    packed: Packed,
+    version: int | None,
+    seen: list[int],
+    now: dt.datetime,
+    changed: NDArray[np.int64] | None,
 ) -> None:
+    """Store the copy (every block, or those of the `changed` clients) and forget the change
+    rows `seen`, in one transaction, unless another run stored a copy first."""
     try:
         with writing(engine) as conn:
-            if not store.save(conn, packed, version=version, now=now):
+            if not store.save(conn, packed, version=version, now=now, clients=changed):
                 raise _LostRace
             store.forget_changes(conn, seen)
     except _LostRace:

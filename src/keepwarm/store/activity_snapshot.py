@@ -96,6 +96,31 @@ class Packed:
             kinds,
         ).sorted()
 
+    def clients_between(self, low: int, high: int) -> Packed:
+        """The activities of the clients with internal ids in [low, high)."""
+        start, stop = np.searchsorted(self.client_id, [low, high])
+        return dataclasses.replace(
+            self,
+            client_id=self.client_id[start:stop],
+            day=self.day[start:stop],
+            cents=self.cents[start:stop],
+            kind=self.kind[start:stop],
+        )
+
+    @classmethod
+    def joined(cls, parts: Sequence[Packed]) -> Packed:
+        """Blocks of clients in ascending order, one after the other, as one."""
+        kinds = tuple(sorted({k for part in parts for k in part.kinds}))
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.client_id for p in parts]),
+            np.concatenate([p.day for p in parts]),
+            np.concatenate([p.cents for p in parts]),
+            np.concatenate([_recode(p.kind, p.kinds, kinds) for p in parts]),
+            kinds,
+        )
+
     def to_bytes(self) -> bytes:
         out = io.BytesIO()
         np.savez(
@@ -128,6 +153,12 @@ def _recode(kind: NDArray[np.int32], old: Sequence[str], new: Sequence[str]) -> 
     return table[kind]  # -1 indexes the appended -1: no kind stays no kind
 
 
+BLOCK_CLIENTS = 65_536
+"""Clients per stored block, by internal id: at about 20 activities a client a block is about
+30 MB, far inside PostgreSQL's limit of 1 GB for one value whatever the size of the business,
+and a fold rewrites only the blocks whose clients changed."""
+
+
 @dataclass(frozen=True)
 class Stored:
     packed: Packed
@@ -135,35 +166,61 @@ class Stored:
 
 
 def load(conn: Connection) -> Stored | None:
-    row = conn.execute(
-        select(activity_snapshot.c.version, activity_snapshot.c.payload).where(
-            activity_snapshot.c.id == 1
-        )
-    ).first()
-    if row is None:
+    """The stored copy, or None when there is none (block 0 carries the version)."""
+    s = activity_snapshot.c
+    head = conn.execute(select(s.version).where(s.block == 0)).first()
+    if head is None:
         return None
-    return Stored(Packed.from_bytes(bytes(row.payload)), int(row.version))
+    parts = [
+        Packed.from_bytes(bytes(payload))
+        for (payload,) in conn.execute(select(s.payload).order_by(s.block))
+    ]
+    return Stored(Packed.joined(parts), int(head.version))
 
 
-def save(conn: Connection, packed: Packed, *, version: int | None, now: dt.datetime) -> bool:
-    """Store `packed` in place of the snapshot at `version` (None: there was none). False when
-    another run stored one first (this transaction must then change nothing else)."""
-    values: dict[str, Any] = {
-        "built_at": now,
-        "activities": packed.size,
-        "payload": packed.to_bytes(),
-    }
+def save(
+    conn: Connection,
+    packed: Packed,
+    *,
+    version: int | None,
+    now: dt.datetime,
+    clients: NDArray[np.int64] | None = None,
+) -> bool:
+    """Store `packed` in place of the copy at `version` (None: there was none): every block, or
+    only the blocks of `clients` (those that changed). False when another run stored a copy
+    first (this transaction must then change nothing else)."""
+    s = activity_snapshot.c
     if version is None:
-        if conn.execute(select(activity_snapshot.c.id)).first() is not None:
+        if conn.execute(select(s.block)).first() is not None:
             return False
-        conn.execute(insert(activity_snapshot).values(id=1, version=1, **values))
-        return True
-    done = conn.execute(
-        update(activity_snapshot)
-        .where(activity_snapshot.c.id == 1, activity_snapshot.c.version == version)
-        .values(version=version + 1, **values)
-    ).rowcount
-    return bool(done == 1)
+        conn.execute(
+            insert(activity_snapshot).values(
+                block=0, version=1, built_at=now, activities=0, payload=Packed.empty().to_bytes()
+            )
+        )
+    else:
+        guard = update(activity_snapshot).where(s.block == 0, s.version == version)
+        if conn.execute(guard.values(version=version + 1, built_at=now)).rowcount != 1:
+            return False
+    if clients is None:
+        conn.execute(delete(activity_snapshot).where(s.block != 0))
+        blocks = {0, *np.unique(packed.client_id // BLOCK_CLIENTS).tolist()}
+    else:
+        blocks = set(np.unique(clients // BLOCK_CLIENTS).tolist())
+    for block in sorted(blocks):
+        part = packed.clients_between(block * BLOCK_CLIENTS, (block + 1) * BLOCK_CLIENTS)
+        values: dict[str, Any] = {
+            "built_at": now,
+            "activities": part.size,
+            "payload": part.to_bytes(),
+        }
+        if block == 0:
+            conn.execute(update(activity_snapshot).where(s.block == 0).values(**values))
+            continue
+        conn.execute(delete(activity_snapshot).where(s.block == block))
+        if part.size:
+            conn.execute(insert(activity_snapshot).values(block=block, version=0, **values))
+    return True
 
 
 def changes(conn: Connection) -> tuple[list[int], NDArray[np.int64]]:

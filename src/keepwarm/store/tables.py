@@ -139,11 +139,12 @@ activity_changes = Table(
 
 # The rhythm engine's packed copy of every activity (client, day, amount, kind), brought up to
 # date from `activity_changes` by the daily job instead of reading every activity back each
-# morning (keepwarm.services.activity_snapshot). One row; `version` guards two updates at once.
+# morning (keepwarm.services.activity_snapshot). One row per block of clients (by internal id);
+# block 0, always there once a copy is stored, carries the `version` that guards two updates.
 activity_snapshot = Table(
     "activity_snapshot",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("block", Integer, primary_key=True, autoincrement=False),
     Column("version", Integer, nullable=False),
     Column("built_at", DateTime(timezone=True), nullable=False),
     Column("activities", Integer, nullable=False),

@@ -1,9 +1,10 @@
 """The daily job follows what changed: `activity_changes`, written by the database's own
 triggers on every insert, update and delete of an activity (whatever path makes it: imports,
 merges of two clients, erasure, a client's deletion cascading), and `activity_snapshot`, the
-rhythm engine's packed copy of every activity that the daily job brings up to date from those
-changes. `rhythm_fits` gains the activity count it saw and the lapse score's calibration, so
-the daily job can score with a recent fit until enough has changed.
+rhythm engine's packed copy of every activity (one row per block of clients) that the daily job
+brings up to date from those changes. `rhythm_fits` gains the activity count it saw and the
+lapse score's calibration, so the daily job can score with a recent fit until enough has
+changed.
 
 On SQLite the triggers are per row; on PostgreSQL per statement over the statement's
 transition tables (one INSERT ... SELECT DISTINCT per statement, not one per row).
@@ -69,7 +70,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "activity_snapshot",
-        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("block", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("activities", sa.Integer, nullable=False),
