@@ -352,7 +352,7 @@ def _fits(engine: sa.Engine) -> list[tuple[int, dt.date, int | None]]:
                 rhythm_fits.c.id
             )
         ).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [tuple(r) for r in rows]
 
 
 def _rhythms_now(engine: sa.Engine) -> dict[int, tuple[Any, ...]]:
