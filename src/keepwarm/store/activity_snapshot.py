@@ -281,23 +281,34 @@ def _read(
     params: tuple[Any, ...],
     on_progress: Callable[[int], None] | None,
 ) -> Packed:
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    """The rows of `sql` (client, day, cents, kind) packed, in chunks: on PostgreSQL through a
+    server-side cursor, so the driver never holds every row at once; each chunk's kinds become
+    numbers as they arrive (not a Python string per activity)."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    named = conn.dialect.name == "postgresql"
+    cursor = dbapi.cursor(name="keepwarm_activities") if named else dbapi.cursor()
     cursor.execute(sql, params)
     numbers: list[NDArray[np.int64]] = []
-    kinds: list[Any] = []
+    codes: list[NDArray[np.int32]] = []
+    seen: dict[str, int] = {}
     done = 0
     while chunk := cursor.fetchmany(_CHUNK):
         numbers.append(np.array([r[:3] for r in chunk], dtype=np.int64).reshape(-1, 3))
-        kinds += [r[3] for r in chunk]
+        codes.append(
+            np.fromiter(
+                (-1 if r[3] is None else seen.setdefault(r[3], len(seen)) for r in chunk),
+                dtype=np.int32,
+                count=len(chunk),
+            )
+        )
         done += len(chunk)
         if on_progress is not None:
             on_progress(done)
     cursor.close()
     table = np.concatenate(numbers) if numbers else np.zeros((0, 3), dtype=np.int64)
-    vocabulary = tuple(sorted({k for k in kinds if k is not None}))
-    position = {name: i for i, name in enumerate(vocabulary)}
-    kind = np.fromiter(
-        (-1 if k is None else position[k] for k in kinds), dtype=np.int32, count=len(kinds)
-    )
+    kind = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+    vocabulary = tuple(sorted(seen))
+    kind = _recode(kind, tuple(seen), vocabulary)  # dicts keep the order of arrival
     client, day, cents = table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy()
     return Packed(client, day, cents, kind, vocabulary).sorted()

@@ -56,7 +56,11 @@ def activity_arrays(
             "FROM activities WHERE date <= %s"
         )
         params = (up_to,)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    # PostgreSQL: a server-side cursor, so the driver never holds every activity at once
+    named = conn.dialect.name == "postgresql"
+    cursor = dbapi.cursor(name="keepwarm_activity_arrays") if named else dbapi.cursor()
     cursor.execute(sql, params)
     parts: list[NDArray[np.int64]] = []
     done = 0
