@@ -90,7 +90,7 @@ QUEUE_DAYS = 20
 waits beyond it is counted (`Plan.overflow`) and joins the queue as it empties."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Item:
     """A scored client before assignment (internal)."""
 

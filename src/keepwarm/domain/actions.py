@@ -15,7 +15,7 @@ from keepwarm.domain.model import SignalCode
 from keepwarm.domain.signals import ClientFacts, Signal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One client the planner may put on today's list, with every signal it has today."""
 
@@ -45,7 +45,7 @@ class EarlierAction:
     first_day: dt.date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedAction:
     """A to-do for one member of staff about one client on one day.
 

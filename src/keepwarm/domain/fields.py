@@ -106,7 +106,7 @@ class ClientField:
         return not self.required and self.kind not in ALWAYS_SET
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Client:
     """A client or prospect, as the business knows them. `id` is the business's own id."""
 

@@ -249,7 +249,7 @@ class ProblemLog:
         return tuple(sorted(self.items, key=lambda p: p.line or 0))[: self.limit]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rhythm:
     """What keepwarm learned about one client's activity, as of `as_of` (money in cents)."""
 

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from keepwarm.domain.model import Activity, Client, Rhythm, SignalCode, Touch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Signal:
     """One reason a client needs attention now.
 
@@ -43,7 +43,7 @@ def _empty_dates() -> Mapping[str, dt.date]:
     return MappingProxyType({})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientFacts:
     """Everything the rules need about one client, as of one day.
 
