@@ -407,7 +407,7 @@ def save_rhythms(
     started = time.perf_counter()
     n_clients = len(learned.client_ids)
     fit_row = reuse.fit if reuse else describe_fit(population, n_clients, as_of, now, holdout)
-    rows = _rows(as_of, learned, settings.currency_symbol)
+    learned_rhythms = _rhythms(as_of, learned, settings.currency_symbol)
     if progress:
         progress("Saving rhythms", 0, 1)
     with writing(engine) as conn:
@@ -418,7 +418,7 @@ def save_rhythms(
             fit_id = store.save_fit(
                 conn, fit_row, activities=activities, lapse_calibration=calibration
             )
-        store.replace_rhythms(conn, [{**row, "fit_id": fit_id} for row in rows])
+        store.replace_rhythms(conn, fit_id, learned_rhythms)
     seconds["save"] = time.perf_counter() - started
     attention = learned.scores.attention_after_day
     as_of_day = store.day_number(as_of)
@@ -429,7 +429,7 @@ def save_rhythms(
         with_history=int(np.count_nonzero(learned.n_days)),
         needing_attention=int(((attention >= 0) & (attention <= as_of_day)).sum()),
         seconds=seconds,
-        rhythms={row["client_id"]: _rhythm(row) for row in rows},
+        rhythms=learned_rhythms,
     )
 
 
@@ -479,20 +479,20 @@ def _learn_new_clients(
     scores = apply_lapse_calibration(summary, population, scores, calibration)
     symbol = policy.currency_symbol if symbol is None else symbol
     learned = Learned(ids, summary.n_days, summary.last_day, scores)
-    rows = [{**row, "fit_id": fit_id} for row in _rows(as_of, learned, symbol)]
+    found = _rhythms(as_of, learned, symbol)
     with writing(engine) as conn:
-        store.replace_client_rhythms(conn, ids.tolist(), rows)
-    log.info("learned the rhythm of %d new or changed client(s)", len(rows))
-    return len(rows)
+        store.replace_client_rhythms(conn, fit_id, found)
+    log.info("learned the rhythm of %d new or changed client(s)", len(found))
+    return len(found)
 
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _rows(as_of: dt.date, learned: Learned, symbol: str) -> list[dict[str, Any]]:
-    """One stored row per client (without the fit id), keyed by column name, with its
-    explanation. Named, not positional: a value can only land in the column it is for."""
+def _rhythms(as_of: dt.date, learned: Learned, symbol: str) -> dict[int, Rhythm]:
+    """Each client's rhythm (by internal id) with its explanation, built field by field name:
+    a value can only land in the field it is for (and, stored, in its column)."""
     s = learned.scores
     columns: dict[str, list[Any]] = {
         "client_id": learned.client_ids.tolist(),
@@ -519,7 +519,7 @@ def _rows(as_of: dt.date, learned: Learned, symbol: str) -> list[dict[str, Any]]
         "lapse_risk": s.lapse_risk.tolist(),
     }
     names = list(columns)
-    rows = []
+    out: dict[int, Rhythm] = {}
     for values in zip(*columns.values(), strict=True):
         c = dict(zip(names, values, strict=True))
         n = c["activities"]
@@ -539,42 +539,31 @@ def _rows(as_of: dt.date, learned: Learned, symbol: str) -> list[dict[str, Any]]
             symbol=symbol,
         )
         attention = c["attention_day"]
-        rows.append(
-            {
-                "client_id": c["client_id"],
-                "as_of": as_of,
-                "activities": n,
-                "last_activity": store.day_from_number(c["last_day"]) if active else None,
-                "days_since_last": c["days_since_last"] if active else None,
-                "usual_gap_days": _finite(c["usual_gap_days"]) if known_gap else None,
-                "silence_ratio": _finite(c["silence_ratio"]) if known_gap else None,
-                "p_alive": c["p_alive"],
-                "expected_30": c["expected_30"],
-                "expected_90": c["expected_90"],
-                "expected_365": c["expected_365"],
-                "expected_spend_cents": c["expected_spend_cents"],
-                "monthly_value_cents": c["monthly_value_cents"],
-                "at_risk_cents": c["at_risk_cents"],
-                "clv_cents": c["clv_cents"],
-                "attention_after": store.day_from_number(attention) if attention >= 0 else None,
-                "trend_direction": c["trend_direction"],
-                "usage_change": _finite(c["usage_change"]) if eligible else None,
-                "visits_change": _finite(c["visits_change"]) if eligible else None,
-                "spend_change": _finite(c["spend_change"]) if eligible else None,
-                "trend_p_value": _finite(c["trend_p_value"]) if eligible else None,
-                "explanation": explanation,
-                "lapse_risk": _finite(c["lapse_risk"]) if active else None,
-            }
+        out[c["client_id"]] = Rhythm(
+            as_of=as_of,
+            activities=n,
+            last_activity=store.day_from_number(c["last_day"]) if active else None,
+            days_since_last=c["days_since_last"] if active else None,
+            usual_gap_days=_finite(c["usual_gap_days"]) if known_gap else None,
+            silence_ratio=_finite(c["silence_ratio"]) if known_gap else None,
+            p_alive=c["p_alive"],
+            expected_30=c["expected_30"],
+            expected_90=c["expected_90"],
+            expected_365=c["expected_365"],
+            expected_spend_cents=c["expected_spend_cents"],
+            monthly_value_cents=c["monthly_value_cents"],
+            at_risk_cents=c["at_risk_cents"],
+            clv_cents=c["clv_cents"],
+            attention_after=store.day_from_number(attention) if attention >= 0 else None,
+            trend_direction=c["trend_direction"],
+            usage_change=_finite(c["usage_change"]) if eligible else None,
+            visits_change=_finite(c["visits_change"]) if eligible else None,
+            spend_change=_finite(c["spend_change"]) if eligible else None,
+            trend_p_value=_finite(c["trend_p_value"]) if eligible else None,
+            explanation=explanation,
+            lapse_risk=_finite(c["lapse_risk"]) if active else None,
         )
-    return rows
-
-
-def _rhythm(row: Mapping[str, Any]) -> Rhythm:
-    """The domain rhythm of a stored row, field by field name."""
-    return Rhythm(**{name: row[name] for name in RHYTHM_FIELDS})
-
-
-RHYTHM_FIELDS = tuple(Rhythm.__dataclass_fields__)
+    return out
 
 
 def rhythm_report(

@@ -27,6 +27,19 @@ def bulk_insert(
     ordered: Iterable[Sequence[Any]] = (
         map(pick, rows) if len(columns) > 1 else ((row[columns[0]],) for row in rows)
     )
+    bulk_insert_values(conn, table, columns, ordered, date_columns=date_columns)
+
+
+def bulk_insert_values(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    ordered: Iterable[Sequence[Any]],
+    *,
+    date_columns: Sequence[str] = (),
+) -> None:
+    """Insert rows of values in the order of `columns` (any iterable: streamed, never all
+    held at once on PostgreSQL), as `bulk_insert` does."""
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -36,9 +49,12 @@ def bulk_insert(
     if date_columns:
         at = [columns.index(name) for name in date_columns]
         ordered = (_dates_as_text(values, at) for values in ordered)
+    rows = list(ordered)
+    if not rows:
+        return
     placeholders = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", list(ordered)
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
     )
 
 

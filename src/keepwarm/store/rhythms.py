@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, delete, func, insert, select
 
 from keepwarm.domain.model import Rhythm, RhythmFit
-from keepwarm.store.bulk import bulk_insert
+from keepwarm.store.bulk import bulk_insert_values
 from keepwarm.store.tables import activities, clients, rhythm_fits, rhythms
 
 # Day numbers count from the earliest date an import accepts, so they are never negative.
@@ -119,20 +120,27 @@ def latest_fit_id(conn: Connection) -> int | None:
     return found
 
 
-def replace_client_rhythms(
-    conn: Connection, ids: Sequence[int], rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Replace the stored rhythms of the clients `ids` with `rows` (as `replace_rhythms`,
-    whose lock it takes too, so the two never interleave)."""
+def replace_client_rhythms(conn: Connection, fit_id: int, learned: Mapping[int, Rhythm]) -> None:
+    """Replace the stored rhythms of the clients in `learned` (internal id -> rhythm, scored
+    with the fit `fit_id`), as `replace_rhythms` does for everyone, whose lock it takes too,
+    so the two never interleave."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("LOCK TABLE rhythms IN SHARE ROW EXCLUSIVE MODE")
-    if rows and set(rows[0]) != set(RHYTHM_COLUMNS):
-        unknown = sorted(set(rows[0]) ^ set(RHYTHM_COLUMNS))
-        raise ValueError(f"rhythm rows do not match the rhythms columns: {unknown}")
+    ids = list(learned)
     for start in range(0, len(ids), 5_000):
-        chunk = list(ids[start : start + 5_000])
+        chunk = ids[start : start + 5_000]
         conn.execute(delete(rhythms).where(rhythms.c.client_id.in_(chunk)))
-    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, rows, date_columns=_DATE_COLUMNS)
+    _insert_rhythms(conn, fit_id, learned)
+
+
+def _insert_rhythms(conn: Connection, fit_id: int, learned: Mapping[int, Rhythm]) -> None:
+    """One row per rhythm, each value taken by its column's name (a value can only land in
+    the column it is for), streamed: no row is kept beside its rhythm."""
+    fields = [c for c in RHYTHM_COLUMNS if c not in ("client_id", "fit_id")]
+    pick = operator.attrgetter(*fields)
+    order = [*fields, "client_id", "fit_id"]
+    values = ((*pick(r), client_id, fit_id) for client_id, r in learned.items())
+    bulk_insert_values(conn, "rhythms", order, values, date_columns=_DATE_COLUMNS)
 
 
 def activity_count(conn: Connection, up_to: dt.date) -> int:
@@ -178,21 +186,17 @@ def save_fit(
     return result
 
 
-def replace_rhythms(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Replace every stored rhythm with `rows`, each a mapping from column name to value with
-    every one of RHYTHM_COLUMNS (a missing or unknown name is a KeyError / ValueError, never a
-    value silently written to the wrong column).
+def replace_rhythms(conn: Connection, fit_id: int, learned: Mapping[int, Rhythm]) -> None:
+    """Replace every stored rhythm with `learned` (internal client id -> rhythm), scored with
+    the fit `fit_id`.
 
     On PostgreSQL the table is locked first: two replacements at once would otherwise each
     delete only the rows their own snapshot saw, and the second insert would collide with the
     first's rows. (SQLite's BEGIN IMMEDIATE already serialises writers.)"""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("LOCK TABLE rhythms IN SHARE ROW EXCLUSIVE MODE")
-    if rows and set(rows[0]) != set(RHYTHM_COLUMNS):
-        unknown = sorted(set(rows[0]) ^ set(RHYTHM_COLUMNS))
-        raise ValueError(f"rhythm rows do not match the rhythms columns: {unknown}")
     conn.execute(delete(rhythms))
-    bulk_insert(conn, "rhythms", RHYTHM_COLUMNS, rows, date_columns=_DATE_COLUMNS)
+    _insert_rhythms(conn, fit_id, learned)
 
 
 def _fit(row: Any) -> RhythmFit:
