@@ -117,6 +117,7 @@ def test_the_fold_gives_what_a_full_read_gives_after_every_kind_of_change(
     block: int,
 ) -> None:
     monkeypatch.setattr(snapshot_store, "BLOCK_CLIENTS", block)
+    monkeypatch.setattr(activity_snapshot, "STORE_FRACTION", 0.0)  # every fold is stored
     rng = random.Random(7)
     ids = [f"C{i}" for i in range(60)]
     _import(engine, settings, ImportKind.CLIENTS, _clients_csv(tmp_path / "c.csv", ids))
@@ -188,6 +189,7 @@ def test_a_fold_rewrites_only_the_blocks_of_the_clients_that_changed(
     engine: sa.Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(snapshot_store, "BLOCK_CLIENTS", 10)
+    monkeypatch.setattr(activity_snapshot, "STORE_FRACTION", 0.0)
     ids = [f"C{i}" for i in range(40)]
     _import(engine, settings, ImportKind.CLIENTS, _clients_csv(tmp_path / "c.csv", ids))
     rows = _random_history(random.Random(5), ids)
@@ -219,6 +221,38 @@ def test_a_fold_rewrites_only_the_blocks_of_the_clients_that_changed(
     assert _canonical(folded) == _canonical(full)
 
 
+def test_a_few_changes_are_re_read_each_morning_until_enough_to_store(
+    engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    ids = [f"C{i}" for i in range(100)]
+    _import(engine, settings, ImportKind.CLIENTS, _clients_csv(tmp_path / "c.csv", ids))
+    rows = _random_history(random.Random(9), ids)
+    _import(engine, settings, ImportKind.ACTIVITIES, _activities_csv(tmp_path / "a.csv", rows))
+    activity_snapshot.current(engine, NOW)
+    with engine.connect() as conn:
+        version = conn.execute(sa.select(snapshot_table.c.version)).scalar_one()
+
+    def stored_version() -> int:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.select(snapshot_table.c.version).where(snapshot_table.c.block == 0)
+            )
+            return int(found.scalar_one())
+
+    few = [(f"F{i}", f"C{i}", dt.date(2025, 8, 1), "10.00", "visit") for i in range(3)]
+    _import(engine, settings, ImportKind.ACTIVITIES, _activities_csv(tmp_path / "f.csv", few))
+    for _ in range(2):  # 3 of 100 clients: below 5%, re-read each time, not stored
+        _, folded = activity_snapshot.current(engine, NOW)
+        assert folded.size == len(rows) + 3
+        assert stored_version() == version and _log_size(engine) >= 3
+    more = [(f"M{i}", f"C{i + 10}", dt.date(2025, 8, 2), "10.00", "visit") for i in range(3)]
+    _import(engine, settings, ImportKind.ACTIVITIES, _activities_csv(tmp_path / "m.csv", more))
+    _, folded = activity_snapshot.current(engine, NOW)  # 6 of 100: stored
+    assert stored_version() == version + 1 and _log_size(engine) == 0
+    _, full = activity_snapshot.current(engine, NOW, rebuild=True)
+    assert _canonical(folded) == _canonical(full)
+
+
 def test_a_change_made_while_a_fold_runs_is_kept_for_the_next(
     engine: sa.Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -235,6 +269,7 @@ def test_a_change_made_while_a_fold_runs_is_kept_for_the_next(
         real_store(*args)
 
     monkeypatch.setattr(activity_snapshot, "_store", import_then_store)
+    monkeypatch.setattr(activity_snapshot, "STORE_FRACTION", 0.0)
     _import(
         engine,
         settings,
