@@ -27,6 +27,7 @@ from conftest import pg_schema
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
 from keepwarm.services import activity_snapshot
+from keepwarm.services.backup import schema_differences
 from keepwarm.services.client_merge import merge_clients
 from keepwarm.services.daily_job import run_daily
 from keepwarm.services.erasure import erase_client
@@ -480,3 +481,32 @@ def test_scoring_with_a_stored_fit_gives_what_fitting_gives(
     with engine.connect() as conn:
         c7 = conn.execute(sa.text("SELECT id FROM clients WHERE external_id = 'C7'")).scalar_one()
     assert on_import[c7] == again[c7] != fitted[c7]
+
+
+def test_without_its_triggers_the_daily_job_reads_everything_and_db_check_says_so(
+    engine: sa.Engine,
+    settings: Settings,
+    tmp_path: Path,
+    backend: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ids = [f"C{i}" for i in range(10)]
+    _import(engine, settings, ImportKind.CLIENTS, _clients_csv(tmp_path / "c.csv", ids))
+    rows = _random_history(random.Random(2), ids)
+    _import(engine, settings, ImportKind.ACTIVITIES, _activities_csv(tmp_path / "a.csv", rows))
+    activity_snapshot.current(engine, NOW)
+    with engine.begin() as conn:  # a restore that lost one, say
+        on = "" if backend == "sqlite" else " ON activities"
+        conn.exec_driver_sql(f"DROP TRIGGER activities_changes_insert{on}")
+    assert schema_differences(engine) == [
+        "trigger activities_changes_insert on activities: missing (the daily job then reads "
+        "every activity each morning; restore with PostgreSQL's pg_restore, which keeps "
+        "triggers)"
+    ]
+    late = [("LATE", "C1", dt.date(2025, 8, 1), "5.00", "visit")]  # no trigger records it
+    _import(engine, settings, ImportKind.ACTIVITIES, _activities_csv(tmp_path / "l.csv", late))
+    caplog.set_level("INFO", logger="keepwarm.services.activity_snapshot")
+    _, packed = activity_snapshot.current(engine, NOW)
+    assert packed.size == len(rows) + 1  # seen all the same: read in full
+    assert "lacks the change-log triggers activities_changes_insert" in caplog.text
+    assert "read in full" in caplog.text

@@ -59,7 +59,8 @@ def current(
     started = time.perf_counter()
     with reading(engine) as conn:
         ids = _client_ids(conn)
-        stored = store.load(conn)
+        missing = store.missing_triggers(conn)
+        stored = None if missing else store.load(conn)
         seen, changed = store.changes(conn)
         known = 0 if stored is None else int(np.unique(stored.packed.client_id).size)
         full = rebuild or stored is None or changed.size > REBUILD_FRACTION * max(known, 1)
@@ -71,7 +72,14 @@ def current(
             if changed.size:
                 packed = packed.without(changed).plus(store.read_clients(conn, changed))
     version = None if stored is None else stored.version
-    if full or changed.size > STORE_FRACTION * max(known, 1):
+    if missing:
+        # Without them changes would go unseen: read everything every morning, store nothing.
+        log.warning(
+            "activities: the database lacks the change-log triggers %s (`keepwarm db check` "
+            "lists them): every activity is read each morning until they are back",
+            ", ".join(missing),
+        )
+    elif full or changed.size > STORE_FRACTION * max(known, 1):
         _store(engine, packed, version, seen, now, None if full else changed)
     log.info(
         "activities: %s in %.2f s (%d activities, %d changed client(s))",

@@ -42,7 +42,14 @@ from sqlalchemy.pool import NullPool
 
 from keepwarm.domain.errors import DatabaseError, InvalidInput
 from keepwarm.services import audit, erasure
-from keepwarm.store import connect, current_revision, head_revision, migrate, writing
+from keepwarm.store import (
+    activity_snapshot,
+    connect,
+    current_revision,
+    head_revision,
+    migrate,
+    writing,
+)
 from keepwarm.store.migrate import known_revisions
 from keepwarm.store.tables import metadata
 
@@ -458,7 +465,13 @@ def schema_differences(engine: Engine) -> list[str]:
         warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression")
         context = MigrationContext.configure(conn, opts={"include_object": _ours})
         diff = compare_metadata(context, metadata)
+        missing = activity_snapshot.missing_triggers(conn)
     if engine.dialect.name == "sqlite":
         diff = [d for d in diff if not _household_fk(d)]
     problems.extend(_describe(d) for d in diff)
+    problems.extend(
+        f"trigger {name} on activities: missing (the daily job then reads every activity each "
+        "morning; restore with PostgreSQL's pg_restore, which keeps triggers)"
+        for name in missing
+    )
     return problems

@@ -223,6 +223,23 @@ def save(
     return True
 
 
+TRIGGERS = ("activities_changes_insert", "activities_changes_update", "activities_changes_delete")
+"""The triggers that write the change log (migration 0030)."""
+
+
+def missing_triggers(conn: Connection) -> list[str]:
+    """The change-log triggers this database lacks (a restore made without them, say)."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'activities'"
+    else:
+        sql = (
+            "SELECT tgname FROM pg_trigger "
+            "WHERE tgrelid = to_regclass('activities') AND NOT tgisinternal"
+        )
+    found = {row[0] for row in conn.exec_driver_sql(sql)}
+    return [name for name in TRIGGERS if name not in found]
+
+
 def changes(conn: Connection) -> tuple[list[int], NDArray[np.int64]]:
     """The change log: its row ids, and the clients they name (distinct, ascending)."""
     rows = conn.execute(select(activity_changes.c.id, activity_changes.c.client_id)).all()
