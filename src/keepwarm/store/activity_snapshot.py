@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, delete, insert, select, update
 
+from keepwarm.store.rhythms import day_number_sql, streaming_cursor
 from keepwarm.store.tables import activity_changes, activity_snapshot
 
 _CHUNK = 200_000
@@ -263,15 +264,11 @@ def forget_changes(conn: Connection, ids: Sequence[int]) -> None:
         )
 
 
-def _day_sql(conn: Connection) -> str:
-    if conn.dialect.name == "sqlite":
-        return "CAST(julianday(date) - julianday('1900-01-01') AS INTEGER)"
-    return "date - DATE '1900-01-01'"
-
-
 def read_all(conn: Connection, on_progress: Callable[[int], None] | None = None) -> Packed:
     """Every activity, read in chunks."""
-    sql = f"SELECT client_id, {_day_sql(conn)}, COALESCE(amount_cents, 0), kind FROM activities"
+    sql = (
+        f"SELECT client_id, {day_number_sql(conn)}, COALESCE(amount_cents, 0), kind FROM activities"
+    )
     return _read(conn, sql, (), on_progress)
 
 
@@ -282,7 +279,7 @@ def read_clients(conn: Connection, clients: NDArray[np.int64]) -> Packed:
     for start in range(0, clients.size, _IN_LIST):
         some = clients[start : start + _IN_LIST].tolist()
         sql = (
-            f"SELECT client_id, {_day_sql(conn)}, COALESCE(amount_cents, 0), kind "
+            f"SELECT client_id, {day_number_sql(conn)}, COALESCE(amount_cents, 0), kind "
             f"FROM activities WHERE client_id IN ({', '.join([marker] * len(some))})"
         )
         parts.append(_read(conn, sql, tuple(some), None))
@@ -301,10 +298,7 @@ def _read(
     """The rows of `sql` (client, day, cents, kind) packed, in chunks: on PostgreSQL through a
     server-side cursor, so the driver never holds every row at once; each chunk's kinds become
     numbers as they arrive (not a Python string per activity)."""
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    named = conn.dialect.name == "postgresql"
-    cursor = dbapi.cursor(name="keepwarm_activities") if named else dbapi.cursor()
+    cursor = streaming_cursor(conn, "keepwarm_activities")
     cursor.execute(sql, params)
     numbers: list[NDArray[np.int64]] = []
     codes: list[NDArray[np.int32]] = []

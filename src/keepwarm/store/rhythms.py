@@ -39,6 +39,21 @@ def client_ids(conn: Connection) -> NDArray[np.int64]:
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
+def day_number_sql(conn: Connection) -> str:
+    """SQL for an activity's `date` as a day number (days since DAY_ZERO)."""
+    if conn.dialect.name == "sqlite":
+        return "CAST(julianday(date) - julianday('1900-01-01') AS INTEGER)"
+    return "date - DATE '1900-01-01'"
+
+
+def streaming_cursor(conn: Connection, name: str) -> Any:
+    """A DB-API cursor for reading many rows in chunks: on PostgreSQL a server-side cursor
+    called `name`, so the driver never holds every row at once (SQLite's steps row by row)."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    return dbapi.cursor(name=name) if conn.dialect.name == "postgresql" else dbapi.cursor()
+
+
 def activity_arrays(
     conn: Connection,
     ids: NDArray[np.int64],
@@ -47,21 +62,13 @@ def activity_arrays(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """(client index, day number, amount in cents) of every activity on or before `up_to`,
     fetched in chunks; a missing amount counts as 0."""
-    if conn.dialect.name == "sqlite":
-        day = "CAST(julianday(date) - julianday('1900-01-01') AS INTEGER)"
-        sql = f"SELECT client_id, {day}, COALESCE(amount_cents, 0) FROM activities WHERE date <= ?"
-        params: tuple[Any, ...] = (up_to.isoformat(),)
-    else:
-        sql = (
-            "SELECT client_id, date - DATE '1900-01-01', COALESCE(amount_cents, 0) "
-            "FROM activities WHERE date <= %s"
-        )
-        params = (up_to,)
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    # PostgreSQL: a server-side cursor, so the driver never holds every activity at once
-    named = conn.dialect.name == "postgresql"
-    cursor = dbapi.cursor(name="keepwarm_activity_arrays") if named else dbapi.cursor()
+    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"SELECT client_id, {day_number_sql(conn)}, COALESCE(amount_cents, 0) "
+        f"FROM activities WHERE date <= {marker}"
+    )
+    params = (up_to.isoformat() if conn.dialect.name == "sqlite" else up_to,)
+    cursor = streaming_cursor(conn, "keepwarm_activity_arrays")
     cursor.execute(sql, params)
     parts: list[NDArray[np.int64]] = []
     done = 0
