@@ -62,7 +62,7 @@ def current(
         missing = store.missing_triggers(conn)
         stored = None if missing else store.load(conn)
         seen, changed = store.changes(conn)
-        known = 0 if stored is None else int(np.unique(stored.packed.client_id).size)
+        known = 0 if stored is None else stored.packed.clients()
         full = rebuild or stored is None or changed.size > REBUILD_FRACTION * max(known, 1)
         if full:
             packed = store.read_all(conn, progress)

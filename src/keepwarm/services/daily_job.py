@@ -98,10 +98,11 @@ def run_daily(
     learned = compute_rhythms(
         engine, settings, as_of=day, now=now, refit=refit, activities=(ids, packed)
     )
+    activity = activity_snapshot.activity_facts(packed, day)
+    del ids, packed  # every activity: not needed past here (a million clients' are 500 MB)
     _step(day, "rhythms learned", step, clients=learned.clients, activities=learned.activities)
     step = time.perf_counter()
     policy = get_policy(engine)
-    activity = activity_snapshot.activity_facts(packed, day)
     facts = client_facts(engine, day, learned.rhythms, activity)
     # refused channels are not suggested; who refused them all is on no list (consent_checks)
     candidates = [Candidate(f, signals_for(f, policy, day)) for f in reachable(engine, facts)]

@@ -343,10 +343,11 @@ def compute_rhythms(
 def arrays_from(ids: NDArray[np.int64], packed: Packed, as_of: dt.date) -> ActivityArrays:
     """The rhythm engine's arrays from every activity, packed: those up to `as_of` of the
     clients `ids` (a client deleted since the activities were read is left out)."""
-    keep = packed.day <= store.day_number(as_of)
-    if packed.size and not np.isin(packed.client_id, ids).all():
-        keep &= np.isin(packed.client_id, ids)
-    client = np.searchsorted(ids, packed.client_id[keep]).astype(np.int64)
+    index = np.searchsorted(ids, packed.client_id)
+    known = index < ids.size
+    known[known] = ids[index[known]] == packed.client_id[known]
+    keep = known & (packed.day <= store.day_number(as_of))
+    client = index[keep].astype(np.int64)
     return ActivityArrays(as_of, ids, client, packed.day[keep], packed.cents[keep]).ordered()
 
 

@@ -43,6 +43,12 @@ class Packed:
     def size(self) -> int:
         return int(self.client_id.size)
 
+    def clients(self) -> int:
+        """How many clients have activities here (they are sorted: no sort needed)."""
+        if self.size == 0:
+            return 0
+        return int(np.count_nonzero(self.client_id[1:] != self.client_id[:-1])) + 1
+
     @classmethod
     def empty(cls) -> Packed:
         none = np.zeros(0, dtype=np.int64)
@@ -172,10 +178,16 @@ def load(conn: Connection) -> Stored | None:
     head = conn.execute(select(s.version).where(s.block == 0)).first()
     if head is None:
         return None
-    parts = [
-        Packed.from_bytes(bytes(payload))
-        for (payload,) in conn.execute(select(s.payload).order_by(s.block))
-    ]
+    sql = "SELECT payload FROM activity_snapshot ORDER BY block"
+    cursor = streaming_cursor(conn, "keepwarm_snapshot")
+    if conn.dialect.name == "postgresql":
+        cursor.execute(sql, binary=True)  # the bytes as they are, not hex text twice the size
+    else:
+        cursor.execute(sql)
+    parts = []
+    while row := cursor.fetchone():  # one block at a time
+        parts.append(Packed.from_bytes(bytes(row[0])))
+    cursor.close()
     return Stored(Packed.joined(parts), int(head.version))
 
 
