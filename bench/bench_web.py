@@ -4,6 +4,14 @@ loopback, against a baseline measured in the same run (GET /health: no database)
 
     .venv/bin/python bench/bench_web.py --runs 3            # 100,000 clients, 2.08M activities
     .venv/bin/python bench/bench_web.py --quick             # 5,000 clients: a smoke check
+    .venv/bin/python bench/bench_web.py --url 'postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dkwbench_x'
+
+With `--url`, the pages are served from that database as it is (an imported practice, e.g. a
+PostgreSQL schema made by bench_pg_million.py), not from a SQLite copy: today's plan is made
+if it can be (not when it is made already, or a later day is), and the staff and users are
+added if missing. bench_pg_million.py reuses `measure` and `print_report`. A page too slow for
+hundreds of requests can be given fewer (`--requests-per client=20`) or left out (`--skip
+client`: at 1,000,000 clients a client page took 13.9 s, beyond the 120 s timeout with 10 users).
 
 The practice is bench_daily's (simulated BG/NBD, imported through the real import path; the
 imported database is cached in bench/out/), copied to a scratch file per invocation; five staff
@@ -46,6 +54,7 @@ from sqlalchemy import text
 
 from bench_daily import AS_OF, OUT, make_files
 from keepwarm.config import Settings
+from keepwarm.domain.errors import NotFound
 from keepwarm.domain.model import ImportKind
 from keepwarm.services.daily_job import local_today, plan_made, run_daily
 from keepwarm.services.importing import import_file
@@ -54,6 +63,7 @@ from keepwarm.services.staff import add_staff, list_staff
 from keepwarm.services.todays_list import todays_list, week_quota
 from keepwarm.services.users import add_user, session_for, start_session, user_by_email
 from keepwarm.store import connect, migrate
+from keepwarm.store.actions import latest_planned_day
 
 STAFF = ("Ana", "Ben", "Cho", "Dev", "Eli")
 PASSWORD = "correct horse battery staple"
@@ -99,13 +109,22 @@ def imported_database(n_clients: int) -> Path:
 
 
 class Practice:
-    """A scratch copy of the imported practice, planned for today, with two users."""
+    """A scratch copy of the imported practice (or, with `url`, that database in place),
+    planned for today, with two users."""
 
-    def __init__(self, source: Path, folder: Path, rng: random.Random) -> None:
-        path = folder / "web.db"
-        shutil.copyfile(source, path)
-        self.url = f"sqlite:///{path}"
+    def __init__(
+        self, source: Path | None, folder: Path | None, rng: random.Random, url: str | None = None
+    ) -> None:
+        if url is None:
+            assert source is not None and folder is not None
+            path = folder / "web.db"
+            shutil.copyfile(source, path)
+            url = f"sqlite:///{path}"
+        self.url = url
         engine = connect(self.url)
+        self.backend = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(
+            engine.dialect.name, engine.dialect.name
+        )
         migrate(engine)
         settings = Settings(database_url=self.url)
         now = dt.datetime.now(dt.UTC)
@@ -114,11 +133,18 @@ class Practice:
             if name not in have:
                 add_staff(engine, name, email=None, weekly_quota=10, now=now)
         self.day = local_today(get_policy(engine), now)
+        with engine.connect() as conn:
+            latest = latest_planned_day(conn)
         started = time.perf_counter()
-        self.daily = run_daily(engine, settings, day=self.day, now=now)
+        self.planned = latest is None or latest < self.day  # else: the open list as it stands
+        if self.planned:
+            self.daily = run_daily(engine, settings, day=self.day, now=now)
         self.daily_seconds = time.perf_counter() - started
-        add_user(engine, OWNER, PASSWORD, "owner", now=now)
-        add_user(engine, MEMBER, PASSWORD, "staff", staff_name="Ana", now=now)
+        for email, role, member in ((OWNER, "owner", None), (MEMBER, "staff", "Ana")):
+            try:
+                user_by_email(engine, email)
+            except NotFound:
+                add_user(engine, email, PASSWORD, role, staff_name=member, now=now)
         with engine.connect() as conn:
             self.n_clients = conn.execute(text("SELECT count(*) FROM clients")).scalar_one()
             self.n_activities = conn.execute(text("SELECT count(*) FROM activities")).scalar_one()
@@ -182,9 +208,13 @@ def free_port() -> int:
 
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    here = str(Path(__file__).resolve().parent)  # and keepwarm from where this process has it
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", url, "--port", str(port), "--workers", str(workers)],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])),
+        },
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -251,8 +281,10 @@ class Phase:
         self.errors: list[str] = []
         self.wall = 0.0
 
-    async def run(self, users: list[User], practice: Practice, n: int) -> Phase:
-        remaining = dict.fromkeys(self.kinds, n)
+    async def run(
+        self, users: list[User], practice: Practice, n: int, per: dict[str, int] | None = None
+    ) -> Phase:
+        remaining = {kind: (per or {}).get(kind, n) for kind in self.kinds}
 
         async def loop(i: int, user: User) -> None:
             cycle = self.kinds[i % len(self.kinds) :] + self.kinds[: i % len(self.kinds)]
@@ -289,10 +321,13 @@ async def one_run(base: str, practice: Practice, kinds: list[str], args: Any, se
         member = await signed_in(base, MEMBER)
         users.append(User(owner, member, random.Random(seed * 1000 + i)))
     try:
-        await Phase(kinds).run(users, practice, args.warmup)  # warm-up, not measured
+        per = requests_per(args)
+        warm = {kind: min(args.warmup, max(1, count // 10)) for kind, count in per.items()}
+        await Phase(kinds).run(users, practice, args.warmup, warm)  # warm-up, not measured
         result: dict[str, dict[str, float]] = {}
         for kind in kinds:  # each page alone under the full load
-            phase = await Phase([kind]).run(users, practice, args.requests)
+            count = per.get(kind, args.requests)
+            phase = await Phase([kind]).run(users, practice, count)
             if phase.errors:
                 raise SystemExit(f"{len(phase.errors)} failed requests, e.g. {phase.errors[:3]}")
             p50, p95, p99 = percentiles(phase.samples[kind])
@@ -300,15 +335,16 @@ async def one_run(base: str, practice: Practice, kinds: list[str], args: Any, se
                 "p50": p50,
                 "p95": p95,
                 "p99": p99,
-                "rps": args.requests / phase.wall,
+                "rps": count / phase.wall,
                 "kb": phase.sizes[kind] / 1024,
             }
-        mixed = await Phase(kinds).run(users, practice, args.requests)
+        mixed = await Phase(kinds).run(users, practice, args.requests, per)
         if mixed.errors:
             raise SystemExit(f"{len(mixed.errors)} failed requests, e.g. {mixed.errors[:3]}")
         for kind in kinds:
             result[kind]["mixed_p95"] = percentiles(mixed.samples[kind])[1]
-        result["_mixed"] = {"rps": len(kinds) * args.requests / mixed.wall}
+        total = sum(per.get(kind, args.requests) for kind in kinds)
+        result["_mixed"] = {"rps": total / mixed.wall}
         return result
     finally:
         for user in users:
@@ -403,7 +439,12 @@ def service_times(practice: Practice, repeat: int = 15) -> list[tuple[str, float
 
 
 def in_process(
-    practice: Practice, kinds: list[str], *, profile: bool, count: int = 30
+    practice: Practice,
+    kinds: list[str],
+    *,
+    profile: bool,
+    count: int = 30,
+    per: dict[str, int] | None = None,
 ) -> dict[str, float]:
     """Each page in-process, one request at a time (no server, no network): the median time of
     `count` requests, i.e. the work one request costs. The ASGI app is driven through httpx's
@@ -430,18 +471,21 @@ def in_process(
         user = User(owner, member, random.Random(3))
         for kind in kinds:
             times = []
-            for i in range(count + 3):
+            # a page given fewer requests (--requests-per) gets fewer here too
+            n, warm = (count, 3) if kind not in (per or {}) else (min(count, per[kind] // 4), 1)
+            n = max(n, 3)
+            for i in range(n + warm):
                 client, url = request_for(kind, user, practice, i)
                 started = time.perf_counter()
                 answer = await client.get(url)
                 times.append(time.perf_counter() - started)
                 assert answer.status_code == 200, (url, answer.status_code)
-            each[kind] = statistics.median(times[3:])
+            each[kind] = statistics.median(times[warm:])
             if not profile:
                 continue
             profiler = cProfile.Profile()
             profiler.enable()
-            for i in range(count):
+            for i in range(n):
                 client, url = request_for(kind, user, practice, i)
                 await client.get(url)
             profiler.disable()
@@ -449,7 +493,7 @@ def in_process(
             stats = pstats.Stats(profiler, stream=out)
             stats.sort_stats("tottime").print_stats(20)
             stats.sort_stats("cumulative").print_stats("keepwarm|jinja2|sqlalchemy", 30)
-            print(f"\n### profile of {count} requests: {PAGES[kind]}\n")
+            print(f"\n### profile of {n} requests: {PAGES[kind]}\n")
             print(out.getvalue())
         await owner.aclose()
         await member.aclose()
@@ -465,59 +509,40 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds >= 0.0095 else f"{seconds * 1000:.1f} ms"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=None, help="runs (default 3; quick: 1)")
-    parser.add_argument("--quick", action="store_true", help="5,000 clients, 100 requests each")
-    parser.add_argument("--clients", type=int, default=None, help="default 100,000")
-    parser.add_argument("--requests", type=int, default=None, help="measured per page type")
-    parser.add_argument("--warmup", type=int, default=20, help="per page type, not measured")
-    parser.add_argument("--users", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--base", type=Path, help="an imported practice to copy (never written)")
-    parser.add_argument("--profile", action="store_true", help="cProfile each page in-process")
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.port, args.workers)
-        return
-    args.clients = args.clients or (5_000 if args.quick else 100_000)
-    args.requests = args.requests or (100 if args.quick else 500)
-    args.runs = args.runs or (1 if args.quick else 3)
+def measure(practice: Practice, args: Any) -> dict[str, Any]:
+    """The load (`args.runs` runs of `args.requests` per page type, `args.users` users) against
+    the real app serving `practice`, then each service call and each page in-process."""
+    process, base = start_server(practice.url, args.workers)
+    try:
+        kinds = [k for k in asyncio.run(available(base, practice)) if k not in (args.skip or [])]
+        runs = []
+        for run in range(args.runs):
+            started = time.perf_counter()
+            runs.append(asyncio.run(one_run(base, practice, kinds, args, seed=run)))
+            print(f"run {run + 1}: {time.perf_counter() - started:.0f} s", flush=True)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    services = service_times(practice)
+    alone = in_process(practice, kinds, profile=args.profile, per=requests_per(args))
+    return {"kinds": kinds, "runs": runs, "services": services, "alone": alone}
 
-    source = args.base or imported_database(args.clients)
-    rng = random.Random(11)
-    with tempfile.TemporaryDirectory(dir=OUT, prefix="web-run-") as folder:
-        practice = Practice(source, Path(folder), rng)
-        print(
-            f"{practice.n_clients:,} clients, {practice.n_activities:,} activities, SQLite; "
-            f"planned {practice.day} in {practice.daily_seconds:.1f} s "
-            f"({practice.listed} actions on the list, {practice.listed_ana} for Ana)",
-            flush=True,
-        )
-        process, base = start_server(practice.url, args.workers)
-        try:
-            kinds = asyncio.run(available(base, practice))
-            runs = []
-            for run in range(args.runs):
-                started = time.perf_counter()
-                runs.append(asyncio.run(one_run(base, practice, kinds, args, seed=run)))
-                print(f"run {run + 1}: {time.perf_counter() - started:.0f} s", flush=True)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-        services = service_times(practice)
-        alone = in_process(practice, kinds, profile=args.profile)
+
+def print_report(practice: Practice, args: Any, measured: dict[str, Any]) -> None:
+    kinds, runs = measured["kinds"], measured["runs"]
+    services, alone = measured["services"], measured["alone"]
 
     def med(kind: str, stat: str) -> float:
         return statistics.median(r[kind][stat] for r in runs)
 
     print(
-        f"\n{practice.n_clients:,} clients, {practice.n_activities:,} activities, SQLite; "
+        f"\n{practice.n_clients:,} clients, {practice.n_activities:,} activities, "
+        f"{practice.backend}; "
         f"uvicorn, {args.workers} worker process(es), loopback; "
         f"{args.users} users, no think time; "
-        f"{args.requests} requests per page type after {args.warmup} warm-up; "
+        f"{args.requests} requests per page type after {args.warmup} warm-up"
+        + "".join(f" ({kind}: {n})" for kind, n in requests_per(args).items())
+        + "; "
         f"medians of {args.runs} run(s)\n"
     )
     print(
@@ -545,6 +570,82 @@ def main() -> None:
     for label, seconds in services:
         call, purpose = label.split(" (", 1)
         print(f"| `{call}` ({purpose} | {ms(seconds) if seconds is not None else 'failed'} |")
+
+
+def describe(practice: Practice) -> str:
+    made = (
+        f"planned {practice.day} in {practice.daily_seconds:.1f} s"
+        if practice.planned
+        else f"{practice.day} not planned here (a plan is made already): the open list as it is"
+    )
+    return (
+        f"{practice.n_clients:,} clients, {practice.n_activities:,} activities, "
+        f"{practice.backend}; {made} ({practice.listed} actions on the list, "
+        f"{practice.listed_ana} for Ana)"
+    )
+
+
+def requests_per(args: Any) -> dict[str, int]:
+    """`--requests-per client=20`: that page gets 20 requests (warm-up: a tenth), not
+    `--requests` (a page too slow for hundreds of requests in a run)."""
+    out = {}
+    for item in getattr(args, "requests_per", None) or []:
+        kind, _, count = item.partition("=")
+        if kind not in PAGES or not count.isdigit():
+            raise SystemExit(f"--requests-per {item!r}: KIND=N, KIND one of {', '.join(PAGES)}")
+        out[kind] = int(count)
+    return out
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--requests", type=int, default=None, help="measured per page type")
+    parser.add_argument(
+        "--requests-per",
+        action="append",
+        metavar="KIND=N",
+        help="N measured requests for page KIND instead (e.g. client=20: a slow page)",
+    )
+    parser.add_argument(
+        "--skip", action="append", metavar="KIND", help="leave page KIND out (e.g. client)"
+    )
+    parser.add_argument("--warmup", type=int, default=20, help="per page type, not measured")
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--profile", action="store_true", help="cProfile each page in-process")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=None, help="runs (default 3; quick: 1)")
+    parser.add_argument("--quick", action="store_true", help="5,000 clients, 100 requests each")
+    parser.add_argument("--clients", type=int, default=None, help="default 100,000")
+    add_load_options(parser)
+    parser.add_argument("--base", type=Path, help="an imported practice to copy (never written)")
+    parser.add_argument(
+        "--url", help="serve this database in place (e.g. PostgreSQL), not a SQLite copy"
+    )
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.workers)
+        return
+    args.clients = args.clients or (5_000 if args.quick else 100_000)
+    args.requests = args.requests or (100 if args.quick else 500)
+    args.runs = args.runs or (1 if args.quick else 3)
+
+    rng = random.Random(11)
+    if args.url:
+        practice = Practice(None, None, rng, url=args.url)
+        print(describe(practice), flush=True)
+        measured = measure(practice, args)
+    else:
+        source = args.base or imported_database(args.clients)
+        with tempfile.TemporaryDirectory(dir=OUT, prefix="web-run-") as folder:
+            practice = Practice(source, Path(folder), rng)
+            print(describe(practice), flush=True)
+            measured = measure(practice, args)
+    print_report(practice, args, measured)
 
 
 if __name__ == "__main__":
