@@ -72,3 +72,44 @@ def test_the_clients_page_shows_the_tier_and_segment(  # type: ignore[no-untyped
     page = web().get("/clients/R1").text
     assert '<dd id="value-tier">top</dd>' in page
     assert '<dd id="segment">champions' in page
+
+
+def test_one_client_s_standing_counted_is_what_ranking_everyone_gives(
+    engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The client page counts where one client stands (one scan) instead of ranking everyone;
+    for every client of a practice with many ties, it is exactly their standing in the
+    ranking of everyone (tiers and RFM scores both)."""
+    import datetime as dt
+    import random
+
+    from keepwarm.domain.model import ImportKind
+    from keepwarm.services.importing import import_file
+    from keepwarm.services.rhythms import compute_rhythms
+    from keepwarm.services.segments import standings
+    from keepwarm.store import reading
+
+    rng = random.Random(12)
+    today, now = dt.date(2026, 6, 1), dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
+    (tmp_path / "c.csv").write_text("id,name\n" + "".join(f"S{i},Client {i}\n" for i in range(150)))
+    visits = ["client_id,date,amount"]
+    for i in range(140):  # ten clients never came
+        day = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randint(0, 200))
+        for _ in range(rng.randint(1, 6)):
+            if day < today:
+                visits.append(f"S{i},{day},{rng.choice(['40.00', '40.00', '75.00', '0'])}")
+            day += dt.timedelta(days=rng.choice([14, 30, 30, 60]))
+    (tmp_path / "a.csv").write_text("\n".join(visits) + "\n")
+    for kind, name in ((ImportKind.CLIENTS, "c.csv"), (ImportKind.ACTIVITIES, "a.csv")):
+        assert import_file(engine, settings, kind, tmp_path / name, today=today, now=now).ok
+    compute_rhythms(engine, settings, as_of=today, now=now)
+    with engine.begin() as conn:  # many exact ties in value, as real prices give
+        conn.exec_driver_sql("UPDATE rhythms SET clv_cents = (clv_cents / 5000) * 5000")
+    with reading(engine) as conn:
+        everyone = standings(conn)
+        ids = dict(conn.exec_driver_sql("SELECT external_id, id FROM clients").all())
+    tiers = {everyone.of(i).tier for i in ids.values()}
+    segments = {everyone.of(i).segment for i in ids.values()}
+    assert tiers == {"top", "middle", "rest"} and len(segments) >= 4 and None in segments
+    for ref, internal in ids.items():
+        assert client_standing(engine, ref) == everyone.of(internal), ref

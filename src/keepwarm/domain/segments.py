@@ -33,12 +33,14 @@ def value_tiers(values: Mapping[int, int]) -> dict[int, str]:
     """Tier per client id from the expected value in cents (see the module docstring)."""
     ranked = sorted(values, key=lambda cid: (-values[cid], cid))
     n = len(ranked)
-    top = round(n * TOP_SHARE)
-    middle = round(n * (TOP_SHARE + MIDDLE_SHARE))
-    return {
-        cid: "top" if i < top else "middle" if i < middle else "rest"
-        for i, cid in enumerate(ranked)
-    }
+    return {cid: tier_at(i, n) for i, cid in enumerate(ranked)}
+
+
+def tier_at(rank: int, n: int) -> str:
+    """The tier of the client at `rank` (0 = the most valuable; ties by internal id) of `n`."""
+    if rank < round(n * TOP_SHARE):
+        return "top"
+    return "middle" if rank < round(n * (TOP_SHARE + MIDDLE_SHARE)) else "rest"
 
 
 def quintile_scores(values: Mapping[int, float], *, higher_is_better: bool) -> dict[int, int]:
@@ -48,9 +50,13 @@ def quintile_scores(values: Mapping[int, float], *, higher_is_better: bool) -> d
     out: dict[int, int] = {}
     first_rank: dict[float, int] = {}
     for i, (cid, v) in enumerate(ordered):
-        rank = first_rank.setdefault(v, i)
-        out[cid] = 1 + min(4, (5 * rank) // n)
+        out[cid] = quintile_at(first_rank.setdefault(v, i), n)
     return out
+
+
+def quintile_at(rank: int, n: int) -> int:
+    """The score 1-5 of a value whose rank (how many of the `n` values are worse) is `rank`."""
+    return 1 + min(4, (5 * rank) // n)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select
 
 from keepwarm.domain.errors import NotFound
-from keepwarm.domain.segments import Rfm, RfmInput, rfm, value_tiers
+from keepwarm.domain.segments import Rfm, RfmInput, quintile_at, rfm, tier_at, value_tiers
 from keepwarm.store import audiences as store
 from keepwarm.store import reading
 from keepwarm.store.tables import clients
@@ -55,11 +55,28 @@ def standings(conn: Connection) -> Standings:
 
 
 def client_standing(engine: Engine, client_ref: str) -> Standing:
-    """The standing of the client with the business's id `client_ref` (for their page)."""
+    """The standing of the client with the business's id `client_ref` (for their page): what
+    `standings` gives them, from counts instead of ranking everyone."""
     with reading(engine) as conn:
         internal = conn.execute(
             select(clients.c.id).where(clients.c.external_id == client_ref)
         ).scalar_one_or_none()
         if internal is None:
             raise NotFound(f"no client {client_ref!r} (see `keepwarm clients`)")
-        return standings(conn).of(internal)
+        found = store.rhythm_numbers(conn, internal)
+        if not found:
+            return Standing("rest", None)
+        # counted in one scan, not by ranking every client (13.9 s a page at a million)
+        mine = found[0]
+        ranks = store.ranks_of(conn, mine)
+    tier = tier_at(ranks.value_rank, ranks.n)
+    if mine.days_since_last is None or mine.activities <= 0:
+        return Standing(tier, None)
+    return Standing(
+        tier,
+        Rfm(
+            quintile_at(ranks.recency_rank, ranks.scored),
+            quintile_at(ranks.frequency_rank, ranks.scored),
+            quintile_at(ranks.monthly_rank, ranks.scored),
+        ),
+    )
