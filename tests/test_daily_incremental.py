@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -510,3 +511,42 @@ def test_without_its_triggers_the_daily_job_reads_everything_and_db_check_says_s
     assert packed.size == len(rows) + 1  # seen all the same: read in full
     assert "lacks the change-log triggers activities_changes_insert" in caplog.text
     assert "read in full" in caplog.text
+
+
+def test_two_first_stores_at_once_store_one_copy(engine: sa.Engine, backend: str) -> None:
+    """Two first runs at once both find no copy and both store one: on PostgreSQL the second
+    insert of the head block waits for the first and then collides; it must step back (not
+    fail the daily job). SQLite serialises its writers, so it never gets that far."""
+    import threading
+
+    from keepwarm.store import writing
+
+    packed = Packed(
+        np.array([1, 1, 2], dtype=np.int64),
+        np.array([10, 20, 10], dtype=np.int64),
+        np.array([100, 0, 50], dtype=np.int64),
+        np.array([0, -1, 0], dtype=np.int32),
+        ("visit",),
+    )
+    results: list[bool] = []
+    with writing(engine) as first:
+        assert snapshot_store.save(first, packed, version=None, now=NOW)
+        if backend == "postgresql":
+            second = threading.Thread(target=lambda: results.append(_save_first(engine, packed)))
+            second.start()
+            second.join(timeout=1.0)
+            assert second.is_alive()  # waiting on the first's uncommitted head block
+    if backend == "postgresql":
+        second.join(timeout=30)
+        assert results == [False]
+    else:
+        assert not _save_first(engine, packed)  # the head is there: stepped back
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(snapshot_table)).scalar() == 1
+
+
+def _save_first(engine: sa.Engine, packed: Packed) -> bool:
+    from keepwarm.store import writing
+
+    with writing(engine) as conn:
+        return snapshot_store.save(conn, packed, version=None, now=NOW)

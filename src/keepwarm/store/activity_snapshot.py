@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from keepwarm.store.rhythms import day_number_sql, streaming_cursor
 from keepwarm.store.tables import activity_changes, activity_snapshot
@@ -206,11 +207,14 @@ def save(
     if version is None:
         if conn.execute(select(s.block)).first() is not None:
             return False
-        conn.execute(
-            insert(activity_snapshot).values(
-                block=0, version=1, built_at=now, activities=0, payload=Packed.empty().to_bytes()
-            )
+        head = insert(activity_snapshot).values(
+            block=0, version=1, built_at=now, activities=0, payload=Packed.empty().to_bytes()
         )
+        try:
+            with conn.begin_nested():  # two first runs at once (PostgreSQL): one stores
+                conn.execute(head)
+        except IntegrityError:
+            return False
     else:
         guard = update(activity_snapshot).where(s.block == 0, s.version == version)
         if conn.execute(guard.values(version=version + 1, built_at=now)).rowcount != 1:
