@@ -122,11 +122,6 @@ def clients_to_learn(conn: Connection, after_activity: int) -> NDArray[np.int64]
     return np.array(sorted(found), dtype=np.int64)
 
 
-def latest_fit_id(conn: Connection) -> int | None:
-    found: int | None = conn.execute(select(func.max(rhythm_fits.c.id))).scalar_one()
-    return found
-
-
 def replace_client_rhythms(conn: Connection, fit_id: int, learned: Mapping[int, Rhythm]) -> None:
     """Replace the stored rhythms of the clients in `learned` (internal id -> rhythm, scored
     with the fit `fit_id`), as `replace_rhythms` does for everyone, whose lock it takes too,
