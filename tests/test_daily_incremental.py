@@ -481,7 +481,18 @@ def test_scoring_with_a_stored_fit_gives_what_fitting_gives(
     again = _rhythms_now(engine)
     with engine.connect() as conn:
         c7 = conn.execute(sa.text("SELECT id FROM clients WHERE external_id = 'C7'")).scalar_one()
-    assert on_import[c7] == again[c7] != fitted[c7]
+    # one client scored alone goes through numpy's scalar paths, a batch through its vector
+    # paths: equal to within rounding (on some processors to the bit), never the old rhythm
+    assert _close(on_import[c7], again[c7])
+    assert not _close(again[c7], fitted[c7])
+
+
+def _close(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """The same row, floats to 1e-12 relative."""
+    return len(a) == len(b) and all(
+        x == pytest.approx(y, rel=1e-12) if isinstance(x, float) else x == y
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def test_without_its_triggers_the_daily_job_reads_everything_and_db_check_says_so(

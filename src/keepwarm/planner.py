@@ -32,9 +32,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 from keepwarm import explain
 from keepwarm.domain import (
@@ -50,7 +53,7 @@ from keepwarm.domain import (
     values,
 )
 from keepwarm.domain.model import SIGNAL_LABELS
-from keepwarm.domain.quotas import allowance
+from keepwarm.domain.quotas import Allowance, allowance
 
 CHANNEL_FOR: Mapping[SignalCode, str] = {
     SignalCode.CANCELLATION: "call",
@@ -90,6 +93,30 @@ QUEUE_DAYS = 20
 waits beyond it is counted (`Plan.overflow`) and joins the queue as it empties."""
 
 
+@dataclass(frozen=True)
+class PlainClients:
+    """Clients whose only possible reason today is being overdue for their cadence
+    (keepwarm.rules.may_have_reason is false for them; none has an earlier action, a recent
+    personal contact or a dismissal), as columns: `plan_day` ranks them without their facts
+    and asks `evaluate` for the few that can reach a list or a queue. `yearly_value_cents` is
+    -1 when not known (no rhythm); `silent` counts the days since the last personal touch (or
+    the client's start; -1 with neither); `urgency` is the cadence_overdue urgency (NaN when
+    the client is not overdue: a possible hug)."""
+
+    client_id: Sequence[str]
+    owner: Sequence[str | None]
+    yearly_value_cents: NDArray[np.int64]
+    silent: NDArray[np.int64]
+    urgency: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.client_id)
+
+
+Evaluate = Callable[[Sequence[int]], Iterable[Candidate]]
+"""Candidates (full facts and signals) of the plain clients at these positions."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     """A scored client before assignment (internal)."""
@@ -126,6 +153,8 @@ def plan_day(
     open_actions: Iterable[EarlierAction] = (),
     snoozed: Iterable[EarlierAction] = (),
     dismissed: Iterable[EarlierAction] = (),
+    plain: PlainClients | None = None,
+    evaluate: Evaluate | None = None,
 ) -> Plan:
     """Today's plan: at most one action per client, per member of staff within capacity.
 
@@ -134,13 +163,24 @@ def plan_day(
     touches already done this week. `open_actions` (open or waiting) carry over, `snoozed` come
     back on their `until` date, and `dismissed` (the dismissals still in force) suppress their
     reason keys; a client with a dismissal is not picked as a hug either.
+
+    `plain` clients (none of them among `candidates`) are planned as if each were a candidate
+    with its cadence_overdue signal (or none): the plan is the same. Only those that can reach
+    a list or a queue are built, by `evaluate`; the others are counted beyond the queues.
     """
     team = sorted((s for s in staff if s.active), key=lambda s: s.name)
     names = {s.name for s in team}
     returning = _returning(open_actions, snoozed, today)
     suppressed = _suppressed(dismissed)
     eligible = _eligible(candidates, snoozed, today)
-    typical = typical_yearly_value_cents(eligible)
+    known = () if plain is None else plain.yearly_value_cents.tolist()
+    typical = typical_yearly_value_cents(eligible, known)
+    rest: dict[str | None, list[str]] = {}
+    if plain is not None and len(plain):
+        if evaluate is None:
+            raise ValueError("plain clients need `evaluate` to build the ones that are planned")
+        chosen, rest = _shortlist(plain, team, policy, typical)
+        eligible = _eligible([*eligible, *evaluate(chosen)], snoozed, today)
     scored = (
         _score(
             c,
@@ -154,15 +194,90 @@ def plan_day(
         for c in eligible
     )
     items = [item for item in scored if item is not None]
-    return _assign(items, team, week_done, policy, today)
+    return _assign(items, team, week_done, policy, today, rest)
 
 
-def typical_yearly_value_cents(candidates: Iterable[Candidate]) -> int | None:
+def typical_yearly_value_cents(
+    candidates: Iterable[Candidate], more: Iterable[int] = ()
+) -> int | None:
     """The median yearly value of the clients whose value is known (None without any): what a
     new client or a prospect is weighed at until their own value is known, so a newcomer does
-    not rank below every regular's routine reasons."""
-    known = sorted(v for c in candidates if (v := yearly_value_cents(c)))
+    not rank below every regular's routine reasons. `more`: other clients' values (-1 where
+    not known)."""
+    known = sorted(
+        [v for c in candidates if (v := yearly_value_cents(c))] + [v for v in more if v > 0]
+    )
     return known[len(known) // 2] if known else None
+
+
+# --- plain clients: ranked from their columns, built only when they can be planned -------------
+
+
+def _shortlist(
+    plain: PlainClients, team: list[Staff], policy: Policy, typical: int | None
+) -> tuple[list[int], dict[str | None, list[str]]]:
+    """(positions of the plain clients to build, the rest of those with a real reason by
+    member of staff: None for no one's). A member's list and queue take at most (1 +
+    `QUEUE_DAYS`) x their capacity of new reasons and their hugs at most their capacity; a
+    client of no one's goes to any member. Plain clients come last in `_order` (nothing
+    forced, pressing or carried), so any beyond those counts wait beyond a full queue."""
+    real = ~np.isnan(plain.urgency)
+    priority = _plain_priorities(plain, real, typical)
+    client_ids = np.array(plain.client_id, dtype=str)
+    capacity = {s.name: allowance(s, policy).daily_capacity for s in team}
+    owners = np.array([o if o in capacity else "" for o in plain.owner], dtype=object)
+    chosen: list[NDArray[np.intp]] = []
+    rest: dict[str | None, list[str]] = {}
+    for name in [*capacity, ""]:
+        if name:
+            places = (1 + QUEUE_DAYS) * max(capacity[name], 1)
+            hugs = capacity[name]
+        else:
+            places = sum((1 + QUEUE_DAYS) * max(c, 1) for c in capacity.values())
+            hugs = sum(capacity.values())
+        mine = owners == name
+        keep, beyond = _top(priority, client_ids, np.flatnonzero(mine & real), places)
+        chosen += [keep, _top(priority, client_ids, np.flatnonzero(mine & ~real), hugs)[0]]
+        if beyond.size and capacity:
+            rest[name or None] = [plain.client_id[i] for i in beyond.tolist()]
+    return sorted(np.concatenate(chosen).tolist()), rest
+
+
+def _plain_priorities(
+    plain: PlainClients, real: NDArray[np.bool_], typical: int | None
+) -> NDArray[np.float64]:
+    """Each plain client's priority, exactly the one `_score` gives: the value weight, the
+    silence bonus and the hug urgency are this module's own functions, applied to each
+    distinct value (a few thousand calls, not one per client); the rest is arithmetic in
+    the same order, which numpy does to the same bit."""
+
+    def known(value: int) -> int | None:
+        return None if value < 0 else value
+
+    weight = _each(lambda c: value_weight(_known_or(known(c), typical)), plain.yearly_value_cents)
+    bonus = _each(lambda s: silence_bonus(known(s)), plain.silent)
+    hug = _each(lambda s: hug_urgency(known(s)), plain.silent)
+    return np.asarray(weight * np.where(real, plain.urgency + bonus, hug), dtype=np.float64)
+
+
+def _each(f: Callable[[int], float], values: NDArray[np.int64]) -> NDArray[np.float64]:
+    """`f` of every value, computed once per distinct value."""
+    distinct, where = np.unique(values, return_inverse=True)
+    return np.array([f(v) for v in distinct.tolist()], dtype=np.float64)[where]
+
+
+def _top(
+    priority: NDArray[np.float64],
+    client_ids: NDArray[np.str_],
+    positions: NDArray[np.intp],
+    count: int,
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """(the first `count` of `positions` in `_order`'s order for plain clients: by priority,
+    then client id; the others)."""
+    if positions.size <= count:
+        return positions, positions[:0]
+    ranked = positions[np.lexsort((client_ids[positions], -priority[positions]))]
+    return ranked[:count], ranked[count:]
 
 
 # --- eligibility ----------------------------------------------------------------------------
@@ -247,8 +362,13 @@ def signal_urgency(signals: tuple[Signal, ...], silent: int | None) -> float:
     if not signals:
         return 0.0
     first, *rest = signals
-    bonus = SILENCE_BONUS * (1.0 if silent is None else min(silent, 365) / 365)
+    bonus = silence_bonus(silent)
     return first.urgency + OTHER_SIGNAL_WEIGHT * sum(s.urgency for s in rest) + bonus
+
+
+def silence_bonus(silent: int | None) -> float:
+    """Up to 0.2 for the days since the last personal touch (a year or more: all of it)."""
+    return SILENCE_BONUS * (1.0 if silent is None else min(silent, 365) / 365)
 
 
 def hug_urgency(silent: int | None) -> float:
@@ -329,6 +449,7 @@ def _assign(
     week_done: Mapping[str, int],
     policy: Policy,
     today: dt.date,
+    rest: Mapping[str | None, list[str]] | None = None,
 ) -> Plan:
     allowed = {s.name: allowance(s, policy) for s in team}
     room = {name: a.daily_capacity for name, a in allowed.items()}
@@ -348,6 +469,16 @@ def _assign(
             load[who] += 1
         else:
             queues[who].append(item)
+    beyond = {
+        name: [i.client_id for i in queue[_kept(allowed[name]) :]] for name, queue in queues.items()
+    }
+    for name, ids in (rest or {}).items():
+        # plain clients beyond the shortlist: after every item above, in full queues
+        if name is None:
+            if any(room.values()):
+                raise AssertionError("the shortlist left a place on a list")
+            name = min(room, key=lambda n: (load[n], n))
+        beyond[name] += ids
     need = {
         name: min(
             room[name],
@@ -361,18 +492,20 @@ def _assign(
             lists[who].append(item)
             need[who] -= 1
             load[who] += 1
-    kept = {
-        name: queue[: QUEUE_DAYS * max(allowed[name].daily_capacity, 1)]
-        for name, queue in queues.items()
-    }
+    kept = {name: queue[: _kept(allowed[name])] for name, queue in queues.items()}
     return Plan(
         as_of=today,
         actions=_actions(lists, policy, today, waiting=False),
         unassigned=tuple(unassigned),
         waiting=_actions(kept, policy, today, waiting=True),
-        overflow={n: len(q) - len(kept[n]) for n, q in queues.items() if len(q) > len(kept[n])},
-        beyond=frozenset(i.client_id for n, q in queues.items() for i in q[len(kept[n]) :]),
+        overflow={n: len(ids) for n, ids in beyond.items() if ids},
+        beyond=frozenset(i for ids in beyond.values() for i in ids),
     )
+
+
+def _kept(allowed: Allowance) -> int:
+    """How many a member's queue holds: `QUEUE_DAYS` of their capacity."""
+    return QUEUE_DAYS * max(allowed.daily_capacity, 1)
 
 
 def _actions(

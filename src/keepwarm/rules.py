@@ -14,11 +14,13 @@ from dataclasses import replace
 from functools import lru_cache
 
 import holidays
+import numpy as np
+from numpy.typing import NDArray
 
 from keepwarm import explain
 from keepwarm.domain.model import ClientStatus, SignalCode
 from keepwarm.domain.policy import FollowUpRule, Occasion, Policy
-from keepwarm.domain.signals import ClientFacts, Signal
+from keepwarm.domain.signals import NO_DAY, ClientColumns, ClientFacts, Days, Signal, month_day
 
 Rule = Callable[[ClientFacts, Policy, dt.date], Iterator[Signal]]
 
@@ -425,9 +427,13 @@ def feedback(facts: ClientFacts, policy: Policy, today: dt.date) -> Iterator[Sig
 def cadence(facts: ClientFacts, policy: Policy) -> tuple[int, str]:
     """(days, segment words): the smallest cadence among the client's tags (and "prospect"
     for prospects), else the policy's default."""
-    client = facts.client
-    segments = list(client.tags)
-    if client.status == _PROSPECT:
+    return cadence_of(facts.client.tags, facts.client.status, policy)
+
+
+def cadence_of(tags: tuple[str, ...], status: str, policy: Policy) -> tuple[int, str]:
+    """`cadence` of a client with these tags and status."""
+    segments = list(tags)
+    if status == _PROSPECT:
         segments.append("prospect")
     matched = [(policy.cadence_days[s], s) for s in segments if s in policy.cadence_days]
     if not matched:
@@ -471,3 +477,154 @@ RULES: tuple[Rule, ...] = (
     feedback,
     cadence_overdue,
 )
+
+
+# --- who can have a reason today: the rules' windows over every client's columns ---------------
+#
+# The daily job does not run the rules for every client: `may_have_reason` marks, from
+# `ClientColumns`, each client for whom some rule but the cadence's can fire today (a superset:
+# each window is the rule's own date conditions, loosened where a condition needs more than the
+# columns hold). The rules run for those. Every other client can only be overdue for their
+# cadence (a holiday is only ever a note on a reason): `cadence_urgencies` gives each one's
+# cadence_overdue urgency (the rule's own, to the bit), and the planner builds full facts only
+# for the few that can reach a list or a queue (keepwarm.planner.PlainClients).
+
+Window = Callable[[ClientColumns, Policy, dt.date], NDArray[np.bool_]]
+
+
+def _present(days: Days) -> NDArray[np.bool_]:
+    return np.asarray(days != NO_DAY)
+
+
+def _ago(days: Days, today: dt.date) -> NDArray[np.int64]:
+    """Days from each date to `today` (meaningless where the date is missing: mask it)."""
+    return today.toordinal() - days.astype(np.int64)
+
+
+def _aged(days: Days, today: dt.date, low: int, high: int) -> NDArray[np.bool_]:
+    """The date is there and `low` to `high` days before `today` (both included)."""
+    ago = _ago(days, today)
+    return _present(days) & (ago >= low) & (ago <= high)
+
+
+def yearly_window(lead: int, today: dt.date) -> frozenset[int]:
+    """Month * 100 + day of every yearly date whose next occurrence (`next_yearly`: 29 Feb on
+    28 Feb in common years) is at most `lead` days from `today`."""
+    return frozenset(
+        month * 100 + day
+        for month in range(1, 13)
+        for day in range(1, calendar.monthrange(2000, month)[1] + 1)
+        if (next_yearly(month, day, today) - today).days <= lead
+    )
+
+
+def _in_yearly_window(days: Days, lead: int, today: dt.date) -> NDArray[np.bool_]:
+    return np.isin(month_day(days), list(yearly_window(lead, today)))
+
+
+def _cancellation_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    return c.status_is(_CANCELLED) | _present(c.cancelled_on)
+
+
+def _lapsing_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    return (
+        _aged(c.attention_after, today, 0, policy.lapsing_max_days)
+        & (c.activities >= policy.lapsing_min_activities)
+        & ~c.status_is(_CANCELLED)
+    )
+
+
+def _usage_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    return np.asarray(c.trend != 0) & ~c.status_is(_CANCELLED)
+
+
+def _due_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    end = today.toordinal() + policy.due_lead_days
+    found = _present(c.next_due) & (c.next_due.astype(np.int64) <= end)
+    for kind, every_days in (policy.recall_days or {}).items():
+        last = c.last_by_kind.get(kind)
+        if last is not None:
+            found |= _present(last) & (last.astype(np.int64) + every_days <= end)
+    return found
+
+
+def _birthday_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    return np.isin(c.birthday, list(yearly_window(policy.birthday_lead_days, today)))
+
+
+def _anniversary_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    lead = policy.anniversary_lead_days
+    start = np.where(_present(c.since), c.since, c.first_activity)
+    found = _in_yearly_window(start, lead, today)
+    for kind in policy.key_purchases:
+        bought = c.last_by_kind.get(kind)
+        if bought is not None:
+            found |= _in_yearly_window(bought, lead, today)
+    return found
+
+
+def _welcome_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    since, first = c.since, c.first_activity
+    start = np.where(
+        ~_present(since), first, np.where(~_present(first), since, np.minimum(since, first))
+    )
+    return c.status_is(_ACTIVE) & _aged(start, today, 0, policy.welcome_days)
+
+
+def _follow_up_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    found = np.zeros(len(c), dtype=bool)
+    for kind, rule in (policy.follow_ups or {}).items():
+        last = c.last_by_kind.get(kind)
+        if last is not None:
+            longest = max(rule.thank_you_within_days, rule.check_in_after_days)
+            found |= _aged(last, today, 0, longest + rule.check_in_window_days)
+    return found
+
+
+def _feedback_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    after = policy.feedback_after_days
+    return _aged(c.last_activity, today, after, after + policy.feedback_window_days)
+
+
+WINDOWS: dict[Rule, Window] = {
+    cancellation: _cancellation_window,
+    lapsing: _lapsing_window,
+    usage: _usage_window,
+    due: _due_window,
+    birthday: _birthday_window,
+    anniversary: _anniversary_window,
+    welcome: _welcome_window,
+    follow_up: _follow_up_window,
+    feedback: _feedback_window,
+}
+"""Each rule's window but the cadence's (`cadence_urgencies`) and the holiday's (a note, never
+a reason of its own): where the rule can fire today."""
+
+
+def may_have_reason(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
+    """The clients for whom a rule other than the cadence's can fire today, and every
+    do-not-contact client (whom `signals_for` gives nothing): they go through the rules."""
+    found = c.do_not_contact.copy()
+    for window in WINDOWS.values():
+        found |= window(c, policy, today)
+    return found
+
+
+def cadence_urgencies(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.float64]:
+    """Each client's cadence_overdue urgency today (NaN when not overdue): exactly what
+    `cadence_overdue` gives, its `ramp` applied to each distinct (days over, span) pair."""
+    found: dict[tuple[tuple[str, ...], str], int] = {}
+    every = np.empty(len(c), dtype=np.int64)
+    for i, key in enumerate(zip(c.tags, c.status.tolist(), strict=True)):
+        days = found.get(key)
+        if days is None:
+            days = found[key] = cadence_of(key[0], key[1], policy)[0]
+        every[i] = days
+    start = c.days_silent_from()
+    unknown = ~_present(start)
+    silent = _ago(start, today)
+    overdue = unknown | (silent > every)
+    over = np.where(unknown | (silent == 0), 2 * every, silent) - every
+    pairs, where = np.unique(np.stack([over, 2 * every], axis=1), axis=0, return_inverse=True)
+    ramped = np.array([ramp(v, span, 0.3, 0.6) for v, span in pairs.tolist()], dtype=np.float64)
+    return np.where(overdue, ramped[where.reshape(-1)], np.nan)

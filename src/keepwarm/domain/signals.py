@@ -7,11 +7,15 @@ before calling `keepwarm.rules.signals_for`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from keepwarm.domain.model import Activity, Client, Rhythm, SignalCode, Touch
+import numpy as np
+from numpy.typing import NDArray
+
+from keepwarm.domain.model import Activity, Client, ClientStatus, Rhythm, SignalCode, Touch
+from keepwarm.domain.values import yearly_value_cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +100,107 @@ class ClientFacts:
             last_personal_touch=max(personal, default=None),
             last_feedback_asked=last_feedback_asked,
         )
+
+
+NO_DAY = np.iinfo(np.int32).min
+"""A missing date in `ClientColumns` (below every day: "on or after" is never true of it)."""
+
+Days = NDArray[np.int32]
+
+
+def day_numbers(dates: Iterable[dt.date | None]) -> Days:
+    """Dates as `ClientColumns` day numbers (the proleptic ordinal; `NO_DAY` for None)."""
+    return np.fromiter((NO_DAY if d is None else d.toordinal() for d in dates), dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class ClientColumns:
+    """What the rules' windows read about every client, one entry per client in internal id
+    order: `ClientFacts` as columns. The daily job reads these for everyone and builds full
+    facts only for the clients who can have a reason today beside a cadence (and for the few
+    such that may reach a list): keepwarm.rules.may_have_reason, keepwarm.planner.plan_day.
+
+    Dates are day numbers (`day_numbers`; `NO_DAY` when missing). `birthday` is month * 100
+    + day (0 for none). `status` holds `ClientStatus` values; `tags` each client's tags;
+    `owner` the member of staff's name. From the rhythm: `attention_after` (`NO_DAY` without
+    one), `trend` (the trend's direction: -1, 0, 1), `activities` (counted by the rhythm) and
+    `yearly_value_cents` (-1 without a rhythm). `last_by_kind` maps each activity kind to
+    every client's last activity of that kind.
+    """
+
+    internal_id: NDArray[np.int64]
+    client_id: tuple[str, ...]
+    owner: tuple[str | None, ...]
+    status: NDArray[np.str_]
+    tags: tuple[tuple[str, ...], ...]
+    do_not_contact: NDArray[np.bool_]
+    since: Days
+    cancelled_on: Days
+    next_due: Days
+    birthday: NDArray[np.int32]
+    first_activity: Days
+    last_activity: Days
+    last_by_kind: Mapping[str, Days]
+    last_personal_touch: Days
+    attention_after: Days
+    trend: NDArray[np.int8]
+    activities: NDArray[np.int64]
+    yearly_value_cents: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.internal_id.size)
+
+    @classmethod
+    def of(cls, facts: Sequence[ClientFacts], internal_ids: Sequence[int]) -> ClientColumns:
+        """The columns of these clients' facts (what the daily job reads column by column
+        must equal this: tested)."""
+        count = len(facts)
+        rhythms = [f.rhythm for f in facts]
+        kinds = sorted({k for f in facts for k in f.last_by_kind})
+        return cls(
+            internal_id=np.asarray(internal_ids, dtype=np.int64),
+            client_id=tuple(f.client.id for f in facts),
+            owner=tuple(f.client.owner for f in facts),
+            status=np.array([str(f.client.status) for f in facts], dtype=str),
+            tags=tuple(f.client.tags for f in facts),
+            do_not_contact=np.fromiter((f.client.do_not_contact for f in facts), bool, count),
+            since=day_numbers(f.client.since for f in facts),
+            cancelled_on=day_numbers(f.client.cancelled_on for f in facts),
+            next_due=day_numbers(f.client.next_due for f in facts),
+            birthday=month_day(day_numbers(f.client.birthday for f in facts)),
+            first_activity=day_numbers(f.first_activity for f in facts),
+            last_activity=day_numbers(f.last_activity for f in facts),
+            last_by_kind={k: day_numbers(f.last_by_kind.get(k) for f in facts) for k in kinds},
+            last_personal_touch=day_numbers(f.last_personal_touch for f in facts),
+            attention_after=day_numbers(r.attention_after if r else None for r in rhythms),
+            trend=np.fromiter((r.trend_direction if r else 0 for r in rhythms), np.int8, count),
+            activities=np.fromiter((r.activities if r else 0 for r in rhythms), np.int64, count),
+            yearly_value_cents=np.fromiter(
+                (yearly_value_cents(r) if r else -1 for r in rhythms), np.int64, count
+            ),
+        )
+
+    def status_is(self, status: ClientStatus) -> NDArray[np.bool_]:
+        return np.asarray(self.status == status.value, dtype=bool)
+
+    def days_silent_from(self) -> Days:
+        """The day silence is counted from: the last personal touch, else `since`, else the
+        first activity (`NO_DAY` with none of them): as the cadence rule and the planner
+        count it."""
+        start = np.where(self.last_personal_touch != NO_DAY, self.last_personal_touch, self.since)
+        return np.where(start != NO_DAY, start, self.first_activity)
+
+
+_UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+def month_day(days: Days) -> NDArray[np.int32]:
+    """Month * 100 + day of each day number (0 for `NO_DAY`), as `ClientColumns.birthday`."""
+    present = days != NO_DAY
+    moments = (np.where(present, days, _UNIX_ORDINAL).astype(np.int64) - _UNIX_ORDINAL).astype(
+        "datetime64[D]"
+    )
+    months = moments.astype("datetime64[M]")
+    month = months.astype(np.int64) % 12 + 1
+    day = (moments - months).astype(np.int64) + 1
+    return np.where(present, month * 100 + day, 0).astype(np.int32)

@@ -22,11 +22,13 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine
 
+from keepwarm.domain.signals import NO_DAY, Days
 from keepwarm.store import activity_snapshot as store
 from keepwarm.store import reading, writing
 from keepwarm.store.activity_snapshot import Packed
@@ -116,40 +118,83 @@ def _store(
         log.info("activities: another run stored the snapshot first; this one is not stored")
 
 
+@dataclass(frozen=True)
+class ActivityColumns:
+    """The first, last and last-of-each-kind activity of the clients `ids` (sorted internal
+    ids) as of one day, as ClientColumns' day numbers (`NO_DAY` for none)."""
+
+    ids: NDArray[np.int64]
+    first: Days
+    last: Days
+    last_by_kind: dict[str, Days]
+
+    def facts(self, positions: NDArray[np.intp] | None = None) -> ActivityFacts:
+        """The ActivityFacts of the clients at `positions` (all without), for the rules."""
+        at = np.arange(self.ids.size) if positions is None else np.asarray(positions)
+        at = at[self.first[at] != NO_DAY]
+        dates = _dates(np.concatenate([self.first[at], self.last[at]]))
+        ids = self.ids[at].tolist()
+        spans = {
+            cid: (dates[f], dates[la])
+            for cid, f, la in zip(ids, self.first[at].tolist(), self.last[at].tolist(), strict=True)
+        }
+        by_kind: dict[int, dict[str, dt.date]] = {}
+        for kind, days in self.last_by_kind.items():
+            mine = at[days[at] != NO_DAY]
+            found = days[mine]
+            dates |= _dates(found)
+            for cid, d in zip(self.ids[mine].tolist(), found.tolist(), strict=True):
+                seen = by_kind.get(cid)
+                if seen is None:
+                    by_kind[cid] = {kind: dates[d]}
+                else:
+                    seen[kind] = dates[d]
+        return ActivityFacts(spans, by_kind)
+
+
+def activity_columns(
+    packed: Packed, as_of: dt.date, ids: NDArray[np.int64] | None = None
+) -> ActivityColumns:
+    """`ActivityColumns` of the clients `ids` (sorted; every client with an activity without),
+    counting only activities up to `as_of`."""
+    cut = packed.day <= (as_of - DAY_ZERO).days
+    client, day, kind = packed.client_id[cut], packed.day[cut] + _ORDINAL_ZERO, packed.kind[cut]
+    if ids is None:
+        ids = np.unique(client)
+    first = np.full(ids.size, NO_DAY, dtype=np.int32)
+    last = first.copy()
+    if client.size:
+        starts = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
+        ends = np.r_[starts[1:], client.size] - 1
+        at = np.searchsorted(ids, client[starts])
+        known = (at < ids.size) & (ids[np.minimum(at, ids.size - 1)] == client[starts])
+        first[at[known]] = day[starts][known]
+        last[at[known]] = day[ends][known]
+    by_kind: dict[str, Days] = {}
+    for k, name in enumerate(packed.kinds):
+        mine = kind == k
+        if not mine.any():
+            continue
+        k_client, k_day = client[mine], day[mine]
+        # rows are in (client, day) order: a client's last row of the kind is its latest day
+        ends = np.flatnonzero(np.r_[k_client[1:] != k_client[:-1], True])
+        at = np.searchsorted(ids, k_client[ends])
+        known = (at < ids.size) & (ids[np.minimum(at, ids.size - 1)] == k_client[ends])
+        days = np.full(ids.size, NO_DAY, dtype=np.int32)
+        days[at[known]] = k_day[ends][known]
+        by_kind[name] = days
+    return ActivityColumns(ids, first, last, by_kind)
+
+
 def activity_facts(packed: Packed, as_of: dt.date) -> ActivityFacts:
     """First and last activity per client and the last of each kind, counting only activities
     up to `as_of`: what keepwarm.store.facts.activity_facts reads, from the packed copy."""
-    cut = packed.day <= (as_of - DAY_ZERO).days
-    client, day, kind = packed.client_id[cut], packed.day[cut], packed.kind[cut]
-    if client.size == 0:
-        return ActivityFacts({}, {})
-    dates = _dates(day)
-    starts = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
-    ends = np.r_[starts[1:], client.size] - 1
-    firsts = [dates[d] for d in day[starts].tolist()]
-    lasts = [dates[d] for d in day[ends].tolist()]
-    spans = dict(zip(client[starts].tolist(), zip(firsts, lasts, strict=True), strict=True))
-    by_kind: dict[int, dict[str, dt.date]] = {}
-    has = kind >= 0
-    if has.any():
-        k_client, k_kind, k_day = client[has], kind[has], day[has]
-        key = k_client * (len(packed.kinds) + 1) + k_kind
-        # rows are in (client, day) order: a (client, kind)'s last row is its latest day
-        _, last_in_reverse = np.unique(key[::-1], return_index=True)
-        last = key.size - 1 - last_in_reverse
-        names = packed.kinds
-        found = zip(
-            k_client[last].tolist(), k_kind[last].tolist(), k_day[last].tolist(), strict=True
-        )
-        for c, k, d in found:
-            mine = by_kind.get(c)
-            if mine is None:
-                by_kind[c] = {names[k]: dates[d]}
-            else:
-                mine[names[k]] = dates[d]
-    return ActivityFacts(spans, by_kind)
+    return activity_columns(packed, as_of).facts()
 
 
-def _dates(day: NDArray[np.int64]) -> dict[int, dt.date]:
+_ORDINAL_ZERO = DAY_ZERO.toordinal()
+
+
+def _dates(days: NDArray[np.int32]) -> dict[int, dt.date]:
     """Each distinct day number as a date (a few thousand conversions, not millions)."""
-    return {d: DAY_ZERO + dt.timedelta(days=d) for d in np.unique(day).tolist()}
+    return {d: dt.date.fromordinal(d) for d in np.unique(days).tolist()}

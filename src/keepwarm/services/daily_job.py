@@ -20,22 +20,20 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from keepwarm.config import Settings
-from keepwarm.domain.actions import Candidate, EarlierAction, Plan, PlannedAction
+from keepwarm.domain.actions import EarlierAction, Plan, PlannedAction
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.domain.policy import Policy
 from keepwarm.domain.quotas import week_start
 from keepwarm.domain.signals import ClientFacts
 from keepwarm.messaging.drafts import render_draft
 from keepwarm.planner import plan_day
-from keepwarm.rules import signals_for
 from keepwarm.services import activity_snapshot
-from keepwarm.services.consent_checks import reachable
+from keepwarm.services.candidates import Today, todays_candidates
 from keepwarm.services.erasure import daily_retention as erase_inactive
 from keepwarm.services.feedback import place_detractors, send_requests
 from keepwarm.services.policy import get_policy
 from keepwarm.services.reminders import place_due
 from keepwarm.services.rhythms import compute_rhythms
-from keepwarm.services.signals import client_facts
 from keepwarm.services.staff import list_staff
 from keepwarm.store import actions as q
 from keepwarm.store import reading, writing
@@ -98,23 +96,20 @@ def run_daily(
     learned = compute_rhythms(
         engine, settings, as_of=day, now=now, refit=refit, activities=(ids, packed)
     )
-    activity = activity_snapshot.activity_facts(packed, day)
-    del ids, packed  # every activity: not needed past here (a million clients' are 500 MB)
     _step(day, "rhythms learned", step, clients=learned.clients, activities=learned.activities)
     step = time.perf_counter()
     policy = get_policy(engine)
-    facts = client_facts(engine, day, learned.rhythms, activity)
-    # refused channels are not suggested; who refused them all is on no list (consent_checks)
-    candidates = [Candidate(f, signals_for(f, policy, day)) for f in reachable(engine, facts)]
-    with_signals = sum(1 for c in candidates if c.signals)
-    _step(day, "signals", step, clients=len(candidates), clients_with_signals=with_signals)
+    # the rules run for who can have a reason beside a cadence (every client with `rebuild`)
+    found = todays_candidates(engine, policy, day, learned.rhythms, packed, everyone=rebuild)
+    del ids, packed  # every activity: not needed past here (a million clients' are 500 MB)
+    _step(day, "signals", step, clients=found.clients, clients_with_signals=found.with_signals)
     step = time.perf_counter()
-    plan = _plan(engine, candidates, policy, day)
+    plan = _plan(engine, found, policy, day)
     _step(day, "plan", step, actions=len(plan.actions), waiting=plan.waiting_count())
     step = time.perf_counter()
     try:
         with writing(engine) as conn:
-            by_id = {f.client.id: f for f in facts}
+            by_id = found.facts
             count = _write(conn, plan, by_id, day, now, policy.template_sources())
             # the reminders of the day, after the plan: first on their lists, taking no place
             count += place_due(conn, day, now, by_id, policy.template_sources())
@@ -126,7 +121,7 @@ def run_daily(
         log.info("daily job %s: already planned by another run; nothing written", day)
         return DailyRun(day, True, 0, 0)
     _step(day, "write", step, actions=count)
-    result = DailyRun(day, False, count, with_signals, plan.waiting_count())
+    result = DailyRun(day, False, count, found.with_signals, plan.waiting_count())
     _step(
         day,
         "done",
@@ -190,7 +185,7 @@ def _step(day: dt.date, name: str, started: float, **counts: int) -> None:
     )
 
 
-def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.date) -> Plan:
+def _plan(engine: Engine, found: Today, policy: Policy, day: dt.date) -> Plan:
     monday = week_start(day)
     with reading(engine) as conn:
         earlier = q.earlier_actions(conn)
@@ -206,7 +201,7 @@ def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.d
         ]
 
     return plan_day(
-        candidates,
+        found.candidates,
         list_staff(engine),
         policy,
         day,
@@ -214,6 +209,8 @@ def _plan(engine: Engine, candidates: list[Candidate], policy: Policy, day: dt.d
         open_actions=of("open", "waiting"),
         snoozed=of("snoozed"),
         dismissed=of("dismissed"),
+        plain=found.plain,
+        evaluate=found.evaluate,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -30,14 +30,16 @@ def client_facts(
     as_of: dt.date,
     rhythms: Mapping[int, Rhythm] | None = None,
     activity: q.ActivityFacts | None = None,
+    only: Sequence[int] | None = None,
 ) -> list[ClientFacts]:
     """The facts of every client as of `as_of`, in one read transaction (a consistent view):
     activities and touches after `as_of` are not counted. Rhythms are `rhythms` (by internal
     client id, as `compute_rhythms` returns them) or else the stored ones (learn them for
     `as_of` first with `keepwarm rhythm --as-of`). `activity`: each client's activity dates
-    as of `as_of` when the caller has them (keepwarm.services.activity_snapshot), else read."""
+    as of `as_of` when the caller has them (keepwarm.services.activity_snapshot), else read.
+    `only`: those clients' facts (internal ids), not everyone's."""
     with reading(engine) as conn:
-        everyone = q.all_clients(conn)
+        everyone = q.all_clients(conn, only)
         acts = q.activity_facts(conn, as_of) if activity is None else activity
         touched = q.last_personal_touch(conn, as_of)
         asked = q.last_feedback_asked(conn, as_of)
@@ -47,8 +49,8 @@ def client_facts(
         first, last = acts.spans.get(cid, (None, None))
         by_kind = acts.last_by_kind.get(cid, {})
         if len(by_kind) == 1:  # most clients: one kind of activity
-            [(only, on)] = by_kind.items()
-            last_kind = only if on == last else None
+            [(sole, on)] = by_kind.items()
+            last_kind = sole if on == last else None
         else:
             last_kind = min((k for k, d in by_kind.items() if d == last), default=None)
         out.append(

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, union
 
 from keepwarm.domain.model import Client, Rhythm
 from keepwarm.store.queries import client_select, clients_from_result
@@ -18,15 +20,66 @@ from keepwarm.store.tables import (
     actions,
     activities,
     clients,
+    consent_events,
     feedback_requests,
+    reminders,
     rhythms,
+    staff,
     touches,
 )
 
 
-def all_clients(conn: Connection) -> dict[int, Client]:
-    """Every client by internal id."""
-    return dict(clients_from_result(conn.execute(client_select().order_by(clients.c.id))))
+def all_clients(conn: Connection, only: Sequence[int] | None = None) -> dict[int, Client]:
+    """Every client by internal id (`only`: those internal ids, read in batches)."""
+    if only is None:
+        return dict(clients_from_result(conn.execute(client_select().order_by(clients.c.id))))
+    out: dict[int, Client] = {}
+    wanted = sorted(only)
+    for start in range(0, len(wanted), _BATCH):
+        batch = wanted[start : start + _BATCH]
+        query = client_select().where(clients.c.id.in_(batch)).order_by(clients.c.id)
+        out.update(clients_from_result(conn.execute(query)))
+    return out
+
+
+_BATCH = 10_000
+
+
+class ClientRow(NamedTuple):
+    """What the rules' windows read about one client (keepwarm.domain.signals.ClientColumns)."""
+
+    id: int
+    external_id: str
+    owner: str | None
+    status: str
+    tags: str | None
+    do_not_contact: bool
+    since: dt.date | None
+    cancelled_on: dt.date | None
+    next_due: dt.date | None
+    birthday: dt.date | None
+
+
+def client_rows(conn: Connection) -> list[ClientRow]:
+    """Every client's `ClientRow`, in internal id order: one pass over the clients table."""
+    owner = staff.alias("owner")
+    query = (
+        select(
+            clients.c.id,
+            clients.c.external_id,
+            owner.c.name,
+            clients.c.status,
+            clients.c.tags,
+            clients.c.do_not_contact,
+            clients.c.since,
+            clients.c.cancelled_on,
+            clients.c.next_due,
+            clients.c.birthday,
+        )
+        .select_from(clients.outerjoin(owner, owner.c.id == clients.c.owner_id))
+        .order_by(clients.c.id)
+    )
+    return [ClientRow._make(row) for row in conn.execute(query).all()]
 
 
 @dataclass(frozen=True)
@@ -98,3 +151,17 @@ def last_feedback_asked(conn: Connection, as_of: dt.date) -> dict[int, dt.date]:
 
 def stored_rhythms(conn: Connection) -> dict[int, Rhythm]:
     return {row.client_id: rhythm_from_row(row) for row in conn.execute(select(rhythms)).all()}
+
+
+def clients_with_business(conn: Connection, day: dt.date) -> set[int]:
+    """Internal ids of the clients the daily job always puts through the rules: with an open,
+    waiting, snoozed or dismissed action, a consent record (a refused channel changes how they
+    can be reached), or a reminder due by `day` not yet on a list."""
+    found = select(actions.c.client_id).where(
+        actions.c.status.in_(("open", "waiting", "snoozed", "dismissed"))
+    )
+    consented = select(consent_events.c.client_id)
+    due = select(reminders.c.client_id).where(
+        reminders.c.on <= day, reminders.c.action_id.is_(None), reminders.c.deleted_at.is_(None)
+    )
+    return set(conn.execute(union(found, consented, due)).scalars())

@@ -33,13 +33,13 @@ from keepwarm.store.tables import (
 _STATUS = {s.value: s for s in ClientStatus}
 
 
-def _tags(text: str) -> tuple[str, ...]:
+def read_tags(text: str | None) -> tuple[str, ...]:
     return tuple(filter(None, text.split(";"))) if text else ()
 
 
 # How each kind of field is read back from its stored value (others: as stored).
 _READ: dict[FieldKind, Callable[[Any], Any]] = {
-    FieldKind.TAGS: _tags,
+    FieldKind.TAGS: read_tags,
     FieldKind.STATUS: _STATUS.__getitem__,
     FieldKind.FLAG: bool,
 }

@@ -1,0 +1,200 @@
+"""Who the daily job plans today, without running the rules for every client.
+
+Every client's columns (keepwarm.domain.signals.ClientColumns: one read of the clients table,
+the packed activities, the day's rhythms and last personal touches) tell the rules' windows
+which clients can have a reason beside their cadence today (keepwarm.rules.may_have_reason).
+Those, and every client with standing business (an open, waiting, snoozed or dismissed action,
+a consent record, a reminder due, a personal contact within the last few days), go through the
+rules as before. Every other client can only be overdue for their cadence: the planner ranks
+them from their columns and builds full facts only for the few that can reach a list or a
+queue (keepwarm.planner.PlainClients). The plan is the one planning every client gives:
+`everyone=True` (the daily job's `--rebuild`) runs the rules for all, and the tests compare.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Engine
+
+from keepwarm.domain import values
+from keepwarm.domain.actions import Candidate
+from keepwarm.domain.model import Rhythm
+from keepwarm.domain.policy import Policy
+from keepwarm.domain.signals import NO_DAY, ClientColumns, ClientFacts, day_numbers, month_day
+from keepwarm.planner import PlainClients
+from keepwarm.rules import cadence_urgencies, may_have_reason, occasions_between, signals_for
+from keepwarm.services.activity_snapshot import ActivityColumns, activity_columns
+from keepwarm.services.consent_checks import reachable
+from keepwarm.services.signals import client_facts
+from keepwarm.store import facts as q
+from keepwarm.store import reading
+from keepwarm.store.activity_snapshot import Packed
+from keepwarm.store.queries import read_tags
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Today:
+    """The day's candidates (through the rules), the plain clients (ranked from columns, built
+    by `evaluate` when planned), and the facts of every client built so far by client id."""
+
+    candidates: list[Candidate]
+    plain: PlainClients | None
+    clients: int  # every client who can be reached: those planned and the plain ones
+    with_signals: int  # of those, the clients with at least one signal today
+    facts: dict[str, ClientFacts] = field(default_factory=dict)
+    _build: _Builder | None = None
+
+    def evaluate(self, positions: Sequence[int]) -> list[Candidate]:
+        """Candidates of the plain clients at `positions`, their facts kept in `facts`."""
+        if self._build is None:
+            return []
+        built = self._build(positions)
+        self.facts.update((c.client_id, c.facts) for c in built)
+        log.info(
+            "daily job %s: %d of the %d plain client(s) can reach a list or a queue: built",
+            self._build.day,
+            len(built),
+            self._build.at.size,
+        )
+        return built
+
+
+@dataclass(frozen=True)
+class _Builder:
+    engine: Engine
+    policy: Policy
+    day: dt.date
+    rhythms: Mapping[int, Rhythm]
+    activity: ActivityColumns
+    at: NDArray[np.intp]  # the plain clients' positions among everyone
+
+    def __call__(self, positions: Sequence[int]) -> list[Candidate]:
+        at = self.at[np.asarray(positions, dtype=np.intp)]
+        ids = self.activity.ids[at].tolist()
+        facts = client_facts(self.engine, self.day, self.rhythms, self.activity.facts(at), ids)
+        return [Candidate(f, signals_for(f, self.policy, self.day)) for f in facts]
+
+
+def todays_candidates(
+    engine: Engine,
+    policy: Policy,
+    day: dt.date,
+    rhythms: Mapping[int, Rhythm],
+    packed: Packed,
+    *,
+    everyone: bool = False,
+) -> Today:
+    """The day's candidates (see the module); `everyone`: every client through the rules."""
+    columns, activity = client_columns(engine, day, rhythms, packed)
+    ids = columns.internal_id
+    with reading(engine) as conn:
+        business = q.clients_with_business(conn, day)
+    if everyone:
+        through = np.ones(len(columns), dtype=bool)
+    else:
+        through = through_rules(columns, business, policy, day)
+    ruled = np.flatnonzero(through)
+    facts = client_facts(engine, day, rhythms, activity.facts(ruled), ids[ruled].tolist())
+    candidates = [Candidate(f, signals_for(f, policy, day)) for f in reachable(engine, facts)]
+    at = np.flatnonzero(~through)
+    plain = plain_clients(columns, at, policy, day)
+    overdue = int(np.count_nonzero(~np.isnan(plain.urgency)))
+    # a holiday is a note on every plain client's signals (none of them has cancelled)
+    noted = bool(occasions_between(policy, day, policy.holiday_lead_days))
+    log.info(
+        "daily job %s: %d client(s) through the rules; %d can only be overdue for their "
+        "cadence (%d are), ranked from their columns",
+        day,
+        ruled.size,
+        at.size,
+        overdue,
+    )
+    return Today(
+        candidates=candidates,
+        plain=plain if at.size else None,
+        clients=len(candidates) + at.size,
+        with_signals=sum(1 for c in candidates if c.signals) + (at.size if noted else overdue),
+        facts={f.client.id: f for f in facts},
+        _build=_Builder(engine, policy, day, rhythms, activity, at),
+    )
+
+
+def through_rules(
+    columns: ClientColumns, business: Collection[int], policy: Policy, day: dt.date
+) -> NDArray[np.bool_]:
+    """The clients the rules run for: those a rule other than the cadence's can flag today
+    (keepwarm.rules.may_have_reason), those with standing `business` (internal ids: earlier
+    actions, consent records, reminders due) and those personally contacted within
+    `policy.recent_contact_days` (the planner weighs their reasons differently)."""
+    through = may_have_reason(columns, policy, day)
+    through |= np.isin(columns.internal_id, np.fromiter(business, np.int64, len(business)))
+    contact = columns.last_personal_touch.astype(np.int64)
+    through |= (contact != NO_DAY) & (day.toordinal() - contact < policy.recent_contact_days)
+    return through
+
+
+def plain_clients(
+    columns: ClientColumns, at: NDArray[np.intp], policy: Policy, day: dt.date
+) -> PlainClients:
+    """The clients at positions `at` (none through the rules) as the planner ranks them."""
+    start = columns.days_silent_from()[at].astype(np.int64)
+    return PlainClients(
+        client_id=[columns.client_id[i] for i in at.tolist()],
+        owner=[columns.owner[i] for i in at.tolist()],
+        yearly_value_cents=columns.yearly_value_cents[at],
+        silent=np.where(start != NO_DAY, np.maximum(day.toordinal() - start, 0), -1),
+        urgency=cadence_urgencies(columns, policy, day)[at],
+    )
+
+
+def client_columns(
+    engine: Engine, day: dt.date, rhythms: Mapping[int, Rhythm], packed: Packed
+) -> tuple[ClientColumns, ActivityColumns]:
+    """Every client's columns as of `day` (and their activity dates, for building facts): one
+    pass over the clients and the day's touches, the packed activities and the rhythms."""
+    with reading(engine) as conn:
+        rows = q.client_rows(conn)
+        touched = q.last_personal_touch(conn, day)
+    ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
+    activity = activity_columns(packed, day, ids)
+    return _columns(rows, activity, touched, rhythms), activity
+
+
+def _columns(
+    rows: list[q.ClientRow],
+    activity: ActivityColumns,
+    touched: Mapping[int, dt.date],
+    rhythms: Mapping[int, Rhythm],
+) -> ClientColumns:
+    count = len(rows)
+    learned = [rhythms.get(r.id) for r in rows]
+    return ClientColumns(
+        internal_id=activity.ids,
+        client_id=tuple(r.external_id for r in rows),
+        owner=tuple(r.owner for r in rows),
+        status=np.array([r.status for r in rows], dtype=str),
+        tags=tuple(read_tags(r.tags) for r in rows),
+        do_not_contact=np.fromiter((bool(r.do_not_contact) for r in rows), bool, count),
+        since=day_numbers(r.since for r in rows),
+        cancelled_on=day_numbers(r.cancelled_on for r in rows),
+        next_due=day_numbers(r.next_due for r in rows),
+        birthday=month_day(day_numbers(r.birthday for r in rows)),
+        first_activity=activity.first,
+        last_activity=activity.last,
+        last_by_kind=activity.last_by_kind,
+        last_personal_touch=day_numbers(touched.get(r.id) for r in rows),
+        attention_after=day_numbers(h.attention_after if h else None for h in learned),
+        trend=np.fromiter((h.trend_direction if h else 0 for h in learned), np.int8, count),
+        activities=np.fromiter((h.activities if h else 0 for h in learned), np.int64, count),
+        yearly_value_cents=np.fromiter(
+            (values.yearly_value_cents(h) if h else -1 for h in learned), np.int64, count
+        ),
+    )
