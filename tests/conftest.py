@@ -86,6 +86,19 @@ def pg_schema(admin: sa.Engine, prefix: str) -> Iterator[str]:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
+@contextmanager
+def database_in(
+    backend: str, request: pytest.FixtureRequest, folder: Path, prefix: str
+) -> Iterator[str]:
+    """A fresh database of `backend` for as long as the block runs: a SQLite file in `folder`,
+    or a PostgreSQL schema named from `prefix` (dropped after)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'keepwarm.db'}"
+        return
+    with pg_schema(request.getfixturevalue("pg_admin"), prefix) as url:
+        yield url
+
+
 @pytest.fixture
 def backend(db_url: str) -> str:
     return "postgresql" if db_url.startswith("postgresql") else "sqlite"

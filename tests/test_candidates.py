@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 import builders
-from conftest import pg_schema
+from conftest import database_in
 from keepwarm import planner, rules
 from keepwarm.config import Settings
 from keepwarm.domain import Candidate, Client, EarlierAction, Plan, Policy, Staff
@@ -373,15 +371,6 @@ def _practice_files(folder: Path, count: int) -> tuple[Path, Path]:
     return folder / "clients.csv", folder / "activities.csv"
 
 
-@contextmanager
-def _database(backend: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'keepwarm.db'}"
-        return
-    with pg_schema(request.getfixturevalue("pg_admin"), "kwcand_") as url:
-        yield url
-
-
 def _work_the_list(engine: sa.Engine, day: dt.date, now: dt.datetime) -> None:
     """Do the day's first action (by client id), snooze the second for two days and dismiss
     the third: the next days' plans then hold a recent contact, a snoozed client coming back
@@ -425,7 +414,7 @@ def test_a_crowded_practice_is_planned_the_same_with_the_rules_run_for_everyone(
     for mode in ("shortlist", "everyone"):
         folder = tmp_path / mode
         folder.mkdir()
-        with _database(backend, request, folder) as url:
+        with database_in(backend, request, folder, "kwcand_") as url:
             engine = connect(url, create=True)
             migrate(engine)
             settings = Settings(database_url=url)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from conftest import pg_schema
+from conftest import database_in
 from keepwarm.config import Settings
 from keepwarm.domain.model import ImportKind
 from keepwarm.services import activity_snapshot
@@ -359,7 +357,7 @@ def test_every_day_plans_what_reading_every_activity_plans(
     for mode, daily in (("follows", ()), ("full", ("--rebuild",))):
         folder = tmp_path / mode
         folder.mkdir()
-        with _database(backend, request, folder) as url:
+        with database_in(backend, request, folder, "kwinc_") as url:
             weeks[mode] = live_week(url, folder, practice, daily=daily)
             learned[mode] = _rhythm_rows(url)
     for day in practice.days:
@@ -368,15 +366,6 @@ def test_every_day_plans_what_reading_every_activity_plans(
         assert follows.get("waiting") == full.get("waiting"), day
     assert learned["follows"] == learned["full"]
     assert sum(len(weeks["follows"].plans[d]["actions"]) for d in practice.days) >= 1
-
-
-@contextmanager
-def _database(backend: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'keepwarm.db'}"
-        return
-    with pg_schema(request.getfixturevalue("pg_admin"), "kwinc_") as url:
-        yield url
 
 
 # --- when the population model is refitted ----------------------------------------------------

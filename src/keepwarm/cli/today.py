@@ -62,7 +62,8 @@ def run_daily_command(
         typer.Option(
             "--rebuild",
             help="Read every activity afresh instead of bringing the stored copy up to date "
-            "with what changed (the plan is the same; it takes longer).",
+            "with what changed, and run the rules for every client, not only those who can "
+            "have a reason beside their cadence (the plan is the same; it takes longer).",
         ),
     ] = False,
     refit: Annotated[

@@ -1,10 +1,12 @@
 """The daily job.
 
-`run_daily` claims the local date, learns rhythms as of that date, turns every client's facts
-into signals, plans the day within quotas and writes the actions with their drafts (and places
-the day's reminders, first on their members' lists: keepwarm.services.reminders), in one
-transaction that completes the day's plan only if no other run completed it first: so running
-it twice, or twice at once, gives one plan, and a run killed half-way is simply run again.
+`run_daily` claims the local date, learns rhythms as of that date, turns the facts of every
+client who can have a reason today into signals (keepwarm.services.candidates: the others can
+only be overdue for their cadence, and are ranked from their columns), plans the day within
+quotas and writes the actions with their drafts (and places the day's reminders, first on
+their members' lists: keepwarm.services.reminders), in one transaction that completes the
+day's plan only if no other run completed it first: so running it twice, or twice at once,
+gives one plan, and a run killed half-way is simply run again.
 """
 
 from __future__ import annotations
@@ -74,7 +76,9 @@ def run_daily(
     """Plan `day` (see the module). The job follows what changed: the activities come from
     the packed snapshot brought up to date from the change log (`rebuild`: read every one,
     replacing it), and the population model is refitted when it is a week old or the business
-    changed by 5% (`refit`: True fits it today; keepwarm.services.rhythms.reusable_fit)."""
+    changed by 5% (`refit`: True fits it today; keepwarm.services.rhythms.reusable_fit). The
+    rules run for the clients who can have a reason beside their cadence; the others are
+    ranked from their columns (keepwarm.services.candidates; `rebuild`: the rules for all)."""
     started = time.perf_counter()
     with writing(engine) as conn:
         latest = q.latest_planned_day(conn)
