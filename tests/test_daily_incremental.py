@@ -180,7 +180,7 @@ def test_the_fold_gives_what_a_full_read_gives_after_every_kind_of_change(
     for as_of in (dt.date(2024, 6, 1), dt.date(2025, 6, 2), TODAY):
         with reading(engine) as conn:
             read = facts.activity_facts(conn, as_of)
-        kept = activity_snapshot.activity_facts(folded, as_of)
+        kept = activity_snapshot.activity_columns(folded, as_of).facts()
         assert kept.spans == read.spans
         assert kept.last_by_kind == dict(read.last_by_kind)
 

@@ -186,12 +186,6 @@ def activity_columns(
     return ActivityColumns(ids, first, last, by_kind)
 
 
-def activity_facts(packed: Packed, as_of: dt.date) -> ActivityFacts:
-    """First and last activity per client and the last of each kind, counting only activities
-    up to `as_of`: what keepwarm.store.facts.activity_facts reads, from the packed copy."""
-    return activity_columns(packed, as_of).facts()
-
-
 _ORDINAL_ZERO = DAY_ZERO.toordinal()
 
 
