@@ -64,7 +64,7 @@ def measure(engine, settings, runs: int) -> dict[str, float]:  # type: ignore[no
     totals, parts, engine_only = [], [], []
     for _ in range(runs):
         started = time.perf_counter()
-        run = compute_rhythms(engine, settings, as_of=AS_OF, now=dt.datetime.now(dt.UTC))
+        run = compute_rhythms(engine, as_of=AS_OF, now=dt.datetime.now(dt.UTC))
         totals.append(time.perf_counter() - started)
         parts.append(run.seconds)
         data = load_activities(engine, AS_OF)

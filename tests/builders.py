@@ -29,7 +29,6 @@ _RHYTHM = Rhythm(
     visits_change=None,
     spend_change=None,
     trend_p_value=None,
-    explanation="",
 )
 
 

@@ -436,9 +436,7 @@ def test_a_crowded_practice_is_planned_the_same_with_the_rules_run_for_everyone(
             if mode == "shortlist":
                 day = START + dt.timedelta(days=4)
                 ids, packed = activity_snapshot.current(engine, NOW)
-                learned = compute_rhythms(
-                    engine, settings, as_of=day, now=NOW, activities=(ids, packed)
-                )
+                learned = compute_rhythms(engine, as_of=day, now=NOW, activities=(ids, packed))
                 found = todays_candidates(engine, POLICY, day, learned.rhythms, packed)
                 assert found.plain is not None and len(found.plain) > 400
                 _same_columns(engine, day, learned.rhythms, packed)

@@ -442,14 +442,14 @@ def test_scoring_with_a_stored_fit_gives_what_fitting_gives(
     calibration is applied, and the stored model is the fitted one, to the last bit)."""
     _practice(engine, settings, tmp_path)
     day = dt.date(2025, 9, 1)
-    compute_rhythms(engine, settings, as_of=day, now=NOW, refit=True)
+    compute_rhythms(engine, as_of=day, now=NOW, refit=True)
     fitted = _rhythms_now(engine)
     assert len(_fits(engine)) == 1
     with engine.connect() as conn:
         calibration = conn.execute(sa.select(rhythm_fits.c.lapse_calibration)).scalar_one()
     assert json.loads(calibration) is not None  # this practice's history calibrates the score
 
-    compute_rhythms(engine, settings, as_of=day, now=NOW, refit=None)
+    compute_rhythms(engine, as_of=day, now=NOW, refit=None)
     assert len(_fits(engine)) == 1
     assert _rhythms_now(engine) == fitted
 
@@ -465,7 +465,7 @@ def test_scoring_with_a_stored_fit_gives_what_fitting_gives(
     )
     assert report.ok
     on_import = _rhythms_now(engine)
-    compute_rhythms(engine, settings, as_of=day, now=NOW, refit=None)
+    compute_rhythms(engine, as_of=day, now=NOW, refit=None)
     assert len(_fits(engine)) == 1
     again = _rhythms_now(engine)
     with engine.connect() as conn:

@@ -49,7 +49,7 @@ def _practice(engine: sa.Engine, settings: Settings, folder: Path) -> None:
         path.write_text(text)
         report = import_file(engine, settings, kind, path, today=TODAY, now=NOW)
         assert report.ok, report.problems
-    compute_rhythms(engine, settings, as_of=TODAY, now=NOW)
+    compute_rhythms(engine, as_of=TODAY, now=NOW)
     run_daily(engine, settings, day=TODAY, now=NOW)
 
 

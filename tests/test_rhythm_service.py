@@ -74,6 +74,17 @@ def test_a_twice_monthly_client_silent_for_four_months_is_past_their_attention_d
     assert f"last visit {rhythm['days_since_last']} days ago" in rhythm["explanation"]
 
 
+def test_the_rhythms_words_use_the_policys_currency_as_soon_as_it_changes(practice) -> None:  # type: ignore[no-untyped-def]
+    assert practice("rhythm", "--as-of", AS_OF.isoformat()).exit_code == 0
+    words = _card(practice, "TWICE")["rhythm"]["explanation"]
+    assert "a month at risk" in words and "about $" in words
+    assert practice("policy", "set", "currency_symbol", "€").exit_code == 0
+    shown = practice("client", "TWICE")  # no new rhythm learned: the words follow at once
+    assert shown.exit_code == 0, shown.output
+    assert words.replace("$", "€") in shown.output.replace("\n", " ")
+    assert "$" not in shown.output
+
+
 def test_a_yearly_client_silent_for_four_months_is_not_yet_unusual(practice) -> None:  # type: ignore[no-untyped-def]
     assert practice("rhythm", "--as-of", AS_OF.isoformat()).exit_code == 0
     rhythm = _card(practice, "YEARLY")["rhythm"]
@@ -135,8 +146,9 @@ def test_as_of_ignores_later_activities_so_a_past_date_is_reproducible(
     def saved() -> list[tuple]:
         with engine.connect() as conn:
             rows = conn.exec_driver_sql(
-                "SELECT c.external_id, r.p_alive, r.attention_after, r.explanation, r.clv_cents "
-                "FROM rhythms r JOIN clients c ON c.id = r.client_id ORDER BY c.external_id"
+                "SELECT c.external_id, r.p_alive, r.attention_after, r.days_since_last, "
+                "r.clv_cents FROM rhythms r JOIN clients c ON c.id = r.client_id "
+                "ORDER BY c.external_id"
             ).all()
         return [tuple(map(str, r)) for r in rows]
 

@@ -102,7 +102,7 @@ def test_one_client_s_standing_counted_is_what_ranking_everyone_gives(
     (tmp_path / "a.csv").write_text("\n".join(visits) + "\n")
     for kind, name in ((ImportKind.CLIENTS, "c.csv"), (ImportKind.ACTIVITIES, "a.csv")):
         assert import_file(engine, settings, kind, tmp_path / name, today=today, now=now).ok
-    compute_rhythms(engine, settings, as_of=today, now=now)
+    compute_rhythms(engine, as_of=today, now=now)
     with engine.begin() as conn:  # many exact ties in value, as real prices give
         conn.exec_driver_sql("UPDATE rhythms SET clv_cents = (clv_cents / 5000) * 5000")
     with reading(engine) as conn:

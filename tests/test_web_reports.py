@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import update
 
 from conftest import NOW, TODAY
-from keepwarm.config import Settings
 from keepwarm.explain import money
 from keepwarm.services.policy import get_policy
 from keepwarm.services.rhythms import client_rhythm, compute_rhythms
@@ -63,7 +62,7 @@ def practice(web, engine, db_url):  # type: ignore[no-untyped-def]
     imported(owner, CLIENTS)
     imported(owner, TOUCHES, kind="touches", name="touches.csv")
     imported(owner, _activities(), kind="activities", name="visits.csv")
-    compute_rhythms(engine, Settings(database_url=db_url), as_of=TODAY, now=NOW)
+    compute_rhythms(engine, as_of=TODAY, now=NOW)
     with engine.begin() as conn:  # the team has been here all year: every week is judged
         conn.execute(update(staff).values(joined_on=dt.date(2026, 1, 5)))
     return owner

@@ -7,6 +7,7 @@ web app) and the resulting frozen `Settings` travels down to the services.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,15 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from keepwarm.domain.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+RETIRED: Mapping[str, str] = {
+    "KEEPWARM_CURRENCY_SYMBOL": "money is written with the policy's currency symbol, one for "
+    "every page and list: set it on the Settings page or with "
+    "`keepwarm policy set currency_symbol €`",
+}
+"""Variables keepwarm once read and no longer does, with what to do instead."""
 
 T = TypeVar("T")
 
@@ -71,12 +81,6 @@ def _log_format(raw: str) -> str:
     if value not in ("text", "json"):
         raise ValueError(f"expected text or json, got {raw!r}")
     return value
-
-
-def _symbol(raw: str) -> str:
-    if not raw or len(raw) > 5:
-        raise ValueError(f"expected a short currency symbol such as $ or €, got {raw!r}")
-    return raw
 
 
 def _scheme_url(schemes: tuple[str, ...], example: str) -> Callable[[str], str]:
@@ -162,9 +166,6 @@ class Settings:
         _region,
         "Country used to read phone numbers written without an international prefix.",
     )
-    currency_symbol: str = _setting(
-        "$", _symbol, "How money is written in explanations and lists (e.g. `€`, `£`)."
-    )
     import_max_bytes: int = _setting(
         2 * 1024**3,
         _positive_int,
@@ -246,7 +247,11 @@ def redacted(url: str) -> str:
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
-    """Read every registered setting from `env`; a bad value raises ConfigError naming it."""
+    """Read every registered setting from `env`; a bad value raises ConfigError naming it. A
+    retired variable still set is logged as a warning saying what replaced it."""
+    for name, instead in RETIRED.items():
+        if env.get(name):
+            log.warning("%s is no longer read: %s", name, instead)
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = env.get(setting.env)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from keepwarm.domain.model import Rhythm
+
 
 def money(cents: float, symbol: str = "$") -> str:
     """$1,234 for larger sums, $12.50 below a hundred; negative amounts keep their sign."""
@@ -107,6 +109,23 @@ def rhythm_sentence(
     if p_alive < 0.5 and at_risk_cents >= 100:
         parts.append(at_risk(at_risk_cents, symbol))
     return "; ".join(parts)
+
+
+def rhythm_words(rhythm: Rhythm, symbol: str = "$") -> str:
+    """A stored rhythm in words (`rhythm_sentence` of its own fields): worked out when shown,
+    with the policy's currency symbol, not stored beside every client each morning."""
+    return rhythm_sentence(
+        activities=rhythm.activities,
+        days_since_last=rhythm.days_since_last,
+        usual_gap_days=rhythm.usual_gap_days,
+        p_alive=rhythm.p_alive,
+        at_risk_cents=rhythm.at_risk_cents,
+        trend_direction=rhythm.trend_direction,
+        usage_change=rhythm.usage_change,
+        visits_change=rhythm.visits_change,
+        spend_change=rhythm.spend_change,
+        symbol=symbol,
+    )
 
 
 def trend_words(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from keepwarm import explain
 from keepwarm.cli.common import (
     DbOption,
     console,
@@ -25,6 +26,7 @@ from keepwarm.domain.model import ClientCard, Rhythm
 from keepwarm.ingest.values import format_amount
 from keepwarm.services import audiences, contact_flags, rhythms, touches
 from keepwarm.services import clients as client_service
+from keepwarm.services.policy import get_policy
 
 
 def clients(
@@ -134,18 +136,23 @@ def client(
         card = client_service.client_card(engine, client_id)
         learned = rhythms.client_rhythm(engine, client_id)
         kept = contact_flags.client_flags(engine, client_id)
+        symbol = get_policy(engine).currency_symbol
     if output == "json":
         as_written = [dataclasses.asdict(f) for f in kept]
         console.print_json(
             json.dumps(
-                {**card_json(card), "rhythm": rhythm_json(learned), "kept_as_written": as_written}
+                {
+                    **card_json(card),
+                    "rhythm": rhythm_json(learned, symbol),
+                    "kept_as_written": as_written,
+                }
             )
         )
         return
     _print_card(card)
     for flag in kept:
         console.print(f"  {contact_flags.describe(flag)}", markup=False)
-    _print_rhythm(learned)
+    _print_rhythm(learned, symbol)
 
 
 def card_json(card: ClientCard) -> dict[str, Any]:
@@ -170,8 +177,9 @@ def card_json(card: ClientCard) -> dict[str, Any]:
     }
 
 
-def rhythm_json(r: Rhythm | None) -> dict[str, Any] | None:
-    """The client's rhythm in the documented JSON shape (money as decimal strings)."""
+def rhythm_json(r: Rhythm | None, symbol: str) -> dict[str, Any] | None:
+    """The client's rhythm in the documented JSON shape (money as decimal strings; `symbol`:
+    the policy's currency symbol, for the explanation)."""
     if r is None:
         return None
     direction = {1: "up", -1: "down"}.get(r.trend_direction, "steady")
@@ -200,15 +208,15 @@ def rhythm_json(r: Rhythm | None) -> dict[str, Any] | None:
             "spend_per_visit_change": r.spend_change,
             "p_value": r.trend_p_value,
         },
-        "explanation": r.explanation,
+        "explanation": explain.rhythm_words(r, symbol),
     }
 
 
-def _print_rhythm(r: Rhythm | None) -> None:
+def _print_rhythm(r: Rhythm | None, symbol: str) -> None:
     if r is None:
         console.print("  Rhythm: after the first daily run (`keepwarm run-daily`).")
         return
-    console.print(f"  Rhythm (as of {r.as_of}): {r.explanation}", markup=False)
+    console.print(f"  Rhythm (as of {r.as_of}): {explain.rhythm_words(r, symbol)}", markup=False)
     if r.activities:
         quiet = (
             f"; quiet for longer than usual from {r.attention_after}" if r.attention_after else ""

@@ -82,7 +82,7 @@ def rhythm(
     if engine_name == "local" and (activities is not None or partitions is not None):
         raise typer.BadParameter("--activities and --partitions are for --engine spark")
     day = parse_date_option(as_of, "--as-of") or today()
-    with user_errors(), engine_for(db) as (settings, engine), _progress() as progress:
+    with user_errors(), engine_for(db) as (_, engine), _progress() as progress:
         if report:
             fit = rhythms.rhythm_report(
                 engine, as_of=day, now=now(), holdout_weeks=holdout_weeks, progress=progress
@@ -90,7 +90,6 @@ def rhythm(
         elif engine_name == "spark":
             run = spark_rhythms.compute_rhythms_spark(
                 engine,
-                settings,
                 as_of=day,
                 now=now(),
                 master=master,
@@ -100,7 +99,7 @@ def rhythm(
             )
             fit = run.fit
         else:
-            run = rhythms.compute_rhythms(engine, settings, as_of=day, now=now(), progress=progress)
+            run = rhythms.compute_rhythms(engine, as_of=day, now=now(), progress=progress)
             fit = run.fit
     if report:
         _print_report(fit, output)

@@ -273,7 +273,6 @@ class Rhythm:
     visits_change: float | None
     spend_change: float | None
     trend_p_value: float | None
-    explanation: str
     lapse_risk: float | None = None
 
 

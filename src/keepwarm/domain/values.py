@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 
 class Numbers(Protocol):
     """What the definitions read: a stored rhythm (`keepwarm.domain.model.Rhythm`) or the same
@@ -30,6 +33,11 @@ class Numbers(Protocol):
 def yearly_value_cents(rhythm: Numbers) -> int:
     """Twelve months of the monthly value, in cents (never negative)."""
     return max(rhythm.monthly_value_cents * 12, 0)
+
+
+def yearly_values_cents(monthly_value_cents: NDArray[np.int64]) -> NDArray[np.int64]:
+    """`yearly_value_cents` of many clients at once, from their monthly values."""
+    return np.maximum(monthly_value_cents * 12, 0)
 
 
 def at_risk_cents(rhythm: Numbers) -> int:

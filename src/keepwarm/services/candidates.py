@@ -24,8 +24,8 @@ from sqlalchemy import Engine
 
 from keepwarm.domain import values
 from keepwarm.domain.actions import Candidate
-from keepwarm.domain.model import Rhythm
 from keepwarm.domain.policy import Policy
+from keepwarm.domain.rhythm_table import RhythmTable
 from keepwarm.domain.signals import NO_DAY, ClientColumns, ClientFacts, day_numbers, month_day
 from keepwarm.planner import PlainClients
 from keepwarm.rules import cadence_urgencies, may_have_reason, occasions_between, signals_for
@@ -72,7 +72,7 @@ class _Builder:
     engine: Engine
     policy: Policy
     day: dt.date
-    rhythms: Mapping[int, Rhythm]
+    rhythms: RhythmTable
     activity: ActivityColumns
     at: NDArray[np.intp]  # the plain clients' positions among everyone
 
@@ -87,7 +87,7 @@ def todays_candidates(
     engine: Engine,
     policy: Policy,
     day: dt.date,
-    rhythms: Mapping[int, Rhythm],
+    rhythms: RhythmTable,
     packed: Packed,
     *,
     everyone: bool = False,
@@ -156,7 +156,7 @@ def plain_clients(
 
 
 def client_columns(
-    engine: Engine, day: dt.date, rhythms: Mapping[int, Rhythm], packed: Packed
+    engine: Engine, day: dt.date, rhythms: RhythmTable, packed: Packed
 ) -> tuple[ClientColumns, ActivityColumns]:
     """Every client's columns as of `day` (and their activity dates, for building facts): one
     pass over the clients and the day's touches, the packed activities and the rhythms."""
@@ -172,10 +172,12 @@ def _columns(
     rows: list[q.ClientRow],
     activity: ActivityColumns,
     touched: Mapping[int, dt.date],
-    rhythms: Mapping[int, Rhythm],
+    rhythms: RhythmTable,
 ) -> ClientColumns:
     count = len(rows)
-    learned = [rhythms.get(r.id) for r in rows]
+    at = rhythms.positions(activity.ids)
+    learned = at >= 0
+    monthly = np.array(rhythms.values_at("monthly_value_cents", at, 0), dtype=np.int64)
     return ClientColumns(
         internal_id=activity.ids,
         client_id=tuple(r.external_id for r in rows),
@@ -191,10 +193,8 @@ def _columns(
         last_activity=activity.last,
         last_by_kind=activity.last_by_kind,
         last_personal_touch=day_numbers(touched.get(r.id) for r in rows),
-        attention_after=day_numbers(h.attention_after if h else None for h in learned),
-        trend=np.fromiter((h.trend_direction if h else 0 for h in learned), np.int8, count),
-        activities=np.fromiter((h.activities if h else 0 for h in learned), np.int64, count),
-        yearly_value_cents=np.fromiter(
-            (values.yearly_value_cents(h) if h else -1 for h in learned), np.int64, count
-        ),
+        attention_after=day_numbers(rhythms.values_at("attention_after", at)),
+        trend=np.array(rhythms.values_at("trend_direction", at, 0), dtype=np.int8),
+        activities=np.array(rhythms.values_at("activities", at, 0), dtype=np.int64),
+        yearly_value_cents=np.where(learned, values.yearly_values_cents(monthly), -1),
     )

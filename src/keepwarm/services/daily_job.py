@@ -97,9 +97,7 @@ def run_daily(
     _feedback_requests(engine, settings, day, now)
     step = time.perf_counter()
     ids, packed = activity_snapshot.current(engine, now, rebuild=rebuild)
-    learned = compute_rhythms(
-        engine, settings, as_of=day, now=now, refit=refit, activities=(ids, packed)
-    )
+    learned = compute_rhythms(engine, as_of=day, now=now, refit=refit, activities=(ids, packed))
     _step(day, "rhythms learned", step, clients=learned.clients, activities=learned.activities)
     step = time.perf_counter()
     policy = get_policy(engine)

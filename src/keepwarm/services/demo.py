@@ -93,7 +93,7 @@ def build_demo(
             _import(engine, demo_settings, kind, path, today, now)
             for kind, path in files.in_import_order()
         )
-        learned = compute_rhythms(engine, settings, as_of=today, now=now)
+        learned = compute_rhythms(engine, as_of=today, now=now)
         summary = _summarise(engine, settings.database_url, replaced, reports, files.highlights)
         return dataclasses.replace(summary, rhythms=learned)
     finally:

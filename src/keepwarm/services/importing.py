@@ -177,9 +177,7 @@ def import_file(
     _log_import(report, started)
     if report.ok and report.changed and not options.dry_run and kind is not ImportKind.TOUCHES:
         # new clients and new activities: their rhythm today, not after the next daily run
-        rhythms.learn_new_clients(
-            engine, after_activity=mark, as_of=today, symbol=settings.currency_symbol
-        )
+        rhythms.learn_new_clients(engine, after_activity=mark, as_of=today)
     return report
 
 

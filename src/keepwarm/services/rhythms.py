@@ -12,9 +12,8 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +22,10 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from keepwarm import explain, rhythm
-from keepwarm.config import Settings
+from keepwarm import rhythm
 from keepwarm.domain.errors import NotFound
 from keepwarm.domain.model import Rhythm, RhythmFit
+from keepwarm.domain.rhythm_table import RhythmTable
 from keepwarm.services.policy import get_policy
 from keepwarm.store import reading, writing
 from keepwarm.store import rhythms as store
@@ -93,7 +92,7 @@ class RhythmRun:
     needing_attention: int
     seconds: dict[str, float]
     # What was saved, by internal client id, so the daily job need not read it back.
-    rhythms: Mapping[int, Rhythm] = field(default_factory=dict, repr=False, compare=False)
+    rhythms: RhythmTable = field(default_factory=RhythmTable.empty, repr=False, compare=False)
 
 
 def load_activities(
@@ -286,7 +285,6 @@ REFIT_CHANGE = 0.05
 
 def compute_rhythms(
     engine: Engine,
-    settings: Settings,
     *,
     as_of: dt.date,
     now: dt.datetime,
@@ -326,7 +324,6 @@ def compute_rhythms(
     seconds["learn"] = time.perf_counter() - started
     return save_rhythms(
         engine,
-        settings,
         Learned(data.client_ids, summary.n_days, summary.last_day, scores),
         population,
         as_of=as_of,
@@ -389,7 +386,6 @@ class Learned:
 
 def save_rhythms(
     engine: Engine,
-    settings: Settings,
     learned: Learned,
     population: rhythm.PopulationFit,
     *,
@@ -408,7 +404,7 @@ def save_rhythms(
     started = time.perf_counter()
     n_clients = len(learned.client_ids)
     fit_row = reuse.fit if reuse else describe_fit(population, n_clients, as_of, now, holdout)
-    learned_rhythms = _rhythms(as_of, learned, settings.currency_symbol)
+    learned_rhythms = rhythm_table(as_of, learned)
     if progress:
         progress("Saving rhythms", 0, 1)
     with writing(engine) as conn:
@@ -441,26 +437,22 @@ def activity_mark(engine: Engine) -> int:
         return store.latest_activity_id(conn)
 
 
-def learn_new_clients(
-    engine: Engine, *, after_activity: int, as_of: dt.date, symbol: str | None = None
-) -> int | None:
+def learn_new_clients(engine: Engine, *, after_activity: int, as_of: dt.date) -> int | None:
     """Learn, right away, the rhythm of the clients who have none yet and of those with an
     activity stored after `after_activity` (added or imported today), with the population
     model of the last daily run and its lapse calibration, instead of waiting for the next
-    one. `symbol`: the explanation's currency, the policy's by default. Returns how many;
+    one. Returns how many;
     None before the first daily run (no population model yet: they get theirs then), or when
     it failed: what was written before stays, the failure is logged and the next daily run
     learns them anyway."""
     try:
-        return _learn_new_clients(engine, after_activity, as_of, symbol)
+        return _learn_new_clients(engine, after_activity, as_of)
     except (DBAPIError, ValueError, KeyError):
         log.exception("could not learn the new clients' rhythm now; the daily run will")
         return None
 
 
-def _learn_new_clients(
-    engine: Engine, after_activity: int, as_of: dt.date, symbol: str | None
-) -> int | None:
+def _learn_new_clients(engine: Engine, after_activity: int, as_of: dt.date) -> int | None:
     with reading(engine) as conn:
         stored = store.latest_stored_fit(conn)
         if stored is None:
@@ -478,93 +470,69 @@ def _learn_new_clients(
     # the fit's own lapse calibration, when it was stored with one (fits since migration 0030)
     calibration = _calibration_from(stored.lapse_calibration)
     scores = apply_lapse_calibration(summary, population, scores, calibration)
-    symbol = policy.currency_symbol if symbol is None else symbol
     learned = Learned(ids, summary.n_days, summary.last_day, scores)
-    found = _rhythms(as_of, learned, symbol)
+    found = rhythm_table(as_of, learned)
     with writing(engine) as conn:
         store.replace_client_rhythms(conn, fit_id, found)
     log.info("learned the rhythm of %d new or changed client(s)", len(found))
     return len(found)
 
 
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _rhythms(as_of: dt.date, learned: Learned, symbol: str) -> dict[int, Rhythm]:
-    """Each client's rhythm (by internal id) with its explanation, built field by field name:
-    a value can only land in the field it is for (and, stored, in its column)."""
+def rhythm_table(as_of: dt.date, learned: Learned) -> RhythmTable:
+    """Every client's rhythm as columns, each value in the field it is for (and, stored, in
+    its column): unknown values (no visit yet, one visit: no usual gap; no trend measured; a
+    value that is not finite) are None. Computed a column at a time: no `Rhythm` is built
+    until one is read (keepwarm.domain.rhythm_table)."""
     s = learned.scores
-    columns: dict[str, list[Any]] = {
-        "client_id": learned.client_ids.tolist(),
-        "activities": learned.n_days.tolist(),
-        "last_day": learned.last_day.tolist(),
-        "days_since_last": s.days_since_last.tolist(),
-        "usual_gap_days": s.usual_gap_days.tolist(),
-        "silence_ratio": s.silence_ratio.tolist(),
+    n = learned.n_days
+    active = n > 0
+    known_gap = n > 1
+    eligible = s.trend_eligible
+    count = len(learned.client_ids)
+
+    def cents(values: NDArray[np.float64]) -> list[Any]:
+        found: list[Any] = np.rint(values).astype(np.int64).tolist()
+        return found
+
+    def known(values: NDArray[Any], where: NDArray[np.bool_]) -> list[Any]:
+        """`values` where `where` holds and the value is finite, else None."""
+        keep = where & np.isfinite(values) if values.dtype.kind == "f" else where
+        out = values.astype(object)
+        out[~keep] = None
+        found: list[Any] = out.tolist()
+        return found
+
+    def dates(days: NDArray[np.int64], where: NDArray[np.bool_]) -> list[Any]:
+        at = np.datetime64(store.DAY_ZERO, "D") + np.where(where, days, 0)
+        out = at.astype(object)  # datetime.date
+        out[~where] = None
+        found: list[Any] = out.tolist()
+        return found
+
+    columns: dict[str, Sequence[Any]] = {
+        "as_of": [as_of] * count,
+        "activities": n.tolist(),
+        "last_activity": dates(learned.last_day, active),
+        "days_since_last": known(s.days_since_last, active),
+        "usual_gap_days": known(s.usual_gap_days, known_gap),
+        "silence_ratio": known(s.silence_ratio, known_gap),
         "p_alive": s.p_alive.tolist(),
         "expected_30": s.expected_30.tolist(),
         "expected_90": s.expected_90.tolist(),
         "expected_365": s.expected_365.tolist(),
-        "expected_spend_cents": np.rint(s.expected_spend_cents).astype(np.int64).tolist(),
-        "monthly_value_cents": np.rint(s.monthly_value_cents).astype(np.int64).tolist(),
-        "at_risk_cents": np.rint(s.revenue_at_risk_per_month_cents).astype(np.int64).tolist(),
-        "clv_cents": np.rint(s.clv_cents).astype(np.int64).tolist(),
-        "attention_day": s.attention_after_day.tolist(),
+        "expected_spend_cents": cents(s.expected_spend_cents),
+        "monthly_value_cents": cents(s.monthly_value_cents),
+        "at_risk_cents": cents(s.revenue_at_risk_per_month_cents),
+        "clv_cents": cents(s.clv_cents),
+        "attention_after": dates(s.attention_after_day, s.attention_after_day >= 0),
         "trend_direction": s.trend_direction.tolist(),
-        "usage_change": s.usage_change.tolist(),
-        "visits_change": s.visits_change.tolist(),
-        "spend_change": s.spend_per_visit_change.tolist(),
-        "trend_p_value": s.trend_p_value.tolist(),
-        "trend_eligible": s.trend_eligible.tolist(),
-        "lapse_risk": s.lapse_risk.tolist(),
+        "usage_change": known(s.usage_change, eligible),
+        "visits_change": known(s.visits_change, eligible),
+        "spend_change": known(s.spend_per_visit_change, eligible),
+        "trend_p_value": known(s.trend_p_value, eligible),
+        "lapse_risk": known(s.lapse_risk, active),
     }
-    names = list(columns)
-    out: dict[int, Rhythm] = {}
-    for values in zip(*columns.values(), strict=True):
-        c = dict(zip(names, values, strict=True))
-        n = c["activities"]
-        active = n > 0
-        known_gap = active and n > 1
-        eligible = c["trend_eligible"]
-        explanation = explain.rhythm_sentence(
-            activities=n,
-            days_since_last=c["days_since_last"] if active else None,
-            usual_gap_days=c["usual_gap_days"] if known_gap else None,
-            p_alive=c["p_alive"],
-            at_risk_cents=c["at_risk_cents"],
-            trend_direction=c["trend_direction"],
-            usage_change=c["usage_change"],
-            visits_change=c["visits_change"],
-            spend_change=c["spend_change"],
-            symbol=symbol,
-        )
-        attention = c["attention_day"]
-        out[c["client_id"]] = Rhythm(
-            as_of=as_of,
-            activities=n,
-            last_activity=store.day_from_number(c["last_day"]) if active else None,
-            days_since_last=c["days_since_last"] if active else None,
-            usual_gap_days=_finite(c["usual_gap_days"]) if known_gap else None,
-            silence_ratio=_finite(c["silence_ratio"]) if known_gap else None,
-            p_alive=c["p_alive"],
-            expected_30=c["expected_30"],
-            expected_90=c["expected_90"],
-            expected_365=c["expected_365"],
-            expected_spend_cents=c["expected_spend_cents"],
-            monthly_value_cents=c["monthly_value_cents"],
-            at_risk_cents=c["at_risk_cents"],
-            clv_cents=c["clv_cents"],
-            attention_after=store.day_from_number(attention) if attention >= 0 else None,
-            trend_direction=c["trend_direction"],
-            usage_change=_finite(c["usage_change"]) if eligible else None,
-            visits_change=_finite(c["visits_change"]) if eligible else None,
-            spend_change=_finite(c["spend_change"]) if eligible else None,
-            trend_p_value=_finite(c["trend_p_value"]) if eligible else None,
-            explanation=explanation,
-            lapse_risk=_finite(c["lapse_risk"]) if active else None,
-        )
-    return out
+    return RhythmTable(learned.client_ids, columns)
 
 
 def rhythm_report(

@@ -42,7 +42,6 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine, make_url
 
 from keepwarm import rhythm
-from keepwarm.config import Settings
 from keepwarm.domain.errors import InvalidInput
 from keepwarm.services.exporting import export_parquet_activities
 from keepwarm.services.policy import get_policy
@@ -539,7 +538,6 @@ def jdbc_activities(spark: SparkSession, url: str, as_of: dt.date, partitions: i
 
 def compute_rhythms_spark(
     engine: Engine,
-    settings: Settings,
     *,
     as_of: dt.date,
     now: dt.datetime,
@@ -599,7 +597,6 @@ def compute_rhythms_spark(
     )
     return save_rhythms(
         engine,
-        settings,
         got.learned,
         got.population,
         as_of=as_of,

@@ -58,6 +58,27 @@ def bulk_insert_values(
     )
 
 
+def bulk_insert_columns(
+    conn: Connection,
+    table: str,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    date_columns: Sequence[str] = (),
+) -> None:
+    """Insert rows given as columns (name -> one value per row, all of one length), as
+    `bulk_insert` does; on SQLite the dates become ISO text a column at a time."""
+    names = list(columns)
+    values = [columns[name] for name in names]
+    if conn.dialect.name != "postgresql":
+        values = [
+            [None if d is None else d.isoformat() for d in column]
+            if name in date_columns
+            else column
+            for name, column in zip(names, values, strict=True)
+        ]
+    bulk_insert_values(conn, table, names, zip(*values, strict=True))
+
+
 def _dates_as_text(row: Sequence[Any], date_columns: Sequence[int]) -> tuple[Any, ...]:
     out = list(row)
     for index in date_columns:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, delete, func, insert, select
 
 from keepwarm.domain.model import Rhythm, RhythmFit
-from keepwarm.store.bulk import bulk_insert_values
+from keepwarm.domain.rhythm_table import RhythmTable
+from keepwarm.store.bulk import bulk_insert_columns
 from keepwarm.store.tables import activities, clients, rhythm_fits, rhythms
 
 # Day numbers count from the earliest date an import accepts, so they are never negative.
@@ -122,27 +122,28 @@ def clients_to_learn(conn: Connection, after_activity: int) -> NDArray[np.int64]
     return np.array(sorted(found), dtype=np.int64)
 
 
-def replace_client_rhythms(conn: Connection, fit_id: int, learned: Mapping[int, Rhythm]) -> None:
-    """Replace the stored rhythms of the clients in `learned` (internal id -> rhythm, scored
-    with the fit `fit_id`), as `replace_rhythms` does for everyone, whose lock it takes too,
-    so the two never interleave."""
+def replace_client_rhythms(conn: Connection, fit_id: int, learned: RhythmTable) -> None:
+    """Replace the stored rhythms of the clients in `learned` (scored with the fit `fit_id`),
+    as `replace_rhythms` does for everyone, whose lock it takes too, so the two never
+    interleave."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("LOCK TABLE rhythms IN SHARE ROW EXCLUSIVE MODE")
-    ids = list(learned)
+    ids = learned.client_ids.tolist()
     for start in range(0, len(ids), 5_000):
         chunk = ids[start : start + 5_000]
         conn.execute(delete(rhythms).where(rhythms.c.client_id.in_(chunk)))
     _insert_rhythms(conn, fit_id, learned)
 
 
-def _insert_rhythms(conn: Connection, fit_id: int, learned: Mapping[int, Rhythm]) -> None:
-    """One row per rhythm, each value taken by its column's name (a value can only land in
-    the column it is for), streamed: no row is kept beside its rhythm."""
-    fields = [c for c in RHYTHM_COLUMNS if c not in ("client_id", "fit_id")]
-    pick = operator.attrgetter(*fields)
-    order = [*fields, "client_id", "fit_id"]
-    values = ((*pick(r), client_id, fit_id) for client_id, r in learned.items())
-    bulk_insert_values(conn, "rhythms", order, values, date_columns=_DATE_COLUMNS)
+def _insert_rhythms(conn: Connection, fit_id: int, learned: RhythmTable) -> None:
+    """One row per client, each column filled from the table's column of the same name (a
+    value can only land in the column it is for)."""
+    columns: dict[str, Sequence[Any]] = {
+        "client_id": learned.client_ids.tolist(),
+        "fit_id": [fit_id] * len(learned),
+    }
+    columns.update((name, learned.columns[name]) for name in RHYTHM_COLUMNS if name not in columns)
+    bulk_insert_columns(conn, "rhythms", columns, date_columns=_DATE_COLUMNS)
 
 
 def activity_count(conn: Connection, up_to: dt.date) -> int:
@@ -188,9 +189,8 @@ def save_fit(
     return result
 
 
-def replace_rhythms(conn: Connection, fit_id: int, learned: Mapping[int, Rhythm]) -> None:
-    """Replace every stored rhythm with `learned` (internal client id -> rhythm), scored with
-    the fit `fit_id`.
+def replace_rhythms(conn: Connection, fit_id: int, learned: RhythmTable) -> None:
+    """Replace every stored rhythm with `learned`, scored with the fit `fit_id`.
 
     On PostgreSQL the table is locked first: two replacements at once would otherwise each
     delete only the rows their own snapshot saw, and the second insert would collide with the

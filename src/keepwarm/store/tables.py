@@ -250,7 +250,6 @@ rhythms = Table(
     Column("visits_change", Float),
     Column("spend_change", Float),
     Column("trend_p_value", Float),
-    Column("explanation", Text, nullable=False),
     # The score that ranks lapsing clients (see keepwarm.rhythm.score); NULL before it is learned.
     Column("lapse_risk", Float),
     Index(None, "attention_after"),

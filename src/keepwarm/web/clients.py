@@ -319,6 +319,7 @@ def _client_page(
     context: dict[str, Any] = {
         "client": client,
         "rhythm": rhythm,
+        "rhythm_words": explain.rhythm_words(rhythm, symbol) if rhythm else "",
         "numbers": numbers,
         "worth": money(numbers.yearly_value_cents, symbol) if numbers else "",
         "at_risk": explain.at_risk(numbers.at_risk_cents, symbol) if numbers else "",
