@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from keepwarm.domain.errors import DatabaseError
 from keepwarm.domain.policy import Policy
 from keepwarm.services.daily_job import local_today
 from test_signals_service import AS_OF, _write
 
 DAY = AS_OF.isoformat()
+CLIENTS = 125  # in test_signals_service's practice
 
 
 def _keepwarm(db_url: str, *args: str) -> subprocess.Popen[bytes]:
@@ -170,3 +172,62 @@ def test_an_action_taken_while_the_plan_is_being_made_is_never_overwritten(
         rows = conn.execute(_CLIENT_ACTIONS, {"client": target.client_id}).all()
     # Still as the person left it, and no new open action for the client.
     assert [(row[0], row[1]) for row in rows] == [(target.id, act)]
+
+
+def _rhythm_days(engine: sa.Engine) -> list[tuple[str, int]]:
+    """Each day the stored rhythms are of, with how many; every client has one."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT as_of, COUNT(*) FROM rhythms GROUP BY as_of").all()
+        everyone = conn.exec_driver_sql("SELECT COUNT(*) FROM clients").scalar()
+    assert sum(count for _, count in rows) == everyone
+    return [(str(day), count) for day, count in rows]
+
+
+def test_the_rhythms_written_beside_the_plan_are_the_days_and_a_failed_write_plans_nothing(
+    practice: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keepwarm.config import Settings
+    from keepwarm.services import daily_job
+    from keepwarm.services import rhythms as rhythm_service
+
+    settings = Settings(database_url=practice)
+    at = dt.datetime.combine(AS_OF, dt.time(7), tzinfo=dt.UTC)
+    daily_job.run_daily(engine, settings, day=AS_OF, now=at)
+    assert _rhythm_days(engine) == [(DAY, CLIENTS)]
+    next_day = AS_OF + dt.timedelta(days=1)
+    real_replace = rhythm_service.store.replace_rhythms
+
+    def disk_full(*args: object) -> None:
+        raise sa.exc.OperationalError("INSERT INTO rhythms", {}, Exception("disk is full"))
+
+    monkeypatch.setattr(rhythm_service.store, "replace_rhythms", disk_full)
+    with pytest.raises(DatabaseError, match="disk is full"):
+        daily_job.run_daily(engine, settings, day=next_day, now=at + dt.timedelta(days=1))
+    with engine.connect() as conn:  # nothing of the day's plan, yesterday's rhythms kept
+        assert conn.execute(_ON_DAY_ACTIONS, {"day": next_day}).scalar() == 0
+        assert conn.execute(_ON_DAY_COMPLETE, {"day": next_day}).scalar() == 0
+    assert _rhythm_days(engine) == [(DAY, CLIENTS)]
+    monkeypatch.setattr(rhythm_service.store, "replace_rhythms", real_replace)
+    run = daily_job.run_daily(engine, settings, day=next_day, now=at + dt.timedelta(days=1))
+    assert not run.already_planned and run.actions > 0  # run again, it plans the day
+    assert _rhythm_days(engine) == [(next_day.isoformat(), CLIENTS)]
+
+
+def test_a_database_in_memory_plans_its_day_with_its_rhythms(tmp_path: Path) -> None:
+    from keepwarm.config import Settings
+    from keepwarm.domain.model import ImportKind
+    from keepwarm.services.daily_job import run_daily
+    from keepwarm.services.importing import import_file
+    from keepwarm.services.staff import add_staff
+    from keepwarm.store import connect, migrate
+
+    engine = connect("sqlite://")  # each thread's connection would be a database of its own
+    migrate(engine)
+    settings = Settings(database_url="sqlite://")
+    at = dt.datetime.combine(AS_OF, dt.time(7), tzinfo=dt.UTC)
+    for kind, path in zip(ImportKind, _write(tmp_path), strict=True):
+        assert import_file(engine, settings, kind, path, today=AS_OF, now=at).ok
+    add_staff(engine, "Dana", email=None, weekly_quota=10, now=at)
+    run = run_daily(engine, settings, day=AS_OF, now=at)
+    assert run.actions > 0
+    assert _rhythm_days(engine) == [(DAY, CLIENTS)]
