@@ -183,7 +183,7 @@ def _rhythm_days(engine: sa.Engine) -> list[tuple[str, int]]:
     return [(str(day), count) for day, count in rows]
 
 
-def test_the_rhythms_written_beside_the_plan_are_the_days_and_a_failed_write_plans_nothing(
+def test_a_failed_rhythm_write_plans_nothing_and_a_rerun_plans_the_day(
     practice: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from keepwarm.config import Settings
@@ -221,7 +221,7 @@ def test_a_database_in_memory_plans_its_day_with_its_rhythms(tmp_path: Path) -> 
     from keepwarm.services.staff import add_staff
     from keepwarm.store import connect, migrate
 
-    engine = connect("sqlite://")  # each thread's connection would be a database of its own
+    engine = connect("sqlite://")
     migrate(engine)
     settings = Settings(database_url="sqlite://")
     at = dt.datetime.combine(AS_OF, dt.time(7), tzinfo=dt.UTC)

@@ -17,7 +17,6 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
@@ -36,10 +35,10 @@ from keepwarm.services.erasure import daily_retention as erase_inactive
 from keepwarm.services.feedback import place_detractors, send_requests
 from keepwarm.services.policy import get_policy
 from keepwarm.services.reminders import place_due
-from keepwarm.services.rhythms import PendingRhythms, learn_rhythms
+from keepwarm.services.rhythms import compute_rhythms
 from keepwarm.services.staff import list_staff
 from keepwarm.store import actions as q
-from keepwarm.store import one_database_for_every_thread, reading, writing
+from keepwarm.store import reading, writing
 from keepwarm.store.tables import clients, staff
 
 log = logging.getLogger(__name__)
@@ -98,27 +97,17 @@ def run_daily(
     _feedback_requests(engine, settings, day, now)
     step = time.perf_counter()
     ids, packed = activity_snapshot.current(engine, now, rebuild=rebuild)
-    learned = learn_rhythms(engine, as_of=day, now=now, refit=refit, activities=(ids, packed))
-    _step(day, "rhythms learned", step, clients=len(learned.table), activities=learned.activities)
-    # The rhythms are written in a thread of their own while the day is planned from them in
-    # memory (the plan reads nothing they change); the plan is written after them, in order.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keepwarm-rhythms") as writer:
-        if one_database_for_every_thread(engine):
-            saving = writer.submit(_save_rhythms, engine, learned, day)
-        else:  # SQLite in memory: each thread would write a database of its own
-            _save_rhythms(engine, learned, day)
-            saving = Future()
-            saving.set_result(None)
-        step = time.perf_counter()
-        policy = get_policy(engine)
-        # the rules run for who can have a reason beside a cadence (every client with `rebuild`)
-        found = todays_candidates(engine, policy, day, learned.table, packed, everyone=rebuild)
-        del ids, packed  # every activity: not needed past here (a million clients' are 500 MB)
-        _step(day, "signals", step, clients=found.clients, clients_with_signals=found.with_signals)
-        step = time.perf_counter()
-        plan = _plan(engine, found, policy, day)
-        _step(day, "plan", step, actions=len(plan.actions), waiting=plan.waiting_count())
-        saving.result()  # a failure to save the rhythms fails the day before its plan is written
+    learned = compute_rhythms(engine, as_of=day, now=now, refit=refit, activities=(ids, packed))
+    _step(day, "rhythms learned", step, clients=learned.clients, activities=learned.activities)
+    step = time.perf_counter()
+    policy = get_policy(engine)
+    # the rules run for who can have a reason beside a cadence (every client with `rebuild`)
+    found = todays_candidates(engine, policy, day, learned.rhythms, packed, everyone=rebuild)
+    del ids, packed  # every activity: not needed past here (a million clients' are 500 MB)
+    _step(day, "signals", step, clients=found.clients, clients_with_signals=found.with_signals)
+    step = time.perf_counter()
+    plan = _plan(engine, found, policy, day)
+    _step(day, "plan", step, actions=len(plan.actions), waiting=plan.waiting_count())
     step = time.perf_counter()
     try:
         with writing(engine) as conn:
@@ -146,13 +135,6 @@ def run_daily(
     _morning_emails(engine, settings, day, now)
     notes = _campaign_waves(engine, settings, day, now)
     return dataclasses.replace(result, notes=notes)
-
-
-def _save_rhythms(engine: Engine, learned: PendingRhythms, day: dt.date) -> None:
-    """Write the day's rhythms (in the daily job's writer thread)."""
-    started = time.perf_counter()
-    learned.save(engine)
-    _step(day, "rhythms saved (beside the signals and the plan)", started)
 
 
 def _morning_emails(engine: Engine, settings: Settings, day: dt.date, now: dt.datetime) -> None:

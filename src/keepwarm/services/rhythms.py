@@ -292,58 +292,7 @@ def compute_rhythms(
     refit: bool | None = True,
     activities: tuple[NDArray[np.int64], Packed] | None = None,
 ) -> RhythmRun:
-    """Recompute and save every client's rhythm as of `as_of` (`learn_rhythms`, then its
-    `save`)."""
-    learned = learn_rhythms(
-        engine, as_of=as_of, now=now, progress=progress, refit=refit, activities=activities
-    )
-    return learned.save(engine, progress)
-
-
-@dataclass(frozen=True)
-class PendingRhythms:
-    """Every client's rhythm learned and not yet saved: `table` may be read at once (the daily
-    job plans with it while `save` writes it, in another thread)."""
-
-    learned: Learned
-    table: RhythmTable
-    population: rhythm.PopulationFit
-    as_of: dt.date
-    now: dt.datetime
-    activities: int
-    seconds: dict[str, float]
-    holdout: dict[str, Any] | None
-    reuse: store.StoredFit | None
-    lapse: rhythm.LapseCalibration | None
-
-    def save(self, engine: Engine, progress: Progress | None = None) -> RhythmRun:
-        """Replace the stored rhythms with these (save_rhythms)."""
-        return save_rhythms(
-            engine,
-            self.learned,
-            self.population,
-            as_of=self.as_of,
-            now=self.now,
-            activities=self.activities,
-            seconds=dict(self.seconds),
-            holdout=self.holdout,
-            progress=progress,
-            reuse=self.reuse,
-            lapse=self.lapse,
-            table=self.table,
-        )
-
-
-def learn_rhythms(
-    engine: Engine,
-    *,
-    as_of: dt.date,
-    now: dt.datetime,
-    progress: Progress | None = None,
-    refit: bool | None = True,
-    activities: tuple[NDArray[np.int64], Packed] | None = None,
-) -> PendingRhythms:
-    """Learn every client's rhythm as of `as_of`, without saving it.
+    """Recompute and save every client's rhythm as of `as_of`.
 
     `refit`: True fits the population model (and the lapse calibration) now; None scores with
     the newest stored fit while it is recent and the business has not changed much since
@@ -372,20 +321,19 @@ def learn_rhythms(
     if reuse is None:
         calibration = lapse_calibration(data, summary, population)
     scores = apply_lapse_calibration(summary, population, scores, calibration)
-    learned = Learned(data.client_ids, summary.n_days, summary.last_day, scores)
-    table = rhythm_table(as_of, learned)
     seconds["learn"] = time.perf_counter() - started
-    return PendingRhythms(
-        learned,
-        table,
+    return save_rhythms(
+        engine,
+        Learned(data.client_ids, summary.n_days, summary.last_day, scores),
         population,
-        as_of,
-        now,
-        int(data.day.size),
-        seconds,
-        holdout,
-        reuse,
-        calibration,
+        as_of=as_of,
+        now=now,
+        activities=int(data.day.size),
+        seconds=seconds,
+        holdout=holdout,
+        progress=progress,
+        reuse=reuse,
+        lapse=calibration,
     )
 
 
@@ -449,16 +397,14 @@ def save_rhythms(
     progress: Progress | None = None,
     reuse: store.StoredFit | None = None,
     lapse: rhythm.LapseCalibration | None = None,
-    table: RhythmTable | None = None,
 ) -> RhythmRun:
     """Replace the stored rhythms with what an engine learned, in one transaction: with a new
     fit (its activity count and lapse calibration `lapse` stored with it), or with the stored
-    fit `reuse` they were scored with. `table`: the rhythms as columns when already built
-    (`rhythm_table` of `learned`)."""
+    fit `reuse` they were scored with."""
     started = time.perf_counter()
     n_clients = len(learned.client_ids)
     fit_row = reuse.fit if reuse else describe_fit(population, n_clients, as_of, now, holdout)
-    learned_rhythms = rhythm_table(as_of, learned) if table is None else table
+    learned_rhythms = rhythm_table(as_of, learned)
     if progress:
         progress("Saving rhythms", 0, 1)
     with writing(engine) as conn:

@@ -1,6 +1,6 @@
 """Storage: tables, connections, migrations and queries. Queries never commit."""
 
-from keepwarm.store.engine import connect, one_database_for_every_thread, reading, writing
+from keepwarm.store.engine import connect, reading, writing
 from keepwarm.store.migrate import current_revision, head_revision, migrate, require_current
 
 __all__ = [
@@ -8,7 +8,6 @@ __all__ = [
     "current_revision",
     "head_revision",
     "migrate",
-    "one_database_for_every_thread",
     "reading",
     "require_current",
     "writing",

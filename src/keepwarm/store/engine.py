@@ -63,13 +63,6 @@ def connect(url: str, *, create: bool = False, **engine_options: Any) -> Engine:
     )
 
 
-def one_database_for_every_thread(engine: Engine) -> bool:
-    """Whether every thread's connection reaches the same database: not so for SQLite in
-    memory, where each thread's connection holds a database of its own."""
-    url = engine.url
-    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
-
-
 def _set_up_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
