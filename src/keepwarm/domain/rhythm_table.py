@@ -26,7 +26,7 @@ class RhythmTable(Mapping[int, Rhythm]):
     client (`table[client_id]`) builds their `Rhythm` from those values: the same value
     whichever way it is read."""
 
-    __slots__ = ("client_ids", "columns")
+    __slots__ = ("_ordered", "client_ids", "columns")
 
     def __init__(self, client_ids: NDArray[np.int64], columns: Mapping[str, Sequence[Any]]):
         missing = set(FIELDS) - set(columns)
@@ -42,6 +42,7 @@ class RhythmTable(Mapping[int, Rhythm]):
             raise ValueError("a rhythm table's client ids must be ascending and distinct")
         self.client_ids = client_ids
         self.columns: Mapping[str, Sequence[Any]] = {name: columns[name] for name in FIELDS}
+        self._ordered = tuple(self.columns.values())  # in `Rhythm`'s order of fields
 
     @classmethod
     def empty(cls) -> RhythmTable:
@@ -72,7 +73,7 @@ class RhythmTable(Mapping[int, Rhythm]):
         at = int(np.searchsorted(self.client_ids, client_id))
         if at >= self.client_ids.size or int(self.client_ids[at]) != client_id:
             raise KeyError(client_id)
-        return Rhythm(**{name: column[at] for name, column in self.columns.items()})
+        return Rhythm(*[column[at] for column in self._ordered])
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.client_ids.tolist())
