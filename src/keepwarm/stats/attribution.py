@@ -24,10 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize
-from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
-
 # The smallest difference in return rate worth acting on, by default: 5 percentage points. A
 # campaign whose interval rules out an effect this large "shows no evidence" of working; one
 # whose interval is wider is "inconclusive". Settable per call (`smallest_effect`).
@@ -152,6 +148,10 @@ def compare(
             treated, treated_returned, holdout, holdout_returned, treated_rate, holdout_rate,
             None, None, None, confidence, smallest_effect, "no comparison", None,
         )  # fmt: skip
+    # statsmodels is imported where it is used: importing it (with pandas) costs every command
+    # of the CLI a second, and only the campaign results need it
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     low, high = confint_proportions_2indep(
         treated_returned,
         treated,
@@ -196,6 +196,9 @@ def required_total(
     `smallest_effect` with probability `power` (Cohen's h, normal approximation)."""
     if not 0 < holdout_share < 1:
         raise ValueError(f"holdout_share must be between 0 and 1, not {holdout_share}")
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     base = min(max(holdout_rate, 0.0), 1 - smallest_effect)
     effect = float(proportion_effectsize(base + smallest_effect, base))
     ratio = holdout_share / (1 - holdout_share)  # holdout per treated client
@@ -240,6 +243,8 @@ def compare_revenue(
     varies = len(set(treated_cents)) > 1 or len(set(holdout_cents)) > 1
     if len(treated_cents) < 2 or len(holdout_cents) < 2 or not varies:
         return RevenueComparison(treated_mean, holdout_mean, difference, None, None)
+    from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
     means = CompareMeans(
         DescrStatsW([float(x) for x in treated_cents]),
         DescrStatsW([float(x) for x in holdout_cents]),
