@@ -116,8 +116,8 @@ def main() -> None:
     print("| --- |" + " --- |" * len(results))
     for key, label in [
         ("read", "read activities from the store as arrays"),
-        ("learn", "summarise + fit (both models, holdout choice) + score"),
-        ("save", "explanations + replace the rhythms table"),
+        ("learn", "summarise + fit (both models, holdout choice) + score, as columns"),
+        ("save", "replace the rhythms table"),
         ("total", "**total: store to saved rhythms**"),
         ("engine", "baseline: the engine alone on the same arrays (with the holdout report)"),
     ]:
