@@ -274,6 +274,30 @@ def test_a_practice_of_plain_clients_is_planned_the_same_hugs_and_all(seed: int)
         assert asked < plain / 2
 
 
+@pytest.mark.parametrize("seed", PLAIN_SEEDS[:6])
+def test_each_plain_clients_priority_is_the_planners_own_to_the_bit(seed: int) -> None:
+    """Ranked from the columns, every plain client weighs exactly what `_score` gives them,
+    hugs included: a shift that keeps the order among plain clients (a hug weighed a month
+    more silent) still changes how they rank against the clients through the rules."""
+    facts, team, today, _ = _plain_practice(seed)
+    everyone = [Candidate(f, rules.signals_for(f, POLICY, today)) for f in facts]
+    columns = _columns(facts)
+    at = np.flatnonzero(~through_rules(columns, set(), POLICY, today))
+    plain = plain_clients(columns, at, POLICY, today)
+    typical = planner.typical_yearly_value_cents([], plain.yearly_value_cents.tolist())
+    real = ~np.isnan(plain.urgency)
+    priority = planner._plain_priorities(plain, real, typical)
+    names = {s.name for s in team}
+    hugs = 0
+    for position, index in enumerate(at.tolist()):
+        item = planner._score(everyone[index], names, POLICY, today, None, frozenset(), typical)
+        assert item is not None
+        assert item.hug == (not real[position])
+        assert item.priority == priority[position], everyone[index].client_id
+        hugs += item.hug
+    assert hugs and hugs < at.size  # both kinds are weighed
+
+
 def test_the_plain_practices_reach_hugs_and_overflow() -> None:
     """The plain practices above are not all alike: some days hugs fill the quota from
     them, some days more are due than every queue holds."""
