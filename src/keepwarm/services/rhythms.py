@@ -441,10 +441,9 @@ def learn_new_clients(engine: Engine, *, after_activity: int, as_of: dt.date) ->
     """Learn, right away, the rhythm of the clients who have none yet and of those with an
     activity stored after `after_activity` (added or imported today), with the population
     model of the last daily run and its lapse calibration, instead of waiting for the next
-    one. Returns how many;
-    None before the first daily run (no population model yet: they get theirs then), or when
-    it failed: what was written before stays, the failure is logged and the next daily run
-    learns them anyway."""
+    one. Returns how many; None before the first daily run (no population model yet: they
+    get theirs then), or when it failed: what was written before stays, the failure is logged
+    and the next daily run learns them anyway."""
     try:
         return _learn_new_clients(engine, after_activity, as_of)
     except (DBAPIError, ValueError, KeyError):
