@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -15,19 +14,16 @@ def bulk_insert(
     table: str,
     columns: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
-    *,
-    date_columns: Sequence[str] = (),
 ) -> None:
     """Insert `rows`, each a mapping from column name to value holding every one of `columns`
-    (a missing name is a KeyError: a value never lands in another column). On SQLite, values
-    of `date_columns` are written as ISO text, the way SQLAlchemy stores dates there."""
+    (a missing name is a KeyError: a value never lands in another column)."""
     if not rows:
         return
     pick = operator.itemgetter(*columns)
     ordered: Iterable[Sequence[Any]] = (
         map(pick, rows) if len(columns) > 1 else ((row[columns[0]],) for row in rows)
     )
-    bulk_insert_values(conn, table, columns, ordered, date_columns=date_columns)
+    bulk_insert_values(conn, table, columns, ordered)
 
 
 def bulk_insert_values(
@@ -35,8 +31,6 @@ def bulk_insert_values(
     table: str,
     columns: Sequence[str],
     ordered: Iterable[Sequence[Any]],
-    *,
-    date_columns: Sequence[str] = (),
 ) -> None:
     """Insert rows of values in the order of `columns` (any iterable: streamed, never all
     held at once on PostgreSQL), as `bulk_insert` does."""
@@ -46,9 +40,6 @@ def bulk_insert_values(
             for values in ordered:
                 copy.write_row(values)
         return
-    if date_columns:
-        at = [columns.index(name) for name in date_columns]
-        ordered = (_dates_as_text(values, at) for values in ordered)
     rows = list(ordered)
     if not rows:
         return
@@ -66,7 +57,8 @@ def bulk_insert_columns(
     date_columns: Sequence[str] = (),
 ) -> None:
     """Insert rows given as columns (name -> one value per row, all of one length), as
-    `bulk_insert` does; on SQLite the dates become ISO text a column at a time."""
+    `bulk_insert` does; on SQLite, values of `date_columns` become ISO text (the way
+    SQLAlchemy stores dates there) a column at a time."""
     names = list(columns)
     values = [columns[name] for name in names]
     if conn.dialect.name != "postgresql":
@@ -77,12 +69,3 @@ def bulk_insert_columns(
             for name, column in zip(names, values, strict=True)
         ]
     bulk_insert_values(conn, table, names, zip(*values, strict=True))
-
-
-def _dates_as_text(row: Sequence[Any], date_columns: Sequence[int]) -> tuple[Any, ...]:
-    out = list(row)
-    for index in date_columns:
-        value = out[index]
-        if isinstance(value, dt.date):
-            out[index] = value.isoformat()
-    return tuple(out)
