@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ def _facts(rng: random.Random, count: int, today: dt.date, busy: float = 1.0) ->
             rhythm = builders.rhythm(
                 as_of=today,
                 activities=rng.randint(1, 30),
-                last_activity=last,
+                last_activity=last if rng.random() < 0.97 else None,
                 monthly_value_cents=rng.choice([0, 0, rng.randint(0, 90_000)]),
                 attention_after=_maybe(rng, 0.7 * busy, _day(rng, today, 400)),
                 trend_direction=rng.choices([-1, 0, 1], weights=(4 * busy, 92, 4 * busy))[0],
@@ -132,8 +133,8 @@ def _facts(rng: random.Random, count: int, today: dt.date, busy: float = 1.0) ->
                 last_personal_touch=_maybe(
                     rng, 0.6, today - dt.timedelta(days=rng.randint(0, 800))
                 ),
-                last_feedback_asked=_maybe(
-                    rng, 0.2, today - dt.timedelta(days=rng.randint(0, 400))
+                last_feedback_asked=_maybe(  # sometimes on the day of the last visit
+                    rng, 0.2, rng.choice([last, today - dt.timedelta(days=rng.randint(0, 400))])
                 ),
             )
         )
@@ -144,9 +145,10 @@ def _columns(facts: list[ClientFacts]) -> ClientColumns:
     return ClientColumns.of(facts, list(range(1, len(facts) + 1)))
 
 
-def test_every_rule_but_the_cadence_has_a_window() -> None:
-    """A rule added without its window would never run for a client it alone could flag."""
-    assert set(rules.WINDOWS) | {rules.cadence_overdue, rules.holiday} == set(rules.RULES)
+def test_every_rule_is_ranked_from_the_columns_or_has_a_window() -> None:
+    """A rule added without either would never run for a client it alone could flag."""
+    assert set(rules.WINDOWS) | set(rules.RANKED) | {rules.holiday} == set(rules.RULES)
+    assert not set(rules.WINDOWS) & set(rules.RANKED)
 
 
 @pytest.mark.parametrize("today", DAYS)
@@ -159,7 +161,7 @@ def test_each_rules_window_holds_every_client_the_rule_flags(today: dt.date) -> 
         assert all(inside[i] for i in flagged), rule.__name__
         assert not inside.all(), rule.__name__  # and each window leaves clients out
     may = rules.may_have_reason(columns, POLICY, today)
-    quiet = {SignalCode.CADENCE_OVERDUE, SignalCode.HOLIDAY}
+    quiet = RANKED_CODES | {SignalCode.HOLIDAY}
     for i, f in enumerate(facts):
         if any(s.code not in quiet for s in rules.signals_for(f, POLICY, today)):
             assert may[i], f.client.id
@@ -171,11 +173,45 @@ def test_each_rules_window_holds_every_client_the_rule_flags(today: dt.date) -> 
 def test_the_random_practices_exercise_every_rule() -> None:
     """Each rule flags some client of the practices above on some day (else its window was
     not checked)."""
-    silent = set(rules.WINDOWS)
+    silent = set(rules.WINDOWS) | set(rules.RANKED)
     for today in DAYS:
         facts = _facts(random.Random(today.toordinal()), 3000, today)
         silent -= {r for r in silent if any(any(r(f, POLICY, today)) for f in facts)}
     assert not silent
+
+
+RANKED_CODES = {
+    SignalCode.CADENCE_OVERDUE,
+    SignalCode.LAPSING,
+    SignalCode.ANNIVERSARY,
+    SignalCode.FEEDBACK,
+}
+
+
+@pytest.mark.parametrize("today", DAYS)
+def test_each_ranked_rules_urgencies_from_the_columns_are_the_rules_own_to_the_bit(
+    today: dt.date,
+) -> None:
+    """For every client, each ranked rule's urgencies from the columns are those of the
+    signals the rule gives (as many, to the bit), and pressing exactly when one of them is
+    (a lapse newer than the last personal contact)."""
+    facts = _facts(random.Random(today.toordinal() + 2), 3000, today)
+    columns = _columns(facts)
+    assert {s for r in rules.RANKED for f in facts[:300] for s in r(f, POLICY, today)}
+    for rule, ranked in rules.RANKED.items():
+        pairs = ranked(columns, POLICY, today)
+        urgencies = np.stack([u for u, _ in pairs], axis=1)
+        pressing = np.logical_or.reduce([p for _, p in pairs])
+        given = 0
+        for i, f in enumerate(facts):
+            signals = rules.one_reason_per_fact(list(rule(f, POLICY, today)), f)
+            mine = urgencies[i][~np.isnan(urgencies[i])]
+            assert sorted(mine.tolist()) == sorted(s.urgency for s in signals), (rule, i)
+            assert pressing[i] == any(s.pressing for s in signals), (rule, i)
+            given += bool(signals)
+        assert 0 < given < len(facts), rule.__name__
+        if rule is rules.lapsing:
+            assert 0 < np.count_nonzero(pressing) < given  # both kinds of lapse
 
 
 @pytest.mark.parametrize("today", DAYS)
@@ -280,22 +316,50 @@ def test_each_plain_clients_priority_is_the_planners_own_to_the_bit(seed: int) -
     hugs included: a shift that keeps the order among plain clients (a hug weighed a month
     more silent) still changes how they rank against the clients through the rules."""
     facts, team, today, _ = _plain_practice(seed)
+    hugs = _same_priorities(facts, team, today)
+    assert hugs[True] and hugs[False]  # both kinds are weighed
+
+
+@pytest.mark.parametrize("today", DAYS)
+def test_each_plain_clients_priority_and_pressing_are_the_planners_own_with_every_reason(
+    today: dt.date,
+) -> None:
+    """The same with lapses (new and older than the last contact), anniversaries, feedback
+    requests and cadences, alone and together: the strongest reason and a tenth of each
+    other's, to the bit."""
+    facts = _facts(random.Random(today.toordinal() + 3), 3000, today)
+    team = [s for s in TEAM if s.active]
+    counts = _same_priorities(facts, team, today)
+    assert counts[SignalCode.LAPSING] and counts["pressing"] and counts["together"]
+    assert counts[SignalCode.ANNIVERSARY] and counts[SignalCode.FEEDBACK]
+    assert counts[SignalCode.CADENCE_OVERDUE] and counts[True]
+
+
+def _same_priorities(facts: list[ClientFacts], team: list[Staff], today: dt.date) -> Counter:
+    """Check every plain client's priority, hug and pressing marks against `_score`'s;
+    (how many were hugs (True) or not (False), had each reason, a pressing one, several)."""
     everyone = [Candidate(f, rules.signals_for(f, POLICY, today)) for f in facts]
     columns = _columns(facts)
     at = np.flatnonzero(~through_rules(columns, set(), POLICY, today))
     plain = plain_clients(columns, at, POLICY, today)
     typical = planner.typical_yearly_value_cents([], plain.yearly_value_cents.tolist())
-    real = ~np.isnan(plain.urgency)
+    real = plain.real()
     priority = planner._plain_priorities(plain, real, typical)
     names = {s.name for s in team}
-    hugs = 0
+    counts: Counter = Counter()
     for position, index in enumerate(at.tolist()):
         item = planner._score(everyone[index], names, POLICY, today, None, frozenset(), typical)
         assert item is not None
         assert item.hug == (not real[position])
+        assert item.pressing == plain.pressing[position]
         assert item.priority == priority[position], everyone[index].client_id
-        hugs += item.hug
-    assert hugs and hugs < at.size  # both kinds are weighed
+        counts[item.hug] += 1
+        codes = {s.code for s in item.signals} - {SignalCode.HOLIDAY}
+        assert codes <= RANKED_CODES
+        counts.update(codes)
+        counts["pressing"] += item.pressing
+        counts["together"] += len(codes) > 1
+    return counts
 
 
 def test_the_plain_practices_reach_hugs_and_overflow() -> None:
@@ -479,7 +543,7 @@ def _same_columns(engine: sa.Engine, day: dt.date, rhythms: Any, packed: Any) ->
     for f in fields(ClientColumns):
         a, b = getattr(read, f.name), getattr(built, f.name)
         if isinstance(a, np.ndarray):
-            assert np.array_equal(a, b), f.name
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), f.name
         elif isinstance(a, dict):
             assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), f.name
         else:

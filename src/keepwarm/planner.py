@@ -95,22 +95,30 @@ waits beyond it is counted (`Plan.overflow`) and joins the queue as it empties."
 
 @dataclass(frozen=True)
 class PlainClients:
-    """Clients whose only possible reason today is being overdue for their cadence
-    (keepwarm.rules.may_have_reason is false for them; none has an earlier action, a recent
-    personal contact or a dismissal), as columns: `plan_day` ranks them without their facts
-    and asks `evaluate` for the few that can reach a list or a queue. `yearly_value_cents` is
-    -1 when not known (no rhythm); `silent` counts the days since the last personal touch (or
-    the client's start; -1 with neither); `urgency` is the cadence_overdue urgency (NaN when
-    the client is not overdue: a possible hug)."""
+    """Clients whose reasons today can only be those ranked from the columns
+    (keepwarm.rules.RANKED: overdue for their cadence, lapsing, an anniversary, a feedback
+    request; keepwarm.rules.may_have_reason is false for them; none has an earlier action, a
+    recent personal contact or a dismissal), as columns: `plan_day` ranks them without their
+    facts and asks `evaluate` for the few that can reach a list or a queue.
+    `yearly_value_cents` is -1 when not known (no rhythm); `silent` counts the days since the
+    last personal touch (or the client's start; -1 with neither); `urgencies` holds one row
+    per client, one column per reason a ranked rule can give, each the signal's urgency (NaN
+    when not given: a client with none is a possible hug); `pressing` marks a pressing one
+    among them (a new lapse)."""
 
     client_id: Sequence[str]
     owner: Sequence[str | None]
     yearly_value_cents: NDArray[np.int64]
     silent: NDArray[np.int64]
-    urgency: NDArray[np.float64]
+    urgencies: NDArray[np.float64]
+    pressing: NDArray[np.bool_]
 
     def __len__(self) -> int:
         return len(self.client_id)
+
+    def real(self) -> NDArray[np.bool_]:
+        """The clients with a reason today (not only possible hugs)."""
+        return np.asarray(~np.isnan(self.urgencies).all(axis=1), dtype=bool)
 
 
 Evaluate = Callable[[Sequence[int]], Iterable[Candidate]]
@@ -165,7 +173,7 @@ def plan_day(
     reason keys; a client with a dismissal is not picked as a hug either.
 
     `plain` clients (none of them among `candidates`) are planned as if each were a candidate
-    with its cadence_overdue signal (or none): the plan is the same. Only those that can reach
+    with its ranked signals (or none): the plan is the same. Only those that can reach
     a list or a queue are built, by `evaluate`; the others are counted beyond the queues.
     """
     team = sorted((s for s in staff if s.active), key=lambda s: s.name)
@@ -218,10 +226,13 @@ def _shortlist(
 ) -> tuple[list[int], dict[str | None, list[str]]]:
     """(positions of the plain clients to build, the rest of those with a real reason by
     member of staff: None for no one's). A member's list and queue take at most (1 +
-    `QUEUE_DAYS`) x their capacity of new reasons and their hugs at most their capacity; a
-    client of no one's goes to any member. Plain clients come last in `_order` (nothing
-    forced, pressing or carried), so any beyond those counts wait beyond a full queue."""
-    real = ~np.isnan(plain.urgency)
+    `QUEUE_DAYS`) x their capacity of reasons that are not cancellations, and their hugs at
+    most their capacity; a client of no one's goes to any member. A plain client is never
+    forced or carried: in `_order` it comes after every pressing reason of its member if its
+    own is not pressing, and among its kind by priority. So beyond the first places of each
+    kind (fewer for reasons that can wait: the pressing ones come first) a plain client waits
+    beyond a full queue."""
+    real = plain.real()
     priority = _plain_priorities(plain, real, typical)
     client_ids = np.array(plain.client_id, dtype=str)
     capacity = {s.name: allowance(s, policy).daily_capacity for s in team}
@@ -236,8 +247,12 @@ def _shortlist(
             places = sum((1 + QUEUE_DAYS) * max(c, 1) for c in capacity.values())
             hugs = sum(capacity.values())
         mine = owners == name
-        keep, beyond = _top(priority, client_ids, np.flatnonzero(mine & real), places)
-        chosen += [keep, _top(priority, client_ids, np.flatnonzero(mine & ~real), hugs)[0]]
+        pressing = np.flatnonzero(mine & real & plain.pressing)
+        waits = np.flatnonzero(mine & real & ~plain.pressing)
+        first, beyond_first = _top(priority, client_ids, pressing, places)
+        then, beyond_then = _top(priority, client_ids, waits, max(places - pressing.size, 0))
+        chosen += [first, then, _top(priority, client_ids, np.flatnonzero(mine & ~real), hugs)[0]]
+        beyond = np.concatenate([beyond_first, beyond_then])
         if beyond.size and capacity:
             rest[name or None] = [plain.client_id[i] for i in beyond.tolist()]
     return sorted(np.concatenate(chosen).tolist()), rest
@@ -248,8 +263,9 @@ def _plain_priorities(
 ) -> NDArray[np.float64]:
     """Each plain client's priority, exactly the one `_score` gives: the value weight, the
     silence bonus and the hug urgency are this module's own functions, applied to each
-    distinct value (a few thousand calls, not one per client); the rest is arithmetic in
-    the same order, which numpy does to the same bit."""
+    distinct value (a few thousand calls, not one per client); `signal_urgency` (the
+    strongest reason, a tenth of each other's in order) is arithmetic in the same order,
+    which numpy does to the same bit."""
 
     def known(value: int) -> int | None:
         return None if value < 0 else value
@@ -257,7 +273,12 @@ def _plain_priorities(
     weight = _each(lambda c: value_weight(_known_or(known(c), typical)), plain.yearly_value_cents)
     bonus = _each(lambda s: silence_bonus(known(s)), plain.silent)
     hug = _each(lambda s: hug_urgency(known(s)), plain.silent)
-    return np.asarray(weight * np.where(real, plain.urgency + bonus, hug), dtype=np.float64)
+    ordered = -np.sort(-plain.urgencies, axis=1)  # strongest first, NaN (none) last
+    others = np.zeros(len(plain))
+    for column in ordered[:, 1:].T:
+        others = np.where(np.isnan(column), others, others + column)
+    urgency = ordered[:, 0] + OTHER_SIGNAL_WEIGHT * others + bonus
+    return np.asarray(weight * np.where(real, urgency, hug), dtype=np.float64)
 
 
 def _each(f: Callable[[int], float], values: NDArray[np.int64]) -> NDArray[np.float64]:

@@ -20,7 +20,15 @@ from numpy.typing import NDArray
 from keepwarm import explain
 from keepwarm.domain.model import ClientStatus, SignalCode
 from keepwarm.domain.policy import FollowUpRule, Occasion, Policy
-from keepwarm.domain.signals import NO_DAY, ClientColumns, ClientFacts, Days, Signal, month_day
+from keepwarm.domain.signals import (
+    NO_DAY,
+    ClientColumns,
+    ClientFacts,
+    Days,
+    Signal,
+    month_day,
+    year_of,
+)
 
 Rule = Callable[[ClientFacts, Policy, dt.date], Iterator[Signal]]
 
@@ -481,13 +489,15 @@ RULES: tuple[Rule, ...] = (
 
 # --- who can have a reason today: the rules' windows over every client's columns ---------------
 #
-# The daily job does not run the rules for every client: `may_have_reason` marks, from
-# `ClientColumns`, each client for whom some rule but the cadence's can fire today (a superset:
-# each window is the rule's own date conditions, loosened where a condition needs more than the
-# columns hold). The rules run for those. Every other client can only be overdue for their
-# cadence (a holiday is only ever a note on a reason): `cadence_urgencies` gives each one's
-# cadence_overdue urgency (the rule's own, to the bit), and the planner builds full facts only
-# for the few that can reach a list or a queue (keepwarm.planner.PlainClients).
+# The daily job does not run the rules for every client. `RANKED` rules (the cadence's, a
+# lapse, an anniversary, a feedback request) give each client's urgency and pressing mark
+# from `ClientColumns`, to the bit (`ranked_signals`); `may_have_reason` marks, from the same
+# columns, each client for whom one of the other rules can fire today (a superset: each
+# window is the rule's own date conditions, loosened where a condition needs more than the
+# columns hold). The rules run for those. Every other client's reasons are only the ranked
+# ones (a holiday is only ever a note on a reason): the planner ranks them from the columns
+# and builds full facts only for the few that can reach a list or a queue
+# (keepwarm.planner.PlainClients).
 
 Window = Callable[[ClientColumns, Policy, dt.date], NDArray[np.bool_]]
 
@@ -510,28 +520,24 @@ def _aged(days: Days, today: dt.date, low: int, high: int) -> NDArray[np.bool_]:
 def yearly_window(lead: int, today: dt.date) -> frozenset[int]:
     """Month * 100 + day of every yearly date whose next occurrence (`next_yearly`: 29 Feb on
     28 Feb in common years) is at most `lead` days from `today`."""
-    return frozenset(
-        month * 100 + day
-        for month in range(1, 13)
-        for day in range(1, calendar.monthrange(2000, month)[1] + 1)
-        if (next_yearly(month, day, today) - today).days <= lead
-    )
+    return frozenset(_yearly_ahead(lead, today))
 
 
-def _in_yearly_window(days: Days, lead: int, today: dt.date) -> NDArray[np.bool_]:
-    return np.isin(month_day(days), list(yearly_window(lead, today)))
+@lru_cache(maxsize=16)
+def _yearly_ahead(lead: int, today: dt.date) -> dict[int, tuple[int, int]]:
+    """Month * 100 + day -> (days ahead, year) of its next occurrence, for those at most
+    `lead` days from `today`."""
+    found = {}
+    for month in range(1, 13):
+        for day in range(1, calendar.monthrange(2000, month)[1] + 1):
+            at = next_yearly(month, day, today)
+            if (at - today).days <= lead:
+                found[month * 100 + day] = ((at - today).days, at.year)
+    return found
 
 
 def _cancellation_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
     return c.status_is(_CANCELLED) | _present(c.cancelled_on)
-
-
-def _lapsing_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
-    return (
-        _aged(c.attention_after, today, 0, policy.lapsing_max_days)
-        & (c.activities >= policy.lapsing_min_activities)
-        & ~c.status_is(_CANCELLED)
-    )
 
 
 def _usage_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
@@ -552,17 +558,6 @@ def _birthday_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArra
     return np.isin(c.birthday, list(yearly_window(policy.birthday_lead_days, today)))
 
 
-def _anniversary_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
-    lead = policy.anniversary_lead_days
-    start = np.where(_present(c.since), c.since, c.first_activity)
-    found = _in_yearly_window(start, lead, today)
-    for kind in policy.key_purchases:
-        bought = c.last_by_kind.get(kind)
-        if bought is not None:
-            found |= _in_yearly_window(bought, lead, today)
-    return found
-
-
 def _welcome_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
     since, first = c.since, c.first_activity
     start = np.where(
@@ -581,33 +576,122 @@ def _follow_up_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArr
     return found
 
 
-def _feedback_window(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
-    after = policy.feedback_after_days
-    return _aged(c.last_activity, today, after, after + policy.feedback_window_days)
-
-
 WINDOWS: dict[Rule, Window] = {
     cancellation: _cancellation_window,
-    lapsing: _lapsing_window,
     usage: _usage_window,
     due: _due_window,
     birthday: _birthday_window,
-    anniversary: _anniversary_window,
     welcome: _welcome_window,
     follow_up: _follow_up_window,
-    feedback: _feedback_window,
 }
-"""Each rule's window but the cadence's (`cadence_urgencies`) and the holiday's (a note, never
-a reason of its own): where the rule can fire today."""
+"""Where each rule can fire today, for the rules not `RANKED` (and but the holiday's: a note,
+never a reason of its own)."""
 
 
 def may_have_reason(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:
-    """The clients for whom a rule other than the cadence's can fire today, and every
-    do-not-contact client (whom `signals_for` gives nothing): they go through the rules."""
+    """The clients for whom a rule not `RANKED` can fire today, and every do-not-contact
+    client (whom `signals_for` gives nothing): they go through the rules."""
     found = c.do_not_contact.copy()
     for window in WINDOWS.values():
         found |= window(c, policy, today)
     return found
+
+
+# --- the ranked rules: each client's urgency from the columns, to the bit ----------------------
+
+Ranked = list[tuple[NDArray[np.float64], NDArray[np.bool_]]]
+"""One (urgency, pressing) pair of columns per signal a rule can give a client: the urgency
+NaN where the signal is not given today."""
+
+
+def _ramped(
+    values: NDArray[np.int64] | NDArray[np.float64],
+    fires: NDArray[np.bool_],
+    ramped: Callable[[float], float],
+) -> NDArray[np.float64]:
+    """`ramped(value)` where `fires` (computed once per distinct value), NaN elsewhere."""
+    out = np.full(values.shape, np.nan)
+    if fires.any():
+        distinct, where = np.unique(values[fires], return_inverse=True)
+        out[fires] = np.array([ramped(v) for v in distinct.tolist()])[where.reshape(-1)]
+    return out
+
+
+def _lapsing_ranked(c: ClientColumns, policy: Policy, today: dt.date) -> Ranked:
+    """`lapsing`: its conditions, its urgency (by the lapse score, else by how long overdue)
+    and its pressing mark (`one_reason_per_fact`: a lapse newer than the last personal
+    contact)."""
+    attention = c.attention_after
+    fires = (
+        _aged(attention, today, 0, policy.lapsing_max_days)
+        & (c.activities >= policy.lapsing_min_activities)
+        & ~c.status_is(_CANCELLED)
+    )
+    scored = ~np.isnan(c.lapse_risk)
+    by_risk = _ramped(c.lapse_risk, fires & scored, lambda r: ramp(r, 1.0, 0.6, 0.9))
+    by_days = _ramped(_ago(attention, today), fires & ~scored, lambda d: ramp(d, 90, 0.6, 0.9))
+    touch = c.last_personal_touch
+    pressing = fires & (~_present(touch) | (attention.astype(np.int64) > touch))
+    return [(np.where(scored, by_risk, by_days), pressing)]
+
+
+def _anniversary_ranked(c: ClientColumns, policy: Policy, today: dt.date) -> Ranked:
+    """`anniversary`: one signal for the years since `since` (or the first activity) and one
+    for each key purchase, each when a whole number of years falls within the lead time."""
+    lead = policy.anniversary_lead_days
+    table = _yearly_ahead(lead, today)
+    ahead = np.full(1232, -1, dtype=np.int64)  # by month * 100 + day: -1 beyond the lead
+    year = np.zeros(1232, dtype=np.int64)
+    for md, (days, at_year) in table.items():
+        ahead[md], year[md] = days, at_year
+    starts = [np.where(_present(c.since), c.since, c.first_activity)]
+    starts += [
+        bought for kind in policy.key_purchases if (bought := c.last_by_kind.get(kind)) is not None
+    ]
+    out: Ranked = []
+    never = np.zeros(len(c), dtype=bool)
+    for start in starts:
+        on = month_day(start)
+        fires = _present(start) & (ahead[on] >= 0) & (year[on] - year_of(start) >= 1)
+        urgency = _ramped(ahead[on], fires, lambda a: ramp(lead - a, lead, 0.3, 0.6))
+        out.append((urgency, never))
+    return out
+
+
+def _feedback_ranked(c: ClientColumns, policy: Policy, today: dt.date) -> Ranked:
+    """`feedback`: the last visit `feedback_after_days` to that plus the window ago, not
+    asked about, and not asked within `feedback_period_days`."""
+    after = policy.feedback_after_days
+    last, asked = c.last_activity, c.last_feedback_asked
+    fires = _aged(last, today, after, after + policy.feedback_window_days) & (
+        ~_present(asked) | ((asked < last) & (_ago(asked, today) >= policy.feedback_period_days))
+    )
+    return [(np.where(fires, 0.3, np.nan), np.zeros(len(c), dtype=bool))]
+
+
+def _cadence_ranked(c: ClientColumns, policy: Policy, today: dt.date) -> Ranked:
+    return [(cadence_urgencies(c, policy, today), np.zeros(len(c), dtype=bool))]
+
+
+RANKED: dict[Rule, Callable[[ClientColumns, Policy, dt.date], Ranked]] = {
+    lapsing: _lapsing_ranked,
+    anniversary: _anniversary_ranked,
+    feedback: _feedback_ranked,
+    cadence_overdue: _cadence_ranked,
+}
+"""The rules whose signals' urgencies and pressing marks come from the columns, exactly as
+the rule (and `one_reason_per_fact`) gives them. None of them supersedes another."""
+
+
+def ranked_signals(
+    c: ClientColumns, policy: Policy, today: dt.date
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """(urgencies: one row per client, one column per signal a `RANKED` rule can give, NaN
+    where not given today; pressing: whether any of them is pressing)."""
+    pairs = [pair for ranked in RANKED.values() for pair in ranked(c, policy, today)]
+    urgencies = np.stack([u for u, _ in pairs], axis=1)
+    pressing = np.logical_or.reduce([p for _, p in pairs])
+    return urgencies, np.asarray(pressing, dtype=bool)
 
 
 def cadence_urgencies(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.float64]:

@@ -123,9 +123,10 @@ class ClientColumns:
     Dates are day numbers (`day_numbers`; `NO_DAY` when missing). `birthday` is month * 100
     + day (0 for none). `status` holds `ClientStatus` values; `tags` each client's tags;
     `owner` the member of staff's name. From the rhythm: `attention_after` (`NO_DAY` without
-    one), `trend` (the trend's direction: -1, 0, 1), `activities` (counted by the rhythm) and
-    `yearly_value_cents` (-1 without a rhythm). `last_by_kind` maps each activity kind to
-    every client's last activity of that kind.
+    one, or without a last activity: the lapsing rule reads neither), `lapse_risk` (NaN when
+    not scored), `trend` (the trend's direction: -1, 0, 1), `activities` (counted by the
+    rhythm) and `yearly_value_cents` (-1 without a rhythm). `last_by_kind` maps each activity
+    kind to every client's last activity of that kind.
     """
 
     internal_id: NDArray[np.int64]
@@ -142,7 +143,9 @@ class ClientColumns:
     last_activity: Days
     last_by_kind: Mapping[str, Days]
     last_personal_touch: Days
+    last_feedback_asked: Days
     attention_after: Days
+    lapse_risk: NDArray[np.float64]
     trend: NDArray[np.int8]
     activities: NDArray[np.int64]
     yearly_value_cents: NDArray[np.int64]
@@ -172,7 +175,14 @@ class ClientColumns:
             last_activity=day_numbers(f.last_activity for f in facts),
             last_by_kind={k: day_numbers(f.last_by_kind.get(k) for f in facts) for k in kinds},
             last_personal_touch=day_numbers(f.last_personal_touch for f in facts),
-            attention_after=day_numbers(r.attention_after if r else None for r in rhythms),
+            last_feedback_asked=day_numbers(f.last_feedback_asked for f in facts),
+            attention_after=day_numbers(
+                r.attention_after if r and r.last_activity else None for r in rhythms
+            ),
+            lapse_risk=np.array(
+                [np.nan if r is None or r.lapse_risk is None else r.lapse_risk for r in rhythms],
+                dtype=np.float64,
+            ),
             trend=np.fromiter((r.trend_direction if r else 0 for r in rhythms), np.int8, count),
             activities=np.fromiter((r.activities if r else 0 for r in rhythms), np.int64, count),
             yearly_value_cents=np.fromiter(
@@ -204,3 +214,12 @@ def month_day(days: Days) -> NDArray[np.int32]:
     month = months.astype(np.int64) % 12 + 1
     day = (moments - months).astype(np.int64) + 1
     return np.where(present, month * 100 + day, 0).astype(np.int32)
+
+
+def year_of(days: Days) -> NDArray[np.int64]:
+    """The year of each day number (meaningless for `NO_DAY`: mask it)."""
+    present = days != NO_DAY
+    moments = (np.where(present, days, _UNIX_ORDINAL).astype(np.int64) - _UNIX_ORDINAL).astype(
+        "datetime64[D]"
+    )
+    return np.asarray(moments.astype("datetime64[Y]").astype(np.int64) + 1970, dtype=np.int64)

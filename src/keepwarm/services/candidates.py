@@ -1,14 +1,17 @@
 """Who the daily job plans today, without running the rules for every client.
 
 Every client's columns (keepwarm.domain.signals.ClientColumns: one read of the clients table,
-the packed activities, the day's rhythms and last personal touches) tell the rules' windows
-which clients can have a reason beside their cadence today (keepwarm.rules.may_have_reason).
-Those, and every client with standing business (an open, waiting, snoozed or dismissed action,
-a consent record, a reminder due, a personal contact within the last few days), go through the
-rules as before. Every other client can only be overdue for their cadence: the planner ranks
-them from their columns and builds full facts only for the few that can reach a list or a
-queue (keepwarm.planner.PlainClients). The plan is the one planning every client gives:
-`everyone=True` (the daily job's `--rebuild`) runs the rules for all, and the tests compare.
+the packed activities, the day's rhythms, last personal touches and feedback requests) tell
+the rules' windows which clients can have a reason today that the columns cannot weigh
+(keepwarm.rules.may_have_reason: a cancellation, a recall, a birthday, a trend, a welcome, a
+follow-up). Those, and every client with standing business (an open, waiting, snoozed or
+dismissed action, a consent record, a reminder due, a personal contact within the last few
+days), go through the rules as before. Every other client's reasons can only be the ranked
+ones (keepwarm.rules.RANKED: overdue for their cadence, lapsing, an anniversary, a feedback
+request), whose urgencies come from the columns: the planner ranks them and builds full facts
+only for the few that can reach a list or a queue (keepwarm.planner.PlainClients). The plan
+is the one planning every client gives: `everyone=True` (the daily job's `--rebuild`) runs
+the rules for all, and the tests compare.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from keepwarm.domain.policy import Policy
 from keepwarm.domain.rhythm_table import RhythmTable
 from keepwarm.domain.signals import NO_DAY, ClientColumns, ClientFacts, day_numbers, month_day
 from keepwarm.planner import PlainClients
-from keepwarm.rules import cadence_urgencies, may_have_reason, occasions_between, signals_for
+from keepwarm.rules import may_have_reason, occasions_between, ranked_signals, signals_for
 from keepwarm.services.activity_snapshot import ActivityColumns, activity_columns
 from keepwarm.services.consent_checks import reachable
 from keepwarm.services.signals import client_facts
@@ -106,22 +109,22 @@ def todays_candidates(
     candidates = [Candidate(f, signals_for(f, policy, day)) for f in reachable(engine, facts)]
     at = np.flatnonzero(~through)
     plain = plain_clients(columns, at, policy, day)
-    overdue = int(np.count_nonzero(~np.isnan(plain.urgency)))
+    flagged = int(np.count_nonzero(plain.real()))
     # a holiday is a note on every plain client's signals (none of them has cancelled)
     noted = bool(occasions_between(policy, day, policy.holiday_lead_days))
     log.info(
-        "daily job %s: %d client(s) through the rules; %d can only be overdue for their "
-        "cadence (%d are), ranked from their columns",
+        "daily job %s: %d client(s) through the rules; %d ranked from their columns "
+        "(%d with a reason today)",
         day,
         ruled.size,
         at.size,
-        overdue,
+        flagged,
     )
     return Today(
         candidates=candidates,
         plain=plain if at.size else None,
         clients=len(candidates) + at.size,
-        with_signals=sum(1 for c in candidates if c.signals) + (at.size if noted else overdue),
+        with_signals=sum(1 for c in candidates if c.signals) + (at.size if noted else flagged),
         facts={f.client.id: f for f in facts},
         _build=_Builder(engine, policy, day, rhythms, activity, at),
     )
@@ -130,8 +133,8 @@ def todays_candidates(
 def through_rules(
     columns: ClientColumns, business: Collection[int], policy: Policy, day: dt.date
 ) -> NDArray[np.bool_]:
-    """The clients the rules run for: those a rule other than the cadence's can flag today
-    (keepwarm.rules.may_have_reason), those with standing `business` (internal ids: earlier
+    """The clients the rules run for: those a rule not ranked from the columns can flag
+    today (keepwarm.rules.may_have_reason), those with standing `business` (internal ids: earlier
     actions, consent records, reminders due) and those personally contacted within
     `policy.recent_contact_days` (the planner weighs their reasons differently)."""
     through = may_have_reason(columns, policy, day)
@@ -146,12 +149,14 @@ def plain_clients(
 ) -> PlainClients:
     """The clients at positions `at` (none through the rules) as the planner ranks them."""
     start = columns.days_silent_from()[at].astype(np.int64)
+    urgencies, pressing = ranked_signals(columns, policy, day)
     return PlainClients(
         client_id=[columns.client_id[i] for i in at.tolist()],
         owner=[columns.owner[i] for i in at.tolist()],
         yearly_value_cents=columns.yearly_value_cents[at],
         silent=np.where(start != NO_DAY, np.maximum(day.toordinal() - start, 0), -1),
-        urgency=cadence_urgencies(columns, policy, day)[at],
+        urgencies=urgencies[at],
+        pressing=pressing[at],
     )
 
 
@@ -159,25 +164,31 @@ def client_columns(
     engine: Engine, day: dt.date, rhythms: RhythmTable, packed: Packed
 ) -> tuple[ClientColumns, ActivityColumns]:
     """Every client's columns as of `day` (and their activity dates, for building facts): one
-    pass over the clients and the day's touches, the packed activities and the rhythms."""
+    pass over the clients, the day's touches and feedback requests, the packed activities and
+    the rhythms."""
     with reading(engine) as conn:
         rows = q.client_rows(conn)
         touched = q.last_personal_touch(conn, day)
+        asked = q.last_feedback_asked(conn, day)
     ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
     activity = activity_columns(packed, day, ids)
-    return _columns(rows, activity, touched, rhythms), activity
+    return _columns(rows, activity, touched, asked, rhythms), activity
 
 
 def _columns(
     rows: list[q.ClientRow],
     activity: ActivityColumns,
     touched: Mapping[int, dt.date],
+    asked: Mapping[int, dt.date],
     rhythms: RhythmTable,
 ) -> ClientColumns:
     count = len(rows)
     at = rhythms.positions(activity.ids)
     learned = at >= 0
     monthly = np.array(rhythms.values_at("monthly_value_cents", at, 0), dtype=np.int64)
+    attention = rhythms.values_at("attention_after", at)
+    last = rhythms.values_at("last_activity", at)
+    risk = rhythms.values_at("lapse_risk", at)
     return ClientColumns(
         internal_id=activity.ids,
         client_id=tuple(r.external_id for r in rows),
@@ -193,7 +204,9 @@ def _columns(
         last_activity=activity.last,
         last_by_kind=activity.last_by_kind,
         last_personal_touch=day_numbers(touched.get(r.id) for r in rows),
-        attention_after=day_numbers(rhythms.values_at("attention_after", at)),
+        last_feedback_asked=day_numbers(asked.get(r.id) for r in rows),
+        attention_after=day_numbers(a if d else None for a, d in zip(attention, last, strict=True)),
+        lapse_risk=np.array([np.nan if r is None else r for r in risk], dtype=np.float64),
         trend=np.array(rhythms.values_at("trend_direction", at, 0), dtype=np.int8),
         activities=np.array(rhythms.values_at("activities", at, 0), dtype=np.int64),
         yearly_value_cents=np.where(learned, values.yearly_values_cents(monthly), -1),
