@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 from sqlalchemy import Engine
 
 from keepwarm import rhythm
@@ -138,6 +137,8 @@ def auc(score: FloatArray, positive: BoolArray) -> float | None:
     n_neg = int(positive.size - n_pos)
     if n_pos == 0 or n_neg == 0:
         return None
+    from scipy.stats import rankdata  # SciPy's stats take 0.3 s to import: not for every command
+
     ranks = rankdata(score)
     u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
