@@ -2,10 +2,11 @@
 
 An import's merge leaves `clients.search_text` NULL (a new client) or sets it NULL (a changed
 name or email); `refresh_search_text`, called in the same transaction, folds it
-(keepwarm.domain.search). A client added or edited by hand is refolded by key. A query matches
-when each of its terms is inside that text: on SQLite through the trigram full-text table
-(migration 0014; terms under three characters, which a trigram cannot find, by LIKE over the
-matches), on PostgreSQL through the pg_trgm index of the text."""
+(keepwarm.domain.search) and writes it back (on PostgreSQL with one COPY and one UPDATE). A
+client added or edited by hand is refolded by key. A query matches when each of its terms is
+inside that text: on SQLite through the trigram full-text table (migration 0014; terms under
+three characters, which a trigram cannot find, by LIKE over the matches), on PostgreSQL
+through the pg_trgm index of the text."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import table as sql_table
 
 from keepwarm.domain.search import search_terms, search_text
+from keepwarm.store.bulk import bulk_insert_values
 from keepwarm.store.tables import clients
 
 # SQLite's trigram full-text table of clients' search text and phone (migration 0014); not in
@@ -45,6 +47,23 @@ def refresh_search_text(conn: Connection, internal_id: int | None = None) -> int
     else:
         found = found.where(clients.c.id == internal_id)
     rows = conn.execute(found).all()
+    if internal_id is None and rows and conn.dialect.name == "postgresql":
+        # One COPY and one UPDATE, not one UPDATE per client (40 s of a million-client import)
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE kw_search_text (id bigint PRIMARY KEY, text text NOT NULL) "
+            "ON COMMIT DROP"
+        )
+        bulk_insert_values(
+            conn,
+            "kw_search_text",
+            ("id", "text"),
+            ((i, search_text(ext, name, email)) for i, ext, name, email in rows),
+        )
+        conn.exec_driver_sql(
+            "UPDATE clients SET search_text = t.text FROM kw_search_text t WHERE clients.id = t.id"
+        )
+        conn.exec_driver_sql("DROP TABLE kw_search_text")
+        return len(rows)
     statement = (
         update(clients)
         .where(clients.c.id == bindparam("internal"))
