@@ -57,6 +57,7 @@ from keepwarm.store.staging import (
     stage_rows,
     wants_dates_as_text,
 )
+from keepwarm.store.statistics import analyse_if_changed
 
 BATCH = 5_000
 _STAGES = {
@@ -175,6 +176,9 @@ def import_file(
     except UnreadableFile as exc:
         report = _unreadable(kind, shown, options.dry_run, exc)
     _log_import(report, started)
+    if report.ok and report.changed and not options.dry_run:
+        # a large import: PostgreSQL plans the next queries knowing what it holds now
+        analyse_if_changed(engine, kind.value, report.added + report.updated)
     if report.ok and report.changed and not options.dry_run and kind is not ImportKind.TOUCHES:
         # new clients and new activities: their rhythm today, not after the next daily run
         rhythms.learn_new_clients(engine, after_activity=mark, as_of=today)
