@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -316,6 +317,26 @@ def test_db_check_finds_a_missing_column_and_index_and_passes_a_good_schema(
     bad = cli("db", "check")
     assert bad.exit_code == 1
     assert "ix_audit_log_client_id" in bad.output
+
+
+def test_db_check_notes_autovacuum_off_without_failing(
+    cli: Cli, engine: sa.Engine, backend: str
+) -> None:
+    """PostgreSQL's autovacuum reclaims the rhythms each morning replaces: off, `db check`
+    says so (and still passes a good schema); on, or on SQLite, it says nothing."""
+    off = False
+    if backend == "postgresql":
+        with engine.connect() as conn:
+            off = conn.exec_driver_sql("SHOW autovacuum").scalar_one() == "off"
+    notes = svc.server_notes(engine)
+    assert bool(notes) == off
+    result = cli("db", "check", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["notes"] == notes
+    if off:
+        assert "autovacuum is off" in notes[0]
+        plain = cli("db", "check")
+        assert plain.exit_code == 0 and "autovacuum is off" in plain.output
 
 
 def test_db_check_names_an_old_revision(engine: sa.Engine) -> None:

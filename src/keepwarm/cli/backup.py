@@ -145,7 +145,8 @@ def db_check(
 ) -> None:
     """Check that a database (for instance one restored with pg_restore) has exactly the
     schema this keepwarm declares: the newest revision, and every table, column, index and
-    constraint. Lists each difference; exit code 1 if there is any.
+    constraint. Lists each difference; exit code 1 if there is any. Also notes server settings
+    keepwarm relies on that are off (PostgreSQL's autovacuum), without failing.
 
     Example: keepwarm db check --db postgresql://localhost/keepwarm_restored
     """
@@ -154,15 +155,21 @@ def db_check(
         engine = connect(settings.database_url)
         try:
             problems = svc.schema_differences(engine)
+            notes = svc.server_notes(engine)
         finally:
             engine.dispose()
     if as_json:
-        console.print_json(json.dumps({"ok": not problems, "differences": problems}))
+        console.print_json(
+            json.dumps({"ok": not problems, "differences": problems, "notes": notes})
+        )
     elif problems:
         err_console.print(f"The schema differs from this keepwarm's in {len(problems)} place(s):")
         for problem in problems:
             err_console.print(f"  - {problem}", markup=False)
     else:
         console.print("The schema is exactly this keepwarm's (newest revision).")
+    if notes and not as_json:
+        for note in notes:
+            err_console.print(f"Note: {note}", markup=False)
     if problems:
         raise typer.Exit(1)

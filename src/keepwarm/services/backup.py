@@ -475,3 +475,21 @@ def schema_differences(engine: Engine) -> list[str]:
         for name in missing
     )
     return problems
+
+
+def server_notes(engine: Engine) -> list[str]:
+    """Settings of the database server that keepwarm relies on and finds off (advice, not a
+    schema difference): on PostgreSQL, autovacuum, which reclaims the rhythms the daily job
+    replaces every morning and keeps the query planner's statistics current."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        autovacuum = conn.exec_driver_sql("SHOW autovacuum").scalar_one()
+    if autovacuum == "on":
+        return []
+    return [
+        "autovacuum is off on this PostgreSQL server: the daily job replaces every client's "
+        "rhythm each morning, and without autovacuum the old rows are never reclaimed (the "
+        "table grows by one row per client a day) nor the statistics refreshed; turn it on "
+        "(autovacuum = on in postgresql.conf) or run VACUUM ANALYZE after each morning"
+    ]
