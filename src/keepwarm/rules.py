@@ -584,8 +584,8 @@ WINDOWS: dict[Rule, Window] = {
     welcome: _welcome_window,
     follow_up: _follow_up_window,
 }
-"""Where each rule can fire today, for the rules not `RANKED` (and but the holiday's: a note,
-never a reason of its own)."""
+"""Where each rule can fire today, for the rules not `RANKED` (nor the holiday's: a note, never
+a reason of its own)."""
 
 
 def may_have_reason(c: ClientColumns, policy: Policy, today: dt.date) -> NDArray[np.bool_]:

@@ -204,22 +204,23 @@ class ClientColumns:
 _UNIX_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
-def month_day(days: Days) -> NDArray[np.int32]:
-    """Month * 100 + day of each day number (0 for `NO_DAY`), as `ClientColumns.birthday`."""
+def _moments(days: Days) -> NDArray[np.datetime64]:
+    """Day numbers as numpy days (1 January 1970 for `NO_DAY`: mask it)."""
     present = days != NO_DAY
-    moments = (np.where(present, days, _UNIX_ORDINAL).astype(np.int64) - _UNIX_ORDINAL).astype(
+    return (np.where(present, days, _UNIX_ORDINAL).astype(np.int64) - _UNIX_ORDINAL).astype(
         "datetime64[D]"
     )
+
+
+def month_day(days: Days) -> NDArray[np.int32]:
+    """Month * 100 + day of each day number (0 for `NO_DAY`), as `ClientColumns.birthday`."""
+    moments = _moments(days)
     months = moments.astype("datetime64[M]")
     month = months.astype(np.int64) % 12 + 1
     day = (moments - months).astype(np.int64) + 1
-    return np.where(present, month * 100 + day, 0).astype(np.int32)
+    return np.where(days != NO_DAY, month * 100 + day, 0).astype(np.int32)
 
 
 def year_of(days: Days) -> NDArray[np.int64]:
     """The year of each day number (meaningless for `NO_DAY`: mask it)."""
-    present = days != NO_DAY
-    moments = (np.where(present, days, _UNIX_ORDINAL).astype(np.int64) - _UNIX_ORDINAL).astype(
-        "datetime64[D]"
-    )
-    return np.asarray(moments.astype("datetime64[Y]").astype(np.int64) + 1970, dtype=np.int64)
+    return np.asarray(_moments(days).astype("datetime64[Y]").astype(np.int64) + 1970, np.int64)
