@@ -22,6 +22,7 @@ from keepwarm.store import client_merge as store
 from keepwarm.store import duplicates as dup_store
 from keepwarm.store import reading, writing
 from keepwarm.store.queries import client_internal_id
+from keepwarm.store.rhythms import refresh_standing_cuts
 from keepwarm.store.tables import client_merges, clients
 
 __all__ = ["MergeDone", "MergeSummary", "merge_clients", "merge_history", "undo_merge"]
@@ -71,6 +72,7 @@ def merge_clients(engine: Engine, keep: str, other: str, *, by: str, now: dt.dat
         before, after = store.fill_kept(conn, kept_row, other_row, now)
         filled = sorted(name for name in before if name != "updated_at")
         conn.execute(delete(clients).where(clients.c.id == other_id))
+        refresh_standing_cuts(conn)  # the merged client's rhythm went with them
         snapshot: dict[str, Any] = {
             "merged": store.encode_client(other_row),
             "moved": moved,
@@ -139,6 +141,7 @@ def undo_merge(engine: Engine, merge_id: int, *, by: str, now: dt.datetime) -> M
         if problems:
             raise InvalidInput(f"merge {merge_id} cannot be undone: " + "; ".join(problems))
         store.undo_rows(conn, merge, snapshot, now)
+        refresh_standing_cuts(conn)  # the merged client's rhythm is back
         conn.execute(
             client_merges.update()
             .where(client_merges.c.id == merge_id)

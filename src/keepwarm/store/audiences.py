@@ -7,14 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
     and_,
-    case,
     delete,
     exists,
     func,
@@ -191,45 +189,6 @@ def rhythm_numbers(conn: Connection, client_id: int | None = None) -> list[Rhyth
         )
         for x in conn.execute(q)
     ]
-
-
-@dataclass(frozen=True)
-class Ranks:
-    """Where one client's numbers stand among every stored rhythm, counted (no sorting):
-    `value_rank` how many come before them by expected value (ties by internal id) of `n`;
-    among the `scored` (a visit on record), how many have been away longer, came fewer times,
-    and are worth less a month."""
-
-    n: int
-    value_rank: int
-    scored: int
-    recency_rank: int
-    frequency_rank: int
-    monthly_rank: int
-
-
-def ranks_of(conn: Connection, mine: RhythmNumbers) -> Ranks:
-    """One scan of the rhythms counts what ranking every client would tell about `mine`."""
-    r = rhythms.c
-    scored = r.days_since_last.is_not(None) & (r.activities > 0)
-
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    row = conn.execute(
-        select(
-            func.count(),
-            count(
-                (r.clv_cents > mine.clv_cents)
-                | ((r.clv_cents == mine.clv_cents) & (r.client_id < mine.client_id))
-            ),
-            count(scored),
-            count(scored & (r.days_since_last > (mine.days_since_last or 0))),
-            count(scored & (r.activities < mine.activities)),
-            count(scored & (r.monthly_value_cents < mine.monthly_value_cents)),
-        )
-    ).one()
-    return Ranks(*(int(v) for v in row))
 
 
 def saved_filter(conn: Connection, name: str) -> tuple[str, str, str, dt.datetime] | None:

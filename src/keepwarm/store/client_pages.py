@@ -25,6 +25,7 @@ from keepwarm.store.client_search import refresh_search_text, text_condition
 from keepwarm.store.contact_flags import is_flagged
 from keepwarm.store.queries import client_select, clients_from_result
 from keepwarm.store.report_queries import lapsing_clause
+from keepwarm.store.rhythms import refresh_standing_cuts
 from keepwarm.store.tables import actions, activities, clients, rhythms, staff, touches
 
 _owner = staff.alias("owner")
@@ -215,6 +216,7 @@ def delete_client(conn: Connection, internal_id: int) -> None:
     for table in (actions, rhythms, touches, activities):
         conn.execute(delete(table).where(table.c.client_id == internal_id))
     conn.execute(delete(clients).where(clients.c.id == internal_id))
+    refresh_standing_cuts(conn)  # their rhythm went: the others' ranks moved
 
 
 def timeline(conn: Connection, internal_id: int, limit: int) -> list[dict[str, Any]]:

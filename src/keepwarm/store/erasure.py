@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from keepwarm.domain import identity
 from keepwarm.store import audit
+from keepwarm.store.rhythms import refresh_standing_cuts
 from keepwarm.store.tables import (
     activity_changes,
     activity_snapshot,
@@ -284,6 +285,7 @@ def delete_client(conn: Connection, who: Person, now: dt.datetime) -> dict[str, 
         _redact_messages_naming(conn, [who.name, who.external_id, *who.aliases, *addresses]),
     )
     count("clients", conn.execute(delete(clients).where(clients.c.id == who.id)).rowcount)
+    refresh_standing_cuts(conn)  # their rhythm went: the others' ranks moved
     # The rhythm engine's packed copy of every activity holds theirs: it goes (the next daily
     # run reads every activity afresh), and so do the change rows deleting theirs just wrote.
     conn.execute(delete(activity_snapshot))

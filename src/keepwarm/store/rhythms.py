@@ -14,8 +14,10 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from keepwarm.domain.model import Rhythm, RhythmFit
 from keepwarm.domain.rhythm_table import RhythmTable
+from keepwarm.domain.segments import StandingCuts, standing_cuts
 from keepwarm.store.bulk import bulk_insert_columns
 from keepwarm.store.tables import activities, clients, rhythm_fits, rhythms
+from keepwarm.store.tables import standing_cuts as standing_cuts_table
 
 # Day numbers count from the earliest date an import accepts, so they are never negative.
 DAY_ZERO = dt.date(1900, 1, 1)
@@ -133,6 +135,7 @@ def replace_client_rhythms(conn: Connection, fit_id: int, learned: RhythmTable) 
         chunk = ids[start : start + 5_000]
         conn.execute(delete(rhythms).where(rhythms.c.client_id.in_(chunk)))
     _insert_rhythms(conn, fit_id, learned)
+    refresh_standing_cuts(conn)  # the others' ranks moved too
 
 
 def _insert_rhythms(conn: Connection, fit_id: int, learned: RhythmTable) -> None:
@@ -199,6 +202,53 @@ def replace_rhythms(conn: Connection, fit_id: int, learned: RhythmTable) -> None
         conn.exec_driver_sql("LOCK TABLE rhythms IN SHARE ROW EXCLUSIVE MODE")
     conn.execute(delete(rhythms))
     _insert_rhythms(conn, fit_id, learned)
+    c = learned.columns
+    _save_standing_cuts(
+        conn,
+        standing_cuts(
+            learned.client_ids,
+            np.asarray(c["clv_cents"], dtype=np.int64),
+            np.asarray(c["days_since_last"], dtype=np.float64),  # None: NaN
+            np.asarray(c["activities"], dtype=np.int64),
+            np.asarray(c["monthly_value_cents"], dtype=np.int64),
+        ),
+    )
+
+
+def refresh_standing_cuts(conn: Connection) -> StandingCuts:
+    """Work the standing cuts out again from the stored rhythms and store them: after any
+    change to the rhythms other than `replace_rhythms` (which stores them itself), a client's
+    deletion included."""
+    cuts = _cuts_from_rhythms(conn)
+    _save_standing_cuts(conn, cuts)
+    return cuts
+
+
+def current_standing_cuts(conn: Connection) -> StandingCuts:
+    """The standing cuts of the stored rhythms: as stored with them, or, before any were
+    stored (a database from before migration 0032), worked out now."""
+    found = conn.execute(
+        select(standing_cuts_table.c.cuts).where(standing_cuts_table.c.id == 1)
+    ).scalar_one_or_none()
+    if found is not None:
+        return StandingCuts.from_dict(json.loads(found))
+    return _cuts_from_rhythms(conn)
+
+
+def _cuts_from_rhythms(conn: Connection) -> StandingCuts:
+    rows = conn.exec_driver_sql(
+        "SELECT client_id, clv_cents, COALESCE(days_since_last, 0), activities, "
+        "monthly_value_cents, CASE WHEN days_since_last IS NULL THEN 1 ELSE 0 END FROM rhythms"
+    ).fetchall()
+    table = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    days = table[:, 2].astype(np.float64)
+    days[table[:, 5] == 1] = np.nan  # no visit on record
+    return standing_cuts(table[:, 0], table[:, 1], days, table[:, 3], table[:, 4])
+
+
+def _save_standing_cuts(conn: Connection, cuts: StandingCuts) -> None:
+    conn.execute(delete(standing_cuts_table))
+    conn.execute(insert(standing_cuts_table).values(id=1, cuts=json.dumps(cuts.to_dict())))
 
 
 def _fit(row: Any) -> RhythmFit:

@@ -255,6 +255,16 @@ rhythms = Table(
     Index(None, "attention_after"),
 )
 
+# Where the value tiers and RFM quintiles of the stored rhythms split (one row, id 1: JSON of
+# keepwarm.domain.segments.StandingCuts), written with the rhythms and again whenever a client's
+# deletion removes one, so a client's standing is a few comparisons instead of a scan.
+standing_cuts = Table(
+    "standing_cuts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("cuts", Text, nullable=False),
+)
+
 # Each member's weekly quota in force from `since` on (their own, else the policy default then),
 # so past weeks are judged against the quota of that week.
 staff_quota_history = Table(
