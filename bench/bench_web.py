@@ -19,9 +19,11 @@ imported database is cached in bench/out/), copied to a scratch file per invocat
 staff user. The server runs in a subprocess so the load generator (asyncio + httpx, one
 keep-alive connection and one session cookie per user) does not share its GIL. Users send
 requests back to back (no think time): a closed loop at saturation, the worst case for 10
-users. Each page type is measured alone (10 users on that page: p50/p95/p99, requests per
-second), then all together (the mixed phase: every user cycles through every page). After the
-load, the service calls behind each page are timed in-process to show where the time goes.
+users; `--think 2` has each user pause a random time (exponential, mean 2 s) after each answer,
+as people read a page before the next click. Each page type is measured alone (10 users on
+that page: p50/p95/p99, requests per second), then all together (the mixed phase: every user
+cycles through every page). After the load, the service calls behind each page are timed
+in-process to show where the time goes.
 """
 
 from __future__ import annotations
@@ -282,8 +284,15 @@ class Phase:
         self.wall = 0.0
 
     async def run(
-        self, users: list[User], practice: Practice, n: int, per: dict[str, int] | None = None
+        self,
+        users: list[User],
+        practice: Practice,
+        n: int,
+        per: dict[str, int] | None = None,
+        think: float = 0.0,
     ) -> Phase:
+        """`think`: each user pauses a random time with this mean (seconds, exponential)
+        after each answer, as a person reads the page before the next click; 0: none."""
         remaining = {kind: (per or {}).get(kind, n) for kind in self.kinds}
 
         async def loop(i: int, user: User) -> None:
@@ -302,6 +311,8 @@ class Phase:
                     self.sizes[kind] = len(answer.content)
                     if answer.status_code != 200:
                         self.errors.append(f"{url}: {answer.status_code}")
+                    if think:
+                        await asyncio.sleep(user.rng.expovariate(1 / think))
 
         started = time.perf_counter()
         await asyncio.gather(*(loop(i, u) for i, u in enumerate(users)))
@@ -327,7 +338,7 @@ async def one_run(base: str, practice: Practice, kinds: list[str], args: Any, se
         result: dict[str, dict[str, float]] = {}
         for kind in kinds:  # each page alone under the full load
             count = per.get(kind, args.requests)
-            phase = await Phase([kind]).run(users, practice, count)
+            phase = await Phase([kind]).run(users, practice, count, think=args.think)
             if phase.errors:
                 raise SystemExit(f"{len(phase.errors)} failed requests, e.g. {phase.errors[:3]}")
             p50, p95, p99 = percentiles(phase.samples[kind])
@@ -338,7 +349,7 @@ async def one_run(base: str, practice: Practice, kinds: list[str], args: Any, se
                 "rps": count / phase.wall,
                 "kb": phase.sizes[kind] / 1024,
             }
-        mixed = await Phase(kinds).run(users, practice, args.requests, per)
+        mixed = await Phase(kinds).run(users, practice, args.requests, per, think=args.think)
         if mixed.errors:
             raise SystemExit(f"{len(mixed.errors)} failed requests, e.g. {mixed.errors[:3]}")
         for kind in kinds:
@@ -539,8 +550,9 @@ def print_report(practice: Practice, args: Any, measured: dict[str, Any]) -> Non
         f"\n{practice.n_clients:,} clients, {practice.n_activities:,} activities, "
         f"{practice.backend}; "
         f"uvicorn, {args.workers} worker process(es), loopback; "
-        f"{args.users} users, no think time; "
-        f"{args.requests} requests per page type after {args.warmup} warm-up"
+        f"{args.users} users, "
+        + (f"think time {args.think:g} s on average; " if args.think else "no think time; ")
+        + f"{args.requests} requests per page type after {args.warmup} warm-up"
         + "".join(f" ({kind}: {n})" for kind, n in requests_per(args).items())
         + "; "
         f"medians of {args.runs} run(s)\n"
@@ -610,6 +622,12 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--warmup", type=int, default=20, help="per page type, not measured")
     parser.add_argument("--users", type=int, default=10)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="each user's mean pause after an answer, seconds (default 0: back to back)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--profile", action="store_true", help="cProfile each page in-process")
 

@@ -141,3 +141,55 @@ def test_a_read_transaction_is_one_snapshot_on_every_backend(engine: sa.Engine) 
     with reading(engine) as conn:
         after = conn.execute(count).scalar_one()
     assert (before, during, after) == (0, 0, 1)
+
+
+def test_one_snapshot_shares_one_read_transaction_until_a_write(engine: sa.Engine) -> None:
+    """Inside `one_snapshot`, every `reading` is the block's one transaction: a write by
+    someone else is not seen, on every backend. After a `writing` in the block, readings have
+    their own transactions again and see what was written."""
+    import datetime as dt
+
+    from keepwarm.store import one_snapshot, reading, writing
+    from keepwarm.store.tables import staff
+
+    count = sa.select(sa.func.count()).select_from(staff)
+
+    def add(name: str) -> None:
+        with writing(engine) as conn:
+            conn.execute(sa.insert(staff).values(name=name, created_at=dt.datetime.now(dt.UTC)))
+
+    with one_snapshot(engine):
+        with reading(engine) as first:
+            before = first.execute(count).scalar_one()
+        with engine.begin() as other:  # someone else's write, not through `writing`
+            other.execute(sa.insert(staff).values(name="Eve", created_at=dt.datetime.now(dt.UTC)))
+        with reading(engine) as second:
+            shared = second is first
+            during = second.execute(count).scalar_one()
+        add("Dana")  # this block's own write: later reads must see it
+        with reading(engine) as third:
+            own = third is first
+            after = third.execute(count).scalar_one()
+    with reading(engine) as outside:
+        assert outside is not first
+    assert (before, during, after) == (0, 0, 2) and shared and not own
+
+
+def test_a_client_s_page_reads_in_one_transaction(  # type: ignore[no-untyped-def]
+    web, web_app, engine: sa.Engine
+) -> None:
+    """The client page asks a dozen services (26 read transactions before); it now opens one
+    for all of them. Counted as connections checked out of the pool (the signed-in session's
+    own are two more)."""
+    import datetime as dt
+
+    from keepwarm.services.clients import create_client
+
+    now = dt.datetime.now(dt.UTC)
+    create_client(engine, {"id": "C1", "name": "Ann Lee", "email": "ann@example.org"}, now=now)
+    client = web()
+    checkouts: list[object] = []
+    sa.event.listen(web_app.state.engine.pool, "checkout", lambda *args: checkouts.append(args))
+    answer = client.get("/clients/C1")
+    assert answer.status_code == 200 and "Ann Lee" in answer.text
+    assert len(checkouts) == 3

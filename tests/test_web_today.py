@@ -398,3 +398,18 @@ def test_the_talking_points_give_the_other_reasons_in_plain_words_not_the_number
 def test_long_silences_are_said_in_months_or_years(explanation: str, said: str) -> None:
     code = "birthday" if "birthday" in explanation else "cadence_overdue"
     assert reason_in_words([{"code": code, "explanation": explanation}]) == said
+
+
+def test_the_today_page_reads_in_one_transaction(  # type: ignore[no-untyped-def]
+    web, web_app, engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The list, the quotas, the drafts and the send choices come from one read transaction
+    (one state of the database), not one each: counted as connections checked out of the
+    pool."""
+    _practice(engine, settings, tmp_path)
+    client = web()
+    checkouts: list[object] = []
+    sa.event.listen(web_app.state.engine.pool, "checkout", lambda *args: checkouts.append(args))
+    answer = client.get("/today")
+    assert answer.status_code == 200 and 'class="card' in answer.text
+    assert len(checkouts) == 2  # the session's lookup, then the page's one transaction

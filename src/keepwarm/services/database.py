@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Engine
 
 from keepwarm.config import Settings
-from keepwarm.store import connect, migrate, require_current
+from keepwarm.store import connect, migrate, one_snapshot, require_current
 
 
 def open_database(settings: Settings) -> Engine:
@@ -22,3 +25,12 @@ def init_database(settings: Settings) -> tuple[str | None, str]:
         return migrate(engine)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def one_read(engine: Engine) -> Iterator[None]:
+    """What the services read in the block comes from one read transaction: a page showing
+    several services' answers shows one state of the database, and opens one transaction
+    (keepwarm.store.one_snapshot; a write in the block ends the sharing)."""
+    with one_snapshot(engine):
+        yield

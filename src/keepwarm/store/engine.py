@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,9 @@ def _set_up_sqlite(engine: Engine) -> None:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed when the block ends, rolled back on any exception."""
+    shared = _SHARED.get()
+    if shared is not None:
+        shared.written = True  # later reads must see this write: no more sharing
     try:
         options = {_WRITE: True, "preserve_rowcount": True}
         with engine.connect().execution_options(**options) as conn, conn.begin():
@@ -95,13 +100,46 @@ def writing(engine: Engine) -> Iterator[Connection]:
 _SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
 
 
+@dataclass
+class _Shared:
+    engine: Engine
+    conn: Connection
+    written: bool = False
+
+
+_SHARED: ContextVar[_Shared | None] = ContextVar("keepwarm_shared_reading", default=None)
+
+
+@contextmanager
+def one_snapshot(engine: Engine) -> Iterator[None]:
+    """Every `reading(engine)` in the block shares one read transaction: a page that asks
+    several services for what it shows reads one state of the database, and pays for one
+    transaction (one connection checked out, one BEGIN, one COMMIT) instead of one per
+    service (26 on a client's page). After a `writing` in the block, each reading has its own
+    transaction again, so it sees what was written."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    with reading(engine) as conn:
+        token = _SHARED.set(_Shared(engine, conn))
+        try:
+            yield
+        finally:
+            _SHARED.reset(token)
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """One read transaction (a consistent snapshot). SQLite's transactions are snapshots
     already; PostgreSQL's default, READ COMMITTED, lets each statement see a different state,
     so a page that reads several queries (today's list, a client's page) could mix the state
     before and after a write. REPEATABLE READ gives every statement the transaction's first
-    snapshot; a read-only transaction at that level never fails to serialise."""
+    snapshot; a read-only transaction at that level never fails to serialise. Inside
+    `one_snapshot(engine)`, the block's transaction is shared."""
+    shared = _SHARED.get()
+    if shared is not None and shared.engine is engine and not shared.written:
+        yield shared.conn
+        return
     try:
         options = _SNAPSHOT if engine.dialect.name == "postgresql" else {}
         with engine.connect().execution_options(**options) as conn, conn.begin():

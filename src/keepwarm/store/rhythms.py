@@ -236,11 +236,16 @@ def current_standing_cuts(conn: Connection) -> StandingCuts:
 
 
 def _cuts_from_rhythms(conn: Connection) -> StandingCuts:
-    rows = conn.exec_driver_sql(
+    cursor = streaming_cursor(conn, "keepwarm_standing_cuts")
+    cursor.execute(
         "SELECT client_id, clv_cents, COALESCE(days_since_last, 0), activities, "
         "monthly_value_cents, CASE WHEN days_since_last IS NULL THEN 1 ELSE 0 END FROM rhythms"
-    ).fetchall()
-    table = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    )
+    parts = [np.zeros((0, 6), dtype=np.int64)]
+    while chunk := cursor.fetchmany(_CHUNK):
+        parts.append(np.array(chunk, dtype=np.int64).reshape(-1, 6))
+    cursor.close()
+    table = np.concatenate(parts)
     days = table[:, 2].astype(np.float64)
     days[table[:, 5] == 1] = np.nan  # no visit on record
     return standing_cuts(table[:, 0], table[:, 1], days, table[:, 3], table[:, 4])

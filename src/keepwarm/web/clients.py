@@ -19,6 +19,7 @@ from keepwarm.domain.model import PERSONAL_CHANNELS, Client
 from keepwarm.services import clients as svc
 from keepwarm.services.client_merge import merged_into
 from keepwarm.services.contact_flags import client_flags, describe
+from keepwarm.services.database import one_read
 from keepwarm.services.policy import get_policy
 from keepwarm.services.segments import client_standing
 from keepwarm.services.staff import list_staff
@@ -299,6 +300,22 @@ def _client_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     whole_history: bool = False,
+) -> Response:
+    # everything the page shows comes from one read transaction (one state, one BEGIN)
+    with one_read(engine_of(request)):
+        return _client_page_read(
+            request, client_id, values, errors, status_code, whole_history=whole_history
+        )
+
+
+def _client_page_read(
+    request: Request,
+    client_id: str,
+    values: dict[str, str] | None,
+    errors: dict[str, str] | None,
+    status_code: int,
+    *,
+    whole_history: bool,
 ) -> Response:
     # the latest entries first; the whole history on request (a long one is slow to show)
     shown = HISTORY_ALL if whole_history else HISTORY_FIRST

@@ -16,6 +16,7 @@ from keepwarm.domain.model import SIGNAL_LABELS as LABELS
 from keepwarm.messaging.drafts import Draft
 from keepwarm.services import users
 from keepwarm.services.actions import Dismiss, Done, Snooze, Step, act, reopen, undo
+from keepwarm.services.database import one_read
 from keepwarm.services.reminders import FollowUp
 from keepwarm.services.todays_list import (
     ListedAction,
@@ -214,6 +215,11 @@ def today_page(request: Request, session: SignedIn, staff: str | None = None) ->
     user = session.user
     if not user.is_owner and not user.staff:  # an old database's staff user linked to nobody
         return render(request, "error.html", UNLINKED)
+    with one_read(engine_of(request)):  # the list, the quotas and the send choices: one state
+        return _today_page(request, user, staff)
+
+
+def _today_page(request: Request, user: User, staff: str | None) -> Response:
     # the owner sees everyone's list or switches to one member's; staff see their own only
     view = today_view(
         engine_of(request),
