@@ -298,6 +298,8 @@ class Phase:
         async def loop(i: int, user: User) -> None:
             cycle = self.kinds[i % len(self.kinds) :] + self.kinds[: i % len(self.kinds)]
             count = 0
+            if think:  # people do not click in step: each starts after a pause of their own
+                await asyncio.sleep(user.rng.expovariate(1 / think))
             while any(remaining[k] > 0 for k in cycle):
                 for kind in cycle:
                     if remaining[kind] <= 0:
