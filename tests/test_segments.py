@@ -252,3 +252,40 @@ def test_standings_follow_every_change_of_the_rhythms(
         assert [c for c in now if now[c] != was[c]]  # the others' ranks moved
     undo_merge(engine, merge_id, by="owner", now=NOW)  # the merged client's rhythm is back
     assert _everyone_agrees(engine) == was
+
+
+def test_two_deletions_at_once_leave_the_cuts_of_what_remains(
+    engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Two clients deleted at the same moment: the second waits for the first, then works the
+    cuts out from the rhythms the first left (on PostgreSQL through a lock on the cuts: without
+    it the second deletion failed on the cuts' row). Both deletions stand."""
+    import threading
+    import time
+
+    from keepwarm.store import writing
+    from keepwarm.store.client_pages import delete_client as delete_in
+
+    _practice(engine, settings, tmp_path)
+    with reading(engine) as conn:
+        ids = dict(conn.exec_driver_sql("SELECT external_id, id FROM clients").all())
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            delete_client(engine, "S2", now=NOW)
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    other = threading.Thread(target=second)
+    with writing(engine) as conn:
+        delete_in(conn, ids["S1"])  # the first, not committed yet...
+        other.start()
+        time.sleep(1.0)  # ...while the second waits for it
+        assert other.is_alive()
+    other.join(timeout=60)
+    assert not other.is_alive() and failed == []
+    with reading(engine) as conn:
+        left = {r[0] for r in conn.exec_driver_sql("SELECT external_id FROM clients")}
+    assert "S1" not in left and "S2" not in left and len(left) == len(ids) - 2
+    _everyone_agrees(engine)

@@ -218,7 +218,14 @@ def replace_rhythms(conn: Connection, fit_id: int, learned: RhythmTable) -> None
 def refresh_standing_cuts(conn: Connection) -> StandingCuts:
     """Work the standing cuts out again from the stored rhythms and store them: after any
     change to the rhythms other than `replace_rhythms` (which stores them itself), a client's
-    deletion included."""
+    deletion included.
+
+    On PostgreSQL the cuts table is locked first: two refreshes at once (two erasures, say)
+    queue, and the second reads the rhythms as the first left them and replaces its row
+    (without the lock, each would read the rhythms before the other's change, and the second's
+    new row would collide with the first's)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE standing_cuts IN EXCLUSIVE MODE")
     cuts = _cuts_from_rhythms(conn)
     _save_standing_cuts(conn, cuts)
     return cuts
