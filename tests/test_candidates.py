@@ -29,7 +29,7 @@ from keepwarm.config import Settings
 from keepwarm.domain import Candidate, Client, EarlierAction, Plan, Policy, Staff
 from keepwarm.domain.model import ClientStatus, ImportKind, SignalCode
 from keepwarm.domain.policy import FollowUpRule, Occasion
-from keepwarm.domain.signals import ClientColumns, ClientFacts
+from keepwarm.domain.signals import NO_DAY, ClientColumns, ClientFacts
 from keepwarm.services import activity_snapshot
 from keepwarm.services.actions import complete_action, dismiss_action, snooze_action
 from keepwarm.services.candidates import (
@@ -44,7 +44,8 @@ from keepwarm.services.policy import save_policy
 from keepwarm.services.rhythms import compute_rhythms
 from keepwarm.services.signals import client_facts
 from keepwarm.services.staff import add_staff
-from keepwarm.store import connect, migrate
+from keepwarm.store import connect, migrate, reading, writing
+from keepwarm.store.facts import client_table
 from keepwarm.store.tables import actions, clients, staff
 
 POLICY = Policy(
@@ -548,3 +549,48 @@ def _same_columns(engine: sa.Engine, day: dt.date, rhythms: Any, packed: Any) ->
             assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), f.name
         else:
             assert tuple(a) == tuple(b), f.name
+
+
+def test_the_client_table_turns_every_date_into_its_day_number(engine: sa.Engine) -> None:
+    """The database works out the day numbers (`date.toordinal()`, NO_DAY for none) on both
+    backends, to the day, from the first day of year 1 to the last of 9999, leap days
+    included; the rows come in internal id order with their owner's name."""
+    days = [
+        dt.date(1, 1, 1),
+        dt.date(1900, 2, 28),
+        dt.date(2000, 2, 29),
+        dt.date(2024, 2, 29),
+        dt.date(2026, 12, 31),
+        dt.date(9999, 12, 31),
+    ]
+    rng = random.Random(7)
+    days += [dt.date(1, 1, 1) + dt.timedelta(days=rng.randrange(3_652_058)) for _ in range(40)]
+    with writing(engine) as conn:
+        owner = conn.execute(
+            sa.insert(staff).values(name="Ann", created_at=NOW).returning(staff.c.id)
+        ).scalar_one()
+        for i, day in enumerate(days):
+            conn.execute(
+                sa.insert(clients).values(
+                    external_id=f"C{i}",
+                    name=f"Client {i}",
+                    owner_id=owner if i % 2 else None,
+                    since=day,
+                    cancelled_on=None if i % 3 else day,
+                    next_due=days[-1 - i],
+                    birthday=None,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+    with reading(engine) as conn:
+        table = client_table(conn)
+    assert table.ids.tolist() == sorted(table.ids.tolist())
+    assert table.external_id == tuple(f"C{i}" for i in range(len(days)))
+    assert table.owner == tuple("Ann" if i % 2 else None for i in range(len(days)))
+    assert table.since.tolist() == [d.toordinal() for d in days]
+    assert table.cancelled_on.tolist() == [
+        NO_DAY if i % 3 else d.toordinal() for i, d in enumerate(days)
+    ]
+    assert table.next_due.tolist() == [d.toordinal() for d in reversed(days)]
+    assert table.birthday.tolist() == [NO_DAY] * len(days)

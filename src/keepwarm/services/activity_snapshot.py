@@ -26,14 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from keepwarm.domain.signals import NO_DAY, Days
 from keepwarm.store import activity_snapshot as store
 from keepwarm.store import reading, writing
 from keepwarm.store.activity_snapshot import Packed
 from keepwarm.store.facts import ActivityFacts
-from keepwarm.store.rhythms import DAY_ZERO
+from keepwarm.store.rhythms import DAY_ZERO, client_ids
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def current(
     from one read transaction; the snapshot is brought up to date and stored on the way."""
     started = time.perf_counter()
     with reading(engine) as conn:
-        ids = _client_ids(conn)
+        ids = client_ids(conn)
         missing = store.missing_triggers(conn)
         stored = None if missing else store.load(conn)
         seen, changed = store.changes(conn)
@@ -92,11 +92,6 @@ def current(
         extra={"full": full, "activities": packed.size, "changed_clients": int(changed.size)},
     )
     return ids, packed
-
-
-def _client_ids(conn: Connection) -> NDArray[np.int64]:
-    rows = conn.exec_driver_sql("SELECT id FROM clients ORDER BY id").fetchall()
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
 def _store(

@@ -167,44 +167,54 @@ def client_columns(
     pass over the clients, the day's touches and feedback requests, the packed activities and
     the rhythms."""
     with reading(engine) as conn:
-        rows = q.client_rows(conn)
+        table = q.client_table(conn)
         touched = q.last_personal_touch(conn, day)
         asked = q.last_feedback_asked(conn, day)
-    ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
-    activity = activity_columns(packed, day, ids)
-    return _columns(rows, activity, touched, asked, rhythms), activity
+    activity = activity_columns(packed, day, table.ids)
+    return _columns(table, activity, touched, asked, rhythms), activity
+
+
+def _days_of(ids: NDArray[np.int64], dates: Mapping[int, dt.date]) -> NDArray[np.int32]:
+    """The day number of each of `ids` (ascending) in `dates`, NO_DAY for those not in it."""
+    out = np.full(ids.size, NO_DAY, np.int32)
+    if dates and ids.size:
+        keys = np.fromiter(dates, np.int64, len(dates))
+        at = np.minimum(np.searchsorted(ids, keys), ids.size - 1)
+        known = ids[at] == keys
+        out[at[known]] = day_numbers(dates.values())[known]
+    return out
 
 
 def _columns(
-    rows: list[q.ClientRow],
+    table: q.ClientTable,
     activity: ActivityColumns,
     touched: Mapping[int, dt.date],
     asked: Mapping[int, dt.date],
     rhythms: RhythmTable,
 ) -> ClientColumns:
-    count = len(rows)
     at = rhythms.positions(activity.ids)
     learned = at >= 0
     monthly = np.array(rhythms.values_at("monthly_value_cents", at, 0), dtype=np.int64)
     attention = rhythms.values_at("attention_after", at)
     last = rhythms.values_at("last_activity", at)
     risk = rhythms.values_at("lapse_risk", at)
+    tags = {text: read_tags(text) for text in set(table.tags)}  # few distinct texts
     return ClientColumns(
         internal_id=activity.ids,
-        client_id=tuple(r.external_id for r in rows),
-        owner=tuple(r.owner for r in rows),
-        status=np.array([r.status for r in rows], dtype=str),
-        tags=tuple(read_tags(r.tags) for r in rows),
-        do_not_contact=np.fromiter((bool(r.do_not_contact) for r in rows), bool, count),
-        since=day_numbers(r.since for r in rows),
-        cancelled_on=day_numbers(r.cancelled_on for r in rows),
-        next_due=day_numbers(r.next_due for r in rows),
-        birthday=month_day(day_numbers(r.birthday for r in rows)),
+        client_id=table.external_id,
+        owner=table.owner,
+        status=np.array(table.status, dtype=str),
+        tags=tuple(map(tags.__getitem__, table.tags)),
+        do_not_contact=table.do_not_contact,
+        since=table.since,
+        cancelled_on=table.cancelled_on,
+        next_due=table.next_due,
+        birthday=month_day(table.birthday),
         first_activity=activity.first,
         last_activity=activity.last,
         last_by_kind=activity.last_by_kind,
-        last_personal_touch=day_numbers(touched.get(r.id) for r in rows),
-        last_feedback_asked=day_numbers(asked.get(r.id) for r in rows),
+        last_personal_touch=_days_of(activity.ids, touched),
+        last_feedback_asked=_days_of(activity.ids, asked),
         attention_after=day_numbers(a if d else None for a, d in zip(attention, last, strict=True)),
         lapse_risk=np.array([np.nan if r is None else r for r in risk], dtype=np.float64),
         trend=np.array(rhythms.values_at("trend_direction", at, 0), dtype=np.int8),

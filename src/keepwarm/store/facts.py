@@ -9,13 +9,16 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, func, select, union
 
 from keepwarm.domain.model import Client, Rhythm
+from keepwarm.domain.signals import NO_DAY, Days
 from keepwarm.store.queries import client_select, clients_from_result
-from keepwarm.store.rhythms import rhythm_from_row
+from keepwarm.store.rhythms import rhythm_from_row, streaming_cursor
 from keepwarm.store.tables import (
     actions,
     activities,
@@ -24,7 +27,6 @@ from keepwarm.store.tables import (
     feedback_requests,
     reminders,
     rhythms,
-    staff,
     touches,
 )
 
@@ -45,41 +47,64 @@ def all_clients(conn: Connection, only: Sequence[int] | None = None) -> dict[int
 _BATCH = 10_000
 
 
-class ClientRow(NamedTuple):
-    """What the rules' windows read about one client (keepwarm.domain.signals.ClientColumns)."""
+class ClientTable(NamedTuple):
+    """What the rules' windows read about every client (keepwarm.domain.signals.ClientColumns),
+    one entry per client in internal id order. Dates are day numbers (`date.toordinal()`;
+    keepwarm.domain.signals.NO_DAY for none), worked out by the database."""
 
-    id: int
-    external_id: str
-    owner: str | None
-    status: str
-    tags: str | None
-    do_not_contact: bool
-    since: dt.date | None
-    cancelled_on: dt.date | None
-    next_due: dt.date | None
-    birthday: dt.date | None
+    ids: NDArray[np.int64]
+    external_id: tuple[str, ...]
+    owner: tuple[str | None, ...]
+    status: tuple[str, ...]
+    tags: tuple[str | None, ...]
+    do_not_contact: NDArray[np.bool_]
+    since: Days
+    cancelled_on: Days
+    next_due: Days
+    birthday: Days
 
 
-def client_rows(conn: Connection) -> list[ClientRow]:
-    """Every client's `ClientRow`, in internal id order: one pass over the clients table."""
-    owner = staff.alias("owner")
-    query = (
-        select(
-            clients.c.id,
-            clients.c.external_id,
-            owner.c.name,
-            clients.c.status,
-            clients.c.tags,
-            clients.c.do_not_contact,
-            clients.c.since,
-            clients.c.cancelled_on,
-            clients.c.next_due,
-            clients.c.birthday,
-        )
-        .select_from(clients.outerjoin(owner, owner.c.id == clients.c.owner_id))
-        .order_by(clients.c.id)
+_JULIAN_DAY_ZERO = 1721424.5  # SQLite's julianday('0001-01-01') is 1721425.5: the ordinal 1
+
+
+def _ordinal_sql(conn: Connection, column: str) -> str:
+    """SQL for a date column as its proleptic ordinal (`date.toordinal()`), NO_DAY for NULL.
+    SQLite keeps dates as ISO text, and its Julian day of a date ends in .5, so the difference
+    is exact."""
+    if conn.dialect.name == "sqlite":
+        day = f"CAST(julianday({column}) - {_JULIAN_DAY_ZERO} AS INTEGER)"
+    else:
+        day = f"({column} - DATE '0001-01-01' + 1)"
+    return f"COALESCE({day}, {NO_DAY})"
+
+
+def client_table(conn: Connection) -> ClientTable:
+    """Every client's `ClientTable` columns: one pass over the clients table, with the dates
+    turned into day numbers by the database (reading 100,000 rows' dates as Python dates and
+    converting each took as long as the rest of the pass)."""
+    names = ("since", "cancelled_on", "next_due", "birthday")
+    dates = ", ".join(_ordinal_sql(conn, f"c.{name}") for name in names)
+    cursor = streaming_cursor(conn, "client_table")  # plain tuples: no Row objects built
+    cursor.execute(
+        "SELECT c.id, c.external_id, s.name, c.status, c.tags, c.do_not_contact, "
+        f"{dates} FROM clients c LEFT JOIN staff s ON s.id = c.owner_id ORDER BY c.id"
     )
-    return [ClientRow._make(row) for row in conn.execute(query).all()]
+    rows = cursor.fetchall()
+    cursor.close()
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) or [()] * 10
+    ids, external, owner, status, tags, dnc, since, cancelled, due, birthday = columns
+    return ClientTable(
+        ids=np.array(ids, np.int64),
+        external_id=external,
+        owner=owner,
+        status=status,
+        tags=tags,
+        do_not_contact=np.array(dnc, bool),
+        since=np.array(since, np.int32),
+        cancelled_on=np.array(cancelled, np.int32),
+        next_due=np.array(due, np.int32),
+        birthday=np.array(birthday, np.int32),
+    )
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,10 @@ def day_from_number(number: int) -> dt.date:
 
 def client_ids(conn: Connection) -> NDArray[np.int64]:
     """Every client's internal id, ascending: position in this array is the engine's index."""
-    rows = conn.exec_driver_sql("SELECT id FROM clients ORDER BY id").fetchall()
+    cursor = streaming_cursor(conn, "client_ids")  # plain tuples: no Row objects built
+    cursor.execute("SELECT id FROM clients ORDER BY id")
+    rows = cursor.fetchall()
+    cursor.close()
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
