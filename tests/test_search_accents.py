@@ -24,6 +24,7 @@ CLIENTS = [
     "C-20002,Morris Minor,mm@example.com,",
     "C-30003,ZOË ÅSTRÖM,,",
     "C-40004,Ĳsbrand de Vries,,",
+    "C-50005,Pat Sharp,,+15039990100",  # the same last four digits as C-10432's phone
 ]
 
 
@@ -70,6 +71,11 @@ def test_folding_drops_accents_and_case_and_splits_terms() -> None:
         ("de vries", ["C-40004"]),  # a two-letter term, which no trigram can find
         ("kim@example", ["C-20001"]),
         ("503 555 0100", ["C-10432"]),  # a phone, written any way
+        ("(503) 999-0100", ["C-50005"]),  # the index finds both by 0100; the rest tells
+        ("0100", ["C-10432", "C-50005"]),
+        ("503555", ["C-10432"]),  # the start of a number
+        ("5039990", ["C-50005"]),
+        ("503 777 0100", []),
         ("Morris Rocher", []),  # every term must match
     ],
 )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    func,
     literal_column,
     or_,
     select,
@@ -101,6 +102,27 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+PHONE_TAIL = 4
+"""How many of the last digits typed the phone index is asked for. A practice's phones share
+their first digits (the country and area codes), whose trigrams are in nearly every row: asking
+the index for all of them reads nearly every entry. The last digits are the rarest part; the
+whole run is then checked on each row the index found."""
+
+
+def _phone_condition(dialect: str, digits: str) -> ColumnElement[bool]:
+    """Clients whose phone holds the run of `digits`: the index asked for its last digits,
+    the whole run checked on the rows found (through an expression the index does not hold,
+    so PostgreSQL's planner checks it on the row rather than asking the index for it too)."""
+    tail = digits[-PHONE_TAIL:]
+    if dialect == "sqlite" and len(tail) >= 3:
+        indexed = clients.c.id.in_(_fts("{phone} : " + _phrase(tail)))
+    else:
+        indexed = clients.c.phone.like(f"%{tail}%")
+    if tail == digits:
+        return indexed
+    return and_(indexed, func.coalesce(clients.c.phone, "").like(f"%{digits}%"))
+
+
 def text_condition(
     dialect: str, text: str, phone_digits: Sequence[str]
 ) -> ColumnElement[bool] | None:
@@ -118,12 +140,7 @@ def text_condition(
             named = and_(clients.c.id.in_(_fts(query)), *(_contains(t) for t in short))
         else:
             named = and_(*(_contains(t) for t in terms))
-    phoned: list[ColumnElement[bool]] = []
-    for digits in phone_digits:
-        if dialect == "sqlite" and len(digits) >= 3:
-            phoned.append(clients.c.id.in_(_fts("{phone} : " + _phrase(digits))))
-        else:
-            phoned.append(clients.c.phone.like(f"%{digits}%"))
+    phoned = [_phone_condition(dialect, digits) for digits in phone_digits]
     branches = [b for b in (named, *phoned) if b is not None]
     if dialect == "postgresql" and len(branches) > 1:
         # one branch per index: as a single OR, the planner reads every client instead
