@@ -578,7 +578,7 @@ def test_the_client_table_turns_every_date_into_its_day_number(engine: sa.Engine
                     since=day,
                     cancelled_on=None if i % 3 else day,
                     next_due=days[-1 - i],
-                    birthday=None,
+                    birthday=None if i % 4 else days[(i + 1) % len(days)],
                     created_at=NOW,
                     updated_at=NOW,
                 )
@@ -593,4 +593,6 @@ def test_the_client_table_turns_every_date_into_its_day_number(engine: sa.Engine
         NO_DAY if i % 3 else d.toordinal() for i, d in enumerate(days)
     ]
     assert table.next_due.tolist() == [d.toordinal() for d in reversed(days)]
-    assert table.birthday.tolist() == [NO_DAY] * len(days)
+    assert table.birthday.tolist() == [
+        NO_DAY if i % 4 else days[(i + 1) % len(days)].toordinal() for i in range(len(days))
+    ]
